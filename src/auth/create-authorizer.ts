@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Config } from '../base/config.ts';
+import type { Logger } from '../base/log.ts';
+import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
+import { type Acl, compileAcl } from './acl.ts';
+import { Accounts } from './accounts.ts';
+import type { Authorizer } from './authorizer.ts';
+import { HtpasswdAuthorizer } from './htpasswd-authorizer.ts';
+import { IndexTokens } from './index-tokens.ts';
+import { NoneAuthorizer } from './none-authorizer.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { loadOrCreateTokenKeys } from './token-keys.ts';
+import { TokenAuthorizer } from './token-authorizer.ts';
+import { TokenService } from './token-service.ts';
+
+export interface CreateAuthOptions {
+  config: Config;
+  /** The shared database (<root>/meta.db): users and robot tokens live in migration scope 'auth'. */
+  db: DatabaseSync;
+  logger?: Logger;
+  /** Milliseconds since the epoch; the wall clock by default. Tests move it to expire tokens and windows. */
+  clock?: () => number;
+}
+
+/** Everything the auth part offers the rest of wharf, built once from config. */
+export interface AuthServices {
+  /** The registry's seam: NoneAuthorizer, HtpasswdAuthorizer or TokenAuthorizer by `auth.mode`. */
+  authorizer: Authorizer;
+  /** Password and robot-token checks with rate limiting (v1's `GET /v1/users/`, Basic on v1 routes). */
+  accounts: Accounts;
+  /** The compiled ACL (v1 and search decide with it). */
+  acl: Acl;
+  /** The legacy index's X-Docker-Token. */
+  indexTokens: IndexTokens;
+  /** Token mode only: the token server's issuer and verifier, for `registerTokenRoutes`. */
+  tokens?: TokenService;
+}
+
+/** The configured Authorizer (the fixed entry point other parts name). */
+export async function createAuthorizer(options: CreateAuthOptions): Promise<Authorizer> {
+  return (await createAuthServices(options)).authorizer;
+}
+
+/**
+ * Builds the configured auth mode over the shared database. Fails at start, not on a request, when an ACL rule
+ * cannot work or the signing key is unusable.
+ */
+export async function createAuthServices(options: CreateAuthOptions): Promise<AuthServices> {
+  const { config, db, logger, clock } = options;
+  const acl = compileAcl(config.auth.acl);
+  const limiter = new RateLimiter({ limit: config.auth.rateLimit.failures, windowSeconds: config.auth.rateLimit.windowSeconds, now: clock });
+  const accounts = new Accounts({ users: new SqliteUserStore(db), htpasswd: config.auth.htpasswd, limiter, now: clock, logger });
+  const base = { accounts, acl, indexTokens: new IndexTokens({ now: clock }) };
+  if (config.auth.mode === 'none') return { ...base, authorizer: new NoneAuthorizer() };
+  if (config.auth.mode === 'htpasswd') return { ...base, authorizer: new HtpasswdAuthorizer({ accounts, acl, config }) };
+  const tokens = await createTokenService(config, { logger, clock });
+  return { ...base, tokens, authorizer: new TokenAuthorizer({ tokens, accounts, acl, config }) };
+}
+
+/** The token issuer/verifier alone, for a token server run without a registry (`wharf auth serve`). */
+export async function createTokenService(config: Config, options: { logger?: Logger; clock?: () => number } = {}): Promise<TokenService> {
+  const dir = config.auth.token.keyDir || join(config.root, 'auth');
+  const keys = await loadOrCreateTokenKeys(dir, { algorithm: config.auth.token.algorithm });
+  if (keys.created) options.logger?.info({ dir, kid: keys.kid, alg: keys.alg }, 'token signing key generated');
+  return new TokenService({ keys, config, now: options.clock });
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { exportSPKI, SignJWT } from 'jose';
+import type { AuthFixture } from './auth-fixture.ts';
+import { createAuthFixture } from './auth-fixture.ts';
+import type { Access, AuthDecision, AuthRequest } from './authorizer.ts';
+import type { TokenAuthorizer } from './token-authorizer.ts';
+
+const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const bearer = (token: string): AuthRequest => ({ authorization: `Bearer ${token}`, ip: '127.0.0.1', protocol: 'v2', host: '127.0.0.1:5000' });
+const repo = (name: string, ...actions: string[]): Access => ({ type: 'repository', name, actions });
+
+function denial(decision: AuthDecision) {
+  assert.equal(decision.allowed, false);
+  return decision as Extract<AuthDecision, { allowed: false }>;
+}
+
+describe('token mode: what the registry accepts', () => {
+  let f: AuthFixture;
+  let kid: string;
+  let key: ReturnType<typeof createPrivateKey>;
+  const realm = 'http://127.0.0.1:5000/auth/token';
+
+  before(async () => {
+    f = await createAuthFixture({ auth: { mode: 'token' } });
+    await f.addUser('alice', 'alice-pw');
+    await f.addUser('root', 'root-pw', { admin: true });
+    key = createPrivateKey(readFileSync(join(f.config.root, 'auth', 'token-key.pem'), 'utf8'));
+    kid = (f.auth.tokens?.jwks as { keys: { kid: string }[] }).keys[0].kid;
+  });
+  after(() => f.close());
+
+  const authorize = (request: AuthRequest, needs: Access[]) => f.auth.authorizer.authorize(request, needs);
+  const issue = async (access: Access[], account = 'alice') => (await f.auth.tokens!.issue({ account, admin: false }, access)).token;
+  const now = () => Math.floor(f.now() / 1000);
+  const sign = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+    new SignJWT({ iss: 'wharf', aud: 'wharf-registry', sub: 'alice', iat: now(), exp: now() + 60, access: [repo('alice/app', 'pull')], ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid, ...header })
+      .sign(key);
+
+  test('without a token: 401 with the Bearer challenge naming realm, service and scope, and the access in detail', async () => {
+    const d = denial(await authorize({ ip: '127.0.0.1', protocol: 'v2', host: '127.0.0.1:5000' }, [repo('alice/app', 'pull', 'push')]));
+    assert.equal(d.status, 401);
+    assert.equal(d.code, 'UNAUTHORIZED');
+    assert.equal(d.challenge, `Bearer realm="${realm}",service="wharf-registry",scope="repository:alice/app:pull,push"`);
+    assert.deepEqual(d.detail, [{ Type: 'repository', Name: 'alice/app', Action: 'pull' }, { Type: 'repository', Name: 'alice/app', Action: 'push' }]);
+    const base = denial(await authorize({ ip: '127.0.0.1', protocol: 'v2', host: '127.0.0.1:5000' }, []));
+    assert.equal(base.challenge, `Bearer realm="${realm}",service="wharf-registry"`);
+  });
+
+  test('a token covering the access is accepted, with the identity re-read (admin flag)', async () => {
+    assert.deepEqual(await authorize(bearer(await issue([repo('alice/app', 'pull', 'push')])), [repo('alice/app', 'pull', 'push')]), {
+      allowed: true, identity: { account: 'alice', admin: false }, granted: [repo('alice/app', 'pull', 'push')],
+    });
+    const rootToken = await issue([repo('x/y', 'pull')], 'root');
+    assert.deepEqual(await authorize(bearer(rootToken), []), {
+      allowed: true, identity: { account: 'root', admin: true }, granted: [repo('x/y', 'pull')],
+    });
+  });
+
+  test('a token for repository A does not open B, and a pull-only token cannot push: insufficient_scope', async () => {
+    const onB = denial(await authorize(bearer(await issue([repo('alice/a', 'pull', 'push')])), [repo('alice/b', 'pull')]));
+    assert.equal(onB.status, 401);
+    assert.equal(onB.challenge, `Bearer realm="${realm}",service="wharf-registry",scope="repository:alice/b:pull",error="insufficient_scope"`);
+    const pushing = denial(await authorize(bearer(await issue([repo('alice/app', 'pull')])), [repo('alice/app', 'pull', 'push')]));
+    assert.match(pushing.challenge ?? '', /scope="repository:alice\/app:pull,push",error="insufficient_scope"$/);
+  });
+
+  test('an expired token is refused after the 30 s leeway, a not-yet-valid one before it', async () => {
+    const token = await issue([repo('alice/app', 'pull')]);
+    f.advance(300_000 + 20_000);
+    assert.equal((await authorize(bearer(token), [repo('alice/app', 'pull')])).allowed, true, 'within the leeway');
+    f.advance(15_000);
+    const expired = denial(await authorize(bearer(token), [repo('alice/app', 'pull')]));
+    assert.match(expired.challenge ?? '', /error="invalid_token"/);
+    assert.equal(expired.message, 'token expired');
+    const future = await sign({ nbf: now() + 120, iat: now() + 120, exp: now() + 300 });
+    assert.equal((await authorize(bearer(future), [repo('alice/app', 'pull')])).allowed, false);
+  });
+
+  const forged: [string, () => Promise<string>][] = [
+    ['a tampered payload', async () => {
+      const [h, , s] = (await issue([repo('alice/app', 'pull')])).split('.');
+      return `${h}.${b64({ iss: 'wharf', aud: 'wharf-registry', sub: 'alice', iat: now(), exp: now() + 60, access: [repo('alice/app', 'pull', 'push')] })}.${s}`;
+    }],
+    ['a tampered signature', async () => {
+      const token = await issue([repo('alice/app', 'pull', 'push')]);
+      return `${token.slice(0, -6)}${token.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA'}`;
+    }],
+    ['alg none', async () => `${b64({ alg: 'none', kid })}.${b64({ iss: 'wharf', aud: 'wharf-registry', sub: 'alice', iat: now(), exp: now() + 60, access: [repo('alice/app', 'pull', 'push')] })}.`],
+    ['HS256 signed with the public key', async () => {
+      const head = b64({ alg: 'HS256', typ: 'JWT', kid });
+      const body = b64({ iss: 'wharf', aud: 'wharf-registry', sub: 'alice', iat: now(), exp: now() + 60, access: [repo('alice/app', 'pull', 'push')] });
+      const pem = await exportSPKI(createPublicKey(key));
+      return `${head}.${body}.${createHmac('sha256', pem).update(`${head}.${body}`).digest('base64url')}`;
+    }],
+    ['a wrong issuer', () => sign({ iss: 'evil' })],
+    ['a wrong audience', () => sign({ aud: 'other-registry' })],
+    ['a foreign key with our kid', () =>
+      new SignJWT({ iss: 'wharf', aud: 'wharf-registry', sub: 'alice', iat: now(), exp: now() + 60, access: [repo('alice/app', 'pull', 'push')] })
+        .setProtectedHeader({ alg: 'ES256', kid })
+        .sign(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey)],
+    ['our key with another kid', () => sign({}, { kid: 'other' })],
+    ['a refresh token', () => f.auth.tokens!.issueRefresh({ account: 'alice', credential: 'x' })],
+    ['no exp claim', () => new SignJWT({ iss: 'wharf', aud: 'wharf-registry', sub: 'alice', iat: now(), access: [repo('alice/app', 'pull', 'push')] }).setProtectedHeader({ alg: 'ES256', kid }).sign(key)],
+    ['not a JWT', async () => 'not.a.jwt'],
+  ];
+  for (const [sentence, make] of forged) {
+    test(`${sentence} is refused with 401 invalid_token`, async () => {
+      const d = denial(await authorize(bearer(await make()), [repo('alice/app', 'pull')]));
+      assert.equal(d.status, 401);
+      assert.equal(d.code, 'UNAUTHORIZED');
+      assert.match(d.challenge ?? '', /^Bearer realm=.*,error="invalid_token"$/);
+    });
+  }
+
+  test('Basic credentials and malformed headers in token mode get the Bearer challenge', async () => {
+    for (const authorization of [`Basic ${Buffer.from('alice:alice-pw').toString('base64')}`, 'Bearer', 'Digest x', '\u0001', `Bearer ${'x'.repeat(20_000)}`]) {
+      const d = denial(await authorize({ authorization, ip: '1.1.1.1', protocol: 'v2' }, [repo('alice/app', 'pull')]));
+      assert.equal(d.status, 401);
+      assert.match(d.challenge ?? '', /^Bearer realm="http:\/\/127\.0\.0\.1:5000\/auth\/token"/);
+    }
+  });
+
+  test('a revoked robot token voids the access tokens issued to it at once', async () => {
+    const robot = await f.addRobot('alice', ['repository:alice/*:pull']);
+    const token = (await f.auth.tokens!.issue({ account: 'alice', admin: false, tokenId: robot.id }, [repo('alice/app', 'pull')])).token;
+    const ok = await authorize(bearer(token), [repo('alice/app', 'pull')]);
+    assert.equal(ok.allowed, true);
+    assert.deepEqual(ok.allowed && ok.identity.scopes, [repo('alice/*', 'pull')]);
+    await f.users.revokeToken(robot.id, 'now');
+    assert.equal(denial(await authorize(bearer(token), [repo('alice/app', 'pull')])).message, 'token revoked');
+  });
+
+  test('the challenge realm follows config, publicUrl and a sane Host header', async () => {
+    const authorizer = f.auth.authorizer as TokenAuthorizer;
+    assert.equal(authorizer.challenge({ host: 'registry.example:443', secure: true }, []), 'Bearer realm="https://registry.example:443/auth/token",service="wharf-registry"');
+    assert.equal(authorizer.challenge({ host: 'evil",x="y' }, []), 'Bearer realm="http://127.0.0.1:5000/auth/token",service="wharf-registry"');
+    assert.equal(authorizer.challenge({ host: '[::1]:5000' }, []), 'Bearer realm="http://[::1]:5000/auth/token",service="wharf-registry"');
+  });
+});

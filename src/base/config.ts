@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const aclRule = z.object({
+  match: z
+    .object({
+      account: z.string().optional(),
+      name: z.string().optional(),
+      ip: z.string().optional(),
+    })
+    .default({}),
+  actions: z.array(z.string()),
+  comment: z.string().optional(),
+});
+
+export const configSchema = z.object({
+  /** Data root: blobs/, ingest/, meta.db, engine/ */
+  root: z.string().default('/var/lib/wharf'),
+  log: z
+    .object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  registry: z
+    .object({
+      enabled: z.boolean().default(true),
+      addr: z.string().default('127.0.0.1:5000'),
+      /** Public base URL used in Location headers and token realms; derived from the request when empty. */
+      publicUrl: z.string().default(''),
+      maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024),
+      tls: z.object({ cert: z.string().default(''), key: z.string().default('') }).prefault({}),
+    })
+    .prefault({}),
+  auth: z
+    .object({
+      mode: z.enum(['none', 'htpasswd', 'token']).default('none'),
+      realm: z.string().default('wharf'),
+      htpasswd: z.string().default(''),
+      anonymousPull: z.boolean().default(false),
+      /** Let anyone create an account through the legacy `POST /v1/users/` (docker 1.x `docker login` signup). */
+      signup: z.boolean().default(false),
+      token: z
+        .object({
+          issuer: z.string().default('wharf'),
+          service: z.string().default('wharf-registry'),
+          /** Where `wharf auth serve` listens when the token server runs alone. */
+          addr: z.string().default('127.0.0.1:5001'),
+          /** Token endpoint URL as clients reach it; derived from the request when empty. */
+          realm: z.string().default(''),
+          ttlSeconds: z.number().int().positive().default(300),
+          /** Signing key directory; default <root>/auth. */
+          keyDir: z.string().default(''),
+          /** Algorithm of a key generated on first start; an existing key keeps its own (EC P-256: ES256, RSA: RS256). */
+          algorithm: z.enum(['ES256', 'RS256']).default('ES256'),
+        })
+        .prefault({}),
+      acl: z.array(aclRule).default([]),
+      rateLimit: z
+        .object({
+          failures: z.number().int().positive().default(10),
+          windowSeconds: z.number().int().positive().default(60),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  engine: z
+    .object({
+      enabled: z.boolean().default(true),
+      socket: z.string().default('/run/wharf/wharf.sock'),
+      insecureRegistries: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/**
+ * `WHARF_REGISTRY_ADDR=…` sets `registry.addr`: segments split on `_` and matched case-insensitively against the
+ * schema's keys, so camelCase keys work too (`WHARF_AUTH_ANONYMOUSPULL=true`). Values parse as JSON when they can.
+ */
+export function envOverrides(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(env)) {
+    if (!key.startsWith('WHARF_') || raw === undefined) continue;
+    const path = resolveEnvPath(key.slice('WHARF_'.length).toLowerCase().split('_'));
+    if (!path) continue;
+    let node = out;
+    for (const segment of path.slice(0, -1)) node = (node[segment] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1]] = parseEnvValue(raw);
+  }
+  return out;
+}
+
+function resolveEnvPath(segments: string[]): string[] | undefined {
+  let shape: z.ZodType | undefined = configSchema;
+  const path: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const keys = objectKeys(shape);
+    if (!keys) return undefined;
+    // Greedy: try the longest run of segments that names a key, so `max_manifest_bytes` finds maxManifestBytes.
+    let found: string | undefined;
+    let j = segments.length;
+    for (; j > i; j--) {
+      const candidate = segments.slice(i, j).join('');
+      found = keys.find((k) => k.toLowerCase() === candidate);
+      if (found) break;
+    }
+    if (!found) return undefined;
+    path.push(found);
+    shape = unwrapObject(shape)?.shape[found] as z.ZodType | undefined;
+    i = j - 1;
+  }
+  return path;
+}
+
+function unwrapObject(shape: z.ZodType | undefined): z.ZodObject | undefined {
+  let current: unknown = shape;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof z.ZodObject) return current;
+    const def = (current as { def?: { innerType?: unknown; in?: unknown } }).def;
+    current = def?.innerType ?? def?.in;
+  }
+  return undefined;
+}
+
+function objectKeys(shape: z.ZodType | undefined): string[] | undefined {
+  const obj = unwrapObject(shape);
+  return obj ? Object.keys(obj.shape) : undefined;
+}
+
+function parseEnvValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** Command-line flags, applied last. */
+  overrides?: ConfigInput;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const fromFile = options.file ? (parseYaml(readFileSync(options.file, 'utf8')) ?? {}) : {};
+  const merged = deepMerge(deepMerge(fromFile, envOverrides(options.env ?? {})), options.overrides ?? {});
+  return configSchema.parse(merged);
+}
+
+function deepMerge(base: unknown, extra: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(extra)) return extra === undefined ? base : extra;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(extra)) out[k] = deepMerge(out[k], v);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,49 @@
+import { Command } from 'commander';
+import { startWharf, type WharfPart } from '../main/start-wharf.ts';
+import { registerAdminCommands } from './admin-commands.ts';
+import { addServeOptions, configFromFlags, type ServeFlags } from './config-options.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('wharf')
+    .description('registry, auth, legacy index and engine: Docker build-ship-run in one process')
+    .showHelpAfterError();
+
+  addServeOptions(program.command('serve').description('run every enabled part (registry, engine)')).action(
+    (flags: ServeFlags) => serve(flags),
+  );
+
+  const registry = program.command('registry').description('the image registry');
+  addServeOptions(registry.command('serve').description('run the registry alone')).action((flags: ServeFlags) =>
+    serve(flags, ['registry']),
+  );
+
+  const engine = program.command('engine').description('the container engine');
+  addServeOptions(engine.command('serve').description('run the engine alone (Docker Engine API on a unix socket)')).action((flags: ServeFlags) => serve(flags, ['engine']));
+
+  const auth = program.command('auth').description('the token server');
+  addServeOptions(auth.command('serve').description('run the token server alone (registries on the same root trust its keys)')).action(
+    (flags: ServeFlags) => serve({ ...flags, addr: undefined, tokenAddr: flags.addr }, ['token']),
+  );
+
+  registerAdminCommands(program);
+  return program;
+}
+
+async function serve(flags: ServeFlags, parts?: WharfPart[]): Promise<void> {
+  const config = configFromFlags(flags);
+  const running = await startWharf(config, { parts });
+  const stop = async (signal: string) => {
+    process.stderr.write(`wharf: ${signal}, shutting down\n`);
+    await running.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });

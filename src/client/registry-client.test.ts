@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { digestOf } from '../oci/digest.ts';
+import { mediaTypes } from '../oci/media-types.ts';
+import { openBlob, resolveImage } from './image-resolver.ts';
+import { readBody } from './http-request.ts';
+import { RegistryClient } from './registry-client.ts';
+
+/** A small v2 registry with the distribution token flow, enough to exercise the client end to end. */
+function fakeRegistry() {
+  const layer = Buffer.from('layer-bytes');
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: mediaTypes.dockerManifest,
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: digestOf(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest: digestOf(layer), size: layer.length }],
+    }),
+  );
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociIndex,
+      manifests: [
+        { mediaType: mediaTypes.dockerManifest, digest: `sha256:${'0'.repeat(64)}`, size: 1, platform: { os: 'linux', architecture: 'arm64' } },
+        { mediaType: mediaTypes.dockerManifest, digest: digestOf(manifest), size: manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+      ],
+    }),
+  );
+  const tokenRequests: string[] = [];
+  let base = '';
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', base);
+    if (url.pathname === '/token') {
+      tokenRequests.push(`${url.searchParams.get('scope')} ${req.headers.authorization ?? ''}`);
+      if (req.headers.authorization !== `Basic ${Buffer.from('alice:secret').toString('base64')}`) return void res.writeHead(401).end();
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'tok' }));
+    }
+    if (req.headers.authorization !== 'Bearer tok') {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${base}/token",service="fake",scope="repository:team/app:pull"` });
+      return void res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+    }
+    const send = (body: Buffer, type: string) => res.writeHead(200, { 'content-type': type }).end(body);
+    if (url.pathname === '/v2/') return void send(Buffer.from('{}'), 'application/json');
+    if (url.pathname === '/v2/team/app/manifests/latest') return void send(index, mediaTypes.ociIndex);
+    if (url.pathname === `/v2/team/app/manifests/${digestOf(manifest)}`) return void send(manifest, mediaTypes.dockerManifest);
+    if (url.pathname === `/v2/team/app/blobs/${digestOf(config)}`) return void send(config, 'application/octet-stream');
+    if (url.pathname === `/v2/team/app/blobs/${digestOf(layer)}`) {
+      // Registries redirect blob reads to storage; the client must follow without leaking the token.
+      return void res.writeHead(307, { location: `${base}/storage/layer` }).end();
+    }
+    if (url.pathname === '/v2/team/app/manifests/missing') {
+      return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+    }
+    res.writeHead(404).end();
+  };
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/storage/layer') {
+      assert.equal(req.headers.authorization, 'Bearer tok', 'same host keeps the token');
+      return void res.writeHead(200).end(layer);
+    }
+    handle(req, res);
+  });
+  return {
+    server,
+    layer,
+    manifest,
+    index,
+    tokenRequests,
+    setBase: (b: string) => (base = b),
+  };
+}
+
+describe('RegistryClient', () => {
+  const registry = fakeRegistry();
+  let host = '';
+
+  before(async () => {
+    await new Promise<void>((resolve) => registry.server.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(registry.server.address() as AddressInfo).port}`;
+    registry.setBase(`http://${host}`);
+  });
+  after(() => registry.server.close());
+
+  test('resolves a tag through an index to the platform manifest, answering the token challenge', async () => {
+    const client = new RegistryClient();
+    const session = client.session(host, 'team/app', { username: 'alice', password: 'secret' });
+    const resolved = await resolveImage(session, 'team/app', { reference: 'latest', platform: { os: 'linux', architecture: 'amd64' } });
+    assert.equal(resolved.repoDigest, digestOf(registry.index));
+    assert.equal(resolved.manifestDigest, digestOf(registry.manifest));
+    assert.equal(resolved.manifest.layers.length, 1);
+    assert.match(registry.tokenRequests[0], /^repository:team\/app:pull Basic /);
+    const blob = await openBlob(session, 'team/app', digestOf(registry.layer));
+    assert.deepEqual(await readBody(blob), registry.layer);
+  });
+
+  test('wrong credentials are reported as unauthenticated', async () => {
+    const session = new RegistryClient().session(host, 'team/app', { username: 'alice', password: 'nope' });
+    await assert.rejects(resolveImage(session, 'team/app', { reference: 'latest' }), { kind: 'unauthenticated' });
+  });
+
+  test('an unknown tag is not-found with the registry’s message', async () => {
+    const session = new RegistryClient().session(host, 'team/app', { username: 'alice', password: 'secret' });
+    await assert.rejects(resolveImage(session, 'team/app', { reference: 'missing' }), (err: Error & { kind?: string }) => {
+      assert.equal(err.kind, 'not-found');
+      assert.match(err.message, /manifest unknown/);
+      return true;
+    });
+  });
+
+  test('login checks credentials with the token endpoint', async () => {
+    const client = new RegistryClient();
+    await client.login(`http://${host}`, { username: 'alice', password: 'secret' });
+    await assert.rejects(client.login(host, { username: 'alice', password: 'bad' }), { kind: 'unauthenticated' });
+  });
+});

@@ -1,0 +1,193 @@
+import type { IncomingMessage } from 'node:http';
+import { Fault } from '../base/fault.ts';
+import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
+import { readBody, sendRequest } from './http-request.ts';
+import { isInsecureRegistry, normalizeServerAddress, registryHost } from './registry-endpoint.ts';
+
+/** Credentials as docker's AuthConfig carries them (X-Registry-Auth, POST /auth). */
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
+}
+
+export interface RegistryClientOptions {
+  /** Hosts, host:port or IPv4 CIDRs reachable over http or unverified TLS (loopback always is). */
+  insecureRegistries?: readonly string[];
+  /** Extra CA (PEM) for a host, e.g. from a certs.d directory. */
+  caFor?: (host: string) => Promise<Buffer | undefined>;
+  userAgent?: string;
+}
+
+interface Endpoint {
+  base: URL;
+  ca?: Buffer;
+  insecureTls: boolean;
+}
+
+/**
+ * A Docker Registry HTTP API v2 client: endpoint discovery (https, falling back to http for insecure hosts),
+ * the Basic and Bearer token flows, and raw requests whose bodies stay streams.
+ */
+export class RegistryClient {
+  #options: RegistryClientOptions;
+  /** host -> endpoint that answered, so the https probe runs once per host. */
+  #endpoints = new Map<string, Promise<Endpoint>>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.#options = options;
+  }
+
+  /** A session scoped to one repository; tokens are reused across its requests. */
+  session(domain: string, repository: string, auth: RegistryAuth = {}, actions: string[] = ['pull']): RegistrySession {
+    return new RegistrySession(this, registryHost(domain), auth, `repository:${repository}:${actions.join(',')}`);
+  }
+
+  /** Checks credentials against a registry (docker login). Throws unauthenticated when they are refused. */
+  async login(serverAddress: string, auth: RegistryAuth): Promise<void> {
+    const session = new RegistrySession(this, normalizeServerAddress(serverAddress), auth, undefined);
+    const res = await session.request('/v2/', { forceAuth: true });
+    res.resume();
+    if (res.statusCode === 401) throw new Fault('unauthenticated', 'login attempt failed: unauthorized: incorrect username or password');
+    if ((res.statusCode ?? 500) >= 400) {
+      throw new Fault('unavailable', `login attempt to ${serverAddress} failed with status: ${res.statusCode}`);
+    }
+  }
+
+  endpoint(host: string): Promise<Endpoint> {
+    let found = this.#endpoints.get(host);
+    if (!found) {
+      found = this.#discover(host);
+      found.catch(() => this.#endpoints.delete(host));
+      this.#endpoints.set(host, found);
+    }
+    return found;
+  }
+
+  get userAgent(): string {
+    return this.#options.userAgent ?? 'wharf';
+  }
+
+  async #discover(host: string): Promise<Endpoint> {
+    const ca = await this.#options.caFor?.(host);
+    const insecure = isInsecureRegistry(host, this.#options.insecureRegistries ?? []);
+    const https: Endpoint = { base: new URL(`https://${host}/`), ca, insecureTls: insecure };
+    if (!insecure) return https;
+    try {
+      const res = await sendRequest(new URL('/v2/', https.base), { insecureTls: true, ca, maxRedirects: 0 });
+      res.resume();
+      return https;
+    } catch {
+      // moby: an insecure registry that does not speak TLS is tried again over plain http.
+      return { base: new URL(`http://${host}/`), insecureTls: false };
+    }
+  }
+}
+
+export interface SessionRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Answer the challenge of /v2/ even without a scope (login). */
+  forceAuth?: boolean;
+}
+
+export class RegistrySession {
+  readonly host: string;
+  #client: RegistryClient;
+  #auth: RegistryAuth;
+  #scope: string | undefined;
+  #authorization: string | undefined;
+
+  constructor(client: RegistryClient, host: string, auth: RegistryAuth, scope: string | undefined) {
+    this.#client = client;
+    this.host = host;
+    this.#auth = auth;
+    this.#scope = scope;
+  }
+
+  /** Sends a request, answering one auth challenge (401) with the session's credentials. */
+  async request(path: string, options: SessionRequestOptions = {}): Promise<IncomingMessage> {
+    const first = await this.#send(path, options);
+    if (first.statusCode !== 401) return first;
+    const challenge = parseAuthChallenge(first.headers['www-authenticate'] as string | undefined);
+    let authorization: string | undefined;
+    try {
+      authorization = challenge ? await this.#answer(challenge, options.signal) : undefined;
+    } catch (err) {
+      first.resume();
+      throw err;
+    }
+    if (!authorization) return first;
+    first.resume();
+    this.#authorization = authorization;
+    return this.#send(path, options);
+  }
+
+  async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
+    const endpoint = await this.#client.endpoint(this.host);
+    const headers: Record<string, string> = { 'user-agent': this.#client.userAgent, ...options.headers };
+    if (this.#authorization) headers.authorization = this.#authorization;
+    return sendRequest(new URL(path, endpoint.base), {
+      method: options.method,
+      headers,
+      ca: endpoint.ca,
+      insecureTls: endpoint.insecureTls,
+      signal: options.signal,
+    });
+  }
+
+  async #answer(challenge: AuthChallenge, signal?: AbortSignal): Promise<string | undefined> {
+    const { username, password, registryToken } = this.#auth;
+    if (challenge.scheme === 'basic') {
+      return username !== undefined ? `Basic ${basic(username, password ?? '')}` : undefined;
+    }
+    if (challenge.scheme !== 'bearer') return undefined;
+    if (registryToken) return `Bearer ${registryToken}`;
+    return `Bearer ${await this.#fetchToken(challenge, signal)}`;
+  }
+
+  /** distribution token flow: GET realm?service=&scope= with Basic credentials when we have them. */
+  async #fetchToken(challenge: AuthChallenge, signal?: AbortSignal): Promise<string> {
+    const realm = challenge.params.realm;
+    if (!realm) throw new Fault('unavailable', `registry ${this.host} sent a Bearer challenge without a realm`);
+    const url = new URL(realm);
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    const scope = this.#scope ?? challenge.params.scope;
+    if (scope) url.searchParams.set('scope', scope);
+    const headers: Record<string, string> = { 'user-agent': this.#client.userAgent };
+    const { username, password } = this.#auth;
+    if (username !== undefined) {
+      headers.authorization = `Basic ${basic(username, password ?? '')}`;
+      url.searchParams.set('account', username);
+    }
+    const endpoint = await this.#client.endpoint(this.host);
+    const res = await sendRequest(url, { headers, ca: endpoint.ca, insecureTls: endpoint.insecureTls, signal });
+    const body = await readBody(res, 1024 * 1024);
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new Fault('unauthenticated', 'unauthorized: incorrect username or password');
+    }
+    if (res.statusCode !== 200) throw new Fault('unavailable', `token endpoint ${url.host} answered ${res.statusCode}`);
+    const parsed = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string };
+    const token = parsed.token ?? parsed.access_token;
+    if (!token) throw new Fault('unavailable', `token endpoint ${url.host} returned no token`);
+    return token;
+  }
+}
+
+function basic(username: string, password: string): string {
+  return Buffer.from(`${username}:${password}`).toString('base64');
+}
+
+/** The first error of a registry error body (`{"errors":[{code,message}]}`), as `code: message`. */
+export function registryErrorText(body: Buffer): string {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
+    const first = parsed.errors?.[0];
+    if (first) return `${(first.code ?? 'unknown').toLowerCase().replace(/_/g, ' ')}: ${first.message ?? ''}`.trim();
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return body.toString('utf8').slice(0, 200).trim();
+}

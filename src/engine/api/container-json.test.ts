@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initialState } from '../containers/container-record.ts';
+import { humanDuration, statusText } from './container-json.ts';
+
+test('durations read like go-units HumanDuration', () => {
+  assert.equal(humanDuration(500), 'Less than a second');
+  assert.equal(humanDuration(1000), '1 second');
+  assert.equal(humanDuration(2500), '2 seconds');
+  assert.equal(humanDuration(61_000), 'About a minute');
+  assert.equal(humanDuration(5 * 60_000), '5 minutes');
+  assert.equal(humanDuration(3_600_000), 'About an hour');
+  assert.equal(humanDuration(3 * 24 * 3_600_000), '3 days');
+});
+
+test('status strings are moby’s', () => {
+  const now = Date.parse('2025-01-01T00:00:10Z');
+  const state = initialState();
+  assert.equal(statusText(state, now), 'Created');
+  Object.assign(state, { Status: 'running', Running: true, StartedAt: '2025-01-01T00:00:08Z' });
+  assert.equal(statusText(state, now), 'Up 2 seconds');
+  Object.assign(state, { Paused: true });
+  assert.equal(statusText(state, now), 'Up 2 seconds (Paused)');
+  Object.assign(state, { Status: 'exited', Running: false, Paused: false, ExitCode: 3, FinishedAt: '2025-01-01T00:00:09Z' });
+  assert.equal(statusText(state, now), 'Exited (3) 1 second ago');
+});

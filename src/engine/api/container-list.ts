@@ -1,0 +1,56 @@
+import { Fault } from '../../base/fault.ts';
+import type { ContainerManager } from '../containers/container-manager.ts';
+import type { ContainerRecord } from '../containers/container-record.ts';
+import { containerSummary } from './container-json.ts';
+import { boolParam, checkFilterKeys, intParam, matchesLabels, parseFilters, type Filters } from './query.ts';
+import type { ApiContext } from './router.ts';
+
+const filterKeys = ['status', 'name', 'id', 'label', 'ancestor', 'exited', 'before', 'since', 'is-task', 'health', 'network', 'volume', 'publish', 'expose'];
+const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** GET /containers/json (`docker ps`): newest first; without `all` only running ones; `limit` implies all. */
+export function listContainers(containers: ContainerManager, ctx: ApiContext, now: number): Record<string, unknown>[] {
+  const filters = parseFilters(ctx.query.get('filters'));
+  checkFilterKeys(filters, filterKeys);
+  for (const status of filters.get('status') ?? []) {
+    if (!statuses.includes(status)) throw new Fault('invalid-argument', `invalid filter 'status=${status}'`);
+  }
+  const limit = intParam(ctx.query, 'limit') ?? -1;
+  const all = boolParam(ctx.query, 'all') || limit > 0 || (filters.get('status')?.length ?? 0) > 0 || filters.has('exited');
+  let records = containers.store.list().sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || (b.id < a.id ? -1 : 1));
+  const before = pivot(containers, filters.get('before')?.[0]);
+  const since = pivot(containers, filters.get('since')?.[0]);
+  if (before) records = records.filter((r) => Date.parse(r.created) < Date.parse(before.created));
+  if (since) records = records.filter((r) => Date.parse(r.created) > Date.parse(since.created));
+  records = records.filter((r) => (all || r.state.Running) && matches(containers, r, filters));
+  if (limit > 0) records = records.slice(0, limit);
+  const size = boolParam(ctx.query, 'size');
+  return records.map((r) => containerSummary(r, { now, size: size ? { rw: 0, rootFs: 0 } : undefined }));
+}
+
+function pivot(containers: ContainerManager, input: string | undefined): ContainerRecord | undefined {
+  return input ? containers.store.resolve(input) : undefined;
+}
+
+function matches(containers: ContainerManager, record: ContainerRecord, filters: Filters): boolean {
+  const check = (key: string, test: (value: string) => boolean) => {
+    const values = filters.get(key);
+    return !values?.length || values.some(test);
+  };
+  return (
+    check('status', (s) => record.state.Status === s) &&
+    check('name', (n) => new RegExp(n).test(record.name.slice(1)) || new RegExp(n).test(record.name)) &&
+    check('id', (id) => record.id.startsWith(id)) &&
+    check('exited', (code) => !record.state.Running && record.state.StartedAt !== '0001-01-01T00:00:00Z' && record.state.ExitCode === Number(code)) &&
+    check('ancestor', (ref) => ancestorMatches(containers, record, ref)) &&
+    check('is-task', (v) => v === 'false') &&
+    check('network', (n) => [record.hostConfig.NetworkMode, record.hostConfig.NetworkMode === 'default' ? 'bridge' : ''].includes(n)) &&
+    matchesLabels(record.config.Labels, filters.get('label'))
+  );
+}
+
+/** moby: the container's image (by ID, or by the name it was created from) descends from the given image. */
+function ancestorMatches(containers: ContainerManager, record: ContainerRecord, ref: string): boolean {
+  if (record.config.Image === ref) return true;
+  return containers.imageOf(ref) === record.imageId;
+}

@@ -1,0 +1,262 @@
+import { execFile } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Duplex, Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { Fault } from '../../base/fault.ts';
+import type { ContainerManager, WaitCondition } from '../containers/container-manager.ts';
+import { frame } from '../containers/container-io.ts';
+import { readLog, type LogEntry } from '../containers/container-log.ts';
+import type { ContainerRecord } from '../containers/container-record.ts';
+import type { CreateRequest } from '../containers/container-spec.ts';
+import type { Snapshotter } from '../snapshots/snapshotter.ts';
+import { versionAtLeast } from './api-version.ts';
+import { commonHeaders } from './api-server.ts';
+import { containerInspect, containerSummary } from './container-json.ts';
+import { listContainers } from './container-list.ts';
+import { boolParam, intParam, parseTimestamp } from './query.ts';
+import type { ApiContext, Reply, Route } from './router.ts';
+
+const run = promisify(execFile);
+
+export interface ContainerRouteDeps {
+  containers: ContainerManager;
+  snapshotter: Snapshotter;
+  serverHeader: string;
+  /** Running exec IDs of a container, for inspect's ExecIDs. */
+  execIds?: (containerId: string) => string[];
+  now?: () => number;
+}
+
+export function containerRoutes(deps: ContainerRouteDeps): Route[] {
+  const { containers } = deps;
+  const now = deps.now ?? Date.now;
+  const post = (name: string, path: string, handle: Route['handle']): Route => ({ name, method: 'POST', path, handle });
+  return [
+    { name: 'container-list', method: 'GET', path: '/containers/json', handle: async (ctx) => ({ status: 200, json: listContainers(containers, ctx, now()) }) },
+    { name: 'container-create', method: 'POST', path: '/containers/create', body: 'json', handle: (ctx) => create(containers, ctx) },
+    { name: 'container-inspect', method: 'GET', path: '/containers/{id}/json', handle: (ctx) => inspect(deps, ctx) },
+    { name: 'container-logs', method: 'GET', path: '/containers/{id}/logs', handle: (ctx, res) => logs(containers, ctx, res) },
+    { name: 'container-top', method: 'GET', path: '/containers/{id}/top', handle: (ctx) => top(containers, ctx) },
+    post('container-start', '/containers/{id}/start', async (ctx) => ({ status: (await containers.start(ctx.params.id)) ? 204 : 304 })),
+    post('container-stop', '/containers/{id}/stop', async (ctx) => {
+      const stopped = await containers.stop(ctx.params.id, { timeout: intParam(ctx.query, 't'), signal: ctx.query.get('signal') || undefined });
+      return { status: stopped ? 204 : 304 };
+    }),
+    post('container-restart', '/containers/{id}/restart', async (ctx) => {
+      await containers.restart(ctx.params.id, intParam(ctx.query, 't'));
+      return { status: 204 };
+    }),
+    post('container-kill', '/containers/{id}/kill', async (ctx) => {
+      await containers.kill(ctx.params.id, ctx.query.get('signal') || 'KILL');
+      return { status: 204 };
+    }),
+    post('container-pause', '/containers/{id}/pause', async (ctx) => (await containers.pause(ctx.params.id), { status: 204 })),
+    post('container-unpause', '/containers/{id}/unpause', async (ctx) => (await containers.unpause(ctx.params.id), { status: 204 })),
+    post('container-rename', '/containers/{id}/rename', async (ctx) => (containers.rename(ctx.params.id, ctx.query.get('name') ?? ''), { status: 204 })),
+    post('container-resize', '/containers/{id}/resize', async (ctx) => {
+      containers.resize(ctx.params.id, intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+      return { status: 200 };
+    }),
+    post('container-wait', '/containers/{id}/wait', (ctx, res) => wait(containers, ctx, res)),
+    {
+      name: 'container-attach',
+      method: 'POST',
+      path: '/containers/{id}/attach',
+      handle: (ctx, res) => attachPlain(deps, ctx, res),
+      hijack: (ctx, socket, head) => attachHijacked(deps, ctx, socket, head),
+    },
+    {
+      name: 'container-delete',
+      method: 'DELETE',
+      path: '/containers/{id}',
+      handle: async (ctx) => (await containers.remove(ctx.params.id, { force: boolParam(ctx.query, 'force') }), { status: 204 }),
+    },
+  ];
+}
+
+async function create(containers: ContainerManager, ctx: ApiContext): Promise<Reply> {
+  const body = ctx.body as CreateRequest | undefined;
+  if (!body || typeof body !== 'object') throw new Fault('invalid-argument', 'config cannot be empty in order to create a container');
+  const created = await containers.create(body, ctx.query.get('name') || undefined);
+  return { status: 201, json: created };
+}
+
+async function inspect(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply> {
+  const record = deps.containers.store.resolve(ctx.params.id);
+  const mounts = await deps.snapshotter.mounts(record.snapshotKey).catch(() => []);
+  const overlay = mounts.find((m) => m.type === 'overlay');
+  const option = (key: string) => overlay?.options.find((o) => o.startsWith(`${key}=`))?.slice(key.length + 1) ?? '';
+  const dir = deps.containers.store.dirOf(record.id);
+  const rootfs = overlay
+    ? { lower: option('lowerdir'), upper: option('upperdir'), work: option('workdir'), merged: join(dir, 'bundle', 'rootfs') }
+    : undefined;
+  const json = containerInspect(
+    record,
+    {
+      logPath: deps.containers.logPath(record.id),
+      rootfs,
+      resolvConf: join(dir, 'resolv.conf'),
+      hostname: join(dir, 'hostname'),
+      hosts: join(dir, 'hosts'),
+    },
+    deps.execIds?.(record.id) ?? [],
+  );
+  return { status: 200, json };
+}
+
+/** POST /containers/{id}/wait: flush the headers first — `docker run` only starts the container after them. */
+async function wait(containers: ContainerManager, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const condition = (ctx.query.get('condition') || 'not-running') as WaitCondition;
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new Fault('invalid-argument', `invalid condition: "${condition}"`);
+  const result = containers.wait(ctx.params.id, condition);
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const code = await result;
+  res.end(`${JSON.stringify({ StatusCode: code, Error: null })}\n`);
+  return 'streamed';
+}
+
+function attachOptions(ctx: ApiContext): { stdin: boolean; stdout: boolean; stderr: boolean; stream: boolean; logs: boolean } {
+  return {
+    stdin: boolParam(ctx.query, 'stdin'),
+    stdout: boolParam(ctx.query, 'stdout'),
+    stderr: boolParam(ctx.query, 'stderr'),
+    stream: boolParam(ctx.query, 'stream'),
+    logs: boolParam(ctx.query, 'logs'),
+  };
+}
+
+function streamContentType(record: ContainerRecord, version: string): string {
+  // moby >= 1.42 names the framing in the header; the CLI still decides from Config.Tty.
+  return !record.config.Tty && versionAtLeast(version, '1.42') ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+}
+
+/**
+ * The hijack: the container is looked up before anything is written (so a missing one is a plain 404), the
+ * client is registered on its streams, and only then does the 101 go out (moby #29285 lost output otherwise).
+ */
+async function attachHijacked(deps: ContainerRouteDeps, ctx: ApiContext, socket: Duplex, head: Buffer): Promise<void> {
+  const record = deps.containers.store.resolve(ctx.params.id);
+  const options = attachOptions(ctx);
+  // Node's default socket timeouts must not cut a long attach.
+  (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
+  const headers = Object.entries(commonHeaders(deps.serverHeader))
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  if (options.logs) await replayLogs(deps.containers, record, socket);
+  if (!options.stream) {
+    socket.end();
+    return;
+  }
+  deps.containers.attach(record.id, socket, socket, options);
+  socket.write(
+    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamContentType(record, ctx.version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${headers}\r\n`,
+  );
+  // Bytes that arrived with the request headers are already stdin.
+  if (head.length) socket.unshift(head);
+}
+
+/** Attach without `Upgrade` (older clients): the response body carries the output; there is no stdin. */
+async function attachPlain(deps: ContainerRouteDeps, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const record = deps.containers.store.resolve(ctx.params.id);
+  const options = attachOptions(ctx);
+  res.writeHead(200, { 'Content-Type': streamContentType(record, ctx.version) });
+  res.flushHeaders();
+  if (options.logs) await replayLogs(deps.containers, record, res);
+  if (!options.stream) {
+    res.end();
+    return 'streamed';
+  }
+  deps.containers.attach(record.id, res, undefined, { ...options, stdin: false });
+  return 'streamed';
+}
+
+async function replayLogs(containers: ContainerManager, record: ContainerRecord, out: Writable): Promise<void> {
+  const { log } = containers.logSource(record.id);
+  const { offset, stop } = log.follow(() => undefined);
+  stop();
+  for (const entry of await readLog(log.path, { end: offset })) out.write(encodeEntry(entry, record.config.Tty, false));
+}
+
+function encodeEntry(entry: LogEntry, tty: boolean, timestamps: boolean): Buffer {
+  const payload = timestamps ? Buffer.concat([Buffer.from(`${trimNanos(entry.time)} `), entry.data]) : entry.data;
+  return tty ? payload : frame(entry.stream === 'stdout' ? 1 : 2, payload);
+}
+
+/** Go's RFC3339Nano drops trailing zeros of the fraction. */
+function trimNanos(time: string): string {
+  return time.replace(/\.(\d*?)0+Z$/, (_m, digits: string) => (digits ? `.${digits}Z` : 'Z'));
+}
+
+/**
+ * GET /containers/{id}/logs: entries from the json-file log, then (with follow, while it runs) live ones until
+ * the container stops. Subscribing and sizing the file happen in one tick, so nothing is lost or doubled.
+ */
+async function logs(containers: ContainerManager, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const q = ctx.query;
+  const wantOut = boolParam(q, 'stdout');
+  const wantErr = boolParam(q, 'stderr');
+  if (!wantOut && !wantErr) throw new Fault('invalid-argument', 'Bad parameters: you must choose at least one stream');
+  const source = containers.logSource(ctx.params.id);
+  const { record, log } = source;
+  const nowMs = Date.now();
+  const since = q.get('since');
+  const until = q.get('until');
+  const sinceMs = since && since !== '0' ? parseTimestamp(since, nowMs) : undefined;
+  const untilMs = until && until !== '0' ? parseTimestamp(until, nowMs) : undefined;
+  const tailText = q.get('tail') ?? 'all';
+  const tail = tailText === 'all' || tailText === '' || Number(tailText) < 0 ? undefined : Number(tailText);
+  const timestamps = boolParam(q, 'timestamps');
+  const follow = boolParam(q, 'follow') && source.running !== undefined && untilMs === undefined;
+  const wanted = (e: LogEntry) => (e.stream === 'stdout' ? wantOut : wantErr);
+  const pending: LogEntry[] = [];
+  let live = false;
+  const send = (e: LogEntry) => {
+    if (wanted(e) && res.writable) res.write(encodeEntry(e, record.config.Tty, timestamps));
+  };
+  const subscription = log.follow((e) => (live ? send(e) : pending.push(e)));
+  if (!follow) subscription.stop();
+  res.writeHead(200, { 'Content-Type': streamContentType(record, ctx.version) });
+  res.flushHeaders();
+  try {
+    for (const entry of await readLog(log.path, { end: subscription.offset, tail, sinceMs, untilMs })) send(entry);
+    if (follow) {
+      for (const entry of pending.splice(0)) send(entry);
+      live = true;
+      await Promise.race([source.running, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))]);
+    }
+  } finally {
+    subscription.stop();
+  }
+  res.end();
+  return 'streamed';
+}
+
+/** GET /containers/{id}/top: the host's `ps` (moby runs it the same way), rows narrowed to the container's pids. */
+async function top(containers: ContainerManager, ctx: ApiContext): Promise<Reply> {
+  const pids = new Set(await containers.pids(ctx.params.id));
+  const args = (ctx.query.get('ps_args') || '-ef').split(/\s+/).filter(Boolean);
+  let stdout: string;
+  try {
+    ({ stdout } = await run('ps', args, { maxBuffer: 16 * 1024 * 1024 }));
+  } catch (err) {
+    throw new Fault('invalid-argument', `ps: ${(err as Error).message}`, { cause: err });
+  }
+  const lines = stdout.trimEnd().split('\n');
+  const titles = lines[0].trim().split(/\s+/);
+  const pidColumn = titles.indexOf('PID');
+  if (pidColumn < 0) throw new Fault('invalid-argument', `Couldn't find PID field in ps output`);
+  const processes = lines
+    .slice(1)
+    .map((line) => splitColumns(line, titles.length))
+    .filter((row) => pids.has(Number(row[pidColumn])));
+  return { status: 200, json: { Titles: titles, Processes: processes } };
+}
+
+function splitColumns(line: string, count: number): string[] {
+  const parts = line.trim().split(/\s+/);
+  return [...parts.slice(0, count - 1), parts.slice(count - 1).join(' ')];
+}
+
+export { containerSummary };

@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Fault } from '../../base/fault.ts';
+import type { ContainerExecs, ExecConfig } from '../containers/container-exec.ts';
+import { commonHeaders } from './api-server.ts';
+import { versionAtLeast } from './api-version.ts';
+import { intParam } from './query.ts';
+import type { ApiContext, Reply, Route } from './router.ts';
+
+export interface ExecRouteDeps {
+  execs: ContainerExecs;
+  serverHeader: string;
+}
+
+interface StartBody {
+  Detach?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+}
+
+const maxStartBody = 64 * 1024;
+
+export function execRoutes(deps: ExecRouteDeps): Route[] {
+  const { execs } = deps;
+  return [
+    {
+      name: 'exec-create',
+      method: 'POST',
+      path: '/containers/{id}/exec',
+      body: 'json',
+      handle: async (ctx) => ({ status: 201, json: execs.create(ctx.params.id, (ctx.body ?? {}) as ExecConfig) }),
+    },
+    {
+      name: 'exec-start',
+      method: 'POST',
+      path: '/exec/{id}/start',
+      body: 'json',
+      handle: (ctx, res) => startPlain(deps, ctx, res),
+      hijack: (ctx, socket, head) => startHijacked(deps, ctx, socket, head),
+    },
+    {
+      name: 'exec-resize',
+      method: 'POST',
+      path: '/exec/{id}/resize',
+      handle: async (ctx) => {
+        execs.resize(ctx.params.id, intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+        return { status: 200 };
+      },
+    },
+    { name: 'exec-inspect', method: 'GET', path: '/exec/{id}/json', handle: async (ctx) => ({ status: 200, json: execs.inspect(ctx.params.id) }) },
+  ];
+}
+
+function contentType(tty: boolean, version: string): string {
+  return !tty && versionAtLeast(version, '1.42') ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+}
+
+/** `exec -d` posts without Upgrade: start it and answer 200 with no body. Otherwise the output is the body. */
+async function startPlain(deps: ExecRouteDeps, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const body = (ctx.body ?? {}) as StartBody;
+  const exec = deps.execs.get(ctx.params.id);
+  if (body.Detach) {
+    await deps.execs.start(exec.id, {});
+    return { status: 200 };
+  }
+  res.writeHead(200, { 'Content-Type': contentType(exec.config.Tty ?? false, ctx.version) });
+  res.flushHeaders();
+  await deps.execs.start(exec.id, { output: res, consoleSize: body.ConsoleSize ?? undefined });
+  return 'streamed';
+}
+
+/**
+ * The hijacked start. node does not read the body of an upgrade request: its JSON (`{"Detach":false,"Tty":…}`)
+ * is in `head` and the first socket data. Exactly Content-Length bytes are the body; only what follows is stdin
+ * (socktainer #21 ran the JSON as a shell command).
+ */
+async function startHijacked(deps: ExecRouteDeps, ctx: ApiContext, socket: Duplex, head: Buffer): Promise<void> {
+  const exec = deps.execs.get(ctx.params.id);
+  const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
+  const start = parseStartBody(body);
+  (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
+  const headers = Object.entries(commonHeaders(deps.serverHeader))
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.write(
+    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType(exec.config.Tty ?? false, ctx.version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${headers}\r\n`,
+  );
+  if (rest.length) socket.unshift(rest);
+  await deps.execs.start(exec.id, { output: socket, input: socket, consoleSize: start.ConsoleSize ?? undefined });
+}
+
+function parseStartBody(body: Buffer): StartBody {
+  if (!body.length) return {};
+  try {
+    return JSON.parse(body.toString('utf8')) as StartBody;
+  } catch (cause) {
+    throw new Fault('invalid-argument', `invalid exec start body: ${(cause as Error).message}`, { cause });
+  }
+}
+
+async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isInteger(length) || length < 0 || length > maxStartBody) throw new Fault('invalid-argument', 'bad exec start body length');
+  let buffered = head;
+  while (buffered.length < length) {
+    const chunk = await new Promise<Buffer | undefined>((resolve) => {
+      const onData = (c: Buffer) => done(c);
+      const onEnd = () => done(undefined);
+      const done = (c: Buffer | undefined) => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.pause();
+        resolve(c);
+      };
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.resume();
+    });
+    if (!chunk) throw new Fault('invalid-argument', 'exec start body ended early');
+    buffered = Buffer.concat([buffered, chunk]);
+  }
+  return { body: buffered.subarray(0, length), rest: buffered.subarray(length) };
+}

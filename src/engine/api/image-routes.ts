@@ -1,0 +1,161 @@
+import type { ServerResponse } from 'node:http';
+import { Fault } from '../../base/fault.ts';
+import type { RegistryAuth } from '../../client/registry-client.ts';
+import { familiarReference, parseReference } from '../../client/reference.ts';
+import type { ImageService } from '../images/image-service.ts';
+import type { ImageRecord } from '../images/image-store.ts';
+import { imageInspect, imageSummary, unixSeconds } from './image-json.ts';
+import { JsonStream } from './json-stream.ts';
+import { boolParam, checkFilterKeys, matchesLabels, parseFilters } from './query.ts';
+import type { ApiContext, Reply, Route } from './router.ts';
+
+export interface ImageRouteDeps {
+  images: ImageService;
+  snapshotRoot: string;
+}
+
+export function imageRoutes(deps: ImageRouteDeps): Route[] {
+  const { images } = deps;
+  return [
+    { name: 'image-list', method: 'GET', path: '/images/json', handle: (ctx) => listImages(images, ctx) },
+    { name: 'image-create', method: 'POST', path: '/images/create', body: 'raw', handle: (ctx, res) => createImage(images, ctx, res) },
+    { name: 'image-search', method: 'GET', path: '/images/search', handle: notImplemented('image search') },
+    { name: 'image-inspect', method: 'GET', path: '/images/{name*}/json', handle: (ctx) => inspectImage(deps, ctx) },
+    {
+      name: 'image-history',
+      method: 'GET',
+      path: '/images/{name*}/history',
+      handle: async (ctx) => ({ status: 200, json: await images.history(ctx.params.name) }),
+    },
+    { name: 'image-tag', method: 'POST', path: '/images/{name*}/tag', handle: (ctx) => tagImage(images, ctx) },
+    { name: 'image-push', method: 'POST', path: '/images/{name*}/push', handle: notImplemented('docker push') },
+    {
+      name: 'image-delete',
+      method: 'DELETE',
+      path: '/images/{name*}',
+      handle: async (ctx) => ({
+        status: 200,
+        json: await images.remove(ctx.params.name, { force: boolParam(ctx.query, 'force'), prune: !boolParam(ctx.query, 'noprune') }),
+      }),
+    },
+  ];
+}
+
+function notImplemented(what: string): Route['handle'] {
+  return async () => {
+    throw new Fault('not-implemented', `${what} is not implemented by this engine yet`);
+  };
+}
+
+async function listImages(images: ImageService, ctx: ApiContext): Promise<Reply> {
+  const filters = parseFilters(ctx.query.get('filters'));
+  checkFilterKeys(filters, ['reference', 'dangling', 'label', 'before', 'since', 'until']);
+  const store = images.store;
+  const matchers = await imageMatchers(images, filters);
+  const out: Record<string, unknown>[] = [];
+  for (const image of store.list()) {
+    const config = await store.config(image.id);
+    if (!matchers.every((m) => m(image, unixSeconds(config.created), config.config?.Labels))) continue;
+    out.push(imageSummary(store, image, config, ctx.version));
+  }
+  out.sort((a, b) => (b.Created as number) - (a.Created as number));
+  return { status: 200, json: out };
+}
+
+type ImageMatcher = (image: ImageRecord, created: number, labels: Record<string, string> | null | undefined) => boolean;
+
+async function imageMatchers(images: ImageService, filters: Map<string, string[]>): Promise<ImageMatcher[]> {
+  const store = images.store;
+  const matchers: ImageMatcher[] = [];
+  const references = filters.get('reference');
+  if (references?.length) {
+    matchers.push((image) => store.familiarTags(image.id).some((tag) => references.some((pattern) => referenceMatches(pattern, tag))));
+  }
+  const dangling = filters.get('dangling');
+  if (dangling?.length) {
+    const want = dangling[0] === 'true' || dangling[0] === '1';
+    matchers.push((image) => (store.tags(image.id).length === 0) === want);
+  }
+  const labels = filters.get('label');
+  if (labels?.length) matchers.push((_i, _c, l) => matchesLabels(l, labels));
+  for (const key of ['before', 'since'] as const) {
+    const value = filters.get(key)?.[0];
+    if (!value) continue;
+    const pivot = unixSeconds((await store.config(store.resolve(value).id)).created);
+    matchers.push((_i, created) => (key === 'before' ? created < pivot : created > pivot));
+  }
+  return matchers;
+}
+
+/** moby: the pattern is matched (path.Match) against the familiar name and against name:tag. */
+function referenceMatches(pattern: string, tag: string): boolean {
+  const name = tag.slice(0, tag.lastIndexOf(':'));
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  return regex.test(name) || regex.test(tag);
+}
+
+async function inspectImage(deps: ImageRouteDeps, ctx: ApiContext): Promise<Reply> {
+  const store = deps.images.store;
+  const image = store.resolve(ctx.params.name);
+  const config = await store.config(image.id);
+  return { status: 200, json: imageInspect(store, image, config, { version: ctx.version, snapshotRoot: deps.snapshotRoot }) };
+}
+
+async function tagImage(images: ImageService, ctx: ApiContext): Promise<Reply> {
+  const repo = ctx.query.get('repo') ?? '';
+  images.tag(ctx.params.name, repo, ctx.query.get('tag') || undefined);
+  return { status: 201 };
+}
+
+/** POST /images/create: `fromImage` pulls, `fromSrc=-` imports the request body. */
+async function createImage(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const fromImage = ctx.query.get('fromImage');
+  const fromSrc = ctx.query.get('fromSrc');
+  const stream = new JsonStream(res);
+  try {
+    if (fromImage) await pull(images, ctx, stream, fromImage);
+    else if (fromSrc === '-') await importImage(images, ctx, stream);
+    else if (fromSrc) throw new Fault('not-implemented', 'importing from a URL is not supported; pipe the tar to docker import instead');
+    else throw new Fault('invalid-argument', 'fromImage or fromSrc is required');
+  } catch (err) {
+    if (!stream.fail(err)) throw err;
+  }
+  stream.end();
+  return 'streamed';
+}
+
+async function pull(images: ImageService, ctx: ApiContext, stream: JsonStream, fromImage: string): Promise<void> {
+  const tag = ctx.query.get('tag') ?? '';
+  const input = !tag ? fromImage : tag.includes(':') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
+  // Validate before any byte is written so a bad name is a plain 400.
+  familiarReference(parseReference(input));
+  await images.pull(input, { auth: registryAuth(ctx), progress: (m) => stream.write(m), signal: ctx.signal });
+}
+
+async function importImage(images: ImageService, ctx: ApiContext, stream: JsonStream): Promise<void> {
+  const id = await images.import(ctx.req, {
+    repo: ctx.query.get('repo') || undefined,
+    tag: ctx.query.get('tag') || undefined,
+    message: ctx.query.get('message') || undefined,
+    changes: ctx.query.getAll('changes').filter(Boolean),
+    signal: ctx.signal,
+  });
+  stream.write({ status: id });
+}
+
+/** X-Registry-Auth: base64url JSON AuthConfig; moby ignores values it cannot decode. */
+export function registryAuth(ctx: ApiContext): RegistryAuth {
+  const header = ctx.req.headers['x-registry-auth'];
+  if (typeof header !== 'string' || !header) return {};
+  try {
+    const parsed = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as Record<string, string | undefined>;
+    return {
+      username: parsed.username || undefined,
+      password: parsed.password || undefined,
+      identityToken: parsed.identitytoken || undefined,
+      registryToken: parsed.registrytoken || undefined,
+    };
+  } catch {
+    return {};
+  }
+}

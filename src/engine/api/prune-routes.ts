@@ -1,0 +1,66 @@
+import type { ContainerManager } from '../containers/container-manager.ts';
+import type { ImageService } from '../images/image-service.ts';
+import { containerSummary } from './container-json.ts';
+import { imageSummary } from './image-json.ts';
+import { checkFilterKeys, matchesLabels, parseFilters } from './query.ts';
+import type { ApiContext, Reply, Route } from './router.ts';
+
+export interface PruneRouteDeps {
+  images: ImageService;
+  containers: ContainerManager;
+}
+
+/** `docker system df`, `docker container prune`, `docker image prune`. */
+export function pruneRoutes(deps: PruneRouteDeps): Route[] {
+  return [
+    { name: 'system-df', method: 'GET', path: '/system/df', handle: (ctx) => diskUsage(deps, ctx) },
+    { name: 'container-prune', method: 'POST', path: '/containers/prune', handle: (ctx) => pruneContainers(deps, ctx) },
+    { name: 'image-prune', method: 'POST', path: '/images/prune', handle: (ctx) => pruneImages(deps, ctx) },
+  ];
+}
+
+async function diskUsage(deps: PruneRouteDeps, ctx: ApiContext): Promise<Reply> {
+  const store = deps.images.store;
+  const images = [];
+  for (const image of store.list()) {
+    const summary = imageSummary(store, image, await store.config(image.id), ctx.version);
+    images.push({ ...summary, Containers: deps.containers.usersOf(image.id).length });
+  }
+  const now = Date.now();
+  const containers = deps.containers.store.list().map((c) => containerSummary(c, { now, size: { rw: 0, rootFs: 0 } }));
+  const layers = new Map(store.list().flatMap((i) => i.layers.map((l) => [l.chainId, l.size] as const)));
+  const layersSize = [...layers.values()].reduce((sum, size) => sum + size, 0);
+  // Volumes must carry UsageData or `docker system df` panics; there are none yet.
+  return { status: 200, json: { LayersSize: layersSize, Images: images, Containers: containers, Volumes: [], BuildCache: [] } };
+}
+
+/** Removes stopped containers (label filters honoured). */
+async function pruneContainers(deps: PruneRouteDeps, ctx: ApiContext): Promise<Reply> {
+  const filters = parseFilters(ctx.query.get('filters'));
+  checkFilterKeys(filters, ['label', 'until']);
+  const deleted: string[] = [];
+  for (const record of deps.containers.store.list()) {
+    if (record.state.Running || !matchesLabels(record.config.Labels, filters.get('label'))) continue;
+    await deps.containers.remove(record.id);
+    deleted.push(record.id);
+  }
+  return { status: 200, json: { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 } };
+}
+
+/** Removes dangling images, or (dangling=false, `docker image prune -a`) every image no container uses. */
+async function pruneImages(deps: PruneRouteDeps, ctx: ApiContext): Promise<Reply> {
+  const filters = parseFilters(ctx.query.get('filters'));
+  checkFilterKeys(filters, ['dangling', 'label', 'until']);
+  const danglingOnly = !['false', '0'].includes(filters.get('dangling')?.[0] ?? 'true');
+  const store = deps.images.store;
+  const deleted: Record<string, string>[] = [];
+  let reclaimed = 0;
+  for (const image of store.list()) {
+    if (deps.containers.usersOf(image.id).length) continue;
+    if (danglingOnly && store.tags(image.id).length) continue;
+    if (!matchesLabels((await store.config(image.id)).config?.Labels, filters.get('label'))) continue;
+    deleted.push(...(await deps.images.remove(image.id, { force: true })));
+    reclaimed += image.size;
+  }
+  return { status: 200, json: { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed } };
+}

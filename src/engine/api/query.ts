@@ -1,0 +1,70 @@
+import { Fault } from '../../base/fault.ts';
+
+/** moby's BoolValue: anything but "", 0, no, false, none (any case) is true; the CLI sends `1`. */
+export function boolParam(query: URLSearchParams, name: string, fallback = false): boolean {
+  const value = query.get(name);
+  if (value === null) return fallback;
+  return !['', '0', 'no', 'false', 'none'].includes(value.trim().toLowerCase());
+}
+
+export function intParam(query: URLSearchParams, name: string): number | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Fault('invalid-argument', `invalid value for ${name}: "${value}"`);
+  return n;
+}
+
+/** Filters as the CLI sends them: `{"key":{"value":true}}`, or the legacy `{"key":["value"]}`. */
+export type Filters = Map<string, string[]>;
+
+export function parseFilters(raw: string | null): Filters {
+  const filters: Filters = new Map();
+  if (!raw) return filters;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (cause) {
+    throw new Fault('invalid-argument', `invalid filter: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new Fault('invalid-argument', 'invalid filter: not an object');
+  for (const [key, value] of Object.entries(parsed)) {
+    const values = Array.isArray(value) ? value.map(String) : Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k]);
+    filters.set(key, values);
+  }
+  return filters;
+}
+
+/** Rejects filter keys a listing does not know, with moby's wording. */
+export function checkFilterKeys(filters: Filters, allowed: readonly string[]): void {
+  for (const key of filters.keys()) {
+    if (!allowed.includes(key)) throw new Fault('invalid-argument', `invalid filter '${key}'`);
+  }
+}
+
+/** `label=k` matches when the key exists, `label=k=v` when it has that value. */
+export function matchesLabels(labels: Record<string, string> | null | undefined, wanted: string[] | undefined): boolean {
+  if (!wanted?.length) return true;
+  return wanted.every((w) => {
+    const eq = w.indexOf('=');
+    if (eq < 0) return labels?.[w] !== undefined;
+    return labels?.[w.slice(0, eq)] === w.slice(eq + 1);
+  });
+}
+
+/** Times given as unix seconds (`1700000000.123`), RFC3339, or durations relative to now (`10m`, `1h30m`). */
+export function parseTimestamp(value: string, nowMs: number): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const duration = parseGoDuration(value);
+  if (duration !== undefined) return nowMs - duration;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new Fault('invalid-argument', `invalid timestamp "${value}"`);
+  return ms;
+}
+
+function parseGoDuration(value: string): number | undefined {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== value) return undefined;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0);
+}

@@ -1,0 +1,203 @@
+import { hostname, release, totalmem, availableParallelism } from 'node:os';
+import type { ServerResponse } from 'node:http';
+import { Fault } from '../../base/fault.ts';
+import type { RegistryAuth, RegistryClient } from '../../client/registry-client.ts';
+import type { EngineEvent, EventLog } from '../events.ts';
+import { apiVersion, minApiVersion } from './api-version.ts';
+import { JsonStream } from './json-stream.ts';
+import { parseFilters, parseTimestamp, type Filters } from './query.ts';
+import type { ApiContext, Reply, Route } from './router.ts';
+
+export interface EngineCounts {
+  containers: number;
+  running: number;
+  paused: number;
+  stopped: number;
+  images: number;
+}
+
+export interface SystemDeps {
+  events: EventLog;
+  registry: RegistryClient;
+  counts(): EngineCounts;
+  engineId: string;
+  rootDir: string;
+  version: string;
+  /** Plugins present, as `docker info` lists them. */
+  runtimeName: string;
+  insecureRegistries: readonly string[];
+}
+
+export function systemRoutes(deps: SystemDeps): Route[] {
+  return [
+    { name: 'ping', method: 'GET', path: '/_ping', handle: (ctx) => ping(ctx) },
+    { name: 'ping-head', method: 'HEAD', path: '/_ping', handle: (ctx) => ping(ctx) },
+    { name: 'version', method: 'GET', path: '/version', handle: async () => ({ status: 200, json: versionBody(deps) }) },
+    { name: 'info', method: 'GET', path: '/info', handle: async () => ({ status: 200, json: infoBody(deps) }) },
+    { name: 'events', method: 'GET', path: '/events', handle: (ctx, res) => streamEvents(deps.events, ctx, res) },
+    { name: 'auth', method: 'POST', path: '/auth', body: 'json', handle: (ctx) => login(deps.registry, ctx) },
+  ];
+}
+
+/** moby answers HEAD and GET alike, with no-cache headers; the CLI reads the version headers (set globally). */
+async function ping(ctx: ApiContext): Promise<Reply> {
+  const headers = { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Builder-Version': '1', Swarm: 'inactive' };
+  if (ctx.method === 'HEAD') return { status: 200, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '0' } };
+  return { status: 200, text: 'OK', headers };
+}
+
+function versionBody(deps: SystemDeps): Record<string, unknown> {
+  const details = {
+    ApiVersion: apiVersion,
+    MinAPIVersion: minApiVersion,
+    GitCommit: 'wharf',
+    GoVersion: `node${process.versions.node}`,
+    Os: 'linux',
+    Arch: goArch(),
+    KernelVersion: release(),
+    BuildTime: '2025-01-01T00:00:00.000000000+00:00',
+    Experimental: 'false',
+  };
+  return {
+    Platform: { Name: 'wharf' },
+    Components: [{ Name: 'Engine', Version: deps.version, Details: details }],
+    Version: deps.version,
+    ...details,
+    Experimental: false,
+  };
+}
+
+function infoBody(deps: SystemDeps): Record<string, unknown> {
+  const counts = deps.counts();
+  return {
+    ID: deps.engineId,
+    Containers: counts.containers,
+    ContainersRunning: counts.running,
+    ContainersPaused: counts.paused,
+    ContainersStopped: counts.stopped,
+    Images: counts.images,
+    Driver: 'overlay2',
+    DriverStatus: [['Backing Filesystem', 'extfs']],
+    Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file'] },
+    MemoryLimit: true,
+    SwapLimit: false,
+    CpuCfsPeriod: true,
+    CpuCfsQuota: true,
+    CPUShares: true,
+    PidsLimit: true,
+    IPv4Forwarding: false,
+    Debug: false,
+    NFd: 0,
+    OomKillDisable: false,
+    NGoroutines: 0,
+    SystemTime: new Date().toISOString(),
+    LoggingDriver: 'json-file',
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: '1',
+    NEventsListener: 0,
+    KernelVersion: release(),
+    OperatingSystem: 'wharf',
+    OSVersion: '',
+    OSType: 'linux',
+    Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
+    IndexServerAddress: 'https://index.docker.io/v1/',
+    RegistryConfig: {
+      InsecureRegistryCIDRs: ['127.0.0.0/8', ...deps.insecureRegistries.filter((r) => r.includes('/'))],
+      IndexConfigs: {},
+      Mirrors: [],
+    },
+    NCPU: availableParallelism(),
+    MemTotal: totalmem(),
+    DockerRootDir: deps.rootDir,
+    Name: hostname(),
+    Labels: [],
+    ExperimentalBuild: false,
+    ServerVersion: deps.version,
+    Runtimes: { [deps.runtimeName]: { path: deps.runtimeName } },
+    DefaultRuntime: deps.runtimeName,
+    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: false,
+    Isolation: '',
+    InitBinary: '',
+    SecurityOptions: ['name=seccomp,profile=builtin'],
+    Warnings: null,
+  };
+}
+
+function goArch(): string {
+  return ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch;
+}
+
+/**
+ * GET /events: replay the ring buffer from `since`, then follow live events until `until` or the client leaves.
+ * Headers are flushed first: the CLI waits for them before it prints anything.
+ */
+async function streamEvents(events: EventLog, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const now = Date.now();
+  const filters = parseFilters(ctx.query.get('filters'));
+  const since = ctx.query.get('since');
+  const until = ctx.query.get('until');
+  const sinceNano = since ? parseTimestamp(since, now) * 1e6 : undefined;
+  const untilNano = until ? parseTimestamp(until, now) * 1e6 : undefined;
+  const stream = new JsonStream(res);
+  stream.start();
+  const send = (event: EngineEvent) => {
+    if (matchesEvent(event, filters)) stream.write(event);
+  };
+  // Subscribe before replaying so nothing emitted in between is lost; replayed ones are skipped live.
+  const live: EngineEvent[] = [];
+  let replaying = true;
+  const unsubscribe = events.subscribe((e) => (replaying ? live.push(e) : send(e)));
+  const replayed = sinceNano !== undefined ? events.history(sinceNano, untilNano) : [];
+  for (const event of replayed) send(event);
+  const last = replayed.at(-1)?.timeNano ?? 0;
+  for (const event of live) if (event.timeNano > last && (untilNano === undefined || event.timeNano <= untilNano)) send(event);
+  replaying = false;
+  const remaining = untilNano !== undefined ? untilNano / 1e6 - Date.now() : Number.POSITIVE_INFINITY;
+  await new Promise<void>((resolve) => {
+    if (remaining <= 0) return resolve();
+    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    if (Number.isFinite(remaining)) setTimeout(resolve, remaining).unref();
+  });
+  unsubscribe();
+  stream.end();
+  return 'streamed';
+}
+
+/** Filter keys moby supports for events; an event matches when every given key matches one of its values. */
+function matchesEvent(event: EngineEvent, filters: Filters): boolean {
+  const attrs = event.Actor.Attributes;
+  for (const [key, values] of filters) {
+    if (!values.length) continue;
+    const ok = (() => {
+      switch (key) {
+        case 'type':
+          return values.includes(event.Type);
+        case 'event':
+          return values.some((v) => event.Action === v || event.Action.startsWith(`${v}:`));
+        case 'container':
+          return event.Type === 'container' && values.some((v) => event.Actor.ID.startsWith(v) || attrs.name === v);
+        case 'image':
+          return values.some((v) => attrs.image === v || event.Actor.ID === v || attrs.name === v);
+        case 'label':
+          return values.every((v) => {
+            const [k, val] = v.split('=', 2);
+            return val === undefined ? attrs[k] !== undefined : attrs[k] === val;
+          });
+        default:
+          return true;
+      }
+    })();
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** POST /auth: perform the registry handshake with the given credentials; the CLI stores them itself. */
+async function login(registry: RegistryClient, ctx: ApiContext): Promise<Reply> {
+  const body = (ctx.body ?? {}) as { username?: string; password?: string; serveraddress?: string; identitytoken?: string };
+  if (!body.serveraddress && !body.username) throw new Fault('invalid-argument', 'missing serveraddress');
+  const auth: RegistryAuth = { username: body.username, password: body.password, identityToken: body.identitytoken };
+  await registry.login(body.serveraddress ?? 'https://index.docker.io/v1/', auth);
+  return { status: 200, json: { Status: 'Login Succeeded', IdentityToken: '' } };
+}

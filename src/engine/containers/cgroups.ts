@@ -1,0 +1,73 @@
+/*
+ * What the host's cgroups offer, and the few files the engine reads itself. runc creates and removes the
+ * container cgroups (cgroupfs driver, `linux.cgroupsPath` = /wharf/<id>); on a v1 or hybrid host (v1
+ * controllers plus a unified mount, as on this project's CI) runc uses the v1 controllers, on a pure v2 host
+ * the unified tree. The engine adapts the spec to what is there (a kernel without swap accounting or without
+ * a blkio weight file makes runc fail if asked) and reads the OOM-kill counter before the cgroup goes away.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface CgroupHost {
+  /** 1 for v1 and hybrid hosts (runc drives the v1 controllers there), 2 for a unified-only host. */
+  version: 1 | 2;
+  /** Mount point of the cgroup filesystem(s). */
+  root: string;
+  /** The memory controller accounts swap: memory+swap limits can be set. */
+  swapAccounting: boolean;
+  /** A blkio/io weight file exists (v1 blkio.weight or blkio.bfq.weight; v2 io.weight or io.bfq.weight). */
+  blkioWeight: boolean;
+  /** CFS quota is available (`--cpus`, `--cpu-quota`). */
+  cpuQuota: boolean;
+  /** The pids controller is available (`--pids-limit`). */
+  pids: boolean;
+}
+
+/** Parent of every container cgroup: <controller>/wharf/<id>. */
+export const cgroupParent = '/wharf';
+
+export function cgroupsPath(id: string): string {
+  return `${cgroupParent}/${id}`;
+}
+
+/** Reads what the cgroup mount at `root` (default /sys/fs/cgroup) supports. Synchronous: done once at start. */
+export function detectCgroups(root = '/sys/fs/cgroup'): CgroupHost {
+  if (existsSync(join(root, 'cgroup.controllers'))) {
+    const controllers = readFileSync(join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+    const swap = existsSync(join(root, 'init.scope', 'memory.swap.max')) || existsSync(join(root, 'system.slice', 'memory.swap.max'));
+    return {
+      version: 2,
+      root,
+      swapAccounting: swap,
+      // io.weight only exists below the root; assume it when the io controller is enabled (cfq/bfq kernels).
+      blkioWeight: controllers.includes('io') && (existsSync(join(root, 'system.slice', 'io.weight')) || existsSync(join(root, 'system.slice', 'io.bfq.weight'))),
+      cpuQuota: controllers.includes('cpu'),
+      pids: controllers.includes('pids'),
+    };
+  }
+  return {
+    version: 1,
+    root,
+    swapAccounting: existsSync(join(root, 'memory', 'memory.memsw.limit_in_bytes')),
+    blkioWeight: existsSync(join(root, 'blkio', 'blkio.weight')) || existsSync(join(root, 'blkio', 'blkio.bfq.weight')),
+    cpuQuota: existsSync(join(root, 'cpu', 'cpu.cfs_quota_us')),
+    pids: existsSync(join(root, 'pids', 'pids.max')) || existsSync(join(root, 'pids')),
+  };
+}
+
+/** The file holding the OOM-kill counter of container `id`'s memory cgroup. */
+export function oomCounterFile(host: CgroupHost, id: string): string {
+  return host.version === 2 ? join(host.root, cgroupsPath(id), 'memory.events') : join(host.root, 'memory', cgroupsPath(id), 'memory.oom_control');
+}
+
+/** The `oom_kill N` count of a memory.oom_control (v1) or memory.events (v2) text; 0 when absent. */
+export function parseOomKills(text: string): number {
+  const match = /^oom_kill (\d+)$/m.exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+/** OOM kills in container `id`'s cgroup so far (0 when the cgroup is gone). */
+export async function readOomKills(host: CgroupHost, id: string): Promise<number> {
+  return parseOomKills(await readFile(oomCounterFile(host, id), 'utf8').catch(() => ''));
+}

@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { Fault } from '../../base/fault.ts';
+import type { Logger } from '../../base/log.ts';
+import type { EventLog } from '../events.ts';
+import { frame } from './container-io.ts';
+import type { ContainerLauncher, LaunchedProcess } from './container-launcher.ts';
+import type { ContainerManager } from './container-manager.ts';
+
+/** The body of POST /containers/{id}/exec. */
+export interface ExecConfig {
+  User?: string;
+  Privileged?: boolean;
+  Tty?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  Cmd?: string[];
+  DetachKeys?: string;
+  ConsoleSize?: [number, number] | null;
+}
+
+interface ExecRecord {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  process?: LaunchedProcess;
+  finishedAt?: number;
+}
+
+/** Finished execs stay inspectable this long (the CLI inspects right after the stream ends). */
+const keepFinishedMs = 5 * 60_000;
+
+/**
+ * docker exec after moby's daemon/exec.go: create records the request, start runs it (attached through the
+ * caller's streams, or detached), and the exit code is recorded before the streams end, because the CLI
+ * inspects the exec as soon as it sees EOF.
+ */
+export class ContainerExecs {
+  #containers: ContainerManager;
+  #launcher: ContainerLauncher;
+  #events: EventLog;
+  #logger: Logger;
+  #execs = new Map<string, ExecRecord>();
+
+  constructor(deps: { containers: ContainerManager; launcher: ContainerLauncher; events: EventLog; logger: Logger }) {
+    this.#containers = deps.containers;
+    this.#launcher = deps.launcher;
+    this.#events = deps.events;
+    this.#logger = deps.logger;
+  }
+
+  create(containerInput: string, config: ExecConfig): { Id: string } {
+    this.#prune();
+    const record = this.#containers.execTarget(containerInput);
+    if (!config.Cmd?.length) throw new Fault('invalid-argument', 'No exec command specified');
+    const id = randomBytes(32).toString('hex');
+    this.#execs.set(id, { id, containerId: record.id, config, running: false, exitCode: null, pid: 0 });
+    this.#event(id, `exec_create: ${config.Cmd.join(' ')}`);
+    return { Id: id };
+  }
+
+  get(id: string): ExecRecord {
+    const exec = this.#execs.get(id);
+    if (!exec) throw new Fault('not-found', `No such exec instance: ${id}`);
+    return exec;
+  }
+
+  idsOf(containerId: string): string[] {
+    return [...this.#execs.values()].filter((e) => e.containerId === containerId && e.running).map((e) => e.id);
+  }
+
+  /**
+   * Runs the exec. Attached (`output` given): resolves when it has exited and its output is sent; a process that
+   * cannot start is reported in the stream, as moby does, with exit code 126/127. Detached: resolves once started.
+   */
+  async start(id: string, streams: { output?: Writable; input?: Readable; consoleSize?: [number, number] }): Promise<void> {
+    const exec = this.get(id);
+    if (exec.running || exec.exitCode !== null) throw new Fault('conflict', `Error: Exec command ${id} has already run`);
+    const { record, bundleDir, env, cwd } = this.#containers.execContext(exec.containerId, exec.config);
+    exec.running = true;
+    let process: LaunchedProcess;
+    try {
+      process = await this.#launcher.exec(record.id, bundleDir, {
+        execId: id,
+        args: exec.config.Cmd ?? [],
+        env,
+        cwd,
+        user: exec.config.User ?? record.config.User,
+        terminal: exec.config.Tty ?? false,
+        consoleSize: streams.consoleSize ?? exec.config.ConsoleSize ?? undefined,
+        openStdin: Boolean(exec.config.AttachStdin && streams.input),
+        privileged: exec.config.Privileged ?? false,
+      });
+    } catch (err) {
+      this.#finish(exec, /executable file not found|no such file or directory/.test(String(err)) ? 127 : 126);
+      if (!streams.output) throw err;
+      this.#write(exec, streams.output, 'stdout', Buffer.from(`${err instanceof Error ? err.message : String(err)}\r\n`));
+      streams.output.end();
+      return;
+    }
+    exec.process = process;
+    exec.pid = process.pid;
+    this.#event(id, `exec_start: ${(exec.config.Cmd ?? []).join(' ')}`);
+    const done = this.#pump(exec, process, streams).then(async () => {
+      const { exitCode } = await process.exited;
+      this.#finish(exec, exitCode);
+      streams.output?.end();
+    });
+    if (streams.output) await done;
+    else done.catch((err) => this.#logger.warn({ err, id }, 'detached exec failed'));
+  }
+
+  #pump(exec: ExecRecord, process: LaunchedProcess, streams: { output?: Writable; input?: Readable }): Promise<void> {
+    if (streams.input && process.stdin) {
+      const stdin = process.stdin;
+      streams.input.on('data', (chunk: Buffer) => stdin.writable && stdin.write(chunk));
+      streams.input.once('end', () => stdin.writable && stdin.end());
+      stdin.on('error', () => undefined);
+      // Reading the start body may have paused the socket; a paused stream ignores new 'data' listeners.
+      streams.input.resume();
+    }
+    const sources: [Readable, 'stdout' | 'stderr'][] = [[process.stdout, 'stdout']];
+    if (process.stderr) sources.push([process.stderr, 'stderr']);
+    return Promise.all(
+      sources.map(
+        ([source, name]) =>
+          new Promise<void>((resolve) => {
+            const wanted = name === 'stdout' ? exec.config.AttachStdout !== false : exec.config.AttachStderr !== false;
+            source.on('data', (chunk: Buffer) => streams.output && wanted && this.#write(exec, streams.output, name, chunk));
+            source.once('end', resolve);
+            source.once('close', resolve);
+            source.once('error', () => resolve());
+          }),
+      ),
+    ).then(() => undefined);
+  }
+
+  #write(exec: ExecRecord, output: Writable, stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    if (!output.writable) return;
+    output.write(exec.config.Tty ? chunk : frame(stream === 'stdout' ? 1 : 2, chunk));
+  }
+
+  #finish(exec: ExecRecord, exitCode: number): void {
+    exec.running = false;
+    exec.exitCode = exitCode;
+    exec.pid = 0;
+    exec.process = undefined;
+    exec.finishedAt = Date.now();
+    this.#event(exec.id, 'exec_die', { execID: exec.id, exitCode: String(exitCode) });
+  }
+
+  resize(id: string, rows: number, cols: number): void {
+    const exec = this.get(id);
+    if (!exec.process) throw new Fault('conflict', `exec ${id} is not running`);
+    exec.process.resize(rows, cols);
+  }
+
+  /** GET /exec/{id}/json */
+  inspect(id: string): Record<string, unknown> {
+    const exec = this.get(id);
+    const [entrypoint, ...args] = exec.config.Cmd ?? [];
+    return {
+      ID: exec.id,
+      Running: exec.running,
+      ExitCode: exec.exitCode,
+      ProcessConfig: { tty: exec.config.Tty ?? false, entrypoint, arguments: args, privileged: exec.config.Privileged ?? false, user: exec.config.User ?? '' },
+      OpenStdin: exec.config.AttachStdin ?? false,
+      OpenStderr: exec.config.AttachStderr ?? false,
+      OpenStdout: exec.config.AttachStdout ?? false,
+      CanRemove: false,
+      ContainerID: exec.containerId,
+      DetachKeys: exec.config.DetachKeys ?? '',
+      Pid: exec.pid,
+    };
+  }
+
+  #event(execId: string, action: string, extra: Record<string, string> = {}): void {
+    const exec = this.#execs.get(execId);
+    const record = exec && this.#containers.store.get(exec.containerId);
+    if (!record) return;
+    this.#events.emit('container', action, {
+      id: record.id,
+      attributes: { ...record.config.Labels, image: record.config.Image, name: record.name.slice(1), execID: execId, ...extra },
+    });
+  }
+
+  /** Drops execs whose container is gone, and finished ones after a while. */
+  #prune(): void {
+    const now = Date.now();
+    for (const [id, exec] of this.#execs) {
+      const gone = !this.#containers.store.get(exec.containerId);
+      if (gone || (exec.finishedAt && now - exec.finishedAt > keepFinishedMs)) this.#execs.delete(id);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/** moby's container.Config as the API carries it (create body, inspect `Config`). */
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  ExposedPorts?: Record<string, object> | null;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[] | null;
+  Cmd: string[] | null;
+  Image: string;
+  Volumes: Record<string, object> | null;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  OnBuild: string[] | null;
+  Labels: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+export interface RestartPolicy {
+  Name: '' | 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  MaximumRetryCount: number;
+}
+
+/** The HostConfig fields the engine acts on; the rest of the submitted object is kept and echoed by inspect. */
+export interface HostConfig {
+  [key: string]: unknown;
+  AutoRemove: boolean;
+  RestartPolicy: RestartPolicy;
+  NetworkMode: string;
+  Memory: number;
+  MemorySwap: number;
+  NanoCpus: number;
+  CpuShares: number;
+  CpuQuota: number;
+  CpuPeriod: number;
+  PidsLimit: number | null;
+  BlkioWeight: number;
+  Privileged: boolean;
+  ReadonlyRootfs: boolean;
+  CapAdd: string[] | null;
+  CapDrop: string[] | null;
+  ConsoleSize: [number, number];
+  Binds: string[] | null;
+  OomKillDisable: boolean | null;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+/** Everything the engine persists about a container (config.v2.json in moby's layout). */
+export interface ContainerRecord {
+  id: string;
+  /** With the leading slash, as moby stores names. */
+  name: string;
+  created: string;
+  path: string;
+  args: string[];
+  imageId: string;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  state: ContainerState;
+  restartCount: number;
+  /** `docker stop` sets it (unless-stopped stays down); `docker start` clears it. */
+  manuallyStopped: boolean;
+  /** The writable snapshot that is this container's rootfs. */
+  snapshotKey: string;
+}
+
+export const zeroTime = '0001-01-01T00:00:00Z';
+
+export function initialState(): ContainerState {
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: zeroTime,
+    FinishedAt: zeroTime,
+  };
+}

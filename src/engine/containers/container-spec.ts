@@ -1,0 +1,152 @@
+import { Fault } from '../../base/fault.ts';
+import type { ImageConfig } from '../images/image-config.ts';
+import type { ContainerConfig, HostConfig, RestartPolicy } from './container-record.ts';
+import { parseSignal } from './container-signals.ts';
+
+/** The create body: container.Config plus HostConfig and NetworkingConfig. */
+export interface CreateRequest extends Partial<ContainerConfig> {
+  HostConfig?: Partial<HostConfig> | null;
+  NetworkingConfig?: unknown;
+}
+
+export interface ContainerSpec {
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  path: string;
+  args: string[];
+}
+
+const restartPolicies = ['', 'no', 'always', 'on-failure', 'unless-stopped'];
+/** moby's linux floor for `-m` (daemon/daemon_unix.go linuxMinMemory). */
+const minMemory = 6 * 1024 * 1024;
+const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export function validateName(name: string): void {
+  if (!namePattern.test(name)) {
+    throw new Fault('invalid-argument', `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+}
+
+/**
+ * Merges the create request with the image config the way moby does (daemon/create.go, merge.go): the user's
+ * Env overrides the image's by key, labels merge, and the image's Cmd is used only when the user gave neither
+ * an Entrypoint nor a Cmd. Validates the host config with moby's messages.
+ */
+export function buildContainerSpec(request: CreateRequest, image: ImageConfig, options: { id: string }): ContainerSpec {
+  const imageConfig = image.config ?? {};
+  const hostConfig = normalizeHostConfig(request.HostConfig ?? {});
+  const userEntrypoint = request.Entrypoint ?? null;
+  const userCmd = request.Cmd ?? null;
+  let entrypoint = userEntrypoint;
+  let cmd = userCmd;
+  if (!userEntrypoint?.length) {
+    if (!userCmd?.length) cmd = imageConfig.Cmd ?? null;
+    if (userEntrypoint === null) entrypoint = imageConfig.Entrypoint ?? null;
+  }
+  // `--entrypoint ""` arrives as [""]: clear the image's entrypoint.
+  const effectiveEntrypoint = entrypoint?.length === 1 && entrypoint[0] === '' ? [] : (entrypoint ?? []);
+  const argv = [...effectiveEntrypoint, ...(cmd ?? [])];
+  if (!argv.length) throw new Fault('invalid-argument', 'no command specified');
+  const config: ContainerConfig = {
+    Hostname: request.Hostname || options.id.slice(0, 12),
+    Domainname: request.Domainname ?? '',
+    User: request.User || imageConfig.User || '',
+    AttachStdin: request.AttachStdin ?? false,
+    AttachStdout: request.AttachStdout ?? false,
+    AttachStderr: request.AttachStderr ?? false,
+    ExposedPorts: mergeMaps(imageConfig.ExposedPorts, request.ExposedPorts) ?? undefined,
+    Tty: request.Tty ?? false,
+    OpenStdin: request.OpenStdin ?? false,
+    StdinOnce: request.StdinOnce ?? false,
+    Env: mergeEnv(imageConfig.Env ?? [], request.Env ?? []),
+    Cmd: cmd,
+    Image: request.Image ?? '',
+    Volumes: mergeMaps(imageConfig.Volumes, request.Volumes),
+    WorkingDir: request.WorkingDir || imageConfig.WorkingDir || '',
+    Entrypoint: entrypoint,
+    OnBuild: imageConfig.OnBuild ?? null,
+    Labels: { ...imageConfig.Labels, ...request.Labels },
+    ...(request.StopSignal || imageConfig.StopSignal ? { StopSignal: request.StopSignal || imageConfig.StopSignal } : {}),
+    ...(request.StopTimeout !== undefined && request.StopTimeout !== null ? { StopTimeout: request.StopTimeout } : {}),
+  };
+  if (!config.ExposedPorts) delete config.ExposedPorts;
+  if (config.StopSignal) parseSignal(config.StopSignal);
+  validateHostConfig(hostConfig);
+  return { config, hostConfig, path: argv[0], args: argv.slice(1) };
+}
+
+function mergeEnv(base: string[], overrides: string[]): string[] {
+  const out = [...base];
+  for (const entry of overrides) {
+    const key = entry.split('=')[0];
+    const index = out.findIndex((e) => e.split('=')[0] === key);
+    if (index >= 0) out[index] = entry;
+    else out.push(entry);
+  }
+  return out;
+}
+
+function mergeMaps<T extends object>(a: Record<string, T> | null | undefined, b: Record<string, T> | null | undefined): Record<string, T> | null {
+  if (!a && !b) return null;
+  return { ...a, ...b };
+}
+
+function normalizeHostConfig(input: Partial<HostConfig>): HostConfig {
+  const policy = (input.RestartPolicy ?? { Name: '', MaximumRetryCount: 0 }) as RestartPolicy;
+  return {
+    ...input,
+    AutoRemove: input.AutoRemove ?? false,
+    RestartPolicy: { Name: policy.Name ?? '', MaximumRetryCount: policy.MaximumRetryCount ?? 0 },
+    NetworkMode: input.NetworkMode || 'default',
+    Memory: input.Memory ?? 0,
+    MemorySwap: input.MemorySwap ?? 0,
+    NanoCpus: input.NanoCpus ?? 0,
+    CpuShares: input.CpuShares ?? 0,
+    CpuQuota: input.CpuQuota ?? 0,
+    CpuPeriod: input.CpuPeriod ?? 0,
+    PidsLimit: input.PidsLimit ?? null,
+    BlkioWeight: input.BlkioWeight ?? 0,
+    Privileged: input.Privileged ?? false,
+    ReadonlyRootfs: input.ReadonlyRootfs ?? false,
+    CapAdd: input.CapAdd ?? null,
+    CapDrop: input.CapDrop ?? null,
+    ConsoleSize: input.ConsoleSize ?? [0, 0],
+    Binds: input.Binds ?? null,
+    OomKillDisable: input.OomKillDisable ?? null,
+    LogConfig: input.LogConfig ?? { Type: 'json-file', Config: {} },
+  };
+}
+
+/** Networks this engine provides; moby resolves them at start, so an unknown one fails `start`, not `create`. */
+export function checkNetworkMode(mode: string): void {
+  if (mode.startsWith('container:')) throw new Fault('not-implemented', 'joining another container\'s network is not supported yet');
+  if (!['default', 'bridge', 'none', 'host'].includes(mode)) throw new Fault('not-found', `network ${mode} not found`);
+}
+
+/** moby daemon/container.go verifyContainerSettings + daemon_unix.go verifyPlatformContainerResources. */
+function validateHostConfig(host: HostConfig): void {
+  const policy = host.RestartPolicy;
+  if (!restartPolicies.includes(policy.Name)) {
+    throw new Fault(
+      'invalid-argument',
+      `invalid restart policy: unknown policy '${policy.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
+    );
+  }
+  if (policy.MaximumRetryCount < 0) throw new Fault('invalid-argument', 'invalid restart policy: maximum retry count cannot be negative');
+  if (policy.MaximumRetryCount > 0 && policy.Name !== 'on-failure') {
+    throw new Fault('invalid-argument', `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if (host.AutoRemove && policy.Name !== '' && policy.Name !== 'no') {
+    throw new Fault('invalid-argument', `can't create 'AutoRemove' container with restart policy`);
+  }
+  if (host.Memory < 0) throw new Fault('invalid-argument', 'invalid memory limit: it must not be negative');
+  if (host.Memory > 0 && host.Memory < minMemory) throw new Fault('invalid-argument', 'Minimum memory limit allowed is 6MB');
+  if (host.MemorySwap > 0 && host.Memory > 0 && host.MemorySwap < host.Memory) {
+    throw new Fault('invalid-argument', 'Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (host.NanoCpus < 0) throw new Fault('invalid-argument', 'invalid CPU limit: it must not be negative');
+  if (host.CpuShares < 0) throw new Fault('invalid-argument', 'invalid CPU shares: it must not be negative');
+  if (host.BlkioWeight > 0 && (host.BlkioWeight < 10 || host.BlkioWeight > 1000)) {
+    throw new Fault('invalid-argument', 'Range of blkio weight is from 10 to 1000');
+  }
+}

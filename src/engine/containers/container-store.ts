@@ -1,0 +1,84 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Fault } from '../../base/fault.ts';
+import type { ContainerRecord } from './container-record.ts';
+
+const idPattern = /^[a-f0-9]{64}$/;
+
+/**
+ * Container records, one directory per container (`<dir>/<id>/config.v2.json`, replaced atomically with
+ * fsync + rename so a crash leaves the old or the new record, never half of one), indexed by ID and name.
+ */
+export class ContainerStore {
+  #dir: string;
+  #byId = new Map<string, ContainerRecord>();
+
+  constructor(dir: string) {
+    this.#dir = dir;
+    mkdirSync(dir, { recursive: true });
+    for (const id of readdirSync(dir)) {
+      const file = join(dir, id, 'config.v2.json');
+      if (!idPattern.test(id) || !existsSync(file)) continue;
+      this.#byId.set(id, JSON.parse(readFileSync(file, 'utf8')) as ContainerRecord);
+    }
+  }
+
+  /** The directory holding a container's record, logs and bundle. */
+  dirOf(id: string): string {
+    return join(this.#dir, id);
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.#byId.values()];
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    return this.#byId.get(id);
+  }
+
+  byName(name: string): ContainerRecord | undefined {
+    const wanted = name.startsWith('/') ? name : `/${name}`;
+    for (const record of this.#byId.values()) if (record.name === wanted) return record;
+    return undefined;
+  }
+
+  /** moby's lookup order: full ID, exact name, unique ID prefix. */
+  resolve(input: string): ContainerRecord {
+    const found = this.find(input);
+    if (!found) throw new Fault('not-found', `No such container: ${input}`);
+    return found;
+  }
+
+  find(input: string): ContainerRecord | undefined {
+    if (!input) return undefined;
+    const exact = this.#byId.get(input) ?? this.byName(input);
+    if (exact) return exact;
+    if (!/^[a-f0-9]+$/.test(input)) return undefined;
+    const matches = [...this.#byId.keys()].filter((id) => id.startsWith(input));
+    if (matches.length > 1) throw new Fault('invalid-argument', `multiple IDs found with provided prefix: ${input}`);
+    return matches.length ? this.#byId.get(matches[0]) : undefined;
+  }
+
+  /** Writes the record (after any change: state, name, restart count). */
+  save(record: ContainerRecord): void {
+    this.#byId.set(record.id, record);
+    const dir = this.dirOf(record.id);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'config.v2.json');
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(record));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  }
+
+  /** Drops the record and its directory (logs, bundle). */
+  delete(id: string): void {
+    this.#byId.delete(id);
+    rmSync(this.dirOf(id), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../base/config.ts';
+import type { Logger } from '../base/log.ts';
+import { RegistryClient } from '../client/registry-client.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import { createApiServer } from './api/api-server.ts';
+import { containerRoutes } from './api/container-routes.ts';
+import { execRoutes } from './api/exec-routes.ts';
+import { pruneRoutes } from './api/prune-routes.ts';
+import { imageRoutes } from './api/image-routes.ts';
+import { Router } from './api/router.ts';
+import { systemRoutes } from './api/system-routes.ts';
+import type { ContainerLauncher } from './containers/container-launcher.ts';
+import { ContainerExecs } from './containers/container-exec.ts';
+import { ContainerManager } from './containers/container-manager.ts';
+import { ContainerStore } from './containers/container-store.ts';
+import { EventLog } from './events.ts';
+import { ImageService } from './images/image-service.ts';
+import { ImageStore } from './images/image-store.ts';
+import type { Snapshotter } from './snapshots/snapshotter.ts';
+
+export const engineVersion = '0.1.0';
+
+export interface StartEngineOptions {
+  config: Config;
+  blobs: BlobStore;
+  logger: Logger;
+  /** Lower-half parts; the defaults are the overlay snapshotter and runc. Tests may pass their own. */
+  snapshotter?: Snapshotter;
+  launcher?: ContainerLauncher;
+}
+
+export interface RunningEngine {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The container engine: Docker Engine API on a unix socket over an image store (sharing the registry's
+ * BlobStore), overlay snapshots and runc. Data lives under <root>/engine.
+ */
+export async function startEngine(options: StartEngineOptions): Promise<RunningEngine> {
+  const { config, blobs, logger } = options;
+  const root = join(config.root, 'engine');
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const snapshotter = options.snapshotter ?? (await defaultSnapshotter(join(root, 'snapshots')));
+  const launcher = options.launcher ?? (await defaultLauncher(root, logger));
+  const events = new EventLog();
+  const registry = new RegistryClient({
+    insecureRegistries: config.engine.insecureRegistries,
+    caFor: (host) => registryCa(root, host),
+    userAgent: `wharf/${engineVersion}`,
+  });
+  const images = new ImageService({ store: new ImageStore({ dir: join(root, 'images'), blobs }), blobs, snapshotter, registry, events, logger });
+  const containers = new ContainerManager({ store: new ContainerStore(join(root, 'containers')), images, snapshotter, launcher, events, logger });
+  images.setUsers((id) => containers.usersOf(id));
+  const execs = new ContainerExecs({ containers, launcher, events, logger });
+  const serverHeader = `wharf/${engineVersion} (linux)`;
+  const router = new Router([
+    ...systemRoutes({
+      events,
+      registry,
+      counts: () => counts(containers, images),
+      engineId: engineId(root),
+      rootDir: root,
+      version: engineVersion,
+      runtimeName: launcher.runtimeName,
+      insecureRegistries: config.engine.insecureRegistries,
+    }),
+    ...imageRoutes({ images, snapshotRoot: join(root, 'snapshots') }),
+    ...containerRoutes({ containers, snapshotter, serverHeader, execIds: (id) => execs.idsOf(id) }),
+    ...execRoutes({ execs, serverHeader }),
+    ...pruneRoutes({ images, containers }),
+  ]);
+  await containers.restore();
+  const api = createApiServer({ router, logger, serverHeader });
+  const socketPath = config.engine.socket;
+  await api.listen(socketPath);
+  return {
+    socketPath,
+    close: async () => {
+      const closing = api.close(socketPath);
+      await containers.shutdown();
+      await closing;
+    },
+  };
+}
+
+function counts(containers: ContainerManager, images: ImageService) {
+  const all = containers.store.list();
+  const running = all.filter((c) => c.state.Running && !c.state.Paused).length;
+  const paused = all.filter((c) => c.state.Paused).length;
+  return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.store.list().length };
+}
+
+/** A stable engine ID, like moby's engine key. */
+function engineId(root: string): string {
+  const file = join(root, 'engine-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = randomBytes(16).toString('hex');
+  writeFileSync(file, id, { mode: 0o600 });
+  return id;
+}
+
+/** Extra CA for a registry: `<root>/engine/certs.d/<host>/ca.crt`, then docker's `/etc/docker/certs.d`. */
+async function registryCa(root: string, host: string): Promise<Buffer | undefined> {
+  if (!/^[a-zA-Z0-9.:[\]-]+$/.test(host)) return undefined;
+  for (const dir of [join(root, 'certs.d'), '/etc/docker/certs.d']) {
+    const ca = await readFile(join(dir, host, 'ca.crt')).catch(() => undefined);
+    if (ca) return ca;
+  }
+  return undefined;
+}
+
+// INTERIM: the lower half's OverlaySnapshotter (src/engine/snapshots/) replaces this once it lands.
+async function defaultSnapshotter(dir: string): Promise<Snapshotter> {
+  const { InterimOverlaySnapshotter } = await import('./images/interim-overlay-snapshotter.ts');
+  return new InterimOverlaySnapshotter({ root: dir });
+}
+
+async function defaultLauncher(root: string, logger: Logger): Promise<ContainerLauncher> {
+  const { RuncLauncher } = await import('./containers/container-runc-launcher.ts');
+  return new RuncLauncher({ root, logger });
+}

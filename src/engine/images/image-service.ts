@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Fault } from '../../base/fault.ts';
+import type { Logger } from '../../base/log.ts';
+import { hostPlatform } from '../../client/image-resolver.ts';
+import { familiarReference, parseReference, withDefaultTag, type ImageReference } from '../../client/reference.ts';
+import type { RegistryAuth, RegistryClient } from '../../client/registry-client.ts';
+import type { BlobStore } from '../../store/blob-store.ts';
+import type { Snapshotter } from '../snapshots/snapshotter.ts';
+import type { EventLog } from '../events.ts';
+import { applyConfigChanges } from './config-changes.ts';
+import { storeBytes } from './store-bytes.ts';
+import type { HistoryEntry, ImageConfig } from './image-config.ts';
+import { ImagePuller } from './image-puller.ts';
+import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
+import { LayerUnpacker } from './layer-unpacker.ts';
+import { shortId, type ProgressSink } from './progress.ts';
+
+/** Who uses an image, so rmi can refuse (the container manager answers). */
+export type ImageUsers = (imageId: string) => { id: string; running: boolean }[];
+
+export interface ImageServiceDeps {
+  store: ImageStore;
+  blobs: BlobStore;
+  snapshotter: Snapshotter;
+  registry: RegistryClient;
+  events: EventLog;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export type DeleteRecord = { Untagged: string } | { Deleted: string };
+
+/** The image operations behind the API: pull, import, tag, remove, history. */
+export class ImageService {
+  readonly store: ImageStore;
+  #deps: ImageServiceDeps;
+  #unpacker: LayerUnpacker;
+  #puller: ImagePuller;
+  #users: ImageUsers = () => [];
+
+  constructor(deps: ImageServiceDeps) {
+    this.#deps = deps;
+    this.store = deps.store;
+    this.#unpacker = new LayerUnpacker({ blobs: deps.blobs, snapshotter: deps.snapshotter });
+    this.#puller = new ImagePuller({ ...deps, unpacker: this.#unpacker });
+  }
+
+  /** Wired after construction: the container manager depends on images, not the other way round. */
+  setUsers(users: ImageUsers): void {
+    this.#users = users;
+  }
+
+  #now(): Date {
+    return this.#deps.now?.() ?? new Date();
+  }
+
+  async pull(input: string, options: { auth?: RegistryAuth; progress?: ProgressSink; signal?: AbortSignal } = {}): Promise<ImageRecord> {
+    const ref = withDefaultTag(parseReference(input));
+    const { record } = await this.#puller.pull(ref, options);
+    this.#deps.events.emit('image', 'pull', { id: familiarReference(ref), attributes: { name: familiarReference(ref) } });
+    return record;
+  }
+
+  /** docker import: the body is a (possibly compressed) rootfs tar; it becomes a one-layer image. */
+  async import(
+    body: Readable,
+    options: { repo?: string; tag?: string; message?: string; changes?: string[]; signal?: AbortSignal },
+  ): Promise<string> {
+    const target = importTarget(options.repo, options.tag);
+    const blob = await this.#ingestStream(body, options.signal);
+    const [layer] = await this.#unpacker.unpack([{ blob }]);
+    const created = this.#now().toISOString();
+    const comment = options.message || 'Imported from -';
+    const platform = hostPlatform();
+    const config: ImageConfig = {
+      architecture: platform.architecture,
+      os: 'linux',
+      created,
+      comment,
+      config: applyConfigChanges({}, options.changes ?? []),
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created, comment }],
+    };
+    const id = await storeBytes(this.#deps.blobs, Buffer.from(JSON.stringify(config)));
+    const size = layer.size ?? this.store.layerSize(layer.chainId) ?? 0;
+    this.store.put({
+      id,
+      layers: [{ blob, mediaType: 'application/vnd.docker.image.rootfs.diff.tar', diffId: layer.diffId, chainId: layer.chainId, size }],
+      repoDigests: [],
+      size,
+    });
+    if (target) this.tagImage(id, target);
+    this.#deps.events.emit('image', 'import', { id, attributes: { name: id } });
+    return id;
+  }
+
+  async #ingestStream(body: Readable, signal?: AbortSignal): Promise<string> {
+    const writer = await this.#deps.blobs.ingest(`engine-import-${randomUUID().replace(/-/g, '')}`);
+    try {
+      await writer.write(body, { signal });
+      const digest = await writer.digest();
+      await writer.commit({ digest });
+      return digest;
+    } catch (err) {
+      await writer.cancel().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** docker tag SOURCE REPO[:TAG] */
+  tag(source: string, repo: string, tag?: string): void {
+    const image = this.store.resolve(source);
+    const target = importTarget(repo, tag);
+    if (!target) throw new Fault('invalid-argument', 'repository name must have at least one component');
+    if (target.digest) throw new Fault('invalid-argument', 'refusing to create a tag with a digest reference');
+    this.tagImage(image.id, target);
+  }
+
+  tagImage(id: string, ref: ImageReference): void {
+    this.store.tag(ref, id, this.#now());
+    this.#deps.events.emit('image', 'tag', { id, attributes: { name: familiarReference(withDefaultTag(ref)) } });
+  }
+
+  /**
+   * docker rmi, after moby's ImageDelete: a name untags (refusing when it would leave a container's image
+   * dangling unless forced); an ID removes every reference when they are all one repository (or forced);
+   * the image itself goes when nothing references it, never while a running container uses it.
+   */
+  async remove(input: string, options: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
+    const image = this.store.resolve(input);
+    const records: DeleteRecord[] = [];
+    const refs = this.store.references(image.id);
+    const key = fullKey(input);
+    if (key && refs.includes(key)) {
+      if (!options.force && refs.length === 1) this.#refuseIfUsed(image.id, `unable to remove repository reference "${input}" (must force)`);
+      records.push({ Untagged: this.store.untag(key) });
+      this.#deps.events.emit('image', 'untag', { id: image.id, attributes: { name: image.id } });
+      this.#dropOrphanDigests(image.id, key, records);
+      if (this.store.references(image.id).length > 0) return records;
+    } else {
+      const repos = new Set(refs.map((r) => parseReference(r).path));
+      if (repos.size > 1 && !options.force) {
+        throw new Fault('conflict', `conflict: unable to delete ${shortId(image.id)} (must be forced) - image is referenced in multiple repositories`);
+      }
+      this.#checkConflicts(image.id, options.force === true);
+      for (const ref of refs) records.push({ Untagged: this.store.untag(ref) });
+    }
+    this.#checkConflicts(image.id, options.force === true);
+    records.push(...(await this.#deleteImage(image)));
+    return records;
+  }
+
+  /** moby: once a repository has no tag left on the image, its digest references go too. */
+  #dropOrphanDigests(id: string, removed: string, records: DeleteRecord[]): void {
+    const repository = removed.replace(/[@:][^/]*$/, '');
+    const remaining = this.store.references(id).filter((r) => r.replace(/[@:][^/]*$/, '') === repository);
+    if (remaining.some((r) => !r.includes('@'))) return;
+    for (const digestRef of remaining) records.push({ Untagged: this.store.untag(digestRef) });
+  }
+
+  #refuseIfUsed(id: string, what: string): void {
+    const user = this.#users(id)[0];
+    if (user) {
+      throw new Fault('conflict', `conflict: ${what} - container ${shortId(user.id)} is using its referenced image ${shortId(id)}`);
+    }
+  }
+
+  #checkConflicts(id: string, force: boolean): void {
+    const users = this.#users(id);
+    const running = users.find((u) => u.running);
+    if (running) {
+      throw new Fault('conflict', `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+    }
+    if (!force && users.length) {
+      throw new Fault('conflict', `conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`);
+    }
+  }
+
+  async #deleteImage(image: ImageRecord): Promise<DeleteRecord[]> {
+    const records: DeleteRecord[] = [];
+    for (const ref of this.store.references(image.id)) records.push({ Untagged: this.store.untag(ref) });
+    this.store.delete(image.id);
+    records.push({ Deleted: image.id });
+    this.#deps.events.emit('image', 'delete', { id: image.id, attributes: { name: image.id } });
+    // Release the layer snapshots no other image shares, top first; a snapshot with children (another
+    // image's or a container's rootfs) refuses and stays. Blobs stay: the registry may share them (GC's job).
+    const inUse = this.store.chainIdsInUse();
+    for (const layer of [...image.layers].reverse()) {
+      if (inUse.has(layer.chainId)) break;
+      try {
+        await this.#deps.snapshotter.remove(layer.chainId);
+        records.push({ Deleted: layer.chainId });
+      } catch (err) {
+        this.#deps.logger.debug({ err, chainId: layer.chainId }, 'layer snapshot kept');
+        break;
+      }
+    }
+    return records;
+  }
+
+  /** docker history: newest first; the top entry carries the image ID and tags, older ones `<missing>`. */
+  async history(input: string): Promise<HistoryItem[]> {
+    const image = this.store.resolve(input);
+    const config = await this.store.config(image.id);
+    const entries: HistoryEntry[] = config.history?.length
+      ? config.history
+      : image.layers.map(() => ({ created: config.created, created_by: '', empty_layer: false }));
+    let layerIndex = 0;
+    const items = entries.map((entry) => {
+      const size = entry.empty_layer ? 0 : (image.layers[layerIndex++]?.size ?? 0);
+      return {
+        Id: '<missing>',
+        Created: Math.floor(Date.parse(entry.created ?? config.created ?? '1970-01-01T00:00:00Z') / 1000) || 0,
+        CreatedBy: entry.created_by ?? '',
+        Tags: null as string[] | null,
+        Size: size,
+        Comment: entry.comment ?? '',
+      };
+    });
+    items.reverse();
+    if (items.length) {
+      items[0].Id = image.id;
+      const tags = this.store.familiarTags(image.id);
+      items[0].Tags = tags.length ? tags : null;
+    }
+    return items;
+  }
+}
+
+export interface HistoryItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+/** `repo` may carry the tag (`imp:1`); an explicit `tag` wins. Empty repo means untagged. */
+function importTarget(repo: string | undefined, tag: string | undefined): ImageReference | undefined {
+  if (!repo) return undefined;
+  const ref = parseReference(repo);
+  return withDefaultTag(tag ? { ...ref, tag, digest: undefined } : ref);
+}
+
+/** The reference-table key `input` names, if it parses as a reference. */
+function fullKey(input: string): string | undefined {
+  try {
+    const ref = withDefaultTag(parseReference(input));
+    return `${ref.domain}/${ref.path}${ref.tag && !ref.digest ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export { familiarRefString };

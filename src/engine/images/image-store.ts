@@ -1,0 +1,236 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Fault } from '../../base/fault.ts';
+import type { BlobStore } from '../../store/blob-store.ts';
+import {
+  familiarName,
+  familiarReference,
+  formatReference,
+  looksLikeImageId,
+  parseReference,
+  repositoryName,
+  withDefaultTag,
+  type ImageReference,
+} from '../../client/reference.ts';
+import { parseImageConfig, type ImageConfig } from './image-config.ts';
+
+export interface LayerRecord {
+  /** Digest of the blob as stored (compressed when pulled, plain tar when imported). */
+  blob: string;
+  mediaType: string;
+  diffId: string;
+  chainId: string;
+  /** Uncompressed size in bytes. */
+  size: number;
+}
+
+export interface ImageRecord {
+  /** `sha256:…`, the config digest. */
+  id: string;
+  layers: LayerRecord[];
+  /** `repo@sha256:…` (full repository names) this image was pulled by. */
+  repoDigests: string[];
+  size: number;
+  lastTagTime?: string;
+}
+
+interface StoreFile {
+  images: ImageRecord[];
+  /** Full reference (`docker.io/library/busybox:latest`) -> image id. */
+  refs: Record<string, string>;
+}
+
+const maxConfigBytes = 8 * 1024 * 1024;
+
+/**
+ * The engine's image metadata: image records and the reference (tag) table, persisted as one JSON file
+ * replaced atomically; configs and layers live in the shared BlobStore. Writes are synchronous so no two
+ * saves interleave.
+ */
+export class ImageStore {
+  #file: string;
+  #blobs: BlobStore;
+  #images = new Map<string, ImageRecord>();
+  #refs = new Map<string, string>();
+  #configs = new Map<string, ImageConfig>();
+
+  constructor(options: { dir: string; blobs: BlobStore }) {
+    mkdirSync(options.dir, { recursive: true });
+    this.#file = join(options.dir, 'images.json');
+    this.#blobs = options.blobs;
+    this.#load();
+  }
+
+  #load(): void {
+    if (!existsSync(this.#file)) return;
+    const data = JSON.parse(readFileSync(this.#file, 'utf8')) as StoreFile;
+    for (const image of data.images) this.#images.set(image.id, image);
+    for (const [ref, id] of Object.entries(data.refs)) if (this.#images.has(id)) this.#refs.set(ref, id);
+  }
+
+  #save(): void {
+    const data: StoreFile = { images: [...this.#images.values()], refs: Object.fromEntries(this.#refs) };
+    const tmp = `${this.#file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(data));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.#file);
+  }
+
+  list(): ImageRecord[] {
+    return [...this.#images.values()];
+  }
+
+  get(id: string): ImageRecord | undefined {
+    return this.#images.get(id);
+  }
+
+  /** Adds (or updates) an image record. */
+  put(record: ImageRecord): void {
+    const existing = this.#images.get(record.id);
+    const repoDigests = [...new Set([...(existing?.repoDigests ?? []), ...record.repoDigests])];
+    this.#images.set(record.id, { ...record, repoDigests, lastTagTime: existing?.lastTagTime ?? record.lastTagTime });
+    for (const ref of repoDigests) this.#refs.set(ref, record.id);
+    this.#save();
+  }
+
+  /** Points `ref` at image `id`; returns the image it pointed at before, if another. */
+  tag(ref: ImageReference, id: string, now = new Date()): string | undefined {
+    const image = this.#images.get(id);
+    if (!image) throw new Fault('not-found', `No such image: ${id}`);
+    const key = formatReference(withDefaultTag(ref));
+    const previous = this.#refs.get(key);
+    this.#refs.set(key, id);
+    image.lastTagTime = now.toISOString();
+    this.#save();
+    return previous !== id ? previous : undefined;
+  }
+
+  /** Removes one reference; returns its familiar form. */
+  untag(ref: string): string {
+    const id = this.#refs.get(ref);
+    if (!id) throw new Fault('not-found', `No such image: ${familiarRefString(ref)}`);
+    this.#refs.delete(ref);
+    const image = this.#images.get(id);
+    if (image) image.repoDigests = image.repoDigests.filter((d) => d !== ref);
+    this.#save();
+    return familiarRefString(ref);
+  }
+
+  /** Drops the record and every reference to it. */
+  delete(id: string): void {
+    for (const [ref, target] of this.#refs) if (target === id) this.#refs.delete(ref);
+    this.#images.delete(id);
+    this.#configs.delete(id);
+    this.#save();
+  }
+
+  /** Full references (`repo:tag` and `repo@digest`) pointing at `id`. */
+  references(id: string): string[] {
+    return [...this.#refs].filter(([, target]) => target === id).map(([ref]) => ref);
+  }
+
+  tags(id: string): string[] {
+    return this.references(id).filter((r) => !r.includes('@'));
+  }
+
+  /** RepoTags as the CLI shows them: `busybox:latest`. */
+  familiarTags(id: string): string[] {
+    return this.tags(id).map(familiarRefString);
+  }
+
+  familiarDigests(id: string): string[] {
+    return this.references(id)
+      .filter((r) => r.includes('@'))
+      .map(familiarRefString);
+  }
+
+  /**
+   * Finds an image by full ID, reference (default tag latest) or unique ID prefix, in moby's order.
+   * Throws not-found worded as moby does: `No such image: busybox:latest`.
+   */
+  resolve(input: string): ImageRecord {
+    const found = this.find(input);
+    if (found) return found;
+    throw new Fault('not-found', `No such image: ${notFoundName(input)}`);
+  }
+
+  find(input: string): ImageRecord | undefined {
+    const byId = /^(sha256:)?([a-f0-9]{64})$/.exec(input);
+    if (byId) return this.#images.get(`sha256:${byId[2]}`);
+    const ref = tryParse(input);
+    if (ref) {
+      const id = this.#refs.get(formatReference(withDefaultTag(ref)));
+      if (id) return this.#images.get(id);
+    }
+    if (!looksLikeImageId(input)) return undefined;
+    const prefix = input.startsWith('sha256:') ? input : `sha256:${input}`;
+    const matches = [...this.#images.keys()].filter((id) => id.startsWith(prefix));
+    if (matches.length > 1) throw new Fault('not-found', `No such image: ${input} (ambiguous prefix)`);
+    return matches.length ? this.#images.get(matches[0]) : undefined;
+  }
+
+  /** Reads (and caches) an image's config from the blob store. */
+  async config(id: string): Promise<ImageConfig> {
+    const cached = this.#configs.get(id);
+    if (cached) return cached;
+    const stream = await this.#blobs.read(id);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size > maxConfigBytes) throw new Fault('too-large', `image config ${id} is too large`);
+      chunks.push(chunk as Buffer);
+    }
+    const config = parseImageConfig(Buffer.concat(chunks), id);
+    this.#configs.set(id, config);
+    return config;
+  }
+
+  /** The recorded uncompressed size of a layer stack's top, from any image that has it. */
+  layerSize(chainId: string): number | undefined {
+    for (const image of this.#images.values()) {
+      const layer = image.layers.find((l) => l.chainId === chainId);
+      if (layer) return layer.size;
+    }
+    return undefined;
+  }
+
+  /** Every chainID used by an image other than `except`, to know which snapshots a delete may release. */
+  chainIdsInUse(except?: string): Set<string> {
+    const inUse = new Set<string>();
+    for (const image of this.#images.values()) {
+      if (image.id === except) continue;
+      for (const layer of image.layers) inUse.add(layer.chainId);
+    }
+    return inUse;
+  }
+}
+
+function tryParse(input: string): ImageReference | undefined {
+  try {
+    return parseReference(input);
+  } catch {
+    return undefined;
+  }
+}
+
+/** moby's ErrImageDoesNotExist wording: the familiar reference with its default tag. */
+function notFoundName(input: string): string {
+  const byId = /^(sha256:)?([a-f0-9]{64})$/.exec(input);
+  if (byId) return `sha256:${byId[2]}`;
+  if (input.startsWith('sha256:')) return input;
+  return familiarReference(withDefaultTag(parseReference(input)));
+}
+
+/** `docker.io/library/busybox:latest` -> `busybox:latest`. */
+export function familiarRefString(ref: string): string {
+  const parsed = tryParse(ref);
+  return parsed ? familiarReference(parsed) : ref;
+}
+
+export { familiarName, repositoryName };

@@ -1,0 +1,136 @@
+/*
+ * The inverse of layer-apply.ts: a snapshot's writable directory (an overlay upperdir) as an OCI layer tar.
+ * Whiteout devices become `.wh.<name>` entries, opaque directories get a `.wh..wh..opq` entry, hardlinked
+ * files are emitted once and then as links. Entries are sorted, parents first, so the same tree always
+ * gives the same bytes (and the same diffID). The tree should not change while it is read (pause a container
+ * first): a file that changes size makes the tar stream fail.
+ */
+import { createReadStream, type Stats } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pack, type Header, type Pack } from 'tar-stream';
+
+type Headers = Partial<Header> & { name: string };
+import { isWhiteout, opaqueDirectories } from './overlay-marks.ts';
+
+export type ChangeKind = 'modified' | 'added' | 'deleted';
+
+export interface Change {
+  /** Absolute path inside the container ('/etc/hosts'). */
+  path: string;
+  kind: ChangeKind;
+}
+
+interface Node {
+  rel: string;
+  stat: Stats;
+}
+
+/** Every entry under `root`, parents first, names sorted. */
+async function walk(root: string): Promise<Node[]> {
+  const out: Node[] = [];
+  const visit = async (rel: string): Promise<void> => {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const child = rel ? `${rel}/${name}` : name;
+      const stat = await lstat(join(root, child));
+      out.push({ rel: child, stat });
+      if (stat.isDirectory()) await visit(child);
+    }
+  };
+  await visit('');
+  return out;
+}
+
+/** Linux dev_t split (glibc's gnu_dev_major/minor). */
+function deviceNumbers(rdev: number): { devmajor: number; devminor: number } {
+  const dev = BigInt(rdev);
+  return {
+    devmajor: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
+    devminor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
+  };
+}
+
+function headerOf(node: Node): Headers {
+  const { stat } = node;
+  const base = { name: node.rel, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: stat.mtime };
+  if (stat.isDirectory()) return { ...base, name: `${node.rel}/`, type: 'directory' };
+  if (stat.isSymbolicLink()) return { ...base, type: 'symlink' };
+  if (stat.isFIFO()) return { ...base, type: 'fifo' };
+  if (stat.isCharacterDevice()) return { ...base, type: 'character-device', ...deviceNumbers(stat.rdev) };
+  if (stat.isBlockDevice()) return { ...base, type: 'block-device', ...deviceNumbers(stat.rdev) };
+  return { ...base, type: 'file', size: stat.size };
+}
+
+/** An entry without content (the empty buffer ends it; without one tar-stream waits for a body). */
+function addEntry(tar: Pack, header: Headers): Promise<void> {
+  return new Promise((resolve, reject) => tar.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+}
+
+async function writeLayer(tar: Pack, root: string, hasLowers: boolean): Promise<void> {
+  const nodes = await walk(root);
+  const dirs = nodes.filter((n) => n.stat.isDirectory()).map((n) => join(root, n.rel));
+  const opaque = hasLowers ? await opaqueDirectories(dirs) : new Set<string>();
+  const firstLink = new Map<string, string>();
+  for (const node of nodes) {
+    const { rel, stat } = node;
+    if (isWhiteout(stat)) {
+      const dir = posix.dirname(rel);
+      const name = `${dir === '.' ? '' : `${dir}/`}.wh.${posix.basename(rel)}`;
+      if (hasLowers) await addEntry(tar, { name, type: 'file', size: 0, mode: 0o644, mtime: stat.mtime });
+      continue;
+    }
+    const header = headerOf(node);
+    if (stat.isSymbolicLink()) header.linkname = await readlink(join(root, rel));
+    if (stat.isFile() && stat.nlink > 1) {
+      const key = `${stat.dev}:${stat.ino}`;
+      const first = firstLink.get(key);
+      if (first) {
+        await addEntry(tar, { ...header, type: 'link', linkname: first, size: 0 });
+        continue;
+      }
+      firstLink.set(key, rel);
+    }
+    if (header.type === 'file') await pipeline(createReadStream(join(root, rel)), tar.entry(header) as unknown as NodeJS.WritableStream);
+    else await addEntry(tar, header);
+    if (opaque.has(join(root, rel))) await addEntry(tar, { name: `${rel}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644, mtime: stat.mtime });
+  }
+}
+
+/** Streams the tree under `root` as a layer tar; whiteout marks only count when there are layers below. */
+export function diffLayerTar(root: string, options: { hasLowers: boolean }): Readable {
+  const tar = pack();
+  const out = new PassThrough();
+  (tar as unknown as Readable).pipe(out);
+  writeLayer(tar, root, options.hasLowers).then(
+    () => tar.finalize(),
+    (err: Error) => {
+      out.destroy(err);
+      tar.destroy(err);
+    },
+  );
+  return out;
+}
+
+/**
+ * `docker diff`: what the writable directory changed against the layers below. A path present below is
+ * modified, absent below is added; a whiteout is deleted (its subtree is not listed, as moby does not).
+ */
+export async function listChanges(root: string, lowers: readonly string[]): Promise<Change[]> {
+  const nodes = await walk(root);
+  const below = async (rel: string) => {
+    for (const lower of lowers) {
+      const st = await lstat(join(lower, rel)).catch(() => undefined);
+      if (st) return !isWhiteout(st);
+    }
+    return false;
+  };
+  const changes: Change[] = [];
+  for (const { rel, stat } of nodes) {
+    if (isWhiteout(stat)) changes.push({ path: `/${rel}`, kind: 'deleted' });
+    else changes.push({ path: `/${rel}`, kind: (await below(rel)) ? 'modified' : 'added' });
+  }
+  return changes;
+}

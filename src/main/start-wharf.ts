@@ -1,0 +1,147 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../base/config.ts';
+import { createLogger, type Logger } from '../base/log.ts';
+import { createAuthServices } from '../auth/create-authorizer.ts';
+import { startEngine } from '../engine/engine.ts';
+import { registerTokenRoutes } from '../auth/token-routes.ts';
+import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
+import { SqliteV1Store } from '../meta/sqlite-v1-store.ts';
+import { openDatabase } from '../meta/sqlite-database.ts';
+import { registerRegistryV1, v1Headers } from '../registry/v1/routes.ts';
+import { registerRegistryV2, registryFrameworkErrors } from '../registry/v2/routes.ts';
+import { FsBlobStore } from '../store/fs-blob-store.ts';
+import { parseListenAddress } from './listen-address.ts';
+
+export type WharfPart = 'registry' | 'engine' | 'token';
+
+export interface StartWharfOptions {
+  /** Which parts to run; default: the ones enabled in config. */
+  parts?: WharfPart[];
+  logger?: Logger;
+}
+
+export interface RunningWharf {
+  /** `http(s)://host:port` of the registry, when it runs. */
+  registryUrl?: string;
+  /** `http(s)://host:port` of the token server when it runs alone. */
+  tokenUrl?: string;
+  engineSocket?: string;
+  close(): Promise<void>;
+}
+
+/** Builds every enabled part from one Config and starts it. The only place that names concrete implementations. */
+export async function startWharf(config: Config, options: StartWharfOptions = {}): Promise<RunningWharf> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const parts = options.parts ?? enabledParts(config);
+  mkdirSync(config.root, { recursive: true, mode: 0o700 });
+  const db = openDatabase(join(config.root, 'meta.db'));
+  const blobs = new FsBlobStore({ root: config.root });
+  const closers: (() => Promise<void>)[] = [];
+  const running: RunningWharf = { close: () => closeAll(closers, db) };
+  try {
+    if (parts.includes('registry')) {
+      const server = await buildRegistryServer({ config, db, blobs, logger });
+      running.registryUrl = await listen(server, config, config.registry.addr);
+      closers.push(() => server.close());
+      logger.info({ url: running.registryUrl }, 'registry listening');
+    }
+    if (parts.includes('token')) {
+      const server = await buildTokenServer({ config, db, logger });
+      running.tokenUrl = await listen(server, config, config.auth.token.addr);
+      closers.push(() => server.close());
+      logger.info({ url: running.tokenUrl }, 'token server listening');
+    }
+    if (parts.includes('engine')) {
+      const engine = await startEngine({ config, blobs, logger });
+      running.engineSocket = engine.socketPath;
+      closers.push(() => engine.close());
+      logger.info({ socket: engine.socketPath }, 'engine listening');
+    }
+  } catch (err) {
+    await running.close();
+    throw err;
+  }
+  return running;
+}
+
+function enabledParts(config: Config): WharfPart[] {
+  const parts: WharfPart[] = [];
+  if (config.registry.enabled) parts.push('registry');
+  // The engine needs runc; without it `wharf serve` still brings the registry up.
+  if (config.engine.enabled && runcAvailable()) parts.push('engine');
+  return parts;
+}
+
+function runcAvailable(): boolean {
+  return ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].some((path) => existsSync(path));
+}
+
+interface RegistryServerDeps {
+  config: Config;
+  db: DatabaseSync;
+  blobs: FsBlobStore;
+  logger: Logger;
+}
+
+export async function buildRegistryServer(deps: RegistryServerDeps): Promise<FastifyInstance> {
+  const { config, db, blobs, logger } = deps;
+  const meta = new SqliteMetadataStore(db);
+  const auth = await createAuthServices({ config, db, logger });
+  const app = createHttpServer(config, logger);
+  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] } });
+  const v1 = new SqliteV1Store(db);
+  registerRegistryV1(app, { registry, blobs, meta, v1, accounts: auth.accounts, acl: auth.acl, indexTokens: auth.indexTokens, config, logger });
+  if (auth.tokens) registerTokenRoutes(app, { tokens: auth.tokens, accounts: auth.accounts, acl: auth.acl, config, logger });
+  await app.ready();
+  return app;
+}
+
+/** The token server alone (`wharf auth serve`): same keys, users and ACL as a registry on the same root. */
+async function buildTokenServer(deps: Omit<RegistryServerDeps, 'blobs'>): Promise<FastifyInstance> {
+  const config: Config = { ...deps.config, auth: { ...deps.config.auth, mode: 'token' } };
+  const auth = await createAuthServices({ config, db: deps.db, logger: deps.logger });
+  if (!auth.tokens) throw new Error('token mode built no token service');
+  const app = createHttpServer(deps.config, deps.logger);
+  registerTokenRoutes(app, { tokens: auth.tokens, accounts: auth.accounts, acl: auth.acl, config, logger: deps.logger });
+  await app.ready();
+  return app;
+}
+
+function createHttpServer(config: Config, logger: Logger): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    requestIdHeader: 'x-request-id',
+    // Paths fastify refuses before routing (bad percent-escapes) still answer in the registry's error shape.
+    frameworkErrors: registryFrameworkErrors,
+    bodyLimit: config.registry.maxManifestBytes,
+    ...tlsOptions(config),
+    // Large blob uploads stream for minutes; only an idle socket should time out.
+    requestTimeout: 0,
+  });
+  app.get('/health', async () => ({ status: 'ok' }));
+  return app;
+}
+
+function tlsOptions(config: Config): { https?: { cert: Buffer; key: Buffer } } {
+  const { cert, key } = config.registry.tls;
+  if (!cert && !key) return {};
+  return { https: { cert: readFileSync(cert), key: readFileSync(key) } };
+}
+
+async function listen(app: FastifyInstance, config: Config, addr: string): Promise<string> {
+  const { host, port } = parseListenAddress(addr);
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const scheme = config.registry.tls.cert ? 'https' : 'http';
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+}
+
+async function closeAll(closers: (() => Promise<void>)[], db: DatabaseSync): Promise<void> {
+  for (const close of closers.reverse()) await close();
+  closers.length = 0;
+  if (db.isOpen) db.close();
+}

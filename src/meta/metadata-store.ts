@@ -1,0 +1,106 @@
+/** Page request for sorted listings (distribution-spec `n` and `last`). */
+export interface Page {
+  /** Return names strictly after this one (lexical order). */
+  last?: string;
+  /** At most this many; undefined means all. */
+  n?: number;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface ManifestRecord {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType?: string;
+  /** Digest of the manifest this one refers to (OCI `subject`). */
+  subject?: string;
+  annotations?: Record<string, string>;
+  /** Config digest for image manifests. */
+  config?: string;
+  createdAt: string;
+}
+
+export interface PutManifestInput {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType?: string;
+  subject?: string;
+  annotations?: Record<string, string>;
+  config?: string;
+  /** Blob digests (config, layers) this manifest references; they get linked into the repository. */
+  blobs: { digest: string; size: number }[];
+  /** Child manifests (index/list entries) this manifest references. */
+  manifests: string[];
+  /** Tag to point at this manifest, in the same transaction. */
+  tag?: string;
+}
+
+export interface UploadSession {
+  id: string;
+  repository: string;
+  startedAt: string;
+}
+
+export interface RepositoryInfo {
+  name: string;
+  createdAt: string;
+  /** Free text used by search (v1 index) and the web UI. */
+  description: string;
+}
+
+/**
+ * The registry's truth: repositories, manifests, tags, blob links, referrers, upload sessions. Asynchronous so
+ * a PostgreSQL implementation fits the same seam; every multi-row change is one transaction.
+ */
+export interface MetadataStore {
+  listRepositories(page?: Page): Promise<string[]>;
+  getRepository(name: string): Promise<RepositoryInfo | undefined>;
+  /** Creates the repository row when absent (idempotent). */
+  ensureRepository(name: string): Promise<void>;
+  setRepositoryDescription(name: string, description: string): Promise<void>;
+  /** Removes the repository with its tags, manifests, links and uploads. */
+  deleteRepository(name: string): Promise<void>;
+
+  /** Records that `repository` may serve blob `digest` (pushed, mounted, or referenced by a manifest). */
+  linkBlob(repository: string, blob: { digest: string; size: number }): Promise<void>;
+  /** The linked blob's size, undefined when the repository has no link to it. */
+  getBlobLink(repository: string, digest: string): Promise<{ digest: string; size: number } | undefined>;
+  unlinkBlob(repository: string, digest: string): Promise<boolean>;
+  /** True when any repository links the digest (used for mount without `from` and GC). */
+  isBlobReferenced(digest: string): Promise<boolean>;
+
+  /** Writes manifest row, blob links, child links, subject and optional tag in one transaction. */
+  putManifest(input: PutManifestInput): Promise<void>;
+  getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
+  /** Deletes the manifest and every tag pointing at it. Returns false when absent. */
+  deleteManifest(repository: string, digest: string): Promise<boolean>;
+  /** Manifests of a repository, newest first. */
+  listManifests(repository: string): Promise<ManifestRecord[]>;
+
+  resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  /** Points `tag` at an existing manifest of the repository. */
+  setTag(repository: string, tag: string, digest: string): Promise<void>;
+  listTags(repository: string, page?: Page): Promise<string[]>;
+  /** Removes only the tag. Returns false when absent. */
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  tagsOf(repository: string, digest: string): Promise<string[]>;
+
+  /** Manifests in the repository whose subject is `subject`, optionally filtered by artifactType. */
+  listReferrers(repository: string, subject: string, filter?: { artifactType?: string }): Promise<Descriptor[]>;
+
+  createUpload(session: UploadSession): Promise<void>;
+  getUpload(id: string): Promise<UploadSession | undefined>;
+  deleteUpload(id: string): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { Fault } from '../base/fault.ts';
+import { applyMigrations, runInTransaction, statementCache } from './sqlite-database.ts';
+import type { AccessTokenRecord, UserRecord, UserStore } from './user-store.ts';
+
+const migrations = [
+  `CREATE TABLE users (
+    name VARCHAR(255) PRIMARY KEY,
+    password_hash VARCHAR(100) NOT NULL,
+    admin INTEGER NOT NULL DEFAULT 0,
+    email VARCHAR(255) NOT NULL DEFAULT '',
+    created_at VARCHAR(40) NOT NULL
+  );
+  CREATE TABLE access_tokens (
+    id VARCHAR(64) PRIMARY KEY,
+    user_name VARCHAR(255) NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    secret_hash VARCHAR(100) NOT NULL,
+    scopes TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at VARCHAR(40) NOT NULL,
+    revoked_at VARCHAR(40)
+  );
+  CREATE INDEX access_tokens_user ON access_tokens(user_name);`,
+];
+
+interface UserRow {
+  name: string;
+  password_hash: string;
+  admin: number;
+  email: string;
+  created_at: string;
+}
+
+interface TokenRow {
+  id: string;
+  user_name: string;
+  secret_hash: string;
+  scopes: string;
+  description: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/**
+ * Users and robot tokens on the shared database (migration scope 'auth'). Admin commands write through another
+ * connection to the same file while the server runs; every read goes to the database, so their changes (a new
+ * password, a revoked token) hold on the next request.
+ */
+export class SqliteUserStore implements UserStore {
+  readonly #db: DatabaseSync;
+  readonly #sql: (sql: string) => StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#sql = statementCache(db);
+    applyMigrations(db, 'auth', migrations);
+  }
+
+  async getUser(name: string): Promise<UserRecord | undefined> {
+    const row = this.#sql('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  async addUser(user: UserRecord): Promise<void> {
+    // INSERT … WHERE NOT EXISTS: one statement, so two admins adding the same name race safely.
+    const result = this.#sql(
+      'INSERT INTO users (name, password_hash, admin, email, created_at) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE name = ?)',
+    ).run(user.name, user.passwordHash, user.admin ? 1 : 0, user.email, user.createdAt, user.name);
+    if (Number(result.changes) === 0) throw new Fault('already-exists', `user ${user.name} already exists`);
+  }
+
+  async updateUser(name: string, changes: Partial<Pick<UserRecord, 'passwordHash' | 'admin' | 'email'>>): Promise<void> {
+    // Only the given columns change, in one statement: concurrent admin commands do not undo each other.
+    const admin = changes.admin === undefined ? null : changes.admin ? 1 : 0;
+    const result = this.#sql(
+      'UPDATE users SET password_hash = COALESCE(?, password_hash), admin = COALESCE(?, admin), email = COALESCE(?, email) WHERE name = ?',
+    ).run(changes.passwordHash ?? null, admin, changes.email ?? null, name);
+    if (Number(result.changes) === 0) throw new Fault('not-found', `user ${name} does not exist`);
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    return runInTransaction(this.#db, () => {
+      this.#sql('DELETE FROM access_tokens WHERE user_name = ?').run(name);
+      return Number(this.#sql('DELETE FROM users WHERE name = ?').run(name).changes) > 0;
+    });
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.#sql('SELECT * FROM users ORDER BY name').all() as unknown as UserRow[]).map(toUser);
+  }
+
+  async addToken(token: AccessTokenRecord): Promise<void> {
+    if (!(await this.getUser(token.user))) throw new Fault('not-found', `user ${token.user} does not exist`);
+    this.#sql(
+      'INSERT INTO access_tokens (id, user_name, secret_hash, scopes, description, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+    ).run(token.id, token.user, token.secretHash, JSON.stringify(token.scopes), token.description, token.createdAt);
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = this.#sql('SELECT * FROM access_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    const rows = user
+      ? this.#sql('SELECT * FROM access_tokens WHERE user_name = ? ORDER BY created_at, id').all(user)
+      : this.#sql('SELECT * FROM access_tokens ORDER BY created_at, id').all();
+    return (rows as unknown as TokenRow[]).map(toToken);
+  }
+
+  async revokeToken(id: string, at: string): Promise<boolean> {
+    return Number(this.#sql('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes) > 0;
+  }
+}
+
+function toUser(row: UserRow): UserRecord {
+  return { name: row.name, passwordHash: row.password_hash, admin: row.admin === 1, email: row.email, createdAt: row.created_at };
+}
+
+function toToken(row: TokenRow): AccessTokenRecord {
+  return {
+    id: row.id,
+    user: row.user_name,
+    secretHash: row.secret_hash,
+    scopes: parseScopeList(row.scopes),
+    description: row.description,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at ?? undefined,
+  };
+}
+
+function parseScopeList(text: string): string[] {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : [];
+  } catch {
+    return [];
+  }
+}

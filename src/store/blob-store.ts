@@ -1,0 +1,61 @@
+import type { Readable } from 'node:stream';
+
+export interface BlobInfo {
+  /** `algorithm:hex` */
+  digest: string;
+  size: number;
+}
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Content-addressed blob storage. Bytes become visible only through `BlobWriter.commit`, which verifies size
+ * and digest, makes the data durable and publishes it atomically. Knows nothing of repositories.
+ */
+export interface BlobStore {
+  /** undefined when absent. Digest strings are validated by the caller (oci/digest) and again here. */
+  stat(digest: string): Promise<BlobInfo | undefined>;
+  /** Streams the blob (or a range of it). Throws Fault not-found (code BLOB_UNKNOWN) when absent, out-of-range for a bad range. */
+  read(digest: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Opens the ingest `ref` (an upload id: [a-zA-Z0-9_-]{1,128}), creating it or resuming it with the bytes
+   * already written (also after a restart). One writer per ref at a time: a second open while the first is
+   * still held throws Fault conflict.
+   */
+  ingest(ref: string): Promise<BlobWriter>;
+  /** Size already written to an open or abandoned ingest, undefined when the ref does not exist. */
+  ingestStatus(ref: string): Promise<{ offset: number } | undefined>;
+  /** Drops an ingest and its bytes. No-op when absent. */
+  abortIngest(ref: string): Promise<void>;
+  /** Removes a blob. Throws not-found when absent. */
+  delete(digest: string): Promise<void>;
+  /** Every committed blob, for garbage collection and checks. */
+  list(): AsyncIterable<BlobInfo>;
+}
+
+export interface BlobWriter {
+  readonly ref: string;
+  /** Bytes written so far. */
+  readonly offset: number;
+  /**
+   * Appends a stream with back-pressure, hashing as it writes. Resolves with the new offset. When the source
+   * errors or is aborted, what reached disk stays (the upload can resume) and the promise rejects.
+   */
+  write(source: AsyncIterable<Uint8Array> | Readable, options?: { signal?: AbortSignal; limit?: number }): Promise<number>;
+  /** Digest of the bytes written so far. */
+  digest(algorithm?: 'sha256' | 'sha512'): Promise<string>;
+  /**
+   * Verifies (Fault invalid-argument code DIGEST_INVALID on mismatch, SIZE_INVALID on size mismatch), fsyncs,
+   * renames into place and releases the writer. Committing a digest that already exists succeeds and discards
+   * the ingest. The ingest is gone afterwards either way, except on a mismatch, where it is dropped too.
+   */
+  commit(expected: { digest: string; size?: number }): Promise<BlobInfo>;
+  /** Releases the writer, keeping the bytes for a later resume. */
+  close(): Promise<void>;
+  /** Releases the writer and drops the bytes. */
+  cancel(): Promise<void>;
+}

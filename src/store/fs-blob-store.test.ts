@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { digestOf, parseDigest } from '../oci/digest.ts';
+import { chunked, describeBlobStore, pattern } from './conformance.ts';
+import { FsBlobStore } from './fs-blob-store.ts';
+
+describeBlobStore('FsBlobStore', async () => {
+  const root = await tempRoot();
+  return {
+    store: new FsBlobStore({ root }),
+    reopen: async () => new FsBlobStore({ root }),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+describe('FsBlobStore on disk', () => {
+  test('a committed blob lives at blobs/<alg>/<hex[0:2]>/<hex>, read-only, and its ingest directory is gone', async () => {
+    await withRoot(async (root, store) => {
+      const data = pattern(0, 5000);
+      const digest = parseDigest(digestOf(data));
+      const writer = await store.ingest('layout');
+      await writer.write(chunked(data, 1000));
+      await writer.commit({ digest: digest.value, size: 5000 });
+      const path = join(root, 'blobs', 'sha256', digest.hex.slice(0, 2), digest.hex);
+      assert.equal(store.layout.blobPath(digest), path);
+      const info = await stat(path);
+      assert.equal(info.size, 5000);
+      assert.equal(info.mode & 0o777, 0o444);
+      assert.deepEqual(await readdir(join(root, 'ingest')), []);
+    });
+  });
+
+  test('no file is visible under blobs/ before commit, nor after a failed one', async () => {
+    await withRoot(async (root, store) => {
+      const data = pattern(0, 64 * 1024);
+      const writer = await store.ingest('invisible');
+      await writer.write(chunked(data, 4096));
+      assert.deepEqual(await filesUnder(join(root, 'blobs')), []);
+      assert.equal((await stat(join(root, 'ingest', 'invisible', 'data'))).size, data.byteLength);
+      await assert.rejects(writer.commit({ digest: digestOf('other') }));
+      assert.deepEqual(await filesUnder(join(root, 'blobs')), []);
+      assert.deepEqual(await filesUnder(join(root, 'ingest')), []);
+    });
+  });
+
+  test('an ingest directory left empty by a commit interrupted after its rename starts over', async () => {
+    await withRoot(async (root, store) => {
+      await mkdir(join(root, 'ingest', 'half-done'), { recursive: true });
+      assert.deepEqual(await store.ingestStatus('half-done'), { offset: 0 });
+      const writer = await store.ingest('half-done');
+      assert.equal(writer.offset, 0);
+      await writer.cancel();
+      assert.equal(await store.ingestStatus('half-done'), undefined);
+    });
+  });
+
+  test('an ingest made read-only by a commit interrupted before its rename still resumes', async () => {
+    await withRoot(async (root, store) => {
+      const data = pattern(0, 1000);
+      await mkdir(join(root, 'ingest', 'frozen'), { recursive: true });
+      await writeFile(join(root, 'ingest', 'frozen', 'data'), data);
+      await chmod(join(root, 'ingest', 'frozen', 'data'), 0o444);
+      const writer = await store.ingest('frozen');
+      assert.equal(writer.offset, 1000);
+      await writer.commit({ digest: digestOf(data), size: 1000 });
+      assert.deepEqual(await store.stat(digestOf(data)), { digest: digestOf(data), size: 1000 });
+    });
+  });
+
+  test('stray files under blobs/ are not listed', async () => {
+    await withRoot(async (root, store) => {
+      const digest = digestOf(pattern(0, 10));
+      const writer = await store.ingest('real');
+      await writer.write(chunked(pattern(0, 10), 10));
+      await writer.commit({ digest });
+      await mkdir(join(root, 'blobs', 'sha256', 'zz'), { recursive: true });
+      await writeFile(join(root, 'blobs', 'sha256', 'zz', 'junk'), 'x');
+      await writeFile(join(root, 'blobs', 'sha256', 'zz', 'a'.repeat(64)), 'wrong shard');
+      await mkdir(join(root, 'blobs', 'md5', 'ab'), { recursive: true });
+      const listed = [];
+      for await (const info of store.list()) listed.push(info.digest);
+      assert.deepEqual(listed, [digest]);
+    });
+  });
+
+  test('a writer killed with SIGKILL mid-upload resumes in a fresh store and commits', async () => {
+    await withRoot(async (root, store) => {
+      const total = 24 * 1024 * 1024;
+      const child = spawnWriter(root, 'killed', total);
+      try {
+        await until(async () => ((await store.ingestStatus('killed'))?.offset ?? 0) >= 4 * 1024 * 1024);
+      } finally {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+      assert.deepEqual(await filesUnder(join(root, 'blobs')), [], 'nothing partial is visible');
+      const restarted = new FsBlobStore({ root });
+      const offset = (await restarted.ingestStatus('killed'))?.offset ?? 0;
+      const writer = await restarted.ingest('killed');
+      assert.equal(writer.offset, offset);
+      await writer.write(patternChunks(offset, total));
+      const digest = patternDigest(total);
+      assert.deepEqual(await writer.commit({ digest, size: total }), { digest, size: total });
+      assert.equal((await stat(restarted.layout.blobPath(parseDigest(digest)))).size, total);
+    });
+  });
+
+  test('streaming 256 MiB through the store keeps resident memory flat', async () => {
+    await withRoot(async (_root, store) => {
+      const total = 256 * 1024 * 1024;
+      const block = pattern(0, 1024 * 1024);
+      const hash = createHash('sha256');
+      for (let at = 0; at < total; at += block.byteLength) hash.update(block);
+      const digest = `sha256:${hash.digest('hex')}`;
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      try {
+        const writer = await store.ingest('big');
+        // Fresh 64 KiB buffers, as an HTTP request body arrives.
+        await writer.write(
+          (async function* () {
+            for (let at = 0; at < total; at += 64 * 1024) yield Buffer.from(block.subarray(at % block.byteLength, (at % block.byteLength) + 64 * 1024));
+          })(),
+        );
+        await writer.commit({ digest, size: total });
+        const check = createHash('sha256');
+        for await (const chunk of await store.read(digest)) check.update(chunk as Buffer);
+        assert.equal(`sha256:${check.digest('hex')}`, digest);
+      } finally {
+        clearInterval(sampler);
+      }
+      const grown = (peak - before) / (1024 * 1024);
+      assert.ok(grown < 100, `rss grew ${grown.toFixed(0)} MiB`);
+    });
+  });
+});
+
+// ---- helpers ----
+
+async function tempRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'wharf-fs-blob-'));
+}
+
+async function withRoot(fn: (root: string, store: FsBlobStore) => Promise<void>): Promise<void> {
+  const root = await tempRoot();
+  try {
+    await fn(root, new FsBlobStore({ root }));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+/** A separate node process that slowly writes the pattern into ingest `ref`, then stalls until it is killed. */
+function spawnWriter(root: string, ref: string, total: number) {
+  const script = `
+    import { FsBlobStore } from ${JSON.stringify(new URL('./fs-blob-store.ts', import.meta.url).href)};
+    import { pattern } from ${JSON.stringify(new URL('./conformance.ts', import.meta.url).href)};
+    const [root, ref, total] = process.argv.slice(1);
+    setInterval(() => {}, 1000);
+    const writer = await new FsBlobStore({ root }).ingest(ref);
+    await writer.write((async function* () {
+      for (let at = 0; at < Number(total); at += 256 * 1024) {
+        yield pattern(at, 256 * 1024);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await new Promise(() => {});
+    })());
+  `;
+  return spawn(process.execPath, ['--input-type=module', '-e', script, root, ref, String(total)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function* patternChunks(from: number, to: number): AsyncGenerator<Uint8Array> {
+  for (let at = from; at < to; at += 1024 * 1024) yield pattern(at, Math.min(1024 * 1024, to - at));
+}
+
+function patternDigest(total: number): string {
+  const hash = createHash('sha256');
+  for (let at = 0; at < total; at += 1024 * 1024) hash.update(pattern(at, Math.min(1024 * 1024, total - at)));
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type ConfigInput } from '../../src/base/config.ts';
+import { createLogger } from '../../src/base/log.ts';
+import { startEngine, type RunningEngine } from '../../src/engine/engine.ts';
+import { FsBlobStore } from '../../src/store/fs-blob-store.ts';
+import { buildBusyboxRootfsTar } from '../support/busybox.ts';
+import { dockerCli } from '../support/dockerd.ts';
+import { run } from '../support/run.ts';
+
+export const dockerBin = dockerCli;
+
+export interface DockerResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestEngine {
+  root: string;
+  socket: string;
+  /** Environment for the docker CLI: DOCKER_HOST on our socket and a private config dir. */
+  env: Record<string, string>;
+  docker(args: string[], options?: { input?: string | Buffer; timeoutMs?: number }): Promise<DockerResult>;
+  /** Stops the engine but keeps its data (for restart tests). */
+  stop(): Promise<void>;
+  /** Starts the engine again on the same root. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An engine on a temp root with its socket inside it, driven by the real docker CLI. */
+export async function startTestEngine(overrides: ConfigInput = {}): Promise<TestEngine> {
+  const root = mkdtempSync(join(tmpdir(), 'wharf-engine-'));
+  const socket = join(root, 'engine.sock');
+  const config = configSchema.parse({
+    ...overrides,
+    root,
+    log: { level: process.env.WHARF_TEST_LOG ?? 'silent' },
+    engine: { ...overrides.engine, socket },
+  });
+  const logger = createLogger({ level: config.log.level });
+  const boot = () => startEngine({ config, blobs: new FsBlobStore({ root }), logger });
+  let engine: RunningEngine | undefined = await boot();
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: root,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(root, 'docker-config'),
+    DOCKER_CLI_HINTS: 'false',
+  };
+  return {
+    root,
+    socket,
+    env,
+    docker: (args, options) => runDocker(args, env, options),
+    stop: async () => {
+      await engine?.close();
+      engine = undefined;
+    },
+    restart: async () => {
+      await engine?.close();
+      engine = await boot();
+    },
+    close: async () => {
+      await engine?.close();
+      engine = undefined;
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export function runDocker(
+  args: string[],
+  env: Record<string, string>,
+  options: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<DockerResult> {
+  return run(dockerBin, args, { env, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
+}
+
+export { buildBusyboxRootfsTar };
+

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildBusyboxRootfsTar, runDocker, startTestEngine, type TestEngine } from './engine-harness.ts';
+
+describe('restart policies and engine restarts', () => {
+  let engine: TestEngine;
+
+  before(async () => {
+    engine = await startTestEngine();
+    const imported = await engine.docker(['import', await buildBusyboxRootfsTar(engine.root), 'busybox']);
+    assert.equal(imported.code, 0, imported.stderr);
+  });
+  after(() => engine?.close());
+
+  const ok = async (...args: string[]) => {
+    const result = await engine.docker(args);
+    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const state = (name: string) => ok('inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', name);
+
+  async function eventually(name: string, expected: RegExp, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      last = await state(name);
+      if (expected.test(last)) return;
+      await sleep(100);
+    }
+    assert.fail(`${name} never reached ${expected}: last "${last}"`);
+  }
+
+  test('on-failure:N restarts a failing container N times, then leaves it exited', async () => {
+    await ok('run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 1');
+    await eventually('flaky', /^exited 2 1$/);
+    await sleep(500);
+    assert.equal(await state('flaky'), 'exited 2 1', 'no third restart');
+    assert.equal((await engine.docker(['logs', 'flaky'])).stdout, 'run\nrun\nrun\n');
+    await ok('rm', 'flaky');
+  });
+
+  test('always restarts a clean exit; docker stop ends it for good', async () => {
+    await ok('run', '-d', '--name', 'looper', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2');
+    await eventually('looper', /^(running|restarting) [2-9]\d* 0$/);
+    await ok('stop', '-t', '1', 'looper');
+    await sleep(600);
+    assert.match(await state('looper'), /^exited \d+ \d+$/);
+    await ok('rm', 'looper');
+  });
+
+  test('docker kill disables the restart policy until the next start', async () => {
+    await ok('run', '-d', '--name', 'killed', '--restart', 'always', 'busybox', 'sleep', '60');
+    await ok('kill', 'killed');
+    await sleep(500);
+    assert.equal(await state('killed'), 'exited 0 137');
+    await ok('rm', 'killed');
+  });
+
+  test('an engine restart keeps images, names and logs, brings back always/unless-stopped, removes --rm leftovers', async () => {
+    await ok('run', '-d', '--name', 'always', '--restart', 'always', 'busybox', 'sleep', '600');
+    await ok('run', '-d', '--name', 'unless', '--restart', 'unless-stopped', 'busybox', 'sleep', '600');
+    await ok('run', '-d', '--name', 'stopped', '--restart', 'unless-stopped', 'busybox', 'sleep', '600');
+    await ok('stop', '-t', '0', 'stopped');
+    await ok('run', '-d', '--name', 'plain', 'busybox', 'sh', '-c', 'echo before-restart; sleep 600');
+    await ok('run', '-d', '--rm', '--name', 'ephemeral', 'busybox', 'sleep', '600');
+    await sleep(200);
+    await engine.stop();
+    const mounts = readFileSync('/proc/mounts', 'utf8');
+    assert.ok(!mounts.includes(engine.root), 'no mount left behind once the engine has stopped');
+    await engine.restart();
+    assert.equal(await ok('images', '--format', '{{.Repository}}'), 'busybox');
+    assert.match(await state('always'), /^running /);
+    assert.match(await state('unless'), /^running /);
+    assert.match(await state('stopped'), /^exited /);
+    assert.match(await state('plain'), /^exited /);
+    assert.equal((await engine.docker(['logs', 'plain'])).stdout, 'before-restart\n');
+    assert.match((await engine.docker(['inspect', 'ephemeral'])).stderr, /No such object/);
+    await ok('rm', '-f', 'always', 'unless', 'stopped', 'plain');
+  });
+});
+
+describe('an engine killed with SIGKILL', () => {
+  let engine: TestEngine;
+  let daemon: ChildProcess | undefined;
+
+  before(async () => {
+    engine = await startTestEngine();
+    const imported = await engine.docker(['import', await buildBusyboxRootfsTar(engine.root), 'busybox']);
+    assert.equal(imported.code, 0, imported.stderr);
+    await engine.stop();
+  });
+  after(async () => {
+    daemon?.kill('SIGKILL');
+    await engine?.close();
+  });
+
+  /** The same root served by a separate process, which the test can kill -9. */
+  async function startDaemon(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'engine-daemon.ts'), engine.root, engine.socket], { stdio: 'ignore' });
+    for (let i = 0; (await runDocker(['version'], engine.env)).code !== 0; i++) {
+      if (i > 100) throw new Error('engine daemon did not start');
+      await sleep(100);
+    }
+    return child;
+  }
+
+  test('restarts cleanly: leftovers are reaped, restart policies apply, nothing stays mounted', async () => {
+    daemon = await startDaemon();
+    const docker = (...args: string[]) => runDocker(args, engine.env);
+    assert.equal((await docker('run', '-d', '--name', 'survivor', '--restart', 'always', 'busybox', 'sleep', '600')).code, 0);
+    assert.equal((await docker('run', '-d', '--name', 'casualty', 'busybox', 'sleep', '600')).code, 0);
+    daemon.kill('SIGKILL');
+    await new Promise((resolve) => daemon!.once('exit', resolve));
+    daemon = await startDaemon();
+    const states = await docker('ps', '-a', '--format', '{{.Names}} {{.State}}');
+    assert.deepEqual(states.stdout.trim().split('\n').sort(), ['casualty exited', 'survivor running']);
+    assert.equal((await docker('rm', '-f', 'survivor', 'casualty')).code, 0);
+    const mounts = readFileSync('/proc/mounts', 'utf8');
+    assert.ok(!mounts.includes(engine.root), `no mount left behind: ${mounts.split('\n').filter((m) => m.includes(engine.root)).join('; ')}`);
+    daemon.kill('SIGTERM');
+    await new Promise((resolve) => daemon!.once('exit', resolve));
+    daemon = undefined;
+  });
+});

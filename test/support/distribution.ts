@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitFor } from './ports.ts';
+
+export interface Distribution {
+  url: string;
+  host: string;
+  pid: number;
+  /** Its filesystem storage root. */
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Debian's docker-registry (CNCF distribution 2.8.2), the registry anchor, on a free loopback port: filesystem
+ * storage in a temp dir, deletes enabled, quiet logs (kept in the temp dir and shown if it fails to start).
+ */
+export async function startDistribution(options: { htpasswdFile?: string } = {}): Promise<Distribution> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-distribution-'));
+  const port = await freePort();
+  const auth = options.htpasswdFile ? `auth:\n  htpasswd:\n    realm: test\n    path: ${options.htpasswdFile}\n` : '';
+  const dataDir = join(dir, 'data');
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${dataDir}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      auth,
+    ].join('\n'),
+  );
+  const log = join(dir, 'registry.log');
+  const child: ChildProcess = spawn('/bin/sh', ['-c', `exec /usr/bin/docker-registry serve "$1" >>"${log}" 2>&1`, 'registry', join(dir, 'config.yml')], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const url = `http://127.0.0.1:${port}`;
+  const close = async () => {
+    if (!gone()) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('docker-registry', async () => (await fetch(`${url}/v2/`)).status < 500, 30_000, gone);
+  } catch (err) {
+    const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-4000) : '';
+    await close();
+    throw new Error(`${(err as Error).message}\n${tail}`);
+  }
+  return { url, host: `127.0.0.1:${port}`, pid: child.pid ?? 0, dataDir, close };
+}
