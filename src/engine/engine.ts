@@ -13,13 +13,16 @@ import { pruneRoutes } from './api/prune-routes.ts';
 import { imageRoutes } from './api/image-routes.ts';
 import { Router } from './api/router.ts';
 import { systemRoutes } from './api/system-routes.ts';
-import type { ContainerLauncher } from './containers/container-launcher.ts';
 import { ContainerExecs } from './containers/container-exec.ts';
 import { ContainerManager } from './containers/container-manager.ts';
 import { ContainerStore } from './containers/container-store.ts';
 import { EventLog } from './events.ts';
 import { ImageService } from './images/image-service.ts';
 import { ImageStore } from './images/image-store.ts';
+import { RuncRuntime } from './containers/runc-runtime.ts';
+import type { Runtime } from './containers/runtime.ts';
+import { unmountUnder } from './snapshots/mount.ts';
+import { OverlaySnapshotter } from './snapshots/overlay-snapshotter.ts';
 import type { Snapshotter } from './snapshots/snapshotter.ts';
 
 export const engineVersion = '0.1.0';
@@ -30,7 +33,7 @@ export interface StartEngineOptions {
   logger: Logger;
   /** Lower-half parts; the defaults are the overlay snapshotter and runc. Tests may pass their own. */
   snapshotter?: Snapshotter;
-  launcher?: ContainerLauncher;
+  runtime?: Runtime;
 }
 
 export interface RunningEngine {
@@ -46,8 +49,8 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
   const { config, blobs, logger } = options;
   const root = join(config.root, 'engine');
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const snapshotter = options.snapshotter ?? (await defaultSnapshotter(join(root, 'snapshots')));
-  const launcher = options.launcher ?? (await defaultLauncher(root, logger));
+  const snapshotter = options.snapshotter ?? new OverlaySnapshotter({ root: join(root, 'snapshots') });
+  const runtime = options.runtime ?? new RuncRuntime({ root, logger });
   const events = new EventLog();
   const registry = new RegistryClient({
     insecureRegistries: config.engine.insecureRegistries,
@@ -55,9 +58,9 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     userAgent: `wharf/${engineVersion}`,
   });
   const images = new ImageService({ store: new ImageStore({ dir: join(root, 'images'), blobs }), blobs, snapshotter, registry, events, logger });
-  const containers = new ContainerManager({ store: new ContainerStore(join(root, 'containers')), images, snapshotter, launcher, events, logger });
+  const containers = new ContainerManager({ store: new ContainerStore(join(root, 'containers')), images, snapshotter, runtime, events, logger });
   images.setUsers((id) => containers.usersOf(id));
-  const execs = new ContainerExecs({ containers, launcher, events, logger });
+  const execs = new ContainerExecs({ containers, runtime, events, logger });
   const serverHeader = `wharf/${engineVersion} (linux)`;
   const router = new Router([
     ...systemRoutes({
@@ -67,15 +70,18 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
       engineId: engineId(root),
       rootDir: root,
       version: engineVersion,
-      runtimeName: launcher.runtimeName,
+      runtimeName: runtime.name,
       insecureRegistries: config.engine.insecureRegistries,
     }),
-    ...imageRoutes({ images, snapshotRoot: join(root, 'snapshots') }),
+    ...imageRoutes({ images }),
     ...containerRoutes({ containers, snapshotter, serverHeader, execIds: (id) => execs.idsOf(id) }),
     ...execRoutes({ execs, serverHeader }),
     ...pruneRoutes({ images, containers }),
   ]);
+  // A crashed engine leaves rootfs mounts behind: restore() cleans each container's runtime state, then nothing
+  // under the engine root may stay mounted.
   await containers.restore();
+  await unmountUnder(root);
   const api = createApiServer({ router, logger, serverHeader });
   const socketPath = config.engine.socket;
   await api.listen(socketPath);
@@ -113,15 +119,4 @@ async function registryCa(root: string, host: string): Promise<Buffer | undefine
     if (ca) return ca;
   }
   return undefined;
-}
-
-// INTERIM: the lower half's OverlaySnapshotter (src/engine/snapshots/) replaces this once it lands.
-async function defaultSnapshotter(dir: string): Promise<Snapshotter> {
-  const { InterimOverlaySnapshotter } = await import('./images/interim-overlay-snapshotter.ts');
-  return new InterimOverlaySnapshotter({ root: dir });
-}
-
-async function defaultLauncher(root: string, logger: Logger): Promise<ContainerLauncher> {
-  const { RuncLauncher } = await import('./containers/container-runc-launcher.ts');
-  return new RuncLauncher({ root, logger });
 }

@@ -26,7 +26,7 @@ export function imageInspect(
   store: ImageStore,
   image: ImageRecord,
   config: ImageConfig,
-  options: { version: string; snapshotRoot: string },
+  options: { version: string },
 ): Record<string, unknown> {
   const modern = versionAtLeast(options.version, '1.44');
   return {
@@ -45,7 +45,8 @@ export function imageInspect(
     Os: config.os,
     Size: image.size,
     ...(modern ? {} : { VirtualSize: image.size }),
-    GraphDriver: { Name: 'overlay2', Data: { LowerDir: image.layers.map((l) => `${options.snapshotRoot}/${l.chainId}`).reverse().join(':') } },
+    // Layers are snapshots named by chainID, not directories of a graph driver (as with moby's containerd store).
+    GraphDriver: { Name: 'overlay2', Data: {} },
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: image.lastTagTime ?? '0001-01-01T00:00:00Z' },
   };

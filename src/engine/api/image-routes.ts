@@ -11,7 +11,6 @@ import type { ApiContext, Reply, Route } from './router.ts';
 
 export interface ImageRouteDeps {
   images: ImageService;
-  snapshotRoot: string;
 }
 
 export function imageRoutes(deps: ImageRouteDeps): Route[] {
@@ -98,7 +97,7 @@ async function inspectImage(deps: ImageRouteDeps, ctx: ApiContext): Promise<Repl
   const store = deps.images.store;
   const image = store.resolve(ctx.params.name);
   const config = await store.config(image.id);
-  return { status: 200, json: imageInspect(store, image, config, { version: ctx.version, snapshotRoot: deps.snapshotRoot }) };
+  return { status: 200, json: imageInspect(store, image, config, { version: ctx.version }) };
 }
 
 async function tagImage(images: ImageService, ctx: ApiContext): Promise<Reply> {

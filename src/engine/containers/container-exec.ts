@@ -4,7 +4,7 @@ import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import type { EventLog } from '../events.ts';
 import { frame } from './container-io.ts';
-import type { ContainerLauncher, LaunchedProcess } from './container-launcher.ts';
+import { ProcessStartError, type ContainerProcess, type Runtime } from './runtime.ts';
 import type { ContainerManager } from './container-manager.ts';
 
 /** The body of POST /containers/{id}/exec. */
@@ -29,7 +29,7 @@ interface ExecRecord {
   running: boolean;
   exitCode: number | null;
   pid: number;
-  process?: LaunchedProcess;
+  process?: ContainerProcess;
   finishedAt?: number;
 }
 
@@ -43,14 +43,14 @@ const keepFinishedMs = 5 * 60_000;
  */
 export class ContainerExecs {
   #containers: ContainerManager;
-  #launcher: ContainerLauncher;
+  #runtime: Runtime;
   #events: EventLog;
   #logger: Logger;
   #execs = new Map<string, ExecRecord>();
 
-  constructor(deps: { containers: ContainerManager; launcher: ContainerLauncher; events: EventLog; logger: Logger }) {
+  constructor(deps: { containers: ContainerManager; runtime: Runtime; events: EventLog; logger: Logger }) {
     this.#containers = deps.containers;
-    this.#launcher = deps.launcher;
+    this.#runtime = deps.runtime;
     this.#events = deps.events;
     this.#logger = deps.logger;
   }
@@ -84,9 +84,9 @@ export class ContainerExecs {
     if (exec.running || exec.exitCode !== null) throw new Fault('conflict', `Error: Exec command ${id} has already run`);
     const { record, bundleDir, env, cwd } = this.#containers.execContext(exec.containerId, exec.config);
     exec.running = true;
-    let process: LaunchedProcess;
+    let process: ContainerProcess;
     try {
-      process = await this.#launcher.exec(record.id, bundleDir, {
+      process = await this.#runtime.exec(record.id, bundleDir, {
         execId: id,
         args: exec.config.Cmd ?? [],
         env,
@@ -98,7 +98,7 @@ export class ContainerExecs {
         privileged: exec.config.Privileged ?? false,
       });
     } catch (err) {
-      this.#finish(exec, /executable file not found|no such file or directory/.test(String(err)) ? 127 : 126);
+      this.#finish(exec, err instanceof ProcessStartError && err.exitCode === 127 ? 127 : 126);
       if (!streams.output) throw err;
       this.#write(exec, streams.output, 'stdout', Buffer.from(`${err instanceof Error ? err.message : String(err)}\r\n`));
       streams.output.end();
@@ -116,7 +116,7 @@ export class ContainerExecs {
     else done.catch((err) => this.#logger.warn({ err, id }, 'detached exec failed'));
   }
 
-  #pump(exec: ExecRecord, process: LaunchedProcess, streams: { output?: Writable; input?: Readable }): Promise<void> {
+  #pump(exec: ExecRecord, process: ContainerProcess, streams: { output?: Writable; input?: Readable }): Promise<void> {
     if (streams.input && process.stdin) {
       const stdin = process.stdin;
       streams.input.on('data', (chunk: Buffer) => stdin.writable && stdin.write(chunk));

@@ -34,7 +34,7 @@ test('attached clients get framed output from the first byte; stdin sent before 
   const stdinSeen = collect(processStdin);
   const stdout = new PassThrough();
   const stderr = new PassThrough();
-  const done = io.connect({ pid: 1, stdin: processStdin, stdout, stderr, resize: () => undefined, exited: new Promise(() => undefined) });
+  const done = io.connect({ stdin: processStdin, stdout, stderr });
   stdout.end('out');
   stderr.end('err');
   await done;
@@ -52,7 +52,7 @@ test('with a TTY the output is raw', async () => {
   const received = collect(client);
   io.attach(client, undefined, { stdin: false, stdout: true, stderr: true, stdinOnce: false });
   const stdout = new PassThrough();
-  const done = io.connect({ pid: 1, stdout, resize: () => undefined, exited: new Promise(() => undefined) });
+  const done = io.connect({ stdout });
   stdout.end('raw\r\n');
   await done;
   assert.equal(received().toString(), 'raw\r\n');

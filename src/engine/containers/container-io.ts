@@ -1,6 +1,6 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { ContainerLog, LogStream } from './container-log.ts';
-import type { LaunchedProcess } from './container-launcher.ts';
+import type { ContainerProcess } from './runtime.ts';
 
 export interface AttachOptions {
   stdin: boolean;
@@ -70,7 +70,7 @@ export class ContainerIo {
   }
 
   /** Wires a started process; resolves once its output streams have ended (all output logged and sent). */
-  connect(process: LaunchedProcess): Promise<void> {
+  connect(process: Pick<ContainerProcess, 'stdin' | 'stdout' | 'stderr'>): Promise<void> {
     if (process.stdin) {
       // This run's pipe may already be ended by a client that sent everything before start (StdinOnce): keep
       // it, its data and EOF still flow. Without any client (`run -d -i`) a fresh pipe stays open.

@@ -5,7 +5,6 @@ import type { Logger } from '../../base/log.ts';
 import type { EventLog } from '../events.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
-import type { ContainerLauncher, ExitInfo, LaunchedProcess, LaunchRequest } from './container-launcher.ts';
 import { ContainerIo, type AttachOptions } from './container-io.ts';
 import { ContainerLog } from './container-log.ts';
 import { randomContainerName } from './container-names.ts';
@@ -14,13 +13,14 @@ import { nextRestartDelay, restartsWithDaemon, shouldRestart } from './container
 import { parseSignal } from './container-signals.ts';
 import { buildContainerSpec, checkNetworkMode, validateName, type CreateRequest } from './container-spec.ts';
 import type { ContainerStore } from './container-store.ts';
+import { ProcessStartError, type ContainerProcess, type ContainerRunSpec, type ExitInfo, type Runtime } from './runtime.ts';
 import type { Readable, Writable } from 'node:stream';
 
 export interface ContainerManagerDeps {
   store: ContainerStore;
   images: ImageService;
   snapshotter: Snapshotter;
-  launcher: ContainerLauncher;
+  runtime: Runtime;
   events: EventLog;
   logger: Logger;
   now?: () => number;
@@ -31,7 +31,7 @@ export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 /** In-memory companion of a record: streams, the current process, and who waits for what. */
 interface Live {
   io: ContainerIo;
-  process?: LaunchedProcess;
+  process?: ContainerProcess;
   /** Resolves when the current run's exit has been fully handled (state saved, attachments ended). */
   runDone?: Promise<void>;
   exitWaiters: ((code: number) => void)[];
@@ -183,10 +183,10 @@ export class ContainerManager {
     live.restartTimer = undefined;
     live.stopping = false;
     record.manuallyStopped = false;
-    let process: LaunchedProcess;
+    let process: ContainerProcess;
     try {
       checkNetworkMode(record.hostConfig.NetworkMode);
-      process = await this.#deps.launcher.launch(await this.#launchRequest(record));
+      process = await this.#deps.runtime.run(await this.#runSpec(record));
     } catch (err) {
       this.#startFailed(record, live, err);
       throw startFault(err);
@@ -211,7 +211,7 @@ export class ContainerManager {
     return true;
   }
 
-  async #launchRequest(record: ContainerRecord): Promise<LaunchRequest> {
+  async #runSpec(record: ContainerRecord): Promise<ContainerRunSpec> {
     const { config, hostConfig } = record;
     const env = mergeEnv([defaultPath, `HOSTNAME=${config.Hostname}`, ...(config.Tty ? ['TERM=xterm'] : [])], config.Env ?? []);
     const mode = hostConfig.NetworkMode;
@@ -248,9 +248,8 @@ export class ContainerManager {
 
   /** moby daemon/start.go: the exit code says why (127 not found, 126 not executable), the state stays Created. */
   #startFailed(record: ContainerRecord, live: Live, err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
-    record.state.ExitCode = startExitCode(message);
-    record.state.Error = message;
+    record.state.ExitCode = startExitCode(err);
+    record.state.Error = err instanceof Error ? err.message : String(err);
     record.state.Running = false;
     record.state.Restarting = false;
     if (record.state.Status === 'restarting') record.state.Status = 'exited';
@@ -261,7 +260,7 @@ export class ContainerManager {
     if (record.hostConfig.AutoRemove) void this.remove(record.id, { force: true }).catch(() => undefined);
   }
 
-  async #watchExit(id: string, process: LaunchedProcess, outputs: Promise<void>): Promise<void> {
+  async #watchExit(id: string, process: ContainerProcess, outputs: Promise<void>): Promise<void> {
     let exit: ExitInfo;
     try {
       exit = await process.exited;
@@ -378,7 +377,7 @@ export class ContainerManager {
 
   async #signal(record: ContainerRecord, live: Live, signal: number): Promise<void> {
     this.#event(record, 'kill', { signal: String(signal) });
-    await this.#deps.launcher.kill(record.id, signal).catch((err) => {
+    await this.#deps.runtime.kill(record.id, signal).catch((err) => {
       if (record.state.Running) throw err;
     });
     // A frozen task only acts on a signal once thawed.
@@ -411,7 +410,7 @@ export class ContainerManager {
     return this.#withLock(record.id, async () => {
       if (!record.state.Running || record.state.Restarting) throw new Fault('conflict', `Container ${record.id} is not running`);
       if (record.state.Paused) throw new Fault('conflict', `Container ${record.id} is already paused`);
-      await this.#deps.launcher.pause(record.id);
+      await this.#deps.runtime.pause(record.id);
       Object.assign(record.state, { Status: 'paused', Paused: true });
       this.#deps.store.save(record);
       this.#event(record, 'pause');
@@ -427,7 +426,7 @@ export class ContainerManager {
   }
 
   async #unpause(record: ContainerRecord, _live: Live): Promise<void> {
-    await this.#deps.launcher.resume(record.id);
+    await this.#deps.runtime.resume(record.id);
     Object.assign(record.state, { Status: record.state.Running ? 'running' : record.state.Status, Paused: false });
     this.#deps.store.save(record);
     this.#event(record, 'unpause');
@@ -477,7 +476,7 @@ export class ContainerManager {
 
   async #destroy(record: ContainerRecord, live: Live): Promise<void> {
     record.state.Status = 'removing';
-    await this.#deps.launcher.cleanup(record.id, this.#bundleDir(record.id)).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'runtime cleanup failed'));
+    await this.#deps.runtime.cleanup(record.id, this.#bundleDir(record.id)).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'runtime cleanup failed'));
     await this.#deps.snapshotter.remove(record.snapshotKey).catch((err) => {
       if (!isFault(err, 'not-found')) throw err;
     });
@@ -502,7 +501,7 @@ export class ContainerManager {
   async pids(input: string): Promise<number[]> {
     const record = this.#deps.store.resolve(input);
     if (!record.state.Running || record.state.Restarting) throw new Fault('conflict', `Container ${record.id} is not running`);
-    return this.#deps.launcher.pids(record.id);
+    return this.#deps.runtime.ps(record.id);
   }
 
   /** The container an exec may run in: running, not paused or restarting (moby's wording otherwise). */
@@ -552,7 +551,7 @@ export class ContainerManager {
   async restore(): Promise<void> {
     for (const record of this.#deps.store.list()) {
       if (record.state.Running || record.state.Paused || record.state.Status === 'removing') {
-        await this.#deps.launcher.cleanup(record.id, this.#bundleDir(record.id)).catch(() => undefined);
+        await this.#deps.runtime.cleanup(record.id, this.#bundleDir(record.id)).catch(() => undefined);
         Object.assign(record.state, {
           Status: 'exited',
           Running: false,
@@ -620,17 +619,13 @@ async function settlesWithin(promise: Promise<unknown>, seconds: number): Promis
   return result;
 }
 
-/** docker/cli run.go maps start errors to exit codes by substring; moby records the same code. */
-function startExitCode(message: string): number {
-  if (/executable file not found|no such file or directory/.test(message)) return 127;
-  if (/permission denied|is a directory/.test(message)) return 126;
-  return 128;
+/** The runtime words a start error and picks its exit code (127 not found, 126 not executable); anything else is 128. */
+function startExitCode(err: unknown): number {
+  return err instanceof ProcessStartError ? err.exitCode : 128;
 }
 
 function startFault(err: unknown): unknown {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = startExitCode(message);
   // moby answers 400 for a command that cannot run, 500 otherwise.
-  if (code !== 128) return new Fault('invalid-argument', `failed to create task for container: ${message}`, { cause: err });
+  if (startExitCode(err) !== 128) return new Fault('invalid-argument', `failed to create task for container: ${(err as Error).message}`, { cause: err });
   return err;
 }
