@@ -71,6 +71,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
       rootDir: root,
       version: engineVersion,
       runtimeName: runtime.name,
+      support: runtime.support,
       insecureRegistries: config.engine.insecureRegistries,
     }),
     ...imageRoutes({ images }),

@@ -45,13 +45,13 @@ export async function startWharf(config: Config, options: StartWharfOptions = {}
     if (parts.includes('registry')) {
       const server = await buildRegistryServer({ config, db, blobs, logger });
       running.registryUrl = await listen(server, config, config.registry.addr);
-      closers.push(() => server.close());
+      closers.push(() => closeServer(server));
       logger.info({ url: running.registryUrl }, 'registry listening');
     }
     if (parts.includes('token')) {
       const server = await buildTokenServer({ config, db, logger });
       running.tokenUrl = await listen(server, config, config.auth.token.addr);
-      closers.push(() => server.close());
+      closers.push(() => closeServer(server));
       logger.info({ url: running.tokenUrl }, 'token server listening');
     }
     if (parts.includes('engine')) {
@@ -138,6 +138,20 @@ async function listen(app: FastifyInstance, config: Config, addr: string): Promi
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const scheme = config.registry.tls.cert ? 'https' : 'http';
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+}
+
+/**
+ * In-flight requests get a grace period to finish; then every connection is cut, so a client stalled mid-upload
+ * cannot hold shutdown forever (its upload keeps the bytes received so far and resumes).
+ */
+async function closeServer(server: FastifyInstance, graceMs = 10_000): Promise<void> {
+  const closing = server.close();
+  const timer = setTimeout(() => server.server.closeAllConnections(), graceMs);
+  try {
+    await closing;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function closeAll(closers: (() => Promise<void>)[], db: DatabaseSync): Promise<void> {

@@ -111,9 +111,9 @@ describe('FsBlobStore on disk', () => {
     });
   });
 
-  test('streaming 256 MiB through the store keeps resident memory flat', async () => {
+  test('streaming 512 MiB through the store keeps resident memory flat', async () => {
     await withRoot(async (_root, store) => {
-      const total = 256 * 1024 * 1024;
+      const total = 512 * 1024 * 1024;
       const block = pattern(0, 1024 * 1024);
       const hash = createHash('sha256');
       for (let at = 0; at < total; at += block.byteLength) hash.update(block);
@@ -137,7 +137,9 @@ describe('FsBlobStore on disk', () => {
         clearInterval(sampler);
       }
       const grown = (peak - before) / (1024 * 1024);
-      assert.ok(grown < 100, `rss grew ${grown.toFixed(0)} MiB`);
+      // A store that buffered would grow by the whole 512 MiB; V8 frees the request-sized buffers lazily, and under
+      // a loaded machine that slack alone reached 101 MiB with 256 MiB streamed.
+      assert.ok(grown < 128, `rss grew ${grown.toFixed(0)} MiB`);
     });
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildBusyboxRootfsTar, startTestEngine, type TestEngine } from './engine-harness.ts';
 
@@ -52,6 +53,63 @@ describe('isolation and limits through runc', () => {
     const readOnly = await run('--read-only', 'busybox', 'touch', '/x');
     assert.notEqual(readOnly.code, 0);
     assert.match(readOnly.stderr, /Read-only file system/);
+  });
+
+  test('--cpu-shares and --blkio-weight reach the container’s cgroups; docker info reports the limits it enforces', async () => {
+    assert.equal(await out('--cpu-shares', '512', 'busybox', 'cat', '/sys/fs/cgroup/cpu/cpu.shares'), '512');
+    // CFQ names the file blkio.weight, BFQ blkio.bfq.weight (this project's CI kernel has BFQ).
+    const weight = await run('--blkio-weight', '300', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/blkio/blkio.weight 2>/dev/null || cat /sys/fs/cgroup/blkio/blkio.bfq.weight');
+    assert.equal(weight.code, 0, weight.stderr);
+    assert.match(weight.stdout.trim(), /^(default )?300$/);
+    assert.doesNotMatch(weight.stderr, /WARNING/);
+    const info = await engine.docker(['info', '-f', '{{.CPUCfsQuota}} {{.PidsLimit}} {{.SwapLimit}}']);
+    assert.equal(info.stdout.trim(), 'true true true', info.stderr);
+    const bad = await run('--blkio-weight', '5', 'busybox', 'true');
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /Range of blkio weight is from 10 to 1000/);
+  });
+
+  test('the seccomp profile refuses new namespaces unless privileged or unconfined; no-new-privileges', async () => {
+    assert.equal(await out('busybox', 'sh', '-c', 'grep Seccomp: /proc/self/status'), 'Seccomp:\t2');
+    const userns = await run('busybox', 'unshare', '-U', 'true');
+    assert.notEqual(userns.code, 0);
+    assert.match(userns.stderr, /Operation not permitted/);
+    assert.equal((await run('--security-opt', 'seccomp=unconfined', 'busybox', 'unshare', '-U', 'true')).code, 0);
+    assert.equal((await run('--privileged', 'busybox', 'unshare', '-U', 'true')).code, 0);
+    assert.equal((await run('--cap-add', 'SYS_ADMIN', 'busybox', 'unshare', '-U', 'true')).code, 0);
+    assert.equal(await out('busybox', 'sh', '-c', 'echo ok; grep NoNewPrivs: /proc/self/status'), 'ok\nNoNewPrivs:\t0');
+    assert.equal(await out('--security-opt', 'no-new-privileges', 'busybox', 'grep', 'NoNewPrivs:', '/proc/self/status'), 'NoNewPrivs:\t1');
+    const apparmor = await run('--security-opt', 'apparmor=strict', 'busybox', 'true');
+    assert.equal(apparmor.code, 125);
+    assert.match(apparmor.stderr, /apparmor=… is not supported/);
+  });
+
+  test('-v and --mount bind host paths, read-only when asked; volumes and bad specs are refused', async () => {
+    const dir = mkdtempSync(join(engine.root, 'bind-'));
+    writeFileSync(join(dir, 'in.txt'), 'from the host\n');
+    assert.equal(await out('-v', `${dir}:/data`, 'busybox', 'sh', '-c', 'cat /data/in.txt; echo back >/data/out.txt'), 'from the host');
+    assert.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'back\n');
+    const readOnly = await run('-v', `${dir}:/data:ro`, 'busybox', 'touch', '/data/x');
+    assert.match(readOnly.stderr, /Read-only file system/);
+    assert.equal(await out('--mount', `type=bind,source=${dir},target=/m,readonly`, 'busybox', 'cat', '/m/in.txt'), 'from the host');
+    const fresh = join(dir, 'created', 'by-engine');
+    assert.equal((await run('-v', `${fresh}:/new`, 'busybox', 'true')).code, 0);
+    assert.ok(existsSync(fresh), 'a missing -v source is created, as moby does');
+    const created = await engine.docker(['create', '--name', 'binder', '-v', `${dir}:/data:ro`, 'busybox', 'true']);
+    assert.equal(created.code, 0, created.stderr);
+    const mounts = JSON.parse((await engine.docker(['inspect', '-f', '{{json .Mounts}}', 'binder'])).stdout);
+    assert.deepEqual(mounts, [{ Type: 'bind', Source: dir, Destination: '/data', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
+    assert.equal((await engine.docker(['rm', 'binder'])).code, 0);
+    for (const [args, message] of [
+      [['-v', 'named:/data'], /volumes are not supported by this engine yet/],
+      [['-v', `${dir}:data`], /mount path must be absolute/],
+      [['-v', `${dir}:/data:bogus`], /invalid mode: bogus/],
+      [['--mount', `type=bind,source=${join(dir, 'absent')},target=/m`], /bind source path does not exist/],
+    ] as const) {
+      const refused = await run(...args, 'busybox', 'true');
+      assert.equal(refused.code, 125, refused.stderr);
+      assert.match(refused.stderr, message);
+    }
   });
 
   test('Docker’s default capabilities unless --privileged; masked and read-only paths', async () => {

@@ -1,5 +1,6 @@
 import type { ContainerRecord, ContainerState } from '../containers/container-record.ts';
 import { zeroTime } from '../containers/container-record.ts';
+import { bindMounts } from '../containers/container-spec.ts';
 
 /** go-units HumanDuration, which moby's `Status` strings are built from. */
 export function humanDuration(ms: number): string {
@@ -61,8 +62,20 @@ export function containerSummary(record: ContainerRecord, options: SummaryOption
     Status: statusText(record.state, options.now),
     HostConfig: { NetworkMode: record.hostConfig.NetworkMode },
     NetworkSettings: { Networks: { [networkMode]: endpointSettings(networkMode) } },
-    Mounts: [],
+    Mounts: mountPoints(record),
   };
+}
+
+/** moby's MountPoint for each bind (`docker inspect -f '{{.Mounts}}'`, `ps --format '{{.Mounts}}'`). */
+function mountPoints(record: ContainerRecord): Record<string, unknown>[] {
+  return bindMounts(record.hostConfig).map((m) => ({
+    Type: 'bind',
+    Source: m.source,
+    Destination: m.destination,
+    Mode: m.readonly ? 'ro' : '',
+    RW: !m.readonly,
+    Propagation: m.propagation ?? 'rprivate',
+  }));
 }
 
 export function effectiveNetworkMode(mode: string): string {
@@ -125,7 +138,7 @@ export function containerInspect(record: ContainerRecord, paths: InspectPaths, e
         ? { LowerDir: paths.rootfs.lower, MergedDir: paths.rootfs.merged, UpperDir: paths.rootfs.upper, WorkDir: paths.rootfs.work }
         : null,
     },
-    Mounts: [],
+    Mounts: mountPoints(record),
     Config: record.config,
     NetworkSettings: {
       Bridge: '',

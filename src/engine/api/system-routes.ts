@@ -2,6 +2,7 @@ import { hostname, release, totalmem, availableParallelism } from 'node:os';
 import type { ServerResponse } from 'node:http';
 import { Fault } from '../../base/fault.ts';
 import type { RegistryAuth, RegistryClient } from '../../client/registry-client.ts';
+import type { ResourceSupport } from '../containers/runtime.ts';
 import type { EngineEvent, EventLog } from '../events.ts';
 import { apiVersion, minApiVersion } from './api-version.ts';
 import { JsonStream } from './json-stream.ts';
@@ -23,8 +24,9 @@ export interface SystemDeps {
   engineId: string;
   rootDir: string;
   version: string;
-  /** Plugins present, as `docker info` lists them. */
   runtimeName: string;
+  /** Limits the host's cgroups can enforce (`docker info` shows them and warns about the missing ones). */
+  support: ResourceSupport;
   insecureRegistries: readonly string[];
 }
 
@@ -80,11 +82,11 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     DriverStatus: [['Backing Filesystem', 'extfs']],
     Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file'] },
     MemoryLimit: true,
-    SwapLimit: false,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
+    SwapLimit: deps.support.swapLimit,
+    CpuCfsPeriod: deps.support.cpuQuota,
+    CpuCfsQuota: deps.support.cpuQuota,
     CPUShares: true,
-    PidsLimit: true,
+    PidsLimit: deps.support.pidsLimit,
     IPv4Forwarding: false,
     Debug: false,
     NFd: 0,
@@ -120,8 +122,19 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     Isolation: '',
     InitBinary: '',
     SecurityOptions: ['name=seccomp,profile=builtin'],
-    Warnings: null,
+    Warnings: supportWarnings(deps.support),
   };
+}
+
+/** moby daemon/info_unix.go: what `docker info` prints last, one line per limit the host cannot enforce. */
+function supportWarnings(support: ResourceSupport): string[] | null {
+  const warnings = [
+    ...(support.swapLimit ? [] : ['WARNING: No swap limit support']),
+    ...(support.cpuQuota ? [] : ['WARNING: No cpu cfs quota support', 'WARNING: No cpu cfs period support']),
+    ...(support.pidsLimit ? [] : ['WARNING: No pids limit support']),
+    ...(support.blkioWeight ? [] : ['WARNING: No blkio weight support']),
+  ];
+  return warnings.length ? warnings : null;
 }
 
 function goArch(): string {

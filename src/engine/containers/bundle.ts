@@ -5,7 +5,8 @@
  * /proc and /sys paths; /proc, /dev (tmpfs), devpts, shm, mqueue, sysfs and cgroup (read-only unless
  * privileged); hostname/hosts/resolv.conf bound from the bundle directory; the default device rules;
  * NOFILE 1048576 (at most the engine's own hard limit); cgroup limits at /wharf/<id>.
- * Not applied (documented gaps): seccomp and AppArmor profiles (runc runs without them), user namespaces.
+ * seccomp: Docker's blocked syscalls (seccomp.ts) unless privileged or unconfined. Not applied (documented
+ * gaps): AppArmor profiles, user namespaces.
  * runc 1.1 creates the default device nodes itself and brings loopback up in a new network namespace.
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { readRootfsFile, resolveUser, writeEtcFiles, type EtcFiles, type ResolvedUser } from './bundle-files.ts';
 import { cgroupsPath, type CgroupHost } from './cgroups.ts';
 import type { ContainerRunSpec, ExecSpec, ResourceLimits } from './runtime.ts';
+import { seccompProfile } from './seccomp.ts';
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
 export const defaultCapabilities = [
@@ -132,7 +134,7 @@ function ociMounts(spec: ContainerRunSpec, files: EtcFiles): Record<string, unkn
       destination: m.destination,
       type: 'bind',
       source: m.source,
-      options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'],
+      options: ['rbind', m.propagation ?? 'rprivate', m.readonly ? 'ro' : 'rw'],
     })),
   ];
 }
@@ -190,6 +192,7 @@ export function ociSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFi
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: host.nofile, soft: host.nofile }],
       oomScoreAdj: 0,
+      ...(spec.noNewPrivileges ? { noNewPrivileges: true } : {}),
     },
     root: { path: 'rootfs', readonly: spec.readonlyRootfs },
     // --network host: the host's name, as docker shows it (the UTS namespace stays private).
@@ -203,6 +206,7 @@ export function ociSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFi
       // moby (20.10+): unprivileged ports and ping inside a private network namespace.
       ...(spec.network !== 'host' ? { sysctl: { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' } } : {}),
       ...(spec.privileged ? { devices: hostDevices() } : { maskedPaths, readonlyPaths }),
+      ...(spec.privileged || spec.seccomp === 'unconfined' ? {} : { seccomp: seccompProfile(caps) }),
     },
   };
 }

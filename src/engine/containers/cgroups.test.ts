@@ -20,6 +20,10 @@ test('a v1 (or hybrid) layout and a unified one are told apart, with what they o
     await writeFile(join(v1, 'blkio/blkio.bfq.weight'), '');
     await writeFile(join(v1, 'cpu/cpu.cfs_quota_us'), '');
     assert.deepEqual(detectCgroups(v1), { version: 1, root: v1, swapAccounting: true, blkioWeight: true, cpuQuota: true, pids: true });
+    await rm(join(v1, 'blkio/blkio.bfq.weight'));
+    assert.equal(detectCgroups(v1).blkioWeight, false, 'no weight file and no BFQ policy');
+    await writeFile(join(v1, 'blkio/blkio.bfq.io_service_bytes'), '');
+    assert.equal(detectCgroups(v1).blkioWeight, true, 'BFQ registered: its weight file exists below the root only');
     assert.equal(oomCounterFile(detectCgroups(v1), 'abc'), join(v1, 'memory/wharf/abc/memory.oom_control'));
     const v2 = join(dir, 'v2');
     await mkdir(join(v2, 'wharf/abc'), { recursive: true });

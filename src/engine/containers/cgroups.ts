@@ -5,7 +5,7 @@
  * the unified tree. The engine adapts the spec to what is there (a kernel without swap accounting or without
  * a blkio weight file makes runc fail if asked) and reads the OOM-kill counter before the cgroup goes away.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -50,10 +50,23 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupHost {
     version: 1,
     root,
     swapAccounting: existsSync(join(root, 'memory', 'memory.memsw.limit_in_bytes')),
-    blkioWeight: existsSync(join(root, 'blkio', 'blkio.weight')) || existsSync(join(root, 'blkio', 'blkio.bfq.weight')),
+    blkioWeight: v1BlkioWeight(join(root, 'blkio')),
     cpuQuota: existsSync(join(root, 'cpu', 'cpu.cfs_quota_us')),
     pids: existsSync(join(root, 'pids', 'pids.max')) || existsSync(join(root, 'pids')),
   };
+}
+
+/**
+ * CFQ's blkio.weight sits in every cgroup; BFQ's blkio.bfq.weight only below the root (CFTYPE_NOT_ON_ROOT), but
+ * BFQ's statistics files at the root show that its policy is registered, so container cgroups get the weight.
+ */
+function v1BlkioWeight(blkio: string): boolean {
+  if (existsSync(join(blkio, 'blkio.weight')) || existsSync(join(blkio, 'blkio.bfq.weight'))) return true;
+  try {
+    return readdirSync(blkio).some((name) => name.startsWith('blkio.bfq.'));
+  } catch {
+    return false;
+  }
 }
 
 /** The file holding the OOM-kill counter of container `id`'s memory cgroup. */

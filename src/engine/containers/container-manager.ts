@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
@@ -11,9 +13,9 @@ import { randomContainerName } from './container-names.ts';
 import { initialState, type ContainerRecord } from './container-record.ts';
 import { nextRestartDelay, restartsWithDaemon, shouldRestart } from './container-restart.ts';
 import { parseSignal } from './container-signals.ts';
-import { buildContainerSpec, checkNetworkMode, validateName, type CreateRequest } from './container-spec.ts';
+import { adaptToHost, bindMounts, buildContainerSpec, checkNetworkMode, parseSecurityOpt, validateName, type CreateRequest } from './container-spec.ts';
 import type { ContainerStore } from './container-store.ts';
-import { ProcessStartError, type ContainerProcess, type ContainerRunSpec, type ExitInfo, type Runtime } from './runtime.ts';
+import { ProcessStartError, type BindMount, type ContainerProcess, type ContainerRunSpec, type ExitInfo, type Runtime } from './runtime.ts';
 import type { Readable, Writable } from 'node:stream';
 
 export interface ContainerManagerDeps {
@@ -125,6 +127,7 @@ export class ContainerManager {
     const imageConfig = await this.#deps.images.store.config(image.id);
     const id = randomBytes(32).toString('hex');
     const spec = buildContainerSpec(request, imageConfig, { id });
+    const warnings = adaptToHost(spec.hostConfig, this.#deps.runtime.support);
     const finalName = name ? `/${name.replace(/^\//, '')}` : this.#generateName();
     this.#checkNameFree(finalName);
     const snapshotKey = `container-${id}`;
@@ -145,7 +148,7 @@ export class ContainerManager {
     };
     this.#deps.store.save(record);
     this.#event(record, 'create');
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: warnings };
   }
 
   #checkNameFree(name: string): void {
@@ -243,6 +246,8 @@ export class ContainerManager {
       readonlyRootfs: hostConfig.ReadonlyRootfs,
       capAdd: hostConfig.CapAdd ?? [],
       capDrop: hostConfig.CapDrop ?? [],
+      ...parseSecurityOpt(hostConfig.SecurityOpt),
+      mounts: await createBindSources(bindMounts(hostConfig)),
     };
   }
 
@@ -592,6 +597,12 @@ export class ContainerManager {
     await Promise.all([...this.#locks.values()].map((p) => p.catch(() => undefined)));
     for (const live of this.#live.values()) live.io.log.close();
   }
+}
+
+/** moby creates a missing `-v` source directory at start (a `--mount` source was checked at create). */
+async function createBindSources(mounts: BindMount[]): Promise<BindMount[]> {
+  await Promise.all(mounts.filter((m) => !existsSync(m.source)).map((m) => mkdir(m.source, { recursive: true, mode: 0o755 })));
+  return mounts;
 }
 
 /** moby's ReplaceOrAppendEnvValues: later entries override earlier ones by key. */

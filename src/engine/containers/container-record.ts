@@ -47,6 +47,9 @@ export interface HostConfig {
   CapDrop: string[] | null;
   ConsoleSize: [number, number];
   Binds: string[] | null;
+  /** `--mount`: only `type=bind` is supported. */
+  Mounts?: { Type: string; Source?: string; Target: string; ReadOnly?: boolean }[] | null;
+  SecurityOpt?: string[] | null;
   OomKillDisable: boolean | null;
 }
 

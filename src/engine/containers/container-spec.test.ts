@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImageConfig } from '../images/image-config.ts';
-import { buildContainerSpec } from './container-spec.ts';
+import { adaptToHost, buildContainerSpec, parseSecurityOpt } from './container-spec.ts';
+import { seccompProfile } from './seccomp.ts';
 
 const image: ImageConfig = {
   architecture: 'amd64',
@@ -42,4 +43,40 @@ test('bad host config is refused with moby wording', () => {
 
 test('no command at all is an invalid request', () => {
   assert.throws(() => buildContainerSpec({ Image: 'bb' }, { ...image, config: {} }, { id }), /no command specified/);
+});
+
+test('limits the host cannot enforce are dropped with moby’s warnings; --cpus is refused', () => {
+  const everything = { swapLimit: true, blkioWeight: true, cpuQuota: true, pidsLimit: true };
+  const limited = { Image: 'bb', HostConfig: { Memory: 64 << 20, CpuQuota: 50_000, CpuPeriod: 100_000, PidsLimit: 8, BlkioWeight: 300 } };
+  const full = buildContainerSpec(limited, image, { id }).hostConfig;
+  assert.deepEqual(adaptToHost(full, everything), []);
+  assert.equal(full.BlkioWeight, 300);
+  const bare = buildContainerSpec(limited, image, { id }).hostConfig;
+  assert.deepEqual(adaptToHost(bare, { swapLimit: false, blkioWeight: false, cpuQuota: false, pidsLimit: false }), [
+    'Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.',
+    'Your kernel does not support CPU CFS scheduler. CPU period/quota discarded.',
+    'Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.',
+    'Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.',
+  ]);
+  assert.deepEqual([bare.MemorySwap, bare.CpuQuota, bare.CpuPeriod, bare.PidsLimit, bare.BlkioWeight], [-1, 0, 0, null, 0]);
+  const cpus = buildContainerSpec({ Image: 'bb', HostConfig: { NanoCpus: 5e8 } }, image, { id }).hostConfig;
+  assert.throws(() => adaptToHost(cpus, { ...everything, cpuQuota: false }), /NanoCPUs can not be set/);
+});
+
+test('--security-opt: seccomp=unconfined and no-new-privileges in both spellings; the rest is refused', () => {
+  assert.deepEqual(parseSecurityOpt(null), { seccomp: 'default', noNewPrivileges: false });
+  assert.deepEqual(parseSecurityOpt(['seccomp:unconfined', 'no-new-privileges']), { seccomp: 'unconfined', noNewPrivileges: true });
+  assert.deepEqual(parseSecurityOpt(['no-new-privileges=true', 'no-new-privileges:false']).noNewPrivileges, false);
+  assert.throws(() => parseSecurityOpt(['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}']), /not supported/);
+  assert.throws(() => parseSecurityOpt(['no-new-privileges=maybe']), /must be a boolean/);
+  assert.throws(() => parseSecurityOpt(['bogus']), /invalid --security-opt 1: "bogus"/);
+  assert.throws(() => buildContainerSpec({ Image: 'bb', HostConfig: { SecurityOpt: ['label=disable'] } }, image, { id }), /not supported/);
+});
+
+test('the seccomp profile blocks what a held capability does not unlock', () => {
+  const blocked = (caps: string[]) => (seccompProfile(caps).syscalls as { names: string[]; errnoRet: number }[]).filter((r) => r.errnoRet === 1).flatMap((r) => r.names);
+  assert.ok(blocked([]).includes('mount') && blocked([]).includes('keyctl') && blocked([]).includes('clone'));
+  assert.ok(!blocked(['CAP_SYS_ADMIN']).includes('mount') && !blocked(['CAP_SYS_ADMIN']).includes('clone'));
+  assert.ok(blocked(['CAP_SYS_ADMIN']).includes('keyctl'), 'keyrings stay blocked');
+  assert.ok(!blocked(['CAP_SYS_TIME']).includes('settimeofday'));
 });

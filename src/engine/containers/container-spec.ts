@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import { normalize } from 'node:path';
 import { Fault } from '../../base/fault.ts';
 import type { ImageConfig } from '../images/image-config.ts';
 import type { ContainerConfig, HostConfig, RestartPolicy } from './container-record.ts';
 import { parseSignal } from './container-signals.ts';
+import type { BindMount, ResourceSupport } from './runtime.ts';
 
 /** The create body: container.Config plus HostConfig and NetworkingConfig. */
 export interface CreateRequest extends Partial<ContainerConfig> {
@@ -112,9 +115,120 @@ function normalizeHostConfig(input: Partial<HostConfig>): HostConfig {
     CapDrop: input.CapDrop ?? null,
     ConsoleSize: input.ConsoleSize ?? [0, 0],
     Binds: input.Binds ?? null,
+    Mounts: input.Mounts ?? null,
+    SecurityOpt: input.SecurityOpt ?? null,
     OomKillDisable: input.OomKillDisable ?? null,
     LogConfig: input.LogConfig ?? { Type: 'json-file', Config: {} },
   };
+}
+
+/**
+ * moby daemon_unix.go verifyPlatformContainerResources: a limit the host cannot enforce is dropped with a
+ * warning (the CLI prints each as `WARNING: …`), except `--cpus`, which is refused. Adjusts `host` in place.
+ */
+export function adaptToHost(host: HostConfig, support: ResourceSupport): string[] {
+  const warnings: string[] = [];
+  if (host.Memory > 0 && host.MemorySwap !== -1 && !support.swapLimit) {
+    warnings.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
+    host.MemorySwap = -1;
+  }
+  if (host.NanoCpus > 0 && !support.cpuQuota) {
+    throw new Fault('invalid-argument', 'NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted');
+  }
+  if ((host.CpuPeriod !== 0 || host.CpuQuota !== 0) && !support.cpuQuota) {
+    warnings.push('Your kernel does not support CPU CFS scheduler. CPU period/quota discarded.');
+    host.CpuPeriod = 0;
+    host.CpuQuota = 0;
+  }
+  if (host.PidsLimit !== null && !support.pidsLimit) {
+    if (host.PidsLimit > 0) warnings.push('Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.');
+    host.PidsLimit = null;
+  }
+  if (host.BlkioWeight > 0 && !support.blkioWeight) {
+    warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
+    host.BlkioWeight = 0;
+  }
+  return warnings;
+}
+
+const propagations = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
+
+/**
+ * Host paths bound into the container: `-v /host:/ctr[:opts]` (HostConfig.Binds) and `--mount type=bind`
+ * (HostConfig.Mounts), parsed as moby's linux parser does (pure: create checks that `--mount` sources exist). This engine has no volume store yet, so a named
+ * or anonymous volume is refused rather than silently left out. A missing `-v` source is created at start (as
+ * moby does); a missing `--mount` source is an error now.
+ */
+export function bindMounts(host: Pick<HostConfig, 'Binds' | 'Mounts'>): BindMount[] {
+  const out: BindMount[] = [];
+  for (const spec of host.Binds ?? []) {
+    const invalid = (why: string) => new Fault('invalid-argument', `invalid volume specification: '${spec}'${why ? `: ${why}` : ''}`);
+    const parts = spec.split(':');
+    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
+      if (parts.length === 1 && spec.startsWith('/')) throw volumesUnsupported(spec);
+      throw invalid('');
+    }
+    const [source, destination, mode = ''] = parts;
+    if (!source.startsWith('/')) throw volumesUnsupported(spec);
+    if (!destination.startsWith('/')) throw invalid(`invalid mount config for type "bind": invalid mount path: '${destination}' mount path must be absolute`);
+    if (destination === '/') throw invalid("invalid mount config for type \"bind\": invalid specification: destination can't be '/'");
+    let readonly = false;
+    let propagation: string | undefined;
+    for (const option of mode ? mode.split(',') : []) {
+      if (option === 'ro' || option === 'rw') readonly = option === 'ro';
+      else if (propagations.includes(option)) propagation = option;
+      else if (option !== 'z' && option !== 'Z' && option !== 'nocopy') throw new Fault('invalid-argument', `invalid mode: ${mode}`);
+    }
+    out.push({ source: normalize(source), destination: normalize(destination), readonly, ...(propagation ? { propagation } : {}) });
+  }
+  for (const mount of host.Mounts ?? []) {
+    if (mount.Type !== 'bind') throw new Fault('invalid-argument', `mount type ${mount.Type} is not supported by this engine: only bind mounts`);
+    const prefix = 'invalid mount config for type "bind"';
+    if (!mount.Source) throw new Fault('invalid-argument', `${prefix}: field Source must not be empty`);
+    if (!mount.Target?.startsWith('/')) throw new Fault('invalid-argument', `${prefix}: invalid mount path: '${mount.Target ?? ''}' mount path must be absolute`);
+    if (!mount.Source.startsWith('/')) throw new Fault('invalid-argument', `${prefix}: invalid mount path: '${mount.Source}' mount path must be absolute`);
+    out.push({ source: normalize(mount.Source), destination: normalize(mount.Target), readonly: mount.ReadOnly ?? false });
+  }
+  const seen = new Set<string>();
+  for (const { destination } of out) {
+    if (seen.has(destination)) throw new Fault('invalid-argument', `Duplicate mount point: ${destination}`);
+    seen.add(destination);
+  }
+  return out;
+}
+
+function volumesUnsupported(spec: string): Fault {
+  return new Fault('invalid-argument', `volumes are not supported by this engine yet: '${spec}' names a volume; bind a host path (-v /host/path:/container/path)`);
+}
+
+export interface SecurityOptions {
+  seccomp: 'default' | 'unconfined';
+  noNewPrivileges: boolean;
+}
+
+/**
+ * `--security-opt` as moby parses it (daemon/create.go parseSecurityOpt): `seccomp=unconfined`, `no-new-privileges`
+ * (`=true|false`), and the old `key:value` spelling. A custom seccomp profile, AppArmor and SELinux labels are not
+ * supported, and say so rather than run the container less confined than asked.
+ */
+export function parseSecurityOpt(options: readonly string[] | null | undefined): SecurityOptions {
+  const out: SecurityOptions = { seccomp: 'default', noNewPrivileges: false };
+  for (const option of options ?? []) {
+    if (option === 'no-new-privileges') {
+      out.noNewPrivileges = true;
+      continue;
+    }
+    const match = /^([a-z-]+)[=:](.*)$/s.exec(option);
+    if (!match) throw new Fault('invalid-argument', `invalid --security-opt 1: "${option}"`);
+    const [, key, value] = match;
+    if (key === 'no-new-privileges' && (value === 'true' || value === 'false')) out.noNewPrivileges = value === 'true';
+    else if (key === 'no-new-privileges') throw new Fault('invalid-argument', 'invalid --security-opt 2: "no-new-privileges" must be a boolean');
+    else if (key === 'seccomp' && value === 'unconfined') out.seccomp = 'unconfined';
+    else if (key === 'seccomp' || key === 'apparmor' || key === 'label') {
+      throw new Fault('invalid-argument', `--security-opt ${key}=… is not supported by this engine: only seccomp=unconfined and no-new-privileges`);
+    } else throw new Fault('invalid-argument', `invalid --security-opt 2: "${option}"`);
+  }
+  return out;
 }
 
 /** Networks this engine provides; moby resolves them at start, so an unknown one fails `start`, not `create`. */
@@ -148,5 +262,10 @@ function validateHostConfig(host: HostConfig): void {
   if (host.CpuShares < 0) throw new Fault('invalid-argument', 'invalid CPU shares: it must not be negative');
   if (host.BlkioWeight > 0 && (host.BlkioWeight < 10 || host.BlkioWeight > 1000)) {
     throw new Fault('invalid-argument', 'Range of blkio weight is from 10 to 1000');
+  }
+  parseSecurityOpt(host.SecurityOpt);
+  bindMounts(host);
+  for (const mount of host.Mounts ?? []) {
+    if (!existsSync(mount.Source ?? '')) throw new Fault('invalid-argument', `invalid mount config for type "bind": bind source path does not exist: ${mount.Source}`);
   }
 }

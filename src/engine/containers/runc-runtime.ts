@@ -27,6 +27,7 @@ import {
   type ContainerRunSpec,
   type ExecSpec,
   type ExitInfo,
+  type ResourceSupport,
   type Runtime,
   type RuntimeProcessState,
 } from './runtime.ts';
@@ -85,6 +86,11 @@ export class RuncRuntime implements Runtime {
       bounding: capabilitiesInMask(capBnd),
       nofile: nofileLimit(readFileSync('/proc/self/limits', 'utf8')),
     };
+  }
+
+  get support(): ResourceSupport {
+    const { swapAccounting, blkioWeight, cpuQuota, pids } = this.#host.cgroups;
+    return { swapLimit: swapAccounting, blkioWeight, cpuQuota, pidsLimit: pids };
   }
 
   get host(): BundleHost {

@@ -63,6 +63,8 @@ export interface BindMount {
   source: string;
   destination: string;
   readonly?: boolean;
+  /** Mount propagation (`rprivate` when absent). */
+  propagation?: string;
 }
 
 /** Everything needed to start a container's main process. */
@@ -96,12 +98,24 @@ export interface ContainerRunSpec {
   /** Capability names with or without `CAP_`, any case; `ALL` allowed. */
   capAdd: string[];
   capDrop: string[];
+  /** Docker's default seccomp profile (seccomp.ts) unless 'unconfined'; never with `privileged`. */
+  seccomp?: 'default' | 'unconfined';
+  /** `--security-opt no-new-privileges`: setuid binaries and file capabilities grant nothing. */
+  noNewPrivileges?: boolean;
   /** Extra bind mounts (volumes). */
   mounts?: BindMount[];
   /** Extra `/etc/hosts` lines (`--add-host name:ip` → `ip\tname`). */
   extraHosts?: string[];
   /** DNS servers for resolv.conf; default: the host's (loopback resolvers dropped unless network is host). */
   dns?: string[];
+}
+
+/** What the host's cgroups can enforce; the engine warns about and drops a limit it cannot (moby's sysinfo). */
+export interface ResourceSupport {
+  swapLimit: boolean;
+  blkioWeight: boolean;
+  cpuQuota: boolean;
+  pidsLimit: boolean;
 }
 
 export interface ExitInfo {
@@ -171,6 +185,7 @@ export class ProcessStartError extends Error {
 
 export interface Runtime {
   readonly name: string;
+  readonly support: ResourceSupport;
 
   // ---- high level ----
   /** Writes the bundle, mounts the rootfs and starts the container's process. Throws ProcessStartError. */

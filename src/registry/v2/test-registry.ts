@@ -48,7 +48,10 @@ export async function startTestRegistry(options: { registry?: ConfigInput['regis
     url: () =>
       (listening ??= app.listen({ host: '127.0.0.1', port: 0 }).then(() => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)),
     async close() {
-      await app.close();
+      // A test that stops reading mid-request leaves a connection node:http counts as active; end them all.
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
       db.close();
       await rm(root, { recursive: true, force: true });
     },
