@@ -122,6 +122,14 @@ describe('container lifecycle with the docker CLI', () => {
     assert.match((await d('inspect', 'busy')).stderr, /No such object: busy/);
   });
 
+  test('diff lists what a container added, changed and deleted in its rootfs', async () => {
+    await ok('run', '--name', 'differ', 'busybox', 'sh', '-c', 'echo x >/new.txt; rm /bin/ls; echo y >>/etc/passwd');
+    const lines = (await ok('diff', 'differ')).split('\n').sort();
+    for (const line of ['A /new.txt', 'C /bin', 'D /bin/ls', 'C /etc', 'C /etc/passwd']) assert.ok(lines.includes(line), `${line} in ${lines.join(', ')}`);
+    assert.match((await d('diff', 'nosuch')).stderr, /No such container: nosuch/);
+    await ok('rm', 'differ');
+  });
+
   test('rename, restart, top, pause and unpause', async () => {
     await ok('run', '-d', '--name', 'old', 'busybox', 'sleep', '60');
     await ok('rename', 'old', 'new');

@@ -38,6 +38,7 @@ export function containerRoutes(deps: ContainerRouteDeps): Route[] {
     { name: 'container-inspect', method: 'GET', path: '/containers/{id}/json', handle: (ctx) => inspect(deps, ctx) },
     { name: 'container-logs', method: 'GET', path: '/containers/{id}/logs', handle: (ctx, res) => logs(containers, ctx, res) },
     { name: 'container-top', method: 'GET', path: '/containers/{id}/top', handle: (ctx) => top(containers, ctx) },
+    { name: 'container-changes', method: 'GET', path: '/containers/{id}/changes', handle: (ctx) => changes(deps, ctx) },
     post('container-start', '/containers/{id}/start', async (ctx) => ({ status: (await containers.start(ctx.params.id)) ? 204 : 304 })),
     post('container-stop', '/containers/{id}/stop', async (ctx) => {
       const stopped = await containers.stop(ctx.params.id, { timeout: intParam(ctx.query, 't'), signal: ctx.query.get('signal') || undefined });
@@ -96,13 +97,22 @@ async function inspect(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply
     {
       logPath: deps.containers.logPath(record.id),
       rootfs,
-      resolvConf: join(dir, 'resolv.conf'),
-      hostname: join(dir, 'hostname'),
-      hosts: join(dir, 'hosts'),
+      resolvConf: join(dir, 'bundle', 'resolv.conf'),
+      hostname: join(dir, 'bundle', 'hostname'),
+      hosts: join(dir, 'bundle', 'hosts'),
     },
     deps.execIds?.(record.id) ?? [],
   );
   return { status: 200, json };
+}
+
+/** `docker diff`: moby's kinds are 0 changed, 1 added, 2 deleted. */
+async function changes(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply> {
+  const record = deps.containers.store.resolve(ctx.params.id);
+  if (!deps.snapshotter.changes) throw new Fault('not-implemented', 'this snapshotter cannot list changes');
+  const kinds = { modified: 0, added: 1, deleted: 2 } as const;
+  const list = await deps.snapshotter.changes(record.snapshotKey);
+  return { status: 200, json: list.map((c) => ({ Path: c.path, Kind: kinds[c.kind] })) };
 }
 
 /** POST /containers/{id}/wait: flush the headers first — `docker run` only starts the container after them. */
