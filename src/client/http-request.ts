@@ -48,9 +48,35 @@ function sendOnce(url: URL, options: HttpRequestOptions): Promise<IncomingMessag
       res.on('error', () => undefined);
       resolve(res);
     });
-    req.on('error', reject);
+    req.on('error', (err) => reject(options.signal?.aborted ? err : connectionFault(url, options.method ?? 'GET', err)));
     req.end();
   });
+}
+
+const unknownAuthority = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+]);
+
+/** A request that never got a response, worded as moby's Go client words it (the CLI prints it as is). */
+function connectionFault(url: URL, method: string, err: Error & { code?: string }): Fault {
+  const code = err.code ?? '';
+  const reason = unknownAuthority.has(code)
+    ? 'tls: failed to verify certificate: x509: certificate signed by unknown authority'
+    : code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+      ? `tls: failed to verify certificate: x509: ${err.message}`
+      : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+        ? 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid'
+        : code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(err.message)
+          ? 'http: server gave HTTP response to HTTPS client'
+          : code === 'ECONNREFUSED'
+            ? `dial tcp ${url.host}: connect: connection refused`
+            : err.message;
+  const verb = method.charAt(0) + method.slice(1).toLowerCase();
+  return new Fault('unavailable', `${verb} "${url.href}": ${reason}`, { cause: err });
 }
 
 /** Reads a small response body whole, refusing more than `limit` bytes. */

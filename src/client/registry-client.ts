@@ -32,8 +32,8 @@ interface Endpoint {
  */
 export class RegistryClient {
   #options: RegistryClientOptions;
-  /** host -> endpoint that answered, so the https probe runs once per host. */
-  #endpoints = new Map<string, Promise<Endpoint>>();
+  /** insecure host -> the base URL that answered, so the https probe runs once per host. */
+  #insecureProbes = new Map<string, Promise<URL>>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.#options = options;
@@ -55,33 +55,37 @@ export class RegistryClient {
     }
   }
 
-  endpoint(host: string): Promise<Endpoint> {
-    let found = this.#endpoints.get(host);
-    if (!found) {
-      found = this.#discover(host);
-      found.catch(() => this.#endpoints.delete(host));
-      this.#endpoints.set(host, found);
+  /**
+   * Where `host` answers. The CA is read on every call, so a ca.crt dropped into certs.d works without a restart
+   * (as with dockerd); only the https-or-http probe of an insecure host is remembered.
+   */
+  async endpoint(host: string): Promise<Endpoint> {
+    const ca = await this.#options.caFor?.(host);
+    if (!isInsecureRegistry(host, this.#options.insecureRegistries ?? [])) return { base: new URL(`https://${host}/`), ca, insecureTls: false };
+    let probe = this.#insecureProbes.get(host);
+    if (!probe) {
+      probe = probeInsecure(host, ca);
+      probe.catch(() => this.#insecureProbes.delete(host));
+      this.#insecureProbes.set(host, probe);
     }
-    return found;
+    const base = await probe;
+    return base.protocol === 'https:' ? { base, ca, insecureTls: true } : { base, insecureTls: false };
   }
 
   get userAgent(): string {
     return this.#options.userAgent ?? 'wharf';
   }
+}
 
-  async #discover(host: string): Promise<Endpoint> {
-    const ca = await this.#options.caFor?.(host);
-    const insecure = isInsecureRegistry(host, this.#options.insecureRegistries ?? []);
-    const https: Endpoint = { base: new URL(`https://${host}/`), ca, insecureTls: insecure };
-    if (!insecure) return https;
-    try {
-      const res = await sendRequest(new URL('/v2/', https.base), { insecureTls: true, ca, maxRedirects: 0 });
-      res.resume();
-      return https;
-    } catch {
-      // moby: an insecure registry that does not speak TLS is tried again over plain http.
-      return { base: new URL(`http://${host}/`), insecureTls: false };
-    }
+/** moby: an insecure registry is tried over TLS without verification, then again over plain http. */
+async function probeInsecure(host: string, ca: Buffer | undefined): Promise<URL> {
+  const https = new URL(`https://${host}/`);
+  try {
+    const res = await sendRequest(new URL('/v2/', https), { insecureTls: true, ca, maxRedirects: 0 });
+    res.resume();
+    return https;
+  } catch {
+    return new URL(`http://${host}/`);
   }
 }
 

@@ -105,7 +105,10 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     IndexServerAddress: 'https://index.docker.io/v1/',
     RegistryConfig: {
       InsecureRegistryCIDRs: ['127.0.0.0/8', ...deps.insecureRegistries.filter((r) => r.includes('/'))],
-      IndexConfigs: {},
+      // `docker info` lists these (Secure false) and the CIDRs under "Insecure Registries".
+      IndexConfigs: Object.fromEntries(
+        deps.insecureRegistries.filter((r) => !r.includes('/')).map((name) => [name, { Name: name, Mirrors: [], Secure: false, Official: false }]),
+      ),
       Mirrors: [],
     },
     NCPU: availableParallelism(),
