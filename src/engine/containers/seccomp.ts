@@ -5,7 +5,7 @@
  * syscall Docker's documentation lists as blocked by default (docs.docker.com "Seccomp security profiles",
  * "Significant syscalls blocked by the default profile") answers EPERM, and, as in Docker's profile, a
  * capability the container holds unlocks the syscalls it guards (`--cap-add SYS_ADMIN` allows mount/unshare…).
- * Namespace creation through clone(2) is refused flag by flag unless CAP_SYS_ADMIN is held, and clone3 answers
+ * A new user namespace through clone(2) is refused unless CAP_SYS_ADMIN is held, and clone3 answers
  * ENOSYS so that libc falls back to the filterable clone. Syscalls newer than this list are allowed, where
  * Docker's allowlist would refuse them: the price of a list short enough to read.
  */
@@ -37,8 +37,13 @@ const blockedUnless: Record<string, readonly string[]> = {
   CAP_DAC_READ_SEARCH: ['open_by_handle_at'],
 };
 
-/** CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET (linux/sched.h). */
-const namespaceFlags = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000];
+/**
+ * CLONE_NEWUSER (linux/sched.h). Every other namespace flag already needs CAP_SYS_ADMIN, which this rule's
+ * containers lack; a user namespace is the one an unprivileged process may create, and inside it the process
+ * would hold every capability. One rule instead of Docker's mask over all seven flags: each argument rule costs
+ * runc compile time on every start.
+ */
+const CLONE_NEWUSER = 0x10000000;
 
 /** The native ABI and the compat ones a process could switch to (an empty list means the native one only). */
 const architectures: Record<string, string[]> = {
@@ -53,10 +58,12 @@ export function seccompProfile(capabilities: readonly string[]): Record<string, 
   const syscalls: Record<string, unknown>[] = [{ names: blocked, action: 'SCMP_ACT_ERRNO', errnoRet: EPERM }];
   if (!held.has('CAP_SYS_ADMIN')) {
     syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
-    // Several rules for one syscall are alternatives: any namespace flag in clone's first argument refuses it.
-    for (const flag of namespaceFlags) {
-      syscalls.push({ names: ['clone'], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM, args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }] });
-    }
+    syscalls.push({
+      names: ['clone'],
+      action: 'SCMP_ACT_ERRNO',
+      errnoRet: EPERM,
+      args: [{ index: 0, value: CLONE_NEWUSER, valueTwo: CLONE_NEWUSER, op: 'SCMP_CMP_MASKED_EQ' }],
+    });
   }
   return { defaultAction: 'SCMP_ACT_ALLOW', architectures: architectures[process.arch] ?? [], syscalls };
 }
