@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 
 export interface HttpRequestOptions {
@@ -12,6 +13,8 @@ export interface HttpRequestOptions {
   signal?: AbortSignal;
   /** Redirects to follow (registries redirect blob GETs to storage). */
   maxRedirects?: number;
+  /** A request body: bytes, or a stream sent once (never replayed on a redirect). */
+  body?: Buffer | Readable;
 }
 
 /**
@@ -22,7 +25,7 @@ export async function sendRequest(url: URL, options: HttpRequestOptions = {}): P
   let current = url;
   let headers = { ...options.headers };
   for (let hop = 0; ; hop++) {
-    const res = await sendOnce(current, { ...options, headers });
+    const res = await sendOnce(current, { ...options, headers, ...(hop > 0 ? { body: undefined } : {}) });
     const location = res.headers.location;
     if (!location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) return res;
     res.resume();
@@ -49,7 +52,11 @@ function sendOnce(url: URL, options: HttpRequestOptions): Promise<IncomingMessag
       resolve(res);
     });
     req.on('error', (err) => reject(options.signal?.aborted ? err : connectionFault(url, options.method ?? 'GET', err)));
-    req.end();
+    if (options.body instanceof Readable) {
+      // The request's own 'error' reports a failure; the source's error must end the request, not the process.
+      options.body.once('error', (err) => req.destroy(err));
+      options.body.pipe(req);
+    } else req.end(options.body);
   });
 }
 

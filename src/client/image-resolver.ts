@@ -35,6 +35,9 @@ export interface ResolvedImage {
   repoDigest: string;
   manifestDigest: string;
   manifest: ImageManifest;
+  /** The platform manifest as the registry sent it, and its media type (a push can send it back unchanged). */
+  manifestBytes: Buffer;
+  manifestMediaType: string;
   configDigest: string;
   config: Buffer;
 }
@@ -74,7 +77,15 @@ export async function resolveImage(
     throw new Fault('invalid-argument', `manifest ${manifest.digest} of ${repository} has no config or layers`);
   }
   const config = await fetchSmallBlob(session, repository, parsed.config.digest, options.signal);
-  return { repoDigest: top.digest, manifestDigest: manifest.digest, manifest: parsed, configDigest: parsed.config.digest, config };
+  return {
+    repoDigest: top.digest,
+    manifestDigest: manifest.digest,
+    manifest: parsed,
+    manifestBytes: manifest.bytes,
+    manifestMediaType: manifest.mediaType,
+    configDigest: parsed.config.digest,
+    config,
+  };
 }
 
 interface FetchedManifest {
@@ -122,7 +133,7 @@ export async function openBlob(
   throw statusFault(res, await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0)), `blob ${digest} of ${repository}`);
 }
 
-function statusFault(res: IncomingMessage, body: Buffer, what: string): Fault {
+export function statusFault(res: IncomingMessage, body: Buffer, what: string): Fault {
   const text = registryErrorText(body);
   const status = res.statusCode ?? 500;
   if (status === 404) return new Fault('not-found', `${what} not found: ${text}`, { code: 'MANIFEST_UNKNOWN' });

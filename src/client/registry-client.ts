@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { readBody, sendRequest } from './http-request.ts';
@@ -95,6 +96,7 @@ export interface SessionRequestOptions {
   signal?: AbortSignal;
   /** Answer the challenge of /v2/ even without a scope (login). */
   forceAuth?: boolean;
+  body?: Buffer | Readable;
 }
 
 export class RegistrySession {
@@ -114,7 +116,8 @@ export class RegistrySession {
   /** Sends a request, answering one auth challenge (401) with the session's credentials. */
   async request(path: string, options: SessionRequestOptions = {}): Promise<IncomingMessage> {
     const first = await this.#send(path, options);
-    if (first.statusCode !== 401) return first;
+    // A streamed body is spent: the caller sees the 401 (pushes authenticate on the body-less POST first).
+    if (first.statusCode !== 401 || options.body instanceof Readable) return first;
     const challenge = parseAuthChallenge(first.headers['www-authenticate'] as string | undefined);
     let authorization: string | undefined;
     try {
@@ -139,6 +142,7 @@ export class RegistrySession {
       ca: endpoint.ca,
       insecureTls: endpoint.insecureTls,
       signal: options.signal,
+      body: options.body,
     });
   }
 

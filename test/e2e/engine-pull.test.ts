@@ -123,15 +123,20 @@ describe('docker pull from a v2 registry', () => {
   });
 });
 
+/** An engine, and a wharf registry with token auth on a root inside it, where `user` may sign in. */
+async function engineWithTokenWharf(user: string, password: string): Promise<{ engine: TestEngine; wharf: TestWharf }> {
+  const engine = await startTestEngine();
+  const root = join(engine.root, 'registry-root');
+  await runOk(wharfBin, ['user', 'add', user, '--password-stdin', '--root', root], { input: `${password}\n` });
+  return { engine, wharf: await startTestWharf({ root, config: { auth: { mode: 'token' } } }) };
+}
+
 describe('docker pull from wharf’s own registry with token auth', () => {
   let engine: TestEngine;
   let wharf: TestWharf;
 
   before(async () => {
-    engine = await startTestEngine();
-    const root = join(engine.root, 'registry-root');
-    await runOk(wharfBin, ['user', 'add', 'carol', '--password-stdin', '--root', root], { input: 'carol-secret\n' });
-    wharf = await startTestWharf({ root, config: { auth: { mode: 'token' } } });
+    ({ engine, wharf } = await engineWithTokenWharf('carol', 'carol-secret'));
     const base = readFileSync(await buildBusyboxRootfsTar(engine.root));
     await pushImage(wharf.host, 'carol/app', '1', [base], { auth: 'carol:carol-secret', cmd: ['echo', 'from-wharf'] });
   });
@@ -153,5 +158,76 @@ describe('docker pull from wharf’s own registry with token auth', () => {
     assert.equal(pull.code, 0, pull.stderr);
     assert.match(pull.stdout, /Status: Downloaded newer image/);
     assert.equal((await engine.docker(['run', '--rm', ref])).stdout, 'from-wharf\n');
+  });
+});
+
+describe('docker push from the engine', () => {
+  let engine: TestEngine;
+  let wharf: TestWharf;
+  let open: Distribution;
+
+  before(async () => {
+    ({ engine, wharf } = await engineWithTokenWharf('dave', 'dave-secret'));
+    open = await startDistribution();
+    const imported = await engine.docker(['import', await buildBusyboxRootfsTar(engine.root), 'busybox']);
+    assert.equal(imported.code, 0, imported.stderr);
+  });
+  after(async () => {
+    await engine?.close();
+    await wharf?.close();
+    await open?.close();
+  });
+
+  test('an imported image pushes with moby’s progress lines, then pulls back into a fresh engine', async () => {
+    const ref = `${open.host}/team/busybox:v1`;
+    assert.equal((await engine.docker(['tag', 'busybox', ref])).code, 0);
+    const push = await engine.docker(['push', ref]);
+    assert.equal(push.code, 0, push.stderr);
+    const lines = push.stdout.trim().split('\n');
+    assert.equal(lines[0], `The push refers to repository [${open.host}/team/busybox]`);
+    const diffId = (await engine.docker(['image', 'inspect', '-f', '{{index .RootFS.Layers 0}}', ref])).stdout.trim();
+    assert.ok(lines.includes(`${diffId.slice(7, 19)}: Pushed`), push.stdout);
+    const digest = /^v1: digest: (sha256:[a-f0-9]{64}) size: \d+$/.exec(lines.at(-1) ?? '')?.[1];
+    assert.ok(digest, push.stdout);
+    assert.equal((await engine.docker(['image', 'inspect', '-f', '{{index .RepoDigests 0}}', ref])).stdout.trim(), `${open.host}/team/busybox@${digest}`);
+    assert.equal((await engine.docker(['tag', 'busybox', `${open.host}/team/busybox:v2`])).code, 0);
+    const all = await engine.docker(['push', '--all-tags', `${open.host}/team/busybox`]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, new RegExp(`${diffId.slice(7, 19)}: Layer already exists`));
+    assert.match(all.stdout, /^v1: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+    assert.match(all.stdout, /^v2: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+    const fresh = await startTestEngine();
+    try {
+      const run = await fresh.docker(['run', '--rm', ref, 'echo', 'round trip']);
+      assert.equal(run.stdout.trim().split('\n').at(-1), 'round trip', run.stderr);
+      assert.equal((await fresh.docker(['image', 'inspect', '-f', '{{index .RepoDigests 0}}', ref])).stdout.trim(), `${open.host}/team/busybox@${digest}`);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('a pulled image pushes its own manifest back, so the digest survives; auth and bad names answer as moby', async () => {
+    const source = `${open.host}/team/busybox:v1`;
+    const target = `${wharf.host}/dave/busybox:copy`;
+    assert.equal((await engine.docker(['rmi', source])).code, 0);
+    assert.equal((await engine.docker(['pull', source])).code, 0);
+    const pulledDigest = (await engine.docker(['image', 'inspect', '-f', '{{index .RepoDigests 0}}', source])).stdout.trim().split('@')[1];
+    assert.equal((await engine.docker(['tag', source, target])).code, 0);
+    const anonymous = await engine.docker(['push', target]);
+    assert.notEqual(anonymous.code, 0);
+    assert.match(anonymous.stderr, /unauthorized|authentication required|denied/);
+    const login = await engine.docker(['login', wharf.host, '-u', 'dave', '--password-stdin'], { input: 'dave-secret\n' });
+    assert.equal(login.code, 0, login.stderr);
+    const push = await engine.docker(['push', target]);
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stdout, new RegExp(`copy: digest: ${pulledDigest} size: \\d+`));
+    const outside = await engine.docker(['tag', source, `${wharf.host}/someone-else/busybox:x`]);
+    assert.equal(outside.code, 0);
+    const denied = await engine.docker(['push', `${wharf.host}/someone-else/busybox:x`]);
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /denied|unauthorized/);
+    const missing = await engine.docker(['push', `${open.host}/nothing/here:v1`]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /An image does not exist locally with the tag: .*nothing\/here/);
   });
 });

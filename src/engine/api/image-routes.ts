@@ -27,7 +27,7 @@ export function imageRoutes(deps: ImageRouteDeps): Route[] {
       handle: async (ctx) => ({ status: 200, json: await images.history(ctx.params.name) }),
     },
     { name: 'image-tag', method: 'POST', path: '/images/{name*}/tag', handle: (ctx) => tagImage(images, ctx) },
-    { name: 'image-push', method: 'POST', path: '/images/{name*}/push', handle: notImplemented('docker push') },
+    { name: 'image-push', method: 'POST', path: '/images/{name*}/push', handle: (ctx, res) => pushImage(images, ctx, res) },
     {
       name: 'image-delete',
       method: 'DELETE',
@@ -104,6 +104,18 @@ async function tagImage(images: ImageService, ctx: ApiContext): Promise<Reply> {
   const repo = ctx.query.get('repo') ?? '';
   images.tag(ctx.params.name, repo, ctx.query.get('tag') || undefined);
   return { status: 201 };
+}
+
+/** POST /images/{name}/push?tag=: moby's progress stream; an error after the first line is reported in-band. */
+async function pushImage(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const stream = new JsonStream(res);
+  try {
+    await images.push(ctx.params.name, ctx.query.get('tag') || undefined, { auth: registryAuth(ctx), progress: (m) => stream.write(m), signal: ctx.signal });
+  } catch (err) {
+    if (!stream.fail(err)) throw err;
+  }
+  stream.end();
+  return 'streamed';
 }
 
 /** POST /images/create: `fromImage` pulls, `fromSrc=-` imports the request body. */

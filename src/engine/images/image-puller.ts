@@ -1,4 +1,4 @@
-import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import { openBlob, resolveImage, type Descriptor, type ResolvedImage } from '../../client/image-resolver.ts';
@@ -11,7 +11,7 @@ import { parseImageConfig } from './image-config.ts';
 import { storeBytes } from './store-bytes.ts';
 import type { ImageRecord, ImageStore, LayerRecord } from './image-store.ts';
 import type { LayerUnpacker } from './layer-unpacker.ts';
-import { progressBar, shortId, type ProgressSink } from './progress.ts';
+import { ProgressCounter, progressBar, shortId, type ProgressSink } from './progress.ts';
 
 export interface ImagePullerDeps {
   store: ImageStore;
@@ -28,7 +28,6 @@ export interface PullOptions {
 }
 
 const downloadConcurrency = 3;
-const progressIntervalMs = 100;
 
 /**
  * docker pull: resolve the manifest (platform narrowed), fetch the config, download missing layer blobs into the
@@ -59,6 +58,7 @@ export class ImagePuller {
       throw new Fault('invalid-argument', `image ${id}: ${layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`);
     }
     await storeBytes(this.#deps.blobs, resolved.config, id);
+    await storeBytes(this.#deps.blobs, resolved.manifestBytes, resolved.manifestDigest);
     const chains = chainIds(config.rootfs.diff_ids);
     const present = await Promise.all(chains.map(async (c) => Boolean(await this.#deps.unpacker.snapshotExists(c))));
     for (const [i, layer] of layers.entries()) {
@@ -88,6 +88,7 @@ export class ImagePuller {
       layers: layerRecords,
       repoDigests: [`${repositoryName(ref)}@${resolved.repoDigest}`],
       size: layerRecords.reduce((sum, l) => sum + l.size, 0),
+      manifest: { digest: resolved.manifestDigest, mediaType: resolved.manifestMediaType },
     };
     store.put(record);
     if (ref.tag) store.tag(ref, id);
@@ -205,26 +206,4 @@ function pullFault(err: unknown, ref: ImageReference): unknown {
     return new Fault('not-found', `manifest for ${familiarReference(ref)} not found: ${err.message.replace(/^.* not found: /, '')}`, { cause: err });
   }
   return err;
-}
-
-/** Counts bytes flowing through and reports at most every 100 ms. */
-class ProgressCounter extends Transform {
-  #current = 0;
-  #last = 0;
-  #report: (current: number) => void;
-
-  constructor(report: (current: number) => void) {
-    super();
-    this.#report = report;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.#current += chunk.length;
-    const now = Date.now();
-    if (now - this.#last >= progressIntervalMs) {
-      this.#last = now;
-      this.#report(this.#current);
-    }
-    callback(null, chunk);
-  }
 }

@@ -9,9 +9,11 @@ import type { BlobStore } from '../../store/blob-store.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import type { EventLog } from '../events.ts';
 import { applyConfigChanges } from './config-changes.ts';
+import { mediaTypes } from '../../oci/media-types.ts';
 import { storeBytes } from './store-bytes.ts';
 import type { HistoryEntry, ImageConfig } from './image-config.ts';
 import { ImagePuller } from './image-puller.ts';
+import { ImagePusher, type PushOptions } from './image-pusher.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
 import { LayerUnpacker } from './layer-unpacker.ts';
 import { shortId, type ProgressSink } from './progress.ts';
@@ -31,12 +33,13 @@ export interface ImageServiceDeps {
 
 export type DeleteRecord = { Untagged: string } | { Deleted: string };
 
-/** The image operations behind the API: pull, import, tag, remove, history. */
+/** The image operations behind the API: pull, push, import, tag, remove, history. */
 export class ImageService {
   readonly store: ImageStore;
   #deps: ImageServiceDeps;
   #unpacker: LayerUnpacker;
   #puller: ImagePuller;
+  #pusher: ImagePusher;
   #users: ImageUsers = () => [];
 
   constructor(deps: ImageServiceDeps) {
@@ -44,6 +47,16 @@ export class ImageService {
     this.store = deps.store;
     this.#unpacker = new LayerUnpacker({ blobs: deps.blobs, snapshotter: deps.snapshotter });
     this.#puller = new ImagePuller({ ...deps, unpacker: this.#unpacker });
+    this.#pusher = new ImagePusher(deps);
+  }
+
+  /** docker push NAME[:TAG]: one tag, or every local tag of the repository when none is given. */
+  async push(name: string, tag: string | undefined, options: PushOptions = {}): Promise<void> {
+    const ref = parseReference(name);
+    if (ref.tag || ref.digest) throw new Fault('invalid-argument', `invalid reference format: ${name} must name a repository, the tag goes in the tag parameter`);
+    if (tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(tag)) throw new Fault('invalid-argument', `invalid tag format: ${tag}`);
+    await this.#pusher.push(ref, tag, options);
+    this.#deps.events.emit('image', 'push', { id: `${familiarReference(ref)}${tag ? `:${tag}` : ''}`, attributes: { name: familiarReference(ref) } });
   }
 
   /** Wired after construction: the container manager depends on images, not the other way round. */
@@ -86,13 +99,23 @@ export class ImageService {
     const size = layer.size ?? this.store.layerSize(layer.chainId) ?? 0;
     this.store.put({
       id,
-      layers: [{ blob, mediaType: 'application/vnd.docker.image.rootfs.diff.tar', diffId: layer.diffId, chainId: layer.chainId, size }],
+      layers: [{ blob, mediaType: await this.#layerMediaType(blob), diffId: layer.diffId, chainId: layer.chainId, size }],
       repoDigests: [],
       size,
     });
     if (target) this.tagImage(id, target);
     this.#deps.events.emit('image', 'import', { id, attributes: { name: id } });
     return id;
+  }
+
+  /** The import body is stored as it came: name its compression by its magic bytes, as a manifest must. */
+  async #layerMediaType(blob: string): Promise<string> {
+    const head: Buffer[] = [];
+    for await (const chunk of await this.#deps.blobs.read(blob, { start: 0, end: 3 })) head.push(chunk as Buffer);
+    const magic = Buffer.concat(head);
+    if (magic[0] === 0x1f && magic[1] === 0x8b) return mediaTypes.dockerLayer;
+    if (magic.length === 4 && magic.readUInt32LE(0) === 0xfd2fb528) return mediaTypes.ociLayerZstd;
+    return mediaTypes.dockerLayerUncompressed;
   }
 
   async #ingestStream(body: Readable, signal?: AbortSignal): Promise<string> {

@@ -32,6 +32,8 @@ export interface ImageRecord {
   repoDigests: string[];
   size: number;
   lastTagTime?: string;
+  /** The platform manifest this image was pulled with (its bytes are a blob): a push sends it back unchanged. */
+  manifest?: { digest: string; mediaType: string };
 }
 
 interface StoreFile {

@@ -1,3 +1,5 @@
+import { Transform, type TransformCallback } from 'node:stream';
+
 /**
  * One message of a JSON progress stream (moby's jsonmessage.JSONMessage), as pull, import and load report.
  * Domain code produces these; the API writes them one per line.
@@ -38,4 +40,26 @@ export function humanSize(bytes: number): string {
 
 export function shortId(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Counts the bytes flowing through and reports the running total at most every 100 ms (pull and push bars). */
+export class ProgressCounter extends Transform {
+  #current = 0;
+  #last = 0;
+  #report: (current: number) => void;
+
+  constructor(report: (current: number) => void) {
+    super();
+    this.#report = report;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.#current += chunk.length;
+    const now = Date.now();
+    if (now - this.#last >= 100) {
+      this.#last = now;
+      this.#report(this.#current);
+    }
+    callback(null, chunk);
+  }
 }
