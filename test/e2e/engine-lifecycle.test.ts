@@ -130,6 +130,25 @@ describe('container lifecycle with the docker CLI', () => {
     await ok('rm', 'differ');
   });
 
+  test('commit turns a container’s changes into an image that runs, with -c changes, author and history', async () => {
+    await ok('run', '--name', 'committer', 'busybox', 'sh', '-c', 'echo committed >/greeting; rm /bin/ls');
+    const id = await ok('commit', '-m', 'add greeting', '-a', 'wharf tests', '-c', 'CMD ["cat", "/greeting"]', '-c', 'ENV GREETING=yes', 'committer', 'greeted:v1');
+    assert.match(id, /^sha256:[a-f0-9]{64}$/);
+    assert.equal(await ok('run', '--rm', 'greeted:v1'), 'committed');
+    assert.equal(await ok('run', '--rm', 'greeted:v1', 'sh', '-c', 'test -e /bin/ls || echo gone; echo $GREETING'), 'gone\nyes');
+    assert.equal(await ok('inspect', '-f', '{{.Author}} {{len .RootFS.Layers}}', 'greeted:v1'), 'wharf tests 2');
+    const history = (await ok('history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'greeted:v1')).split('\n');
+    assert.match(history[0], /^sh -c echo committed >\/greeting; rm \/bin\/ls\|add greeting$/);
+    await ok('run', '-d', '--name', 'live', 'busybox', 'sh', '-c', 'echo live >/state; sleep 60');
+    for (let i = 0; i < 50 && (await d('exec', 'live', 'test', '-e', '/state')).code !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await ok('commit', 'live', 'live:v1');
+    assert.equal(await ok('inspect', '-f', '{{.State.Status}}', 'live'), 'running', 'paused for the commit, then resumed');
+    assert.equal(await ok('run', '--rm', 'live:v1', 'cat', '/state'), 'live');
+    assert.match((await d('commit', 'nosuch', 'x:y')).stderr, /No such container: nosuch/);
+    await ok('rm', '-f', 'live', 'committer');
+    await ok('rmi', 'greeted:v1', 'live:v1');
+  });
+
   test('rename, restart, top, pause and unpause', async () => {
     await ok('run', '-d', '--name', 'old', 'busybox', 'sleep', '60');
     await ok('rename', 'old', 'new');

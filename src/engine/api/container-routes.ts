@@ -7,7 +7,7 @@ import { Fault } from '../../base/fault.ts';
 import type { ContainerManager, WaitCondition } from '../containers/container-manager.ts';
 import { frame } from '../containers/container-io.ts';
 import { readLog, type LogEntry } from '../containers/container-log.ts';
-import type { ContainerRecord } from '../containers/container-record.ts';
+import type { ContainerConfig, ContainerRecord } from '../containers/container-record.ts';
 import type { CreateRequest } from '../containers/container-spec.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import { versionAtLeast } from './api-version.ts';
@@ -39,6 +39,7 @@ export function containerRoutes(deps: ContainerRouteDeps): Route[] {
     { name: 'container-logs', method: 'GET', path: '/containers/{id}/logs', handle: (ctx, res) => logs(containers, ctx, res) },
     { name: 'container-top', method: 'GET', path: '/containers/{id}/top', handle: (ctx) => top(containers, ctx) },
     { name: 'container-changes', method: 'GET', path: '/containers/{id}/changes', handle: (ctx) => changes(deps, ctx) },
+    { name: 'commit', method: 'POST', path: '/commit', body: 'json', handle: (ctx) => commit(containers, ctx) },
     post('container-start', '/containers/{id}/start', async (ctx) => ({ status: (await containers.start(ctx.params.id)) ? 204 : 304 })),
     post('container-stop', '/containers/{id}/stop', async (ctx) => {
       const stopped = await containers.stop(ctx.params.id, { timeout: intParam(ctx.query, 't'), signal: ctx.query.get('signal') || undefined });
@@ -104,6 +105,23 @@ async function inspect(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply
     deps.execIds?.(record.id) ?? [],
   );
   return { status: 200, json };
+}
+
+/** POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=, the body a container config (or nothing). */
+async function commit(containers: ContainerManager, ctx: ApiContext): Promise<Reply> {
+  const container = ctx.query.get('container');
+  if (!container) throw new Fault('invalid-argument', 'container is required');
+  const pause = ctx.query.get('pause');
+  const id = await containers.commit(container, {
+    repo: ctx.query.get('repo') || undefined,
+    tag: ctx.query.get('tag') || undefined,
+    comment: ctx.query.get('comment') || undefined,
+    author: ctx.query.get('author') || undefined,
+    changes: ctx.query.getAll('changes').filter(Boolean),
+    pause: pause === null || pause === '' ? true : ['1', 'true', 'True'].includes(pause),
+    config: ctx.body && typeof ctx.body === 'object' ? (ctx.body as Partial<ContainerConfig>) : null,
+  });
+  return { status: 201, json: { Id: id } };
 }
 
 /** `docker diff`: moby's kinds are 0 changed, 1 added, 2 deleted. */

@@ -10,7 +10,8 @@ import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import { ContainerIo, type AttachOptions } from './container-io.ts';
 import { ContainerLog } from './container-log.ts';
 import { randomContainerName } from './container-names.ts';
-import { initialState, type ContainerRecord } from './container-record.ts';
+import { initialState, type ContainerConfig, type ContainerRecord } from './container-record.ts';
+import type { ImageRuntimeConfig } from '../images/image-config.ts';
 import { nextRestartDelay, restartsWithDaemon, shouldRestart } from './container-restart.ts';
 import { parseSignal } from './container-signals.ts';
 import { adaptToHost, bindMounts, buildContainerSpec, checkNetworkMode, parseSecurityOpt, validateName, type CreateRequest } from './container-spec.ts';
@@ -494,6 +495,31 @@ export class ContainerManager {
     for (const resolve of live.exitWaiters.splice(0)) resolve(record.state.ExitCode);
   }
 
+  // ---- commit ----------------------------------------------------------------------------------------
+
+  /**
+   * docker commit: the container's filesystem changes become a new image layer. A running container is paused
+   * while its changes are read (moby's default; `pause: false` reads them live). Request `config` fields override
+   * the container's own, then `changes` (Dockerfile instructions) apply.
+   */
+  async commit(input: string, options: CommitOptions): Promise<string> {
+    const record = this.#deps.store.resolve(input);
+    const pause = (options.pause ?? true) && record.state.Running && !record.state.Paused;
+    if (pause) await this.pause(record.id);
+    try {
+      const changes = await this.#deps.snapshotter.diff(record.snapshotKey);
+      const id = await this.#deps.images.commit(
+        changes,
+        { imageId: record.imageId, containerId: record.id, config: committedConfig(record.config, options.config), createdBy: [record.path, ...record.args].join(' ') },
+        options,
+      );
+      this.#event(record, 'commit', { comment: options.comment ?? '' });
+      return id;
+    } finally {
+      if (pause) await this.unpause(record.id).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'unpause after commit failed'));
+    }
+  }
+
   // ---- queries ----------------------------------------------------------------------------------------
 
   /** The log and, while running, a promise of the current run's end (for `logs -f`). */
@@ -597,6 +623,34 @@ export class ContainerManager {
     await Promise.all([...this.#locks.values()].map((p) => p.catch(() => undefined)));
     for (const live of this.#live.values()) live.io.log.close();
   }
+}
+
+export interface CommitOptions {
+  repo?: string;
+  tag?: string;
+  comment?: string;
+  author?: string;
+  changes?: string[];
+  pause?: boolean;
+  /** Container config fields that replace the container's own in the image (the request body). */
+  config?: Partial<ContainerConfig> | null;
+}
+
+/** The image runtime config a commit records: the container's settings, request overrides first. */
+function committedConfig(container: ContainerConfig, overrides: Partial<ContainerConfig> | null | undefined): ImageRuntimeConfig {
+  const c = { ...container, ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '')) };
+  return {
+    User: c.User,
+    Env: c.Env,
+    Entrypoint: c.Entrypoint,
+    Cmd: c.Cmd,
+    WorkingDir: c.WorkingDir,
+    Labels: c.Labels,
+    ExposedPorts: c.ExposedPorts ?? null,
+    Volumes: c.Volumes,
+    OnBuild: c.OnBuild,
+    ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+  };
 }
 
 /** moby creates a missing `-v` source directory at start (a `--mount` source was checked at create). */

@@ -33,6 +33,8 @@ export interface ImageConfig {
   author?: string;
   comment?: string;
   docker_version?: string;
+  /** The container a `docker commit` made this image from. */
+  container?: string;
   config?: ImageRuntimeConfig | null;
   rootfs: { type: string; diff_ids: string[] };
   history?: HistoryEntry[];

@@ -11,7 +11,7 @@ import type { EventLog } from '../events.ts';
 import { applyConfigChanges } from './config-changes.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import { storeBytes } from './store-bytes.ts';
-import type { HistoryEntry, ImageConfig } from './image-config.ts';
+import type { HistoryEntry, ImageConfig, ImageRuntimeConfig } from './image-config.ts';
 import { ImagePuller } from './image-puller.ts';
 import { ImagePusher, type PushOptions } from './image-pusher.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
@@ -105,6 +105,45 @@ export class ImageService {
     });
     if (target) this.tagImage(id, target);
     this.#deps.events.emit('image', 'import', { id, attributes: { name: id } });
+    return id;
+  }
+
+  /**
+   * docker commit: the container's changes (`changes`, an uncompressed layer tar) become a layer on top of its
+   * image. The tar is stored as a blob first, then unpacked like any layer (the parent chain is reused), so the
+   * new image's top snapshot is a committed snapshot and the container's own stays untouched.
+   */
+  async commit(
+    changes: Readable,
+    from: { imageId: string; containerId: string; config: ImageRuntimeConfig; createdBy: string },
+    options: { repo?: string; tag?: string; comment?: string; author?: string; changes?: string[]; signal?: AbortSignal },
+  ): Promise<string> {
+    const target = importTarget(options.repo, options.tag);
+    const parent = this.store.get(from.imageId);
+    if (!parent) throw new Fault('not-found', `No such image: ${from.imageId} (the container's image was removed)`);
+    const parentConfig = await this.store.config(parent.id);
+    const blob = await this.#ingestStream(changes, options.signal);
+    const unpacked = await this.#unpacker.unpack([...parent.layers.map((l) => ({ blob: l.blob, diffId: l.diffId })), { blob }]);
+    const top = unpacked.at(-1)!;
+    const created = this.#now().toISOString();
+    const config: ImageConfig = {
+      ...parentConfig,
+      created,
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.comment ? { comment: options.comment } : {}),
+      container: from.containerId,
+      config: applyConfigChanges(from.config, options.changes ?? []),
+      rootfs: { type: 'layers', diff_ids: [...parentConfig.rootfs.diff_ids, top.diffId] },
+      history: [
+        ...(parentConfig.history ?? []),
+        { created, created_by: from.createdBy, ...(options.author ? { author: options.author } : {}), ...(options.comment ? { comment: options.comment } : {}) },
+      ],
+    };
+    const id = await storeBytes(this.#deps.blobs, Buffer.from(JSON.stringify(config)));
+    const size = top.size ?? this.store.layerSize(top.chainId) ?? 0;
+    const layer = { blob, mediaType: mediaTypes.dockerLayerUncompressed, diffId: top.diffId, chainId: top.chainId, size };
+    this.store.put({ id, layers: [...parent.layers, layer], repoDigests: [], size: parent.size + size });
+    if (target) this.tagImage(id, target);
     return id;
   }
 
