@@ -226,6 +226,11 @@ describe('docker push from the engine', () => {
     const denied = await engine.docker(['push', `${wharf.host}/someone-else/busybox:x`]);
     assert.notEqual(denied.code, 0);
     assert.match(denied.stderr, /denied|unauthorized/);
+    const search = await engine.docker(['search', '--format', '{{.Name}}', `${wharf.host}/busybox`]);
+    assert.equal(search.code, 0, search.stderr);
+    assert.equal(search.stdout.trim(), 'dave/busybox');
+    const limited = await engine.docker(['search', '--limit', '101', `${wharf.host}/busybox`]);
+    assert.match(limited.stderr, /Limit 101 is outside the range of \[1, 100\]/);
     const missing = await engine.docker(['push', `${open.host}/nothing/here:v1`]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /An image does not exist locally with the tag: .*nothing\/here/);

@@ -18,7 +18,7 @@ export function imageRoutes(deps: ImageRouteDeps): Route[] {
   return [
     { name: 'image-list', method: 'GET', path: '/images/json', handle: (ctx) => listImages(images, ctx) },
     { name: 'image-create', method: 'POST', path: '/images/create', body: 'raw', handle: (ctx, res) => createImage(images, ctx, res) },
-    { name: 'image-search', method: 'GET', path: '/images/search', handle: notImplemented('image search') },
+    { name: 'image-search', method: 'GET', path: '/images/search', handle: (ctx) => searchImages(images, ctx) },
     { name: 'image-inspect', method: 'GET', path: '/images/{name*}/json', handle: (ctx) => inspectImage(deps, ctx) },
     {
       name: 'image-history',
@@ -38,12 +38,6 @@ export function imageRoutes(deps: ImageRouteDeps): Route[] {
       }),
     },
   ];
-}
-
-function notImplemented(what: string): Route['handle'] {
-  return async () => {
-    throw new Fault('not-implemented', `${what} is not implemented by this engine yet`);
-  };
 }
 
 async function listImages(images: ImageService, ctx: ApiContext): Promise<Reply> {
@@ -104,6 +98,35 @@ async function tagImage(images: ImageService, ctx: ApiContext): Promise<Reply> {
   const repo = ctx.query.get('repo') ?? '';
   images.tag(ctx.params.name, repo, ctx.query.get('tag') || undefined);
   return { status: 201 };
+}
+
+/** GET /images/search?term=&limit=&filters=: the index's /v1/search, narrowed by moby's filters. */
+async function searchImages(images: ImageService, ctx: ApiContext): Promise<Reply> {
+  const term = ctx.query.get('term') ?? '';
+  if (!term) throw new Fault('invalid-argument', 'a search term is required');
+  const limit = ctx.query.get('limit') ? Number(ctx.query.get('limit')) : 25;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new Fault('invalid-argument', `Limit ${ctx.query.get('limit')} is outside the range of [1, 100]`);
+  const filters = parseFilters(ctx.query.get('filters'));
+  for (const key of filters.keys()) {
+    if (!['is-official', 'is-automated', 'stars'].includes(key)) throw new Fault('invalid-argument', `invalid filter '${key}'`);
+  }
+  const flag = (key: string) => {
+    const value = filters.get(key)?.[0];
+    if (value === undefined) return undefined;
+    if (value !== 'true' && value !== 'false') throw new Fault('invalid-argument', `invalid filter '${key}=${value}'`);
+    return value === 'true';
+  };
+  const official = flag('is-official');
+  const automated = flag('is-automated');
+  const stars = Math.max(0, ...(filters.get('stars') ?? []).map((s) => {
+    if (!/^\d+$/.test(s)) throw new Fault('invalid-argument', `invalid filter 'stars=${s}'`);
+    return Number(s);
+  }));
+  const results = await images.search(term, { limit, auth: registryAuth(ctx), signal: ctx.signal });
+  const kept = results.filter(
+    (r) => (official === undefined || r.is_official === official) && (automated === undefined || r.is_automated === automated) && r.star_count >= stars,
+  );
+  return { status: 200, json: kept.slice(0, limit) };
 }
 
 /** POST /images/{name}/push?tag=: moby's progress stream; an error after the first line is reported in-band. */

@@ -12,6 +12,7 @@ import { applyConfigChanges } from './config-changes.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import { storeBytes } from './store-bytes.ts';
 import type { HistoryEntry, ImageConfig, ImageRuntimeConfig } from './image-config.ts';
+import { searchIndex, type SearchResult } from '../../client/index-search.ts';
 import { ImagePuller } from './image-puller.ts';
 import { ImagePusher, type PushOptions } from './image-pusher.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
@@ -48,6 +49,11 @@ export class ImageService {
     this.#unpacker = new LayerUnpacker({ blobs: deps.blobs, snapshotter: deps.snapshotter });
     this.#puller = new ImagePuller({ ...deps, unpacker: this.#unpacker });
     this.#pusher = new ImagePusher(deps);
+  }
+
+  /** docker search: the index named by the term (Docker Hub's otherwise) answers /v1/search. */
+  search(term: string, options: { limit?: number; auth?: RegistryAuth; signal?: AbortSignal }): Promise<SearchResult[]> {
+    return searchIndex(this.#deps.registry, term, options);
   }
 
   /** docker push NAME[:TAG]: one tag, or every local tag of the repository when none is given. */
