@@ -1,14 +1,9 @@
 import { Fault } from '../base/fault.ts';
 import { readBody, sendRequest } from './http-request.ts';
+import type { SearchResult } from '../oci/v1-search.ts';
 import type { RegistryAuth, RegistryClient } from './registry-client.ts';
 
-export interface SearchResult {
-  name: string;
-  description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
-}
+export type { SearchResult };
 
 /**
  * `docker search TERM` as moby splits it (registry.SplitReposSearchTerm): `host/term` asks that index when the

@@ -13,6 +13,8 @@ import { pruneRoutes } from './api/prune-routes.ts';
 import { imageRoutes } from './api/image-routes.ts';
 import { Router } from './api/router.ts';
 import { systemRoutes } from './api/system-routes.ts';
+import { networkRoutes } from './api/network-routes.ts';
+import { unsupportedRoutes } from './api/unsupported-routes.ts';
 import { ContainerExecs } from './containers/container-exec.ts';
 import { ContainerManager } from './containers/container-manager.ts';
 import { ContainerStore } from './containers/container-store.ts';
@@ -78,6 +80,8 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     ...containerRoutes({ containers, snapshotter, serverHeader, execIds: (id) => execs.idsOf(id) }),
     ...execRoutes({ execs, serverHeader }),
     ...pruneRoutes({ images, containers }),
+    ...networkRoutes(),
+    ...unsupportedRoutes(),
   ]);
   // A crashed engine leaves rootfs mounts behind: restore() cleans each container's runtime state, then nothing
   // under the engine root may stay mounted.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildBusyboxRootfsTar, startTestEngine, type TestEngine } from './engine-harness.ts';
 
@@ -149,6 +150,21 @@ describe('engine basics with the docker CLI', () => {
     assert.equal((await engine.docker(['image', 'prune', '-f'])).code, 0);
     assert.match((await engine.docker(['images', '--format', '{{.Repository}}'])).stdout, /spare/, 'tagged images are not dangling');
     assert.equal((await engine.docker(['rmi', 'spare'])).code, 0);
+  });
+
+  test('system prune works; networks list none and host; volumes and export say they are not supported', async () => {
+    assert.equal((await engine.docker(['create', '--name', 'prunable', 'busybox'])).code, 0);
+    const prune = await engine.docker(['system', 'prune', '-f', '--volumes']);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, /Deleted Containers:/);
+    assert.equal((await engine.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}'])).stdout, 'host host\nnone null\n');
+    const volumes = await engine.docker(['volume', 'ls']);
+    assert.notEqual(volumes.code, 0);
+    assert.match(volumes.stderr, /volumes: not supported by this engine yet/);
+    assert.equal((await engine.docker(['create', '--name', 'exportable', 'busybox'])).code, 0);
+    const exported = await engine.docker(['export', '-o', join(engine.root, 'exported.tar'), 'exportable']);
+    assert.match(exported.stderr, /docker export: not supported by this engine yet/);
+    assert.equal((await engine.docker(['rm', 'exportable'])).code, 0);
   });
 
   test('bad host config over the API is a 400 with moby’s message', async () => {

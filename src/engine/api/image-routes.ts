@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream/promises';
 import type { ServerResponse } from 'node:http';
 import { Fault } from '../../base/fault.ts';
 import type { RegistryAuth } from '../../client/registry-client.ts';
@@ -19,6 +20,9 @@ export function imageRoutes(deps: ImageRouteDeps): Route[] {
     { name: 'image-list', method: 'GET', path: '/images/json', handle: (ctx) => listImages(images, ctx) },
     { name: 'image-create', method: 'POST', path: '/images/create', body: 'raw', handle: (ctx, res) => createImage(images, ctx, res) },
     { name: 'image-search', method: 'GET', path: '/images/search', handle: (ctx) => searchImages(images, ctx) },
+    { name: 'image-save', method: 'GET', path: '/images/get', handle: (ctx, res) => saveImages(images, ctx.query.getAll('names'), res) },
+    { name: 'image-save-one', method: 'GET', path: '/images/{name*}/get', handle: (ctx, res) => saveImages(images, [ctx.params.name], res) },
+    { name: 'image-load', method: 'POST', path: '/images/load', body: 'raw', handle: (ctx, res) => loadImages(images, ctx, res) },
     { name: 'image-inspect', method: 'GET', path: '/images/{name*}/json', handle: (ctx) => inspectImage(deps, ctx) },
     {
       name: 'image-history',
@@ -98,6 +102,26 @@ async function tagImage(images: ImageService, ctx: ApiContext): Promise<Reply> {
   const repo = ctx.query.get('repo') ?? '';
   images.tag(ctx.params.name, repo, ctx.query.get('tag') || undefined);
   return { status: 201 };
+}
+
+/** docker save: names are checked before the first byte, so a bad one is a plain 404; then the tar streams. */
+async function saveImages(images: ImageService, names: string[], res: ServerResponse): Promise<Reply> {
+  const archive = images.save(names.filter(Boolean));
+  res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  await pipeline(archive, res).catch(() => res.destroy());
+  return 'streamed';
+}
+
+/** docker load: the body is the archive; the answer a JSON stream of `Loaded image: …` lines. */
+async function loadImages(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
+  const stream = new JsonStream(res);
+  try {
+    await images.load(ctx.req, { progress: (m) => stream.write(m), signal: ctx.signal });
+  } catch (err) {
+    if (!stream.fail(err)) throw err;
+  }
+  stream.end();
+  return 'streamed';
 }
 
 /** GET /images/search?term=&limit=&filters=: the index's /v1/search, narrowed by moby's filters. */

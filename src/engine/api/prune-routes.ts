@@ -10,12 +10,16 @@ export interface PruneRouteDeps {
   containers: ContainerManager;
 }
 
-/** `docker system df`, `docker container prune`, `docker image prune`. */
+/** `docker system df`, `docker container prune`, `docker image prune`, and the rest of `docker system prune`. */
 export function pruneRoutes(deps: PruneRouteDeps): Route[] {
   return [
     { name: 'system-df', method: 'GET', path: '/system/df', handle: (ctx) => diskUsage(deps, ctx) },
     { name: 'container-prune', method: 'POST', path: '/containers/prune', handle: (ctx) => pruneContainers(deps, ctx) },
     { name: 'image-prune', method: 'POST', path: '/images/prune', handle: (ctx) => pruneImages(deps, ctx) },
+    // No volumes, user-defined networks or build cache exist here: nothing to prune, answered as moby answers it.
+    { name: 'volume-prune', method: 'POST', path: '/volumes/prune', handle: async () => ({ status: 200, json: { VolumesDeleted: null, SpaceReclaimed: 0 } }) },
+    { name: 'network-prune', method: 'POST', path: '/networks/prune', handle: async () => ({ status: 200, json: { NetworksDeleted: null } }) },
+    { name: 'build-prune', method: 'POST', path: '/build/prune', handle: async () => ({ status: 200, json: { CachesDeleted: null, SpaceReclaimed: 0 } }) },
   ];
 }
 

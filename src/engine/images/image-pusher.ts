@@ -3,9 +3,8 @@ import { Fault } from '../../base/fault.ts';
 import { familiarName, formatReference, repositoryName, type ImageReference } from '../../client/reference.ts';
 import type { RegistryAuth, RegistryClient, RegistrySession } from '../../client/registry-client.ts';
 import { blobExists, putManifest, uploadBlob } from '../../client/registry-push.ts';
-import { digestOf } from '../../oci/digest.ts';
-import { mediaTypes } from '../../oci/media-types.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
+import { imageManifest } from './image-manifest.ts';
 import type { ImageRecord, ImageStore } from './image-store.ts';
 import { ProgressCounter, progressBar, shortId, type ProgressSink } from './progress.ts';
 
@@ -15,19 +14,10 @@ export interface PushOptions {
   signal?: AbortSignal;
 }
 
-interface Manifest {
-  bytes: Buffer;
-  mediaType: string;
-  digest: string;
-}
-
-const ociLayerTypes = new Set<string>([mediaTypes.ociLayer, mediaTypes.ociLayerGzip, mediaTypes.ociLayerZstd]);
-
 /**
  * docker push (moby distribution/push_v2.go, as the CLI renders it): every layer blob and the config go up
- * unless the registry has them (HEAD, then a mount), then the manifest by tag. A pulled image sends back the
- * manifest it came with, so its digest survives the round trip; an imported one gets a manifest built from its
- * layers (Docker schema2, or OCI when its layers are OCI). Layers stream from the BlobStore; nothing is buffered.
+ * unless the registry has them (HEAD, then a mount), then the manifest by tag (image-manifest.ts: a pulled image
+ * sends back the one it came with). Layers stream from the BlobStore; nothing is buffered.
  */
 export class ImagePusher {
   #store: ImageStore;
@@ -53,7 +43,7 @@ export class ImagePusher {
     progress({ status: `The push refers to repository [${repositoryName(repository)}]` });
     const session = this.#registry.session(repository.domain, repository.path, options.auth ?? {}, ['push', 'pull']);
     for (const { tag: current, image } of images) {
-      const manifest = await this.#manifest(image);
+      const manifest = await imageManifest(this.#blobs, image);
       await this.#pushBlobs(session, repository.path, image, progress, options.signal);
       await putManifest(session, repository.path, current, manifest, options.signal);
       this.#store.put({ ...image, repoDigests: [`${repositoryName(repository)}@${manifest.digest}`] });
@@ -109,21 +99,4 @@ export class ImagePusher {
     }
   }
 
-  async #manifest(image: ImageRecord): Promise<Manifest> {
-    if (image.manifest && (await this.#blobs.stat(image.manifest.digest))) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await this.#blobs.read(image.manifest.digest)) chunks.push(chunk as Buffer);
-      return { bytes: Buffer.concat(chunks), mediaType: image.manifest.mediaType, digest: image.manifest.digest };
-    }
-    const config = await this.#blobs.stat(image.id);
-    if (!config) throw new Fault('failed-precondition', `the config of image ${image.id} is not stored locally`);
-    const layers = await Promise.all(
-      image.layers.map(async (l) => ({ mediaType: l.mediaType, size: (await this.#blobs.stat(l.blob))?.size ?? 0, digest: l.blob })),
-    );
-    const oci = layers.every((l) => ociLayerTypes.has(l.mediaType));
-    const mediaType = oci ? mediaTypes.ociManifest : mediaTypes.dockerManifest;
-    const configType = oci ? mediaTypes.ociConfig : mediaTypes.dockerConfig;
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, config: { mediaType: configType, size: config.size, digest: image.id }, layers }, null, 3));
-    return { bytes, mediaType, digest: digestOf(bytes) };
-  }
 }

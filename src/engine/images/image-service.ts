@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import { hostPlatform } from '../../client/image-resolver.ts';
-import { familiarReference, parseReference, withDefaultTag, type ImageReference } from '../../client/reference.ts';
+import { familiarReference, formatReference, parseReference, withDefaultTag, type ImageReference } from '../../client/reference.ts';
 import type { RegistryAuth, RegistryClient } from '../../client/registry-client.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
@@ -13,6 +13,8 @@ import { mediaTypes } from '../../oci/media-types.ts';
 import { storeBytes } from './store-bytes.ts';
 import type { HistoryEntry, ImageConfig, ImageRuntimeConfig } from './image-config.ts';
 import { searchIndex, type SearchResult } from '../../client/index-search.ts';
+import { readArchive, saveArchive, type SavedImage } from './image-archive.ts';
+import { parseImageConfig } from './image-config.ts';
 import { ImagePuller } from './image-puller.ts';
 import { ImagePusher, type PushOptions } from './image-pusher.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
@@ -49,6 +51,68 @@ export class ImageService {
     this.#unpacker = new LayerUnpacker({ blobs: deps.blobs, snapshotter: deps.snapshotter });
     this.#puller = new ImagePuller({ ...deps, unpacker: this.#unpacker });
     this.#pusher = new ImagePusher(deps);
+  }
+
+  /**
+   * docker save NAME…: a reference names that image (with every tag of the repository when no tag is given), an
+   * ID names it without tags. Resolved before anything streams.
+   */
+  save(names: string[]): Readable {
+    if (!names.length) throw new Fault('invalid-argument', 'no image names were given');
+    const chosen = new Map<string, SavedImage>();
+    const add = (record: ImageRecord, ref?: string) => {
+      const entry = chosen.get(record.id) ?? { record, refs: [], repoTags: [] };
+      if (ref && !entry.refs.includes(ref)) {
+        entry.refs.push(ref);
+        entry.repoTags.push(familiarRefString(ref));
+      }
+      chosen.set(record.id, entry);
+    };
+    for (const name of names) {
+      const record = this.store.resolve(name);
+      const ref = namedReference(name);
+      if (ref?.digest) add(record);
+      else if (ref?.tag && this.store.references(record.id).includes(formatReference(ref))) add(record, formatReference(ref));
+      else if (ref && !ref.tag) {
+        const repo = `${formatReference(ref)}:`;
+        for (const image of this.store.list()) for (const tagged of this.store.tags(image.id)) if (tagged.startsWith(repo)) add(image, tagged);
+        if (!chosen.size) add(record);
+      } else add(record);
+    }
+    return saveArchive(this.#deps.blobs, [...chosen.values()]);
+  }
+
+  /** docker load: every image of the archive, its layers unpacked (diffIDs verified), its tags set. */
+  async load(body: Readable, options: { progress?: ProgressSink; signal?: AbortSignal } = {}): Promise<string[]> {
+    const progress = options.progress ?? (() => undefined);
+    const images = await readArchive(body, this.#deps.blobs, (source) => this.#ingestStream(source, options.signal));
+    const ids: string[] = [];
+    for (const image of images) {
+      const config = parseImageConfig(image.config, image.configDigest);
+      if (config.rootfs.diff_ids.length !== image.layers.length) {
+        throw new Fault('invalid-argument', `image ${image.configDigest}: ${image.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`);
+      }
+      const id = await storeBytes(this.#deps.blobs, image.config, image.configDigest);
+      const unpacked = await this.#unpacker.unpack(image.layers.map((blob, i) => ({ blob, diffId: config.rootfs.diff_ids[i] })));
+      const layers = await Promise.all(
+        unpacked.map(async (u, i) => ({
+          blob: image.layers[i],
+          mediaType: await this.#layerMediaType(image.layers[i]),
+          diffId: u.diffId,
+          chainId: u.chainId,
+          size: u.size ?? this.store.layerSize(u.chainId) ?? 0,
+        })),
+      );
+      this.store.put({ id, layers, repoDigests: [], size: layers.reduce((sum, l) => sum + l.size, 0) });
+      for (const tag of image.repoTags) {
+        this.tagImage(id, withDefaultTag(parseReference(tag)));
+        progress({ stream: `Loaded image: ${tag}\n` });
+      }
+      if (!image.repoTags.length) progress({ stream: `Loaded image ID: ${id}\n` });
+      this.#deps.events.emit('image', 'load', { id, attributes: { name: id } });
+      ids.push(id);
+    }
+    return ids;
   }
 
   /** docker search: the index named by the term (Docker Hub's otherwise) answers /v1/search. */
@@ -306,6 +370,16 @@ export interface HistoryItem {
 }
 
 /** `repo` may carry the tag (`imp:1`); an explicit `tag` wins. Empty repo means untagged. */
+/** The reference a save argument spells, unless it is an image ID (full, `sha256:`-prefixed or a short hex). */
+function namedReference(name: string): ImageReference | undefined {
+  if (/^sha256:/.test(name) || /^[a-f0-9]{12,64}$/.test(name)) return undefined;
+  try {
+    return parseReference(name);
+  } catch {
+    return undefined;
+  }
+}
+
 function importTarget(repo: string | undefined, tag: string | undefined): ImageReference | undefined {
   if (!repo) return undefined;
   const ref = parseReference(repo);

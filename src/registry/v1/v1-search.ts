@@ -1,23 +1,9 @@
 import { Fault } from '../../base/fault.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
+import type { SearchPage, SearchResult } from '../../oci/v1-search.ts';
 
-export interface SearchResult {
-  name: string;
-  description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
-}
+export type { SearchPage, SearchResult };
 
-/** The index's search answer, as the Hub and `docker search` (SearchResults) have it. */
-export interface SearchPage {
-  query: string;
-  num_results: number;
-  num_pages: number;
-  page: number;
-  page_size: number;
-  results: SearchResult[];
-}
 
 export const maxSearchPageSize = 100;
 const defaultPageSize = 25;
