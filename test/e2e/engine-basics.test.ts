@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { runOk } from '../support/run.ts';
 import { after, before, describe, test } from 'node:test';
 import { buildBusyboxRootfsTar, startTestEngine, type TestEngine } from './engine-harness.ts';
 
@@ -152,7 +153,7 @@ describe('engine basics with the docker CLI', () => {
     assert.equal((await engine.docker(['rmi', 'spare'])).code, 0);
   });
 
-  test('system prune works; networks list none and host; volumes and export say they are not supported', async () => {
+  test('system prune works; networks list none and host; volumes say they are not supported; export and re-import', async () => {
     assert.equal((await engine.docker(['create', '--name', 'prunable', 'busybox'])).code, 0);
     const prune = await engine.docker(['system', 'prune', '-f', '--volumes']);
     assert.equal(prune.code, 0, prune.stderr);
@@ -161,10 +162,21 @@ describe('engine basics with the docker CLI', () => {
     const volumes = await engine.docker(['volume', 'ls']);
     assert.notEqual(volumes.code, 0);
     assert.match(volumes.stderr, /volumes: not supported by this engine yet/);
-    assert.equal((await engine.docker(['create', '--name', 'exportable', 'busybox'])).code, 0);
-    const exported = await engine.docker(['export', '-o', join(engine.root, 'exported.tar'), 'exportable']);
-    assert.match(exported.stderr, /docker export: not supported by this engine yet/);
-    assert.equal((await engine.docker(['rm', 'exportable'])).code, 0);
+    assert.equal((await engine.docker(['run', '--name', 'exportable', 'busybox', 'sh', '-c', 'echo kept >/exported.txt'])).code, 0);
+    const stopped = join(engine.root, 'stopped.tar');
+    const exported = await engine.docker(['export', '-o', stopped, 'exportable']);
+    assert.equal(exported.code, 0, exported.stderr);
+    const files = (await runOk('tar', ['-tf', stopped])).split('\n');
+    for (const name of ['exported.txt', 'bin/busybox', 'etc/passwd']) assert.ok(files.includes(name), `${name} in the export`);
+    assert.equal(await runOk('tar', ['-xOf', stopped, 'exported.txt']), 'kept\n');
+    assert.equal((await engine.docker(['start', 'exportable'])).code, 0, 'the export unmounted its view again');
+    assert.equal((await engine.docker(['import', stopped, 're-imported'])).code, 0);
+    assert.equal((await engine.docker(['run', '--rm', 're-imported', 'cat', '/exported.txt'])).stdout, 'kept\n');
+    const running = join(engine.root, 'running.tar');
+    assert.equal((await engine.docker(['export', '-o', running, 'exportable'])).code, 0, 'a running container exports from its mounted rootfs');
+    assert.ok((await runOk('tar', ['-tf', running])).split('\n').includes('exported.txt'));
+    assert.equal((await engine.docker(['rm', '-f', 'exportable'])).code, 0);
+    assert.equal((await engine.docker(['rmi', 're-imported'])).code, 0);
   });
 
   test('bad host config over the API is a 400 with moby’s message', async () => {

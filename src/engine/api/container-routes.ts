@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Fault } from '../../base/fault.ts';
 import type { ContainerManager, WaitCondition } from '../containers/container-manager.ts';
@@ -40,6 +41,17 @@ export function containerRoutes(deps: ContainerRouteDeps): Route[] {
     { name: 'container-top', method: 'GET', path: '/containers/{id}/top', handle: (ctx) => top(containers, ctx) },
     { name: 'container-changes', method: 'GET', path: '/containers/{id}/changes', handle: (ctx) => changes(deps, ctx) },
     { name: 'commit', method: 'POST', path: '/commit', body: 'json', handle: (ctx) => commit(containers, ctx) },
+    {
+      name: 'container-export',
+      method: 'GET',
+      path: '/containers/{id}/export',
+      handle: async (ctx, res) => {
+        const tar = await containers.export(ctx.params.id);
+        res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        await pipeline(tar, res).catch(() => res.destroy());
+        return 'streamed';
+      },
+    },
     post('container-start', '/containers/{id}/start', async (ctx) => ({ status: (await containers.start(ctx.params.id)) ? 204 : 304 })),
     post('container-stop', '/containers/{id}/stop', async (ctx) => {
       const stopped = await containers.stop(ctx.params.id, { timeout: intParam(ctx.query, 't'), signal: ctx.query.get('signal') || undefined });

@@ -7,7 +7,6 @@ import type { Route } from './router.ts';
  */
 const unsupported: [method: Route['method'], path: string, what: string][] = [
   ['POST', '/build', 'docker build'],
-  ['GET', '/containers/{id}/export', 'docker export'],
   ['GET', '/volumes', 'volumes'],
   ['POST', '/volumes/create', 'volumes'],
   ['GET', '/volumes/{name}', 'volumes'],

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Fault, isFault } from '../../base/fault.ts';
@@ -17,7 +18,8 @@ import { parseSignal } from './container-signals.ts';
 import { adaptToHost, bindMounts, buildContainerSpec, checkNetworkMode, parseSecurityOpt, validateName, type CreateRequest } from './container-spec.ts';
 import type { ContainerStore } from './container-store.ts';
 import { ProcessStartError, type BindMount, type ContainerProcess, type ContainerRunSpec, type ExitInfo, type Runtime } from './runtime.ts';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { mountAll, unmount } from '../snapshots/mount.ts';
 
 export interface ContainerManagerDeps {
   store: ContainerStore;
@@ -520,6 +522,37 @@ export class ContainerManager {
     }
   }
 
+  // ---- export ----------------------------------------------------------------------------------------
+
+  /**
+   * docker export: the container's whole filesystem as a tar. A running container's rootfs is already mounted
+   * in its bundle; a stopped one is mounted beside it for the export, under the container's lock, so a start
+   * cannot mount the same upper directory meanwhile.
+   */
+  async export(input: string): Promise<Readable> {
+    const record = this.#deps.store.resolve(input);
+    const live = this.#live.get(record.id);
+    if (record.state.Running && live?.process) return tarDirectory(join(this.#bundleDir(record.id), 'rootfs'));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const ready = new Promise<Readable>((resolve, reject) => {
+      this.#withLock(record.id, async () => {
+        const target = join(this.#deps.store.dirOf(record.id), 'export');
+        await mkdir(target, { recursive: true });
+        await mountAll(await this.#deps.snapshotter.mounts(record.snapshotKey), target);
+        try {
+          const tar = tarDirectory(target);
+          tar.once('close', release);
+          resolve(tar);
+          await released;
+        } finally {
+          await unmount(target).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'unmounting an export failed'));
+        }
+      }).catch(reject);
+    });
+    return ready;
+  }
+
   // ---- queries ----------------------------------------------------------------------------------------
 
   /** The log and, while running, a promise of the current run's end (for `logs -f`). */
@@ -651,6 +684,22 @@ function committedConfig(container: ContainerConfig, overrides: Partial<Containe
     OnBuild: c.OnBuild,
     ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
   };
+}
+
+/** A tar of `dir`'s contents (names without a leading `./`, numeric owners), streamed from GNU tar. */
+function tarDirectory(dir: string): Readable {
+  const names = readdirSync(dir);
+  // --files-from=/dev/null: an empty rootfs makes an empty archive instead of tar's refusal.
+  const child = spawn('tar', ['--numeric-owner', '-C', dir, '-cf', '-', '--files-from=/dev/null', '--', ...names], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const out = child.stdout.pipe(new PassThrough());
+  child.once('exit', (code) => {
+    // 1 is GNU tar's "a file changed as we read it" (a running container): a warning, not a failure.
+    if (code !== null && code > 1) out.destroy(new Fault('unavailable', `tar of ${dir} exited with status ${code}`));
+  });
+  out.once('close', () => child.kill());
+  return out;
 }
 
 /** moby creates a missing `-v` source directory at start (a `--mount` source was checked at create). */
