@@ -30,6 +30,14 @@ export const configSchema = z.object({
       publicUrl: z.string().default(''),
       maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024),
       tls: z.object({ cert: z.string().default(''), key: z.string().default('') }).prefault({}),
+      /** distribution's upload purging: abandoned uploads and ingests older than `ageSeconds` are removed. */
+      uploadPurging: z
+        .object({
+          enabled: z.boolean().default(true),
+          ageSeconds: z.number().int().positive().default(7 * 24 * 3600),
+          intervalSeconds: z.number().int().positive().default(24 * 3600),
+        })
+        .prefault({}),
     })
     .prefault({}),
   auth: z

@@ -11,6 +11,7 @@ import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
 import { SqliteV1Store } from '../meta/sqlite-v1-store.ts';
 import { openDatabase } from '../meta/sqlite-database.ts';
 import { registerRegistryV1, v1Headers } from '../registry/v1/routes.ts';
+import { startUploadPurger } from '../registry/upload-purger.ts';
 import { registerRegistryV2, registryFrameworkErrors } from '../registry/v2/routes.ts';
 import { FsBlobStore } from '../store/fs-blob-store.ts';
 import { parseListenAddress } from './listen-address.ts';
@@ -94,6 +95,10 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] } });
   const v1 = new SqliteV1Store(db);
   registerRegistryV1(app, { registry, blobs, meta, v1, accounts: auth.accounts, acl: auth.acl, indexTokens: auth.indexTokens, config, logger });
+  if (config.registry.uploadPurging.enabled) {
+    const purger = startUploadPurger(registry, { ...config.registry.uploadPurging, logger });
+    app.addHook('onClose', async () => purger.stop());
+  }
   if (auth.tokens) registerTokenRoutes(app, { tokens: auth.tokens, accounts: auth.accounts, acl: auth.acl, config, logger });
   await app.ready();
   return app;

@@ -340,6 +340,15 @@ function describeUploads(withStore: WithStore): void {
     await store.deleteUpload(session.id);
     assert.deepEqual(await store.listRepositories(), [], 'an upload alone does not create a repository');
   }));
+
+  test('uploadsStartedBefore lists the sessions older than a cutoff, oldest first', withStore(async (store) => {
+    const old = { id: 'old-1', repository: 'uploads/repo', startedAt: '2024-01-01T00:00:00.000Z' };
+    const older = { id: 'old-0', repository: 'uploads/other', startedAt: '2023-12-31T00:00:00.000Z' };
+    const fresh = { id: 'fresh', repository: 'uploads/repo', startedAt: '2024-01-09T00:00:00.000Z' };
+    for (const session of [old, older, fresh]) await store.createUpload(session);
+    assert.deepEqual(await store.uploadsStartedBefore('2024-01-02T00:00:00.000Z'), [older, old]);
+    assert.deepEqual(await store.uploadsStartedBefore('2023-01-01T00:00:00.000Z'), []);
+  }));
 }
 
 function describeDurability(withStore: WithStore): void {

@@ -101,6 +101,8 @@ export interface MetadataStore {
   createUpload(session: UploadSession): Promise<void>;
   getUpload(id: string): Promise<UploadSession | undefined>;
   deleteUpload(id: string): Promise<void>;
+  /** Sessions started before `cutoff` (ISO 8601), oldest first: what an upload purge abandons. */
+  uploadsStartedBefore(cutoff: string): Promise<UploadSession[]>;
 
   close(): Promise<void>;
 }

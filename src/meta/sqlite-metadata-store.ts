@@ -74,6 +74,7 @@ function prepareStatements(db: DatabaseSync) {
     createUpload: sql(`INSERT INTO uploads (id, repository, started_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`),
     getUpload: sql('SELECT id, repository, started_at FROM uploads WHERE id = ?'),
     deleteUpload: sql('DELETE FROM uploads WHERE id = ?'),
+    uploadsStartedBefore: sql('SELECT id, repository, started_at FROM uploads WHERE started_at < ? ORDER BY started_at, id'),
   };
 }
 
@@ -242,9 +243,11 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async getUpload(id: string): Promise<UploadSession | undefined> {
     const row = this.#sql.getUpload.get(id);
-    return row
-      ? { id: row.id as string, repository: row.repository as string, startedAt: row.started_at as string }
-      : undefined;
+    return row ? uploadSession(row) : undefined;
+  }
+
+  async uploadsStartedBefore(cutoff: string): Promise<UploadSession[]> {
+    return this.#sql.uploadsStartedBefore.all(cutoff).map(uploadSession);
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -301,4 +304,8 @@ function toDescriptor(row: Row): Descriptor {
   if (row.artifact_type != null) descriptor.artifactType = row.artifact_type as string;
   if (row.annotations != null) descriptor.annotations = JSON.parse(row.annotations as string) as Record<string, string>;
   return descriptor;
+}
+
+function uploadSession(row: Record<string, unknown>): UploadSession {
+  return { id: row.id as string, repository: row.repository as string, startedAt: row.started_at as string };
 }

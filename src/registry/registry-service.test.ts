@@ -288,3 +288,40 @@ describe('blobs and listings', () => {
     assert.deepEqual(await service.listRepositories({ last: 'b/b' }), ['c/c']);
   });
 });
+
+describe('upload purging', () => {
+  test('sessions started before the cutoff and unnamed ingests last written before it are removed; the rest stays', async () => {
+    // Sessions take their start from the service's clock, ingests their last write from the wall clock.
+    let now = new Date(Date.now() - 10 * 24 * 3600 * 1000);
+    const clocked = new RegistryService({
+      blobs,
+      meta,
+      config: loadConfig({ overrides: { root } }),
+      logger: createLogger({ level: 'silent' }),
+      newId: () => `clocked${ids++}`,
+      now: () => now,
+    });
+    try {
+      const abandoned = await clocked.startUpload('purge/me');
+      await clocked.appendUpload('purge/me', abandoned.id, body('half of a layer'));
+      const orphan = await blobs.ingest('mono-orphan');
+      await orphan.write(body('an interrupted monolithic upload'));
+      await orphan.close();
+      now = new Date(Date.now() + 3600 * 1000);
+      const fresh = await clocked.startUpload('purge/me');
+      await clocked.appendUpload('purge/me', fresh.id, body('still coming'));
+      const purged = await clocked.purgeUploads(new Date(Date.now() - 7 * 24 * 3600 * 1000));
+      assert.deepEqual(purged, { sessions: 1, ingests: 0 });
+      assert.equal(await code(clocked.uploadStatus('purge/me', abandoned.id)), 'BLOB_UPLOAD_UNKNOWN');
+      assert.equal(await blobs.ingestStatus(abandoned.id), undefined);
+      assert.deepEqual(await clocked.uploadStatus('purge/me', fresh.id), { offset: 12 });
+      // A cutoff just ahead of the wall clock: the orphan's last write is older, the fresh session's start is not.
+      const later = await clocked.purgeUploads(new Date(Date.now() + 60_000));
+      assert.deepEqual(later, { sessions: 0, ingests: 1 }, 'the orphan goes; the live session keeps its ingest');
+      assert.equal(await blobs.ingestStatus('mono-orphan'), undefined);
+      assert.deepEqual(await clocked.uploadStatus('purge/me', fresh.id), { offset: 12 });
+    } finally {
+      await clocked.close();
+    }
+  });
+});

@@ -110,6 +110,26 @@ export class RegistryService {
 
   // ---- uploads
 
+  /**
+   * Abandoned uploads (distribution's upload purging): sessions started before `cutoff` lose their bytes and
+   * their row; ingests last written before it that no session names (an interrupted monolithic upload, an engine
+   * pull that died with its process) are dropped too.
+   */
+  async purgeUploads(cutoff: Date): Promise<{ sessions: number; ingests: number }> {
+    const stale = await this.#meta.uploadsStartedBefore(cutoff.toISOString());
+    for (const session of stale) {
+      if (!(await this.#writers.cancel(session.id))) await this.#blobs.abortIngest(session.id);
+      await this.#meta.deleteUpload(session.id);
+    }
+    let ingests = 0;
+    for await (const ingest of this.#blobs.listIngests()) {
+      if (ingest.updatedAt >= cutoff || (await this.#meta.getUpload(ingest.ref))) continue;
+      if (!(await this.#writers.cancel(ingest.ref))) await this.#blobs.abortIngest(ingest.ref);
+      ingests++;
+    }
+    return { sessions: stale.length, ingests };
+  }
+
   /** Opens an upload session. The ingest itself is created by the first bytes. */
   async startUpload(repository: string): Promise<{ id: string }> {
     validateRepositoryName(repository);

@@ -29,12 +29,21 @@ export interface BlobStore {
   ingest(ref: string): Promise<BlobWriter>;
   /** Size already written to an open or abandoned ingest, undefined when the ref does not exist. */
   ingestStatus(ref: string): Promise<{ offset: number } | undefined>;
+  /** Every ingest, open or abandoned, with its size and last write: what an upload purge looks at. */
+  listIngests(): AsyncIterable<IngestInfo>;
   /** Drops an ingest and its bytes. No-op when absent. */
   abortIngest(ref: string): Promise<void>;
   /** Removes a blob. Throws not-found when absent. */
   delete(digest: string): Promise<void>;
   /** Every committed blob, for garbage collection and checks. */
   list(): AsyncIterable<BlobInfo>;
+}
+
+export interface IngestInfo {
+  ref: string;
+  offset: number;
+  /** When bytes were last written (or the ingest was created). */
+  updatedAt: Date;
 }
 
 export interface BlobWriter {

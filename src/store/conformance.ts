@@ -379,6 +379,26 @@ function describeRemoval(withStore: WithStore): void {
     assert.deepEqual(await listAll(store), []);
   }));
 
+  test('listIngests yields open and abandoned ingests with their sizes and last writes, not committed ones', withStore(async (store) => {
+    const before = Date.now() - 2000;
+    const open = await store.ingest('list-open');
+    await open.write(chunked(pattern(0, 30), 30));
+    const left = await store.ingest('list-left');
+    await left.write(chunked(pattern(0, 70), 70));
+    await left.close();
+    const done = await store.ingest('list-done');
+    await done.write(chunked(pattern(0, 5), 5));
+    await done.commit({ digest: digestOf(pattern(0, 5)), size: 5 });
+    const listed = new Map<string, { offset: number; updatedAt: Date }>();
+    for await (const info of store.listIngests()) listed.set(info.ref, info);
+    assert.equal(listed.get('list-open')?.offset, 30);
+    assert.equal(listed.get('list-left')?.offset, 70);
+    assert.ok(!listed.has('list-done'), 'a committed ingest is gone');
+    for (const ref of ['list-open', 'list-left']) assert.ok((listed.get(ref)?.updatedAt.getTime() ?? 0) >= before);
+    await open.cancel();
+    await store.abortIngest('list-left');
+  }));
+
   test('ingestStatus is undefined for an unknown ref', withStore(async (store) => {
     assert.equal(await store.ingestStatus('nobody'), undefined);
   }));

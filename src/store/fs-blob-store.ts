@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 import { parseDigest, type Digest } from '../oci/digest.ts';
-import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from './blob-store.ts';
+import type { BlobInfo, BlobStore, BlobWriter, ByteRange, IngestInfo } from './blob-store.ts';
 import { resolveRange } from './byte-range.ts';
 import { FsBlobWriter } from './fs-blob-writer.ts';
 import { FsLayout } from './fs-layout.ts';
@@ -83,6 +83,15 @@ export class FsBlobStore implements BlobStore {
     // A commit interrupted between rename and cleanup leaves an empty ingest directory.
     const dir = await stat(this.layout.ingestDir(ref)).catch(() => undefined);
     return dir?.isDirectory() ? { offset: 0 } : undefined;
+  }
+
+  async *listIngests(): AsyncIterable<IngestInfo> {
+    for (const ref of await listDir(this.layout.ingestRoot)) {
+      const data = await stat(this.layout.ingestData(ref)).catch(() => undefined);
+      const dir = data ? undefined : await stat(this.layout.ingestDir(ref)).catch(() => undefined);
+      if (data) yield { ref, offset: data.size, updatedAt: data.mtime };
+      else if (dir?.isDirectory()) yield { ref, offset: 0, updatedAt: dir.mtime };
+    }
   }
 
   async abortIngest(ref: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 import { Digester, digestOf, parseDigest, type DigestAlgorithm } from '../oci/digest.ts';
-import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from './blob-store.ts';
+import type { BlobInfo, BlobStore, BlobWriter, ByteRange, IngestInfo } from './blob-store.ts';
 import { resolveRange } from './byte-range.ts';
 import { AbortableSource } from './abortable-source.ts';
 import { assertIngestRef } from './ingest-ref.ts';
@@ -14,6 +14,7 @@ interface Ingest {
   chunks: Buffer[];
   size: number;
   digester: Digester;
+  updatedAt: Date;
 }
 
 /**
@@ -45,7 +46,7 @@ export class MemoryBlobStore implements BlobStore {
     if (this.#held.has(ref)) throw new Fault('conflict', `ingest ${ref} is already open`, { code: 'BLOB_UPLOAD_INVALID' });
     let state = this.#ingests.get(ref);
     if (!state) {
-      state = { chunks: [], size: 0, digester: new Digester('sha256') };
+      state = { chunks: [], size: 0, digester: new Digester('sha256'), updatedAt: new Date() };
       this.#ingests.set(ref, state);
     }
     const writer = new MemoryBlobWriter(ref, state, {
@@ -57,6 +58,10 @@ export class MemoryBlobStore implements BlobStore {
     });
     this.#held.set(ref, writer);
     return writer;
+  }
+
+  async *listIngests(): AsyncIterable<IngestInfo> {
+    for (const [ref, state] of [...this.#ingests]) yield { ref, offset: state.size, updatedAt: state.updatedAt };
   }
 
   async ingestStatus(ref: string): Promise<{ offset: number } | undefined> {
@@ -145,6 +150,7 @@ class MemoryBlobWriter implements BlobWriter {
     this.#state.chunks.push(chunk);
     this.#state.size += chunk.byteLength;
     this.#state.digester.update(chunk);
+    this.#state.updatedAt = new Date();
   }
 
   async digest(algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
