@@ -13,7 +13,9 @@ import { pruneRoutes } from './api/prune-routes.ts';
 import { imageRoutes } from './api/image-routes.ts';
 import { Router } from './api/router.ts';
 import { systemRoutes } from './api/system-routes.ts';
+import { buildRoutes } from './api/build-routes.ts';
 import { networkRoutes } from './api/network-routes.ts';
+import { ImageBuilder } from './build/image-builder.ts';
 import { unsupportedRoutes } from './api/unsupported-routes.ts';
 import { ContainerExecs } from './containers/container-exec.ts';
 import { ContainerManager } from './containers/container-manager.ts';
@@ -81,6 +83,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     ...execRoutes({ execs, serverHeader }),
     ...pruneRoutes({ images, containers }),
     ...networkRoutes(),
+    ...buildRoutes({ builder: new ImageBuilder({ images, containers, workDir: join(root, 'build') }) }),
     ...unsupportedRoutes(),
   ]);
   // A crashed engine leaves rootfs mounts behind: restore() cleans each container's runtime state, then nothing

@@ -6,7 +6,6 @@ import type { Route } from './router.ts';
  * of the router's "page not found" (which the CLI would print as if the daemon were broken).
  */
 const unsupported: [method: Route['method'], path: string, what: string][] = [
-  ['POST', '/build', 'docker build'],
   ['GET', '/volumes', 'volumes'],
   ['POST', '/volumes/create', 'volumes'],
   ['GET', '/volumes/{name}', 'volumes'],

@@ -512,7 +512,12 @@ export class ContainerManager {
       const changes = await this.#deps.snapshotter.diff(record.snapshotKey);
       const id = await this.#deps.images.commit(
         changes,
-        { imageId: record.imageId, containerId: record.id, config: committedConfig(record.config, options.config), createdBy: [record.path, ...record.args].join(' ') },
+        {
+          imageId: record.imageId,
+          containerId: record.id,
+          config: options.imageConfig ?? committedConfig(record.config, options.config),
+          createdBy: options.createdBy ?? [record.path, ...record.args].join(' '),
+        },
         options,
       );
       this.#event(record, 'commit', { comment: options.comment ?? '' });
@@ -526,31 +531,38 @@ export class ContainerManager {
 
   /**
    * docker export: the container's whole filesystem as a tar. A running container's rootfs is already mounted
-   * in its bundle; a stopped one is mounted beside it for the export, under the container's lock, so a start
-   * cannot mount the same upper directory meanwhile.
+   * in its bundle; a stopped one is mounted beside it for as long as the tar streams (withRootfs).
    */
   async export(input: string): Promise<Readable> {
     const record = this.#deps.store.resolve(input);
     const live = this.#live.get(record.id);
     if (record.state.Running && live?.process) return tarDirectory(join(this.#bundleDir(record.id), 'rootfs'));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const ready = new Promise<Readable>((resolve, reject) => {
-      this.#withLock(record.id, async () => {
-        const target = join(this.#deps.store.dirOf(record.id), 'export');
-        await mkdir(target, { recursive: true });
-        await mountAll(await this.#deps.snapshotter.mounts(record.snapshotKey), target);
-        try {
-          const tar = tarDirectory(target);
-          tar.once('close', release);
-          resolve(tar);
-          await released;
-        } finally {
-          await unmount(target).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'unmounting an export failed'));
-        }
+    return new Promise<Readable>((resolve, reject) => {
+      this.withRootfs(record.id, async (dir) => {
+        const tar = tarDirectory(dir);
+        resolve(tar);
+        await new Promise((done) => tar.once('close', done));
       }).catch(reject);
     });
-    return ready;
+  }
+
+  /**
+   * Mounts a container's filesystem beside it for `work` (docker export, the builder's COPY), under the
+   * container's lock, so a start cannot mount the same upper directory meanwhile. Refuses a running container.
+   */
+  withRootfs<T>(input: string, work: (dir: string) => Promise<T>): Promise<T> {
+    const record = this.#deps.store.resolve(input);
+    return this.#withLock(record.id, async () => {
+      if (record.state.Running) throw new Fault('conflict', `Container ${record.id} is running`);
+      const target = join(this.#deps.store.dirOf(record.id), 'mounted');
+      await mkdir(target, { recursive: true });
+      await mountAll(await this.#deps.snapshotter.mounts(record.snapshotKey), target);
+      try {
+        return await work(target);
+      } finally {
+        await unmount(target).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'unmounting a container filesystem failed'));
+      }
+    });
   }
 
   // ---- queries ----------------------------------------------------------------------------------------
@@ -667,6 +679,10 @@ export interface CommitOptions {
   pause?: boolean;
   /** Container config fields that replace the container's own in the image (the request body). */
   config?: Partial<ContainerConfig> | null;
+  /** The image's runtime config as is, instead of the container's (the builder's accumulated config). */
+  imageConfig?: ImageRuntimeConfig;
+  /** The history line; default the container's command. */
+  createdBy?: string;
 }
 
 /** The image runtime config a commit records: the container's settings, request overrides first. */

@@ -217,6 +217,25 @@ export class ImageService {
     return id;
   }
 
+  /**
+   * A new image with `parentId`'s layers and `config` as its runtime config, one empty-layer history entry on top:
+   * what a builder's metadata step (CMD, ENV, …) makes.
+   */
+  async deriveConfig(parentId: string, config: ImageRuntimeConfig, createdBy: string): Promise<string> {
+    const parent = this.store.resolve(parentId);
+    const parentConfig = await this.store.config(parent.id);
+    const created = this.#now().toISOString();
+    const next: ImageConfig = {
+      ...parentConfig,
+      created,
+      config,
+      history: [...(parentConfig.history ?? []), { created, created_by: createdBy, empty_layer: true }],
+    };
+    const id = await storeBytes(this.#deps.blobs, Buffer.from(JSON.stringify(next)));
+    this.store.put({ id, layers: parent.layers, repoDigests: [], size: parent.size });
+    return id;
+  }
+
   /** The import body is stored as it came: name its compression by its magic bytes, as a manifest must. */
   async #layerMediaType(blob: string): Promise<string> {
     const head: Buffer[] = [];

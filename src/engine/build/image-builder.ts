@@ -1,0 +1,307 @@
+/*
+ * `docker build` as the legacy builder does it (the docker CLI falls back to it when buildx is absent): the context
+ * arrives as a tar, each Dockerfile step yields an image. RUN runs in a container of the engine and is committed;
+ * COPY/ADD copy from the context into a container's filesystem and commit it; metadata steps derive a new config.
+ * Single-stage only; intermediate images are forgotten once the build ends (their layers live on in the result).
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
+import { posix, relative, resolve } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Fault } from '../../base/fault.ts';
+import type { ContainerManager } from '../containers/container-manager.ts';
+import type { ImageRuntimeConfig } from '../images/image-config.ts';
+import type { ImageService } from '../images/image-service.ts';
+import type { ProgressSink } from '../images/progress.ts';
+import { shortId } from '../images/progress.ts';
+import { execForm, keyValues, parseDockerfile, shellWords, substitute, type Instruction } from './dockerfile.ts';
+
+export interface BuildOptions {
+  /** Path of the Dockerfile inside the context. */
+  dockerfile?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  quiet?: boolean;
+  /** RUN steps' network: `default` (a private namespace with loopback) or `host`, as `docker build --network`. */
+  networkMode?: string;
+  progress: ProgressSink;
+  signal?: AbortSignal;
+}
+
+interface BuildState {
+  image: string;
+  config: ImageRuntimeConfig;
+  args: Map<string, string>;
+  /** Images made by earlier steps: forgotten at the end unless one is the result. */
+  intermediates: string[];
+}
+
+const metadataKeywords = new Set(['ENV', 'LABEL', 'CMD', 'ENTRYPOINT', 'WORKDIR', 'USER', 'EXPOSE', 'VOLUME', 'STOPSIGNAL', 'ARG', 'MAINTAINER', 'ONBUILD', 'SHELL', 'HEALTHCHECK']);
+
+export class ImageBuilder {
+  #images: ImageService;
+  #containers: ContainerManager;
+  #workDir: string;
+
+  constructor(deps: { images: ImageService; containers: ContainerManager; workDir: string }) {
+    this.#images = deps.images;
+    this.#containers = deps.containers;
+    this.#workDir = deps.workDir;
+  }
+
+  async build(context: Readable, options: BuildOptions): Promise<string> {
+    const dir = resolve(this.#workDir, `context-${randomUUID()}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      await extractContext(context, dir);
+      const dockerfile = insideContext(dir, options.dockerfile || 'Dockerfile');
+      if (!existsSync(dockerfile)) throw new Fault('invalid-argument', `Cannot locate specified Dockerfile: ${options.dockerfile || 'Dockerfile'}`);
+      return await this.#run(parseDockerfile(readFileSync(dockerfile, 'utf8')), dir, options);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async #run(instructions: Instruction[], context: string, options: BuildOptions): Promise<string> {
+    const say = (text: string) => options.quiet || options.progress({ stream: text });
+    const froms = instructions.filter((i) => i.keyword === 'FROM');
+    if (froms.length !== 1) throw new Fault('not-implemented', 'multi-stage builds are not supported by this engine yet: use a single FROM');
+    const globalArgs = new Map<string, string>();
+    let state: BuildState | undefined;
+    for (const [index, step] of instructions.entries()) {
+      say(`Step ${index + 1}/${instructions.length} : ${step.original}\n`);
+      if (!state) {
+        if (step.keyword === 'ARG') {
+          for (const [key, value] of keyValues(step.args, 'ARG')) globalArgs.set(key, options.buildArgs?.[key] ?? value);
+          continue;
+        }
+        if (step.keyword !== 'FROM') throw new Fault('invalid-argument', `the first instruction must be FROM, not ${step.keyword}`);
+        state = await this.#from(substitute(step.args, globalArgs), options);
+      } else if (step.keyword === 'FROM') {
+        throw new Fault('not-implemented', 'multi-stage builds are not supported by this engine yet');
+      } else if (step.keyword === 'RUN') {
+        await this.#runStep(state, step, options, say);
+      } else if (step.keyword === 'COPY' || step.keyword === 'ADD') {
+        await this.#copyStep(state, step, context);
+      } else if (metadataKeywords.has(step.keyword)) {
+        await this.#metadataStep(state, step, options);
+      } else {
+        throw new Fault('invalid-argument', `dockerfile parse error on line ${step.line}: unknown instruction: ${step.keyword}`);
+      }
+      say(` ---> ${shortId(state.image)}\n`);
+    }
+    if (!state) throw new Fault('invalid-argument', 'the Dockerfile has no FROM');
+    if (options.labels && Object.keys(options.labels).length) {
+      state.config = { ...state.config, Labels: { ...state.config.Labels, ...options.labels } };
+      await this.#derive(state, `/bin/sh -c #(nop)  LABEL ${Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    }
+    const result = state.image;
+    for (const id of state.intermediates) if (id !== result && !this.#images.store.tags(id).length) this.#images.store.delete(id);
+    for (const tag of options.tags ?? []) this.#images.tag(result, tag);
+    options.progress({ aux: { ID: result } });
+    if (options.quiet) options.progress({ stream: `${result}\n` });
+    else {
+      say(`Successfully built ${shortId(result)}\n`);
+      for (const tag of options.tags ?? []) say(`Successfully tagged ${tag.includes(':') ? tag : `${tag}:latest`}\n`);
+    }
+    return result;
+  }
+
+  async #from(reference: string, options: BuildOptions): Promise<BuildState> {
+    const name = reference.split(/\s+/)[0];
+    if (name.toLowerCase() === 'scratch') throw new Fault('not-implemented', 'FROM scratch is not supported by this engine yet');
+    let image = this.#images.store.find(name);
+    if (!image) image = await this.#images.pull(name, { progress: () => undefined, signal: options.signal });
+    const config = (await this.#images.store.config(image.id)).config ?? {};
+    return { image: image.id, config: structuredClone(config), args: new Map(), intermediates: [] };
+  }
+
+  /** Values RUN sees and substitutions use: the image's ENV, then the build's ARGs (ARG never overrides ENV). */
+  #vars(state: BuildState): Map<string, string> {
+    const vars = new Map(state.args);
+    for (const entry of state.config.Env ?? []) {
+      const eq = entry.indexOf('=');
+      if (eq > 0) vars.set(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+    return vars;
+  }
+
+  async #runStep(state: BuildState, step: Instruction, options: BuildOptions, say: (text: string) => unknown): Promise<void> {
+    const argv = execForm(step.args) ?? ['/bin/sh', '-c', step.args];
+    const argEnv = [...state.args].filter(([key]) => !(state.config.Env ?? []).some((e) => e.startsWith(`${key}=`))).map(([k, v]) => `${k}=${v}`);
+    const { Id: id } = await this.#containers.create({
+      Image: state.image,
+      Cmd: argv,
+      Entrypoint: [''],
+      Env: [...(state.config.Env ?? []), ...argEnv],
+      WorkingDir: state.config.WorkingDir ?? '',
+      User: state.config.User ?? '',
+      HostConfig: { NetworkMode: options.networkMode === 'host' ? 'host' : 'default' },
+    });
+    say(` ---> Running in ${id.slice(0, 12)}\n`);
+    try {
+      const output = new Deframer((text) => say(text));
+      const detach = this.#containers.attach(id, output, undefined, { stdin: false, stdout: true, stderr: true });
+      const exited = this.#containers.wait(id, 'next-exit');
+      try {
+        await this.#containers.start(id);
+        const code = await exited;
+        if (code !== 0) {
+          throw new Fault('invalid-argument', `The command '${argv.join(' ')}' returned a non-zero code: ${code}`, { detail: { code } });
+        }
+      } finally {
+        detach();
+      }
+      const createdBy = argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ${argv.join(' ')}` : argv.join(' ');
+      await this.#commit(state, id, createdBy);
+    } finally {
+      say(`Removing intermediate container ${id.slice(0, 12)}\n`);
+      await this.#containers.remove(id, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async #copyStep(state: BuildState, step: Instruction, context: string): Promise<void> {
+    const words = (execForm(step.args) ?? shellWords(step.args)).map((w) => substitute(w, this.#vars(state)));
+    const flags = words.filter((w) => w.startsWith('--'));
+    if (flags.length) throw new Fault('not-implemented', `${step.keyword} ${flags.join(' ')} is not supported by this engine yet`);
+    if (words.length < 2) throw new Fault('invalid-argument', `${step.keyword} requires at least two arguments, but got ${words.length}`);
+    const sources = words.slice(0, -1);
+    const destination = words.at(-1)!;
+    if (sources.some((s) => /^[a-z]+:\/\//i.test(s))) throw new Fault('not-implemented', `${step.keyword} from a URL is not supported by this engine yet`);
+    if (sources.some((s) => /[*?[]/.test(s))) throw new Fault('not-implemented', `wildcards in ${step.keyword} are not supported by this engine yet`);
+    if (sources.length > 1 && !destination.endsWith('/')) {
+      throw new Fault('invalid-argument', `When using ${step.keyword} with more than one source file, the destination must be a directory and end with a /`);
+    }
+    const target = posix.resolve(state.config.WorkingDir || '/', destination);
+    const { Id: id } = await this.#containers.create({ Image: state.image, Cmd: ['/bin/true'], Entrypoint: [''] });
+    try {
+      await this.#containers.withRootfs(id, async (root) => {
+        for (const source of sources) {
+          const from = insideContext(context, source);
+          if (!existsSync(from)) throw new Fault('invalid-argument', `${step.keyword} failed: file not found in build context: ${source}`);
+          const into = lstatSync(from).isDirectory() || !destination.endsWith('/') ? target : posix.join(target, posix.basename(source));
+          await cp(from, insideContext(root, into), { recursive: true, force: true, preserveTimestamps: true, verbatimSymlinks: true });
+        }
+      });
+      await this.#commit(state, id, `/bin/sh -c #(nop) ${step.keyword} ${sources.join(' ')} in ${target} `);
+    } finally {
+      await this.#containers.remove(id, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async #metadataStep(state: BuildState, step: Instruction, options: BuildOptions): Promise<void> {
+    const vars = this.#vars(state);
+    const config = state.config;
+    const command = (args: string) => execForm(args) ?? ['/bin/sh', '-c', args];
+    switch (step.keyword) {
+      case 'ENV':
+        for (const [key, value] of keyValues(substitute(step.args, vars), 'ENV')) {
+          config.Env = [...(config.Env ?? []).filter((e) => !e.startsWith(`${key}=`)), `${key}=${value}`];
+        }
+        break;
+      case 'ARG':
+        for (const [key, value] of keyValues(step.args, 'ARG')) state.args.set(key, options.buildArgs?.[key] ?? substitute(value, vars));
+        return;
+      case 'LABEL':
+        config.Labels = { ...config.Labels, ...Object.fromEntries(keyValues(substitute(step.args, vars), 'LABEL')) };
+        break;
+      case 'CMD':
+        config.Cmd = command(step.args);
+        break;
+      case 'ENTRYPOINT':
+        config.Entrypoint = command(step.args);
+        break;
+      case 'WORKDIR':
+        config.WorkingDir = posix.resolve(config.WorkingDir || '/', substitute(step.args, vars));
+        break;
+      case 'USER':
+        config.User = substitute(step.args, vars);
+        break;
+      case 'EXPOSE':
+        for (const port of shellWords(substitute(step.args, vars))) config.ExposedPorts = { ...config.ExposedPorts, [port.includes('/') ? port : `${port}/tcp`]: {} };
+        break;
+      case 'VOLUME':
+        for (const path of execForm(step.args) ?? shellWords(substitute(step.args, vars))) config.Volumes = { ...config.Volumes, [path]: {} };
+        break;
+      case 'STOPSIGNAL':
+        config.StopSignal = substitute(step.args, vars);
+        break;
+      case 'ONBUILD':
+        config.OnBuild = [...(config.OnBuild ?? []), step.args];
+        break;
+      case 'SHELL':
+        config.Shell = execForm(step.args) ?? (() => { throw new Fault('invalid-argument', 'SHELL requires the arguments to be in JSON form'); })();
+        break;
+      case 'MAINTAINER':
+      case 'HEALTHCHECK':
+        break;
+    }
+    await this.#derive(state, `/bin/sh -c #(nop)  ${step.original}`);
+  }
+
+  async #derive(state: BuildState, createdBy: string): Promise<void> {
+    state.image = await this.#images.deriveConfig(state.image, state.config, createdBy);
+    state.intermediates.push(state.image);
+  }
+
+  async #commit(state: BuildState, container: string, createdBy: string): Promise<void> {
+    state.image = await this.#containers.commit(container, { imageConfig: state.config, createdBy, pause: false });
+    state.intermediates.push(state.image);
+  }
+}
+
+/** A path inside `root` for `path` (absolute or relative), refusing anything that would leave it. */
+function insideContext(root: string, path: string): string {
+  const full = resolve(root, `.${posix.resolve('/', path)}`);
+  const rel = relative(root, full);
+  if (rel.startsWith('..')) throw new Fault('invalid-argument', `forbidden path outside the build context: ${path}`);
+  return full;
+}
+
+/** Unpacks the context tar (gzip sniffed) with GNU tar, which refuses members that climb out of `dir`. */
+async function extractContext(context: Readable, dir: string): Promise<void> {
+  const child = spawn('tar', ['-x', '-C', dir, '--no-same-owner', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
+  const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 1)));
+  const chunks = context[Symbol.asyncIterator]();
+  const first = await chunks.next();
+  const whole = Readable.from(
+    (async function* () {
+      if (first.done) return;
+      yield first.value as Buffer;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer;
+    })(),
+  );
+  const gzipped = !first.done && (first.value as Buffer)[0] === 0x1f && (first.value as Buffer)[1] === 0x8b;
+  const fed = gzipped ? pipeline(whole, createGunzip(), child.stdin) : pipeline(whole, child.stdin);
+  const [code] = await Promise.all([exited, fed.catch(() => undefined)]);
+  if (code !== 0) throw new Fault('invalid-argument', `the build context is not a valid tar archive: ${stderr.trim()}`);
+}
+
+/** stdcopy frames (non-TTY attach) to text, for the build output. */
+class Deframer extends Writable {
+  #buffer = Buffer.alloc(0);
+  #emit: (text: string) => void;
+
+  constructor(emit: (text: string) => void) {
+    super();
+    this.#emit = emit;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.#buffer = Buffer.concat([this.#buffer, chunk]);
+    while (this.#buffer.length >= 8) {
+      const size = this.#buffer.readUInt32BE(4);
+      if (this.#buffer.length < 8 + size) break;
+      this.#emit(this.#buffer.subarray(8, 8 + size).toString('utf8'));
+      this.#buffer = this.#buffer.subarray(8 + size);
+    }
+    done();
+  }
+}
