@@ -6,9 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
-import { posix, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { posix, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -19,6 +19,7 @@ import type { ImageService } from '../images/image-service.ts';
 import type { ProgressSink } from '../images/progress.ts';
 import { shortId } from '../images/progress.ts';
 import { execForm, keyValues, parseDockerfile, shellWords, substitute, type Instruction } from './dockerfile.ts';
+import { copyIntoRoot, resolveInRoot } from './scoped-copy.ts';
 
 export interface BuildOptions {
   /** Path of the Dockerfile inside the context. */
@@ -59,7 +60,7 @@ export class ImageBuilder {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
       await extractContext(context, dir);
-      const dockerfile = insideContext(dir, options.dockerfile || 'Dockerfile');
+      const dockerfile = await resolveInRoot(dir, options.dockerfile || 'Dockerfile');
       if (!existsSync(dockerfile)) throw new Fault('invalid-argument', `Cannot locate specified Dockerfile: ${options.dockerfile || 'Dockerfile'}`);
       return await this.#run(parseDockerfile(readFileSync(dockerfile, 'utf8')), dir, options);
     } finally {
@@ -182,10 +183,11 @@ export class ImageBuilder {
     try {
       await this.#containers.withRootfs(id, async (root) => {
         for (const source of sources) {
-          const from = insideContext(context, source);
-          if (!existsSync(from)) throw new Fault('invalid-argument', `${step.keyword} failed: file not found in build context: ${source}`);
-          const into = lstatSync(from).isDirectory() || !destination.endsWith('/') ? target : posix.join(target, posix.basename(source));
-          await cp(from, insideContext(root, into), { recursive: true, force: true, preserveTimestamps: true, verbatimSymlinks: true });
+          const from = await resolveInRoot(context, source);
+          const st = await lstat(from).catch(() => undefined);
+          if (!st) throw new Fault('invalid-argument', `${step.keyword} failed: file not found in build context: ${source}`);
+          const targetIsDir = destination.endsWith('/') || (await lstat(await resolveInRoot(root, target)).catch(() => undefined))?.isDirectory();
+          await copyIntoRoot(from, root, st.isDirectory() || !targetIsDir ? target : posix.join(target, posix.basename(source)));
         }
       });
       await this.#commit(state, id, `/bin/sh -c #(nop) ${step.keyword} ${sources.join(' ')} in ${target} `);
@@ -253,14 +255,6 @@ export class ImageBuilder {
     state.image = await this.#containers.commit(container, { imageConfig: state.config, createdBy, pause: false });
     state.intermediates.push(state.image);
   }
-}
-
-/** A path inside `root` for `path` (absolute or relative), refusing anything that would leave it. */
-function insideContext(root: string, path: string): string {
-  const full = resolve(root, `.${posix.resolve('/', path)}`);
-  const rel = relative(root, full);
-  if (rel.startsWith('..')) throw new Fault('invalid-argument', `forbidden path outside the build context: ${path}`);
-  return full;
 }
 
 /** Unpacks the context tar (gzip sniffed) with GNU tar, which refuses members that climb out of `dir`. */
