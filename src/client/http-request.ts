@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 
 export interface HttpRequestOptions {
@@ -25,7 +25,10 @@ export async function sendRequest(url: URL, options: HttpRequestOptions = {}): P
   let current = url;
   let headers = { ...options.headers };
   for (let hop = 0; ; hop++) {
-    const res = await sendOnce(current, { ...options, headers, ...(hop > 0 ? { body: undefined } : {}) });
+    if (hop > 0 && options.body instanceof Readable) {
+      throw new Fault('unavailable', `${url.host} redirected a streamed upload, which cannot be sent twice`);
+    }
+    const res = await sendOnce(current, { ...options, headers });
     const location = res.headers.location;
     if (!location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) return res;
     res.resume();
@@ -52,11 +55,9 @@ function sendOnce(url: URL, options: HttpRequestOptions): Promise<IncomingMessag
       resolve(res);
     });
     req.on('error', (err) => reject(options.signal?.aborted ? err : connectionFault(url, options.method ?? 'GET', err)));
-    if (options.body instanceof Readable) {
-      // The request's own 'error' reports a failure; the source's error must end the request, not the process.
-      options.body.once('error', (err) => req.destroy(err));
-      options.body.pipe(req);
-    } else req.end(options.body);
+    // pipeline: a request that fails or is answered early also closes the source (a blob's file handle).
+    if (options.body instanceof Readable) pipeline(options.body, req, () => undefined);
+    else req.end(options.body);
   });
 }
 

@@ -134,9 +134,16 @@ export class RegistrySession {
 
   async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
     const endpoint = await this.#client.endpoint(this.host);
+    const url = new URL(path, endpoint.base);
     const headers: Record<string, string> = { 'user-agent': this.#client.userAgent, ...options.headers };
-    if (this.#authorization) headers.authorization = this.#authorization;
-    return sendRequest(new URL(path, endpoint.base), {
+    // An upload Location may name another host: the registry's credentials stay with the registry, and a
+    // registry reached over https never sends bytes on over plain http.
+    const sameOrigin = url.origin === endpoint.base.origin;
+    if (!sameOrigin && endpoint.base.protocol === 'https:' && url.protocol !== 'https:') {
+      throw new Fault('unavailable', `registry ${this.host} pointed a request at ${url.origin}, which is not https`);
+    }
+    if (this.#authorization && sameOrigin) headers.authorization = this.#authorization;
+    return sendRequest(url, {
       method: options.method,
       headers,
       ca: endpoint.ca,

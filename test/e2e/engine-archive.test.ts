@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { importBusybox } from '../support/busybox.ts';
@@ -67,5 +67,16 @@ describe('docker save and docker load, with dockerd on the other side', () => {
     const garbage = await engine.docker(['load', '-i', join(engine.root, 'not-a-tar')]);
     assert.notEqual(garbage.code, 0);
     assert.match(garbage.stderr + garbage.stdout, /invalid tar archive|neither manifest.json nor index.json/);
+  });
+
+  test('a save that fails midway ends the archive with an error and leaves the engine serving', async () => {
+    assert.equal((await engine.docker(['run', '--name', 'breaker', 'busybox', 'sh', '-c', 'echo x >/broken'])).code, 0);
+    assert.equal((await engine.docker(['commit', 'breaker', 'broken:v1'])).code, 0);
+    const top = (await engine.docker(['image', 'inspect', '-f', '{{index .RootFS.Layers 1}}', 'broken:v1'])).stdout.trim().slice(7);
+    rmSync(join(engine.root, 'blobs', 'sha256', top.slice(0, 2), top));
+    const saved = await engine.docker(['save', '-o', join(engine.root, 'broken.tar'), 'broken:v1']);
+    assert.notEqual(saved.code, 0);
+    assert.equal((await engine.docker(['version', '-f', '{{.Server.Version}}'])).code, 0, 'the engine is still up');
+    assert.equal((await engine.docker(['rm', 'breaker'])).code, 0);
   });
 });

@@ -68,7 +68,14 @@ export function containerSummary(record: ContainerRecord, options: SummaryOption
 
 /** moby's MountPoint for each bind (`docker inspect -f '{{.Mounts}}'`, `ps --format '{{.Mounts}}'`). */
 function mountPoints(record: ContainerRecord): Record<string, unknown>[] {
-  return bindMounts(record.hostConfig).map((m) => ({
+  let binds: ReturnType<typeof bindMounts>;
+  try {
+    binds = bindMounts(record.hostConfig);
+  } catch {
+    // A record from before binds were validated: listing containers must not fail on it.
+    return [];
+  }
+  return binds.map((m) => ({
     Type: 'bind',
     Source: m.source,
     Destination: m.destination,

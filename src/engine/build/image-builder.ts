@@ -37,7 +37,10 @@ export interface BuildOptions {
 interface BuildState {
   image: string;
   config: ImageRuntimeConfig;
+  /** ARGs declared in the stage that have a value (RUN sees them as environment). */
   args: Map<string, string>;
+  /** ARGs declared before FROM: an `ARG NAME` without default in the stage takes its value from here. */
+  globalArgs: ReadonlyMap<string, string>;
   /** Images made by earlier steps: forgotten at the end unless one is the result. */
   intermediates: string[];
 }
@@ -75,6 +78,7 @@ export class ImageBuilder {
     const globalArgs = new Map<string, string>();
     let state: BuildState | undefined;
     for (const [index, step] of instructions.entries()) {
+      options.signal?.throwIfAborted();
       say(`Step ${index + 1}/${instructions.length} : ${step.original}\n`);
       if (!state) {
         if (step.keyword === 'ARG') {
@@ -82,11 +86,13 @@ export class ImageBuilder {
           continue;
         }
         if (step.keyword !== 'FROM') throw new Fault('invalid-argument', `the first instruction must be FROM, not ${step.keyword}`);
-        state = await this.#from(substitute(step.args, globalArgs), options);
+        state = await this.#from(substitute(step.args, globalArgs), globalArgs, options);
       } else if (step.keyword === 'FROM') {
         throw new Fault('not-implemented', 'multi-stage builds are not supported by this engine yet');
       } else if (step.keyword === 'RUN') {
         await this.#runStep(state, step, options, say);
+      } else if (step.keyword === 'ADD' && /\.(tar|tgz|tar\.(gz|bz2|xz|zst))$/i.test(step.args.trim().split(/\s+/).at(-2) ?? '')) {
+        throw new Fault('not-implemented', 'ADD does not unpack archives in this engine yet: COPY the archive and RUN tar');
       } else if (step.keyword === 'COPY' || step.keyword === 'ADD') {
         await this.#copyStep(state, step, context);
       } else if (metadataKeywords.has(step.keyword)) {
@@ -113,13 +119,14 @@ export class ImageBuilder {
     return result;
   }
 
-  async #from(reference: string, options: BuildOptions): Promise<BuildState> {
+  async #from(reference: string, globalArgs: ReadonlyMap<string, string>, options: BuildOptions): Promise<BuildState> {
     const name = reference.split(/\s+/)[0];
     if (name.toLowerCase() === 'scratch') throw new Fault('not-implemented', 'FROM scratch is not supported by this engine yet');
     let image = this.#images.store.find(name);
     if (!image) image = await this.#images.pull(name, { progress: () => undefined, signal: options.signal });
     const config = (await this.#images.store.config(image.id)).config ?? {};
-    return { image: image.id, config: structuredClone(config), args: new Map(), intermediates: [] };
+    if (config.OnBuild?.length) throw new Fault('not-implemented', `the ONBUILD triggers of ${name} are not run by this engine yet`);
+    return { image: image.id, config: structuredClone(config), args: new Map(), globalArgs, intermediates: [] };
   }
 
   /** Values RUN sees and substitutions use: the image's ENV, then the build's ARGs (ARG never overrides ENV). */
@@ -133,7 +140,7 @@ export class ImageBuilder {
   }
 
   async #runStep(state: BuildState, step: Instruction, options: BuildOptions, say: (text: string) => unknown): Promise<void> {
-    const argv = execForm(step.args) ?? ['/bin/sh', '-c', step.args];
+    const argv = execForm(step.args) ?? [...shellOf(state.config), step.args];
     const argEnv = [...state.args].filter(([key]) => !(state.config.Env ?? []).some((e) => e.startsWith(`${key}=`))).map(([k, v]) => `${k}=${v}`);
     const { Id: id } = await this.#containers.create({
       Image: state.image,
@@ -151,7 +158,7 @@ export class ImageBuilder {
       const exited = this.#containers.wait(id, 'next-exit');
       try {
         await this.#containers.start(id);
-        const code = await exited;
+        const code = await untilAborted(exited, options.signal);
         if (code !== 0) {
           throw new Fault('invalid-argument', `The command '${argv.join(' ')}' returned a non-zero code: ${code}`, { detail: { code } });
         }
@@ -199,18 +206,23 @@ export class ImageBuilder {
   async #metadataStep(state: BuildState, step: Instruction, options: BuildOptions): Promise<void> {
     const vars = this.#vars(state);
     const config = state.config;
-    const command = (args: string) => execForm(args) ?? ['/bin/sh', '-c', args];
+    const command = (args: string) => execForm(args) ?? [...shellOf(config), args];
     switch (step.keyword) {
       case 'ENV':
-        for (const [key, value] of keyValues(substitute(step.args, vars), 'ENV')) {
+        for (const [key, raw] of keyValues(step.args, 'ENV')) {
+          const value = substitute(raw, vars);
           config.Env = [...(config.Env ?? []).filter((e) => !e.startsWith(`${key}=`)), `${key}=${value}`];
+          vars.set(key, value);
         }
         break;
       case 'ARG':
-        for (const [key, value] of keyValues(step.args, 'ARG')) state.args.set(key, options.buildArgs?.[key] ?? substitute(value, vars));
+        for (const [key, value] of keyValues(step.args, 'ARG')) {
+          const given = options.buildArgs?.[key] ?? (value ? substitute(value, vars) : state.globalArgs.get(key));
+          if (given !== undefined) state.args.set(key, given);
+        }
         return;
       case 'LABEL':
-        config.Labels = { ...config.Labels, ...Object.fromEntries(keyValues(substitute(step.args, vars), 'LABEL')) };
+        config.Labels = { ...config.Labels, ...Object.fromEntries(keyValues(step.args, 'LABEL').map(([k, v]) => [substitute(k, vars), substitute(v, vars)])) };
         break;
       case 'CMD':
         config.Cmd = command(step.args);
@@ -262,9 +274,22 @@ async function extractContext(context: Readable, dir: string): Promise<void> {
   const child = spawn('tar', ['-x', '-C', dir, '--no-same-owner', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
-  const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 1)));
+  const exited = new Promise<number>((resolve) => {
+    child.once('close', (code) => resolve(code ?? 1));
+    child.once('error', (err) => {
+      stderr = `tar could not start: ${err.message}`;
+      resolve(1);
+    });
+  });
+  child.stdin.on('error', () => undefined);
   const chunks = context[Symbol.asyncIterator]();
-  const first = await chunks.next();
+  let first: IteratorResult<unknown>;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
   const whole = Readable.from(
     (async function* () {
       if (first.done) return;
@@ -276,6 +301,22 @@ async function extractContext(context: Readable, dir: string): Promise<void> {
   const fed = gzipped ? pipeline(whole, createGunzip(), child.stdin) : pipeline(whole, child.stdin);
   const [code] = await Promise.all([exited, fed.catch(() => undefined)]);
   if (code !== 0) throw new Fault('invalid-argument', `the build context is not a valid tar archive: ${stderr.trim()}`);
+}
+
+/** The shell of shell-form commands: the Dockerfile's SHELL, else /bin/sh -c. */
+function shellOf(config: ImageRuntimeConfig): string[] {
+  return config.Shell?.length ? config.Shell : ['/bin/sh', '-c'];
+}
+
+/** `promise`, or a rejection as soon as the client that asked for the build goes away. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Fault('unavailable', 'the client went away'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** stdcopy frames (non-TTY attach) to text, for the build output. */

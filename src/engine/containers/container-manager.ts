@@ -710,6 +710,7 @@ function tarDirectory(dir: string): Readable {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const out = child.stdout.pipe(new PassThrough());
+  child.once('error', (err) => out.destroy(new Fault('unavailable', `tar could not start: ${err.message}`, { cause: err })));
   child.once('exit', (code) => {
     // 1 is GNU tar's "a file changed as we read it" (a running container): a warning, not a failure.
     if (code !== null && code > 1) out.destroy(new Fault('unavailable', `tar of ${dir} exited with status ${code}`));

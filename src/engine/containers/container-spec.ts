@@ -171,7 +171,7 @@ export function bindMounts(host: Pick<HostConfig, 'Binds' | 'Mounts'>): BindMoun
     const [source, destination, mode = ''] = parts;
     if (!source.startsWith('/')) throw volumesUnsupported(spec);
     if (!destination.startsWith('/')) throw invalid(`invalid mount config for type "bind": invalid mount path: '${destination}' mount path must be absolute`);
-    if (destination === '/') throw invalid("invalid mount config for type \"bind\": invalid specification: destination can't be '/'");
+    if (normalize(destination) === '/') throw invalid("invalid mount config for type \"bind\": invalid specification: destination can't be '/'");
     let readonly = false;
     let propagation: string | undefined;
     for (const option of mode ? mode.split(',') : []) {
@@ -187,6 +187,7 @@ export function bindMounts(host: Pick<HostConfig, 'Binds' | 'Mounts'>): BindMoun
     if (!mount.Source) throw new Fault('invalid-argument', `${prefix}: field Source must not be empty`);
     if (!mount.Target?.startsWith('/')) throw new Fault('invalid-argument', `${prefix}: invalid mount path: '${mount.Target ?? ''}' mount path must be absolute`);
     if (!mount.Source.startsWith('/')) throw new Fault('invalid-argument', `${prefix}: invalid mount path: '${mount.Source}' mount path must be absolute`);
+    if (normalize(mount.Target) === '/') throw new Fault('invalid-argument', `${prefix}: invalid specification: destination can't be '/'`);
     out.push({ source: normalize(mount.Source), destination: normalize(mount.Target), readonly: mount.ReadOnly ?? false });
   }
   const seen = new Set<string>();

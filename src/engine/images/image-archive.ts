@@ -5,6 +5,7 @@
  * Load reads manifest.json (either layout: moby's older `<id>/layer.tar` archives too), or index.json alone.
  * Both stream: layer files travel between the tar and the BlobStore without being held in memory.
  */
+import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { extract, pack, type Pack } from 'tar-stream';
@@ -27,13 +28,11 @@ export interface SavedImage {
 export function saveArchive(blobs: BlobStore, images: readonly SavedImage[]): Readable {
   const tar = pack();
   const out = new PassThrough();
-  (tar as unknown as Readable).pipe(out);
+  // pipeline owns both streams' errors: a failure mid-archive must end the response, not the process.
+  pipeline(tar as unknown as Readable, out).catch(() => undefined);
   writeArchive(tar, blobs, images).then(
     () => tar.finalize(),
-    (err: Error) => {
-      out.destroy(err);
-      tar.destroy(err);
-    },
+    (err: Error) => out.destroy(err),
   );
   return out;
 }
@@ -99,13 +98,16 @@ const maxSmallTotal = 64 * 1024 * 1024;
 export async function readArchive(body: Readable, blobs: BlobStore, ingest: (source: Readable) => Promise<string>): Promise<ArchiveImage[]> {
   const small = new Map<string, Buffer>();
   const large = new Map<string, string>();
+  /** moby before 25 saves a repeated layer as a symlink to its first copy (`<id>/layer.tar -> ../<id0>/layer.tar`). */
+  const links = new Map<string, string>();
   let smallTotal = 0;
   const extractor = extract();
   const feeding = pipeline(body, extractor as unknown as NodeJS.WritableStream);
   feeding.catch(() => undefined);
   try {
-    for await (const entry of extractor as unknown as AsyncIterable<Readable & { header: { name: string; type?: string | null; size?: number } }>) {
+    for await (const entry of extractor as unknown as AsyncIterable<Readable & { header: { name: string; type?: string | null; size?: number; linkname?: string | null } }>) {
       const name = entry.header.name.replace(/^(\.\/)+/, '');
+      if (entry.header.type === 'symlink' && entry.header.linkname) links.set(name, posix.normalize(posix.join(posix.dirname(name), entry.header.linkname)));
       if (entry.header.type !== 'file') {
         entry.resume();
         continue;
@@ -130,15 +132,20 @@ export async function readArchive(body: Readable, blobs: BlobStore, ingest: (sou
     body.destroy();
     throw err instanceof Fault ? err : new Fault('invalid-argument', `invalid tar archive: ${(err as Error).message}`, { cause: err });
   }
+  const follow = (path: string): string => {
+    let current = path.replace(/^(\.\/)+/, '');
+    for (let hops = 0; hops < 8 && links.has(current); hops++) current = links.get(current)!;
+    return current;
+  };
   const blobOf = async (path: string): Promise<string> => {
-    const normal = path.replace(/^(\.\/)+/, '');
+    const normal = follow(path);
     const stored = large.get(normal);
     if (stored) return stored;
     const bytes = small.get(normal);
     if (!bytes) throw new Fault('invalid-argument', `the archive names ${path} but does not contain it`);
     return storeSmall(blobs, bytes, ingest);
   };
-  const fileOf = (path: string): Buffer | undefined => small.get(path.replace(/^(\.\/)+/, ''));
+  const fileOf = (path: string): Buffer | undefined => small.get(follow(path));
   const manifestJson = small.get('manifest.json');
   if (manifestJson) return fromDockerManifest(parseJson(manifestJson, 'manifest.json'), fileOf, blobOf);
   const index = small.get('index.json');

@@ -64,8 +64,17 @@ export class ImagePuller {
     for (const [i, layer] of layers.entries()) {
       progress({ status: present[i] ? 'Already exists' : 'Pulling fs layer', progressDetail: {}, id: shortId(layer.digest) });
     }
-    // Downloads run 3 at a time while layers unpack in order as soon as theirs has arrived (moby overlaps too).
-    const downloads = this.#downloadAll(session, ref.path, layers.map((l, i) => (present[i] ? undefined : l)), progress, options.signal);
+    // Downloads run 3 at a time while layers unpack in order as soon as theirs has arrived (moby overlaps too). A
+    // layer whose snapshot exists still needs its blob when the store lacks it (the snapshot came from an image
+    // with other compression): push and save send blobs, so it is fetched quietly.
+    const quiet = () => undefined;
+    const downloads = this.#downloadAll(
+      session,
+      ref.path,
+      layers.map((l) => l),
+      (i) => (present[i] ? quiet : progress),
+      options.signal,
+    );
     const unpacked = await this.#deps.unpacker.unpack(
       layers.map((l, i) => ({ blob: l.digest, diffId: config.rootfs.diff_ids[i], ready: downloads[i] })),
       (i, event) => {
@@ -110,8 +119,8 @@ export class ImagePuller {
   #downloadAll(
     session: RegistrySession,
     repository: string,
-    layers: (Descriptor | undefined)[],
-    progress: ProgressSink,
+    layers: Descriptor[],
+    progressOf: (index: number) => ProgressSink,
     signal?: AbortSignal,
   ): Promise<void>[] {
     let active = 0;
@@ -124,11 +133,14 @@ export class ImagePuller {
       active--;
       waiting.shift()?.();
     };
-    const out = layers.map(async (layer) => {
-      if (!layer) return;
+    const out = layers.map(async (layer, index) => {
+      if (await this.#deps.blobs.stat(layer.digest)) {
+        progressOf(index)({ status: 'Download complete', progressDetail: {}, id: shortId(layer.digest) });
+        return;
+      }
       await slot();
       try {
-        await this.#download(session, repository, layer, progress, signal);
+        await this.#download(session, repository, layer, progressOf(index), signal);
       } finally {
         release();
       }
