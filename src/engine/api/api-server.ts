@@ -6,7 +6,7 @@ import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import { renderError } from './api-errors.ts';
 import { apiVersion, splitVersion } from './api-version.ts';
-import type { ApiContext, Reply, Route, Router } from './router.ts';
+import type { ApiContext, Reply, Router } from './router.ts';
 
 const maxJsonBody = 16 * 1024 * 1024;
 

@@ -20,6 +20,7 @@ import type { ProgressSink } from '../images/progress.ts';
 import { shortId } from '../images/progress.ts';
 import { execForm, keyValues, parseDockerfile, shellWords, substitute, type Instruction } from './dockerfile.ts';
 import { copyIntoRoot, resolveInRoot } from './scoped-copy.ts';
+import { compressionOf } from '../images/layer-compression.ts';
 
 export interface BuildOptions {
   /** Path of the Dockerfile inside the context. */
@@ -297,7 +298,7 @@ async function extractContext(context: Readable, dir: string): Promise<void> {
       for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer;
     })(),
   );
-  const gzipped = !first.done && (first.value as Buffer)[0] === 0x1f && (first.value as Buffer)[1] === 0x8b;
+  const gzipped = !first.done && compressionOf(first.value as Buffer) === 'gzip';
   const fed = gzipped ? pipeline(whole, createGunzip(), child.stdin) : pipeline(whole, child.stdin);
   const [code] = await Promise.all([exited, fed.catch(() => undefined)]);
   if (code !== 0) throw new Fault('invalid-argument', `the build context is not a valid tar archive: ${stderr.trim()}`);

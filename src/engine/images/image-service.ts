@@ -18,6 +18,7 @@ import { parseImageConfig } from './image-config.ts';
 import { ImagePuller } from './image-puller.ts';
 import { ImagePusher, type PushOptions } from './image-pusher.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
+import { blobCompression } from './layer-compression.ts';
 import { LayerUnpacker } from './layer-unpacker.ts';
 import { shortId, type ProgressSink } from './progress.ts';
 
@@ -238,13 +239,10 @@ export class ImageService {
 
   /** The import body is stored as it came: name its compression by its magic bytes, as a manifest must. */
   async #layerMediaType(blob: string): Promise<string> {
-    const head: Buffer[] = [];
-    for await (const chunk of await this.#deps.blobs.read(blob, { start: 0, end: 3 })) head.push(chunk as Buffer);
-    const magic = Buffer.concat(head);
-    if (magic[0] === 0x1f && magic[1] === 0x8b) return mediaTypes.dockerLayer;
-    if (magic.length === 4 && magic.readUInt32LE(0) === 0xfd2fb528) return mediaTypes.ociLayerZstd;
-    return mediaTypes.dockerLayerUncompressed;
+    const compression = await blobCompression(this.#deps.blobs, blob);
+    return compression === 'gzip' ? mediaTypes.dockerLayer : compression === 'zstd' ? mediaTypes.ociLayerZstd : mediaTypes.dockerLayerUncompressed;
   }
+
 
   async #ingestStream(body: Readable, signal?: AbortSignal): Promise<string> {
     const writer = await this.#deps.blobs.ingest(`engine-import-${randomUUID().replace(/-/g, '')}`);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { Fault } from '../../base/fault.ts';
 import { Digester } from '../../oci/digest.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
+import { blobCompression } from './layer-compression.ts';
 import { chainIds } from './chain-id.ts';
 
 export interface UnpackLayer {
@@ -116,23 +117,15 @@ export class LayerUnpacker {
   }
 
   async #decompressorFor(blob: string): Promise<Transform | PassThrough> {
-    const head = await this.#blobs.read(blob, { start: 0, end: 3 }).catch(() => undefined);
-    const bytes = head ? await firstBytes(head) : Buffer.alloc(0);
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b) return createGunzip({ chunkSize: 256 * 1024 });
-    if (bytes.readUInt32LE(0) === 0xfd2fb528) return createZstdDecompress();
+    const compression = await blobCompression(this.#blobs, blob);
+    if (compression === 'gzip') return createGunzip({ chunkSize: 256 * 1024 });
+    if (compression === 'zstd') return createZstdDecompress();
     return new PassThrough();
   }
 }
 
 function chainOf(parent: string | undefined, diffId: string): string {
   return parent ? chainIds([parent, diffId])[1] : diffId;
-}
-
-async function firstBytes(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  const out = Buffer.concat(chunks);
-  return out.length >= 4 ? out : Buffer.concat([out, Buffer.alloc(4 - out.length)]);
 }
 
 /** Passes bytes through while computing their sha256 (the diffID) and reporting how far it got. */
