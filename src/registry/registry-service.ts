@@ -8,6 +8,7 @@ import { digestOf, parseDigest } from '../oci/digest.ts';
 import { type ParsedManifest, parseManifest } from '../oci/manifest.ts';
 import { mediaTypes } from '../oci/media-types.ts';
 import { parseManifestReference, validateRepositoryName } from '../oci/reference.ts';
+import { readBlobBytes } from '../store/blob-bytes.ts';
 import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from '../store/blob-store.ts';
 import { ManifestCache } from './manifest-cache.ts';
 import { UploadWriters } from './upload-writers.ts';
@@ -346,9 +347,7 @@ export class RegistryService {
   async manifestBody(digest: string): Promise<Buffer> {
     const cached = this.#manifests.get(digest);
     if (cached) return cached;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.#blobs.read(digest)) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBlobBytes(this.#blobs, digest);
     this.#manifests.set(digest, body);
     return body;
   }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Fault } from '../../base/fault.ts';
 import type { ImageBuilder } from '../build/image-builder.ts';
-import { JsonStream } from './json-stream.ts';
+import { streamProgress } from './json-stream.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 
 /** POST /build: the legacy builder's API (the docker CLI uses it when buildx is not installed). */
@@ -24,14 +24,7 @@ async function build(builder: ImageBuilder, ctx: ApiContext, res: ServerResponse
   if (options.networkMode && !['default', 'host', 'none'].includes(options.networkMode)) {
     throw new Fault('not-found', `network ${options.networkMode} not found`);
   }
-  const stream = new JsonStream(res);
-  try {
-    await builder.build(ctx.req, { ...options, progress: (m) => stream.write(m), signal: ctx.signal });
-  } catch (err) {
-    if (!stream.fail(err)) throw err;
-  }
-  stream.end();
-  return 'streamed';
+  return streamProgress(res, (stream) => builder.build(ctx.req, { ...options, progress: (m) => stream.write(m), signal: ctx.signal }));
 }
 
 /** `buildargs` / `labels`: a JSON object of strings (null values, as the CLI sends for unset args, are dropped). */

@@ -6,7 +6,7 @@ import { familiarReference, parseReference } from '../../client/reference.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { ImageRecord } from '../images/image-store.ts';
 import { imageInspect, imageSummary, unixSeconds } from './image-json.ts';
-import { JsonStream } from './json-stream.ts';
+import { streamProgress, type JsonStream } from './json-stream.ts';
 import { boolParam, checkFilterKeys, matchesLabels, parseFilters } from './query.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 
@@ -114,14 +114,7 @@ async function saveImages(images: ImageService, names: string[], res: ServerResp
 
 /** docker load: the body is the archive; the answer a JSON stream of `Loaded image: …` lines. */
 async function loadImages(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const stream = new JsonStream(res);
-  try {
-    await images.load(ctx.req, { progress: (m) => stream.write(m), signal: ctx.signal });
-  } catch (err) {
-    if (!stream.fail(err)) throw err;
-  }
-  stream.end();
-  return 'streamed';
+  return streamProgress(res, (stream) => images.load(ctx.req, { progress: (m) => stream.write(m), signal: ctx.signal }));
 }
 
 /** GET /images/search?term=&limit=&filters=: the index's /v1/search, narrowed by moby's filters. */
@@ -155,31 +148,20 @@ async function searchImages(images: ImageService, ctx: ApiContext): Promise<Repl
 
 /** POST /images/{name}/push?tag=: moby's progress stream; an error after the first line is reported in-band. */
 async function pushImage(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const stream = new JsonStream(res);
-  try {
-    await images.push(ctx.params.name, ctx.query.get('tag') || undefined, { auth: registryAuth(ctx), progress: (m) => stream.write(m), signal: ctx.signal });
-  } catch (err) {
-    if (!stream.fail(err)) throw err;
-  }
-  stream.end();
-  return 'streamed';
+  const tag = ctx.query.get('tag') || undefined;
+  return streamProgress(res, (stream) => images.push(ctx.params.name, tag, { auth: registryAuth(ctx), progress: (m) => stream.write(m), signal: ctx.signal }));
 }
 
 /** POST /images/create: `fromImage` pulls, `fromSrc=-` imports the request body. */
 async function createImage(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
   const fromImage = ctx.query.get('fromImage');
   const fromSrc = ctx.query.get('fromSrc');
-  const stream = new JsonStream(res);
-  try {
+  return streamProgress(res, async (stream) => {
     if (fromImage) await pull(images, ctx, stream, fromImage);
     else if (fromSrc === '-') await importImage(images, ctx, stream);
     else if (fromSrc) throw new Fault('not-implemented', 'importing from a URL is not supported; pipe the tar to docker import instead');
     else throw new Fault('invalid-argument', 'fromImage or fromSrc is required');
-  } catch (err) {
-    if (!stream.fail(err)) throw err;
-  }
-  stream.end();
-  return 'streamed';
+  });
 }
 
 async function pull(images: ImageService, ctx: ApiContext, stream: JsonStream, fromImage: string): Promise<void> {

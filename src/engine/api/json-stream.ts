@@ -41,3 +41,18 @@ export class JsonStream {
     this.#res.end();
   }
 }
+
+/**
+ * Runs `work` with a JSON progress stream on `res` (pull, import, push, load, build): an error before the first
+ * message is thrown, so the caller answers it as a plain HTTP error; after it, it is reported in-band.
+ */
+export async function streamProgress(res: ServerResponse, work: (stream: JsonStream) => Promise<unknown>): Promise<'streamed'> {
+  const stream = new JsonStream(res);
+  try {
+    await work(stream);
+  } catch (err) {
+    if (!stream.fail(err)) throw err;
+  }
+  stream.end();
+  return 'streamed';
+}

@@ -1,6 +1,7 @@
 import { Fault } from '../../base/fault.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
+import { readBlobBytes } from '../../store/blob-bytes.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import type { ImageRecord } from './image-store.ts';
 
@@ -19,9 +20,7 @@ const ociLayerTypes = new Set<string>([mediaTypes.ociLayer, mediaTypes.ociLayerG
  */
 export async function imageManifest(blobs: BlobStore, image: ImageRecord): Promise<ImageManifest> {
   if (image.manifest && (await blobs.stat(image.manifest.digest))) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await blobs.read(image.manifest.digest)) chunks.push(chunk as Buffer);
-    return { bytes: Buffer.concat(chunks), mediaType: image.manifest.mediaType, digest: image.manifest.digest };
+    return { bytes: await readBlobBytes(blobs, image.manifest.digest), mediaType: image.manifest.mediaType, digest: image.manifest.digest };
   }
   const config = await blobs.stat(image.id);
   if (!config) throw new Fault('failed-precondition', `the config of image ${image.id} is not stored locally`);

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fault } from '../../base/fault.ts';
+import { readBlobBytes } from '../../store/blob-bytes.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import {
   familiarName,
@@ -180,15 +181,8 @@ export class ImageStore {
   async config(id: string): Promise<ImageConfig> {
     const cached = this.#configs.get(id);
     if (cached) return cached;
-    const stream = await this.#blobs.read(id);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size > maxConfigBytes) throw new Fault('too-large', `image config ${id} is too large`);
-      chunks.push(chunk as Buffer);
-    }
-    const config = parseImageConfig(Buffer.concat(chunks), id);
+    const bytes = await readBlobBytes(this.#blobs, id, { limit: maxConfigBytes, what: `image config ${id}` });
+    const config = parseImageConfig(bytes, id);
     this.#configs.set(id, config);
     return config;
   }

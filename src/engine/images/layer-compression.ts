@@ -1,3 +1,4 @@
+import { readBlobBytes } from '../../store/blob-bytes.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 
 export type LayerCompression = 'gzip' | 'zstd' | 'none';
@@ -11,9 +12,6 @@ export function compressionOf(head: Uint8Array): LayerCompression {
 
 /** The compression of a stored blob, from its first four bytes. */
 export async function blobCompression(blobs: BlobStore, digest: string): Promise<LayerCompression> {
-  const head = await blobs.read(digest, { start: 0, end: 3 }).catch(() => undefined);
-  if (!head) return 'none';
-  const chunks: Buffer[] = [];
-  for await (const chunk of head) chunks.push(chunk as Buffer);
-  return compressionOf(Buffer.concat(chunks));
+  const head = await readBlobBytes(blobs, digest, { range: { start: 0, end: 3 } }).catch(() => undefined);
+  return head ? compressionOf(head) : 'none';
 }
