@@ -7,6 +7,7 @@ import type { Logger } from '../../base/log.ts';
 import { renderError } from './api-errors.ts';
 import { apiVersion, splitVersion } from './api-version.ts';
 import type { ApiContext, Reply, Router } from './router.ts';
+import { settleUnreadBody } from './unread-body.ts';
 
 const maxJsonBody = 16 * 1024 * 1024;
 
@@ -69,7 +70,9 @@ async function dispatch(options: ApiServerOptions, req: IncomingMessage, res: Se
     ctx.params = matched.params;
     if (matched.route.body === 'json') ctx.body = await readJson(req);
     const reply = await matched.route.handle(ctx, res);
-    if (reply !== 'streamed') sendReply(res, reply, req.method === 'HEAD');
+    if (reply === 'streamed') return;
+    settleUnreadBody(req, res);
+    sendReply(res, reply, req.method === 'HEAD');
   } catch (err) {
     renderFailure(options.logger, req, res, err);
   }
@@ -105,13 +108,15 @@ function renderFailure(logger: Logger, req: IncomingMessage, res: ServerResponse
     res.destroy();
     return;
   }
+  settleUnreadBody(req, res);
   sendReply(res, { status, json: { message } }, req.method === 'HEAD');
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  // Left open on a throw, so the refusal can still be answered on this connection (settleUnreadBody).
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
     if (size > maxJsonBody) throw new Fault('too-large', 'request body too large');
     chunks.push(chunk as Buffer);

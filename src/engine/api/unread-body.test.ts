@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Fault } from '../../base/fault.ts';
+import { createLogger } from '../../base/log.ts';
+import { createApiServer, type ApiServer } from './api-server.ts';
+import { Router } from './router.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wharf-unread-'));
+const socketPath = join(dir, 'engine.sock');
+let api: ApiServer;
+
+before(async () => {
+  const router = new Router([
+    { name: 'refuse-raw', method: 'POST', path: '/raw', body: 'raw', handle: async () => Promise.reject(new Fault('invalid-argument', 'refused')) },
+    { name: 'json', method: 'POST', path: '/json', body: 'json', handle: async () => ({ status: 204 }) },
+  ]);
+  api = createApiServer({ router, logger: createLogger({ level: 'silent' }), serverHeader: 'wharf-test' });
+  await api.listen(socketPath);
+});
+
+after(async () => {
+  await api.close(socketPath);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A client that writes its whole body before it reads anything, as simple HTTP clients do. */
+function postWholeBody(path: string, size: number): Promise<{ statusLine: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let received = '';
+    const finish = () => resolve({ statusLine: received.split('\r\n')[0], ms: Date.now() - started });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within 10 s (got ${JSON.stringify(received.slice(0, 40))})`));
+    }, 10_000);
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      finish();
+    });
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: engine\r\nContent-Length: ${size}\r\n\r\n`);
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size && !socket.destroyed) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', pump);
+      }
+    };
+    pump();
+  });
+}
+
+test('a refusal before a large raw body is read reaches a client that writes the whole body first', async () => {
+  const { statusLine } = await postWholeBody('/raw', 200 * 1024 * 1024);
+  assert.equal(statusLine, 'HTTP/1.1 400 Bad Request');
+});
+
+test('an unknown route with a large body is answered, not left waiting', async () => {
+  const { statusLine } = await postWholeBody('/nope', 200 * 1024 * 1024);
+  assert.equal(statusLine, 'HTTP/1.1 404 Not Found');
+});
+
+test('a JSON body over the limit gets its 413 while the client is still sending', async () => {
+  const { statusLine } = await postWholeBody('/json', 40 * 1024 * 1024);
+  assert.equal(statusLine, 'HTTP/1.1 413 Payload Too Large');
+});
