@@ -16,6 +16,8 @@ export const engineStatusByKind: Record<FaultKind, number> = {
   'permission-denied': 403,
   'not-implemented': 501,
   unavailable: 503,
+  // dockerd answers a full disk (ENOSPC) with a 500 that carries the message.
+  'storage-full': 500,
 };
 
 export interface RenderedError {

@@ -6,6 +6,7 @@ import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import { renderError } from './api-errors.ts';
 import { apiVersion, splitVersion } from './api-version.ts';
+import { parseRouteInput } from './route-schema.ts';
 import type { ApiContext, Reply, Router } from './router.ts';
 import { settleUnreadBody } from './unread-body.ts';
 
@@ -69,6 +70,7 @@ async function dispatch(options: ApiServerOptions, req: IncomingMessage, res: Se
     if (!matched) throw new Fault('not-found', 'page not found');
     ctx.params = matched.params;
     if (matched.route.body === 'json') ctx.body = await readJson(req);
+    if (matched.route.schema) ctx.input = parseRouteInput(matched.route.schema, ctx);
     const reply = await matched.route.handle(ctx, res);
     if (reply === 'streamed') return;
     settleUnreadBody(req, res);
@@ -139,6 +141,8 @@ async function dispatchUpgrade(options: ApiServerOptions, req: IncomingMessage, 
     const matched = options.router.match(ctx.method, ctx.path);
     if (!matched?.route.hijack) throw new Fault('not-found', 'page not found');
     ctx.params = matched.params;
+    // An upgrade request's body is unread here (ctx.body undefined); a hijack handler that reads one parses it.
+    if (matched.route.schema) ctx.input = parseRouteInput(matched.route.schema, ctx);
     await matched.route.hijack(ctx, socket, head);
   } catch (err) {
     const { status, message } = renderError(err);

@@ -2,21 +2,26 @@ import { Fault } from '../../base/fault.ts';
 import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ContainerRecord } from '../containers/container-record.ts';
 import { containerSummary } from './container-json.ts';
-import { boolParam, checkFilterKeys, intParam, matchesLabels, parseFilters, type Filters } from './query.ts';
-import type { ApiContext } from './router.ts';
+import { matchesLabels, type Filters } from './query.ts';
 
-const filterKeys = ['status', 'name', 'id', 'label', 'ancestor', 'exited', 'before', 'since', 'is-task', 'health', 'network', 'volume', 'publish', 'expose'];
+/** The parsed query of GET /containers/json (container-schemas.ts). */
+export interface ListQuery {
+  all: boolean;
+  limit?: number;
+  size: boolean;
+  filters: Filters;
+}
+
 const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 /** GET /containers/json (`docker ps`): newest first; without `all` only running ones; `limit` implies all. */
-export function listContainers(containers: ContainerManager, ctx: ApiContext, now: number): Record<string, unknown>[] {
-  const filters = parseFilters(ctx.query.get('filters'));
-  checkFilterKeys(filters, filterKeys);
+export function listContainers(containers: ContainerManager, query: ListQuery, now: number): Record<string, unknown>[] {
+  const { filters } = query;
   for (const status of filters.get('status') ?? []) {
     if (!statuses.includes(status)) throw new Fault('invalid-argument', `invalid filter 'status=${status}'`);
   }
-  const limit = intParam(ctx.query, 'limit') ?? -1;
-  const all = boolParam(ctx.query, 'all') || limit > 0 || (filters.get('status')?.length ?? 0) > 0 || filters.has('exited');
+  const limit = query.limit ?? -1;
+  const all = query.all || limit > 0 || (filters.get('status')?.length ?? 0) > 0 || filters.has('exited');
   let records = containers.store.list().sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || (b.id < a.id ? -1 : 1));
   const before = pivot(containers, filters.get('before')?.[0]);
   const since = pivot(containers, filters.get('since')?.[0]);
@@ -24,8 +29,7 @@ export function listContainers(containers: ContainerManager, ctx: ApiContext, no
   if (since) records = records.filter((r) => Date.parse(r.created) > Date.parse(since.created));
   records = records.filter((r) => (all || r.state.Running) && matches(containers, r, filters));
   if (limit > 0) records = records.slice(0, limit);
-  const size = boolParam(ctx.query, 'size');
-  return records.map((r) => containerSummary(r, { now, size: size ? { rw: 0, rootFs: 0 } : undefined }));
+  return records.map((r) => containerSummary(r, { now, size: query.size ? { rw: 0, rootFs: 0 } : undefined }));
 }
 
 function pivot(containers: ContainerManager, input: string | undefined): ContainerRecord | undefined {

@@ -8,14 +8,15 @@ import { Fault } from '../../base/fault.ts';
 import type { ContainerManager, WaitCondition } from '../containers/container-manager.ts';
 import { frame } from '../containers/container-io.ts';
 import { readLog, type LogEntry } from '../containers/container-log.ts';
-import type { ContainerConfig, ContainerRecord } from '../containers/container-record.ts';
-import type { CreateRequest } from '../containers/container-spec.ts';
+import type { ContainerRecord } from '../containers/container-record.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import { versionAtLeast } from './api-version.ts';
 import { commonHeaders } from './api-server.ts';
 import { containerInspect, containerSummary } from './container-json.ts';
 import { listContainers } from './container-list.ts';
-import { boolParam, intParam, parseTimestamp } from './query.ts';
+import { containerSchemas as schemas } from './container-schemas.ts';
+import { parseTimestamp } from './query.ts';
+import { inputOf } from './route-schema.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 
 const run = promisify(execFile);
@@ -32,15 +33,21 @@ export interface ContainerRouteDeps {
 export function containerRoutes(deps: ContainerRouteDeps): Route[] {
   const { containers } = deps;
   const now = deps.now ?? Date.now;
-  const post = (name: string, path: string, handle: Route['handle']): Route => ({ name, method: 'POST', path, handle });
+  const post = (name: string, path: string, handle: Route['handle'], schema?: Route['schema']): Route => ({ name, method: 'POST', path, schema, handle });
   return [
-    { name: 'container-list', method: 'GET', path: '/containers/json', handle: async (ctx) => ({ status: 200, json: listContainers(containers, ctx, now()) }) },
-    { name: 'container-create', method: 'POST', path: '/containers/create', body: 'json', handle: (ctx) => create(containers, ctx) },
-    { name: 'container-inspect', method: 'GET', path: '/containers/{id}/json', handle: (ctx) => inspect(deps, ctx) },
-    { name: 'container-logs', method: 'GET', path: '/containers/{id}/logs', handle: (ctx, res) => logs(containers, ctx, res) },
-    { name: 'container-top', method: 'GET', path: '/containers/{id}/top', handle: (ctx) => top(containers, ctx) },
+    {
+      name: 'container-list',
+      method: 'GET',
+      path: '/containers/json',
+      schema: schemas.list,
+      handle: async (ctx) => ({ status: 200, json: listContainers(containers, inputOf(schemas.list, ctx).query, now()) }),
+    },
+    { name: 'container-create', method: 'POST', path: '/containers/create', body: 'json', schema: schemas.create, handle: (ctx) => create(containers, ctx) },
+    { name: 'container-inspect', method: 'GET', path: '/containers/{id}/json', schema: schemas.inspect, handle: (ctx) => inspect(deps, ctx) },
+    { name: 'container-logs', method: 'GET', path: '/containers/{id}/logs', schema: schemas.logs, handle: (ctx, res) => logs(containers, ctx, res) },
+    { name: 'container-top', method: 'GET', path: '/containers/{id}/top', schema: schemas.top, handle: (ctx) => top(containers, ctx) },
     { name: 'container-changes', method: 'GET', path: '/containers/{id}/changes', handle: (ctx) => changes(deps, ctx) },
-    { name: 'commit', method: 'POST', path: '/commit', body: 'json', handle: (ctx) => commit(containers, ctx) },
+    { name: 'commit', method: 'POST', path: '/commit', body: 'json', schema: schemas.commit, handle: (ctx) => commit(containers, ctx) },
     {
       name: 'container-export',
       method: 'GET',
@@ -53,30 +60,51 @@ export function containerRoutes(deps: ContainerRouteDeps): Route[] {
       },
     },
     post('container-start', '/containers/{id}/start', async (ctx) => ({ status: (await containers.start(ctx.params.id)) ? 204 : 304 })),
-    post('container-stop', '/containers/{id}/stop', async (ctx) => {
-      const stopped = await containers.stop(ctx.params.id, { timeout: intParam(ctx.query, 't'), signal: ctx.query.get('signal') || undefined });
-      return { status: stopped ? 204 : 304 };
-    }),
-    post('container-restart', '/containers/{id}/restart', async (ctx) => {
-      await containers.restart(ctx.params.id, intParam(ctx.query, 't'));
-      return { status: 204 };
-    }),
-    post('container-kill', '/containers/{id}/kill', async (ctx) => {
-      await containers.kill(ctx.params.id, ctx.query.get('signal') || 'KILL');
-      return { status: 204 };
-    }),
+    post(
+      'container-stop',
+      '/containers/{id}/stop',
+      async (ctx) => {
+        const { t, signal } = inputOf(schemas.stop, ctx).query;
+        return { status: (await containers.stop(ctx.params.id, { timeout: t, signal })) ? 204 : 304 };
+      },
+      schemas.stop,
+    ),
+    post(
+      'container-restart',
+      '/containers/{id}/restart',
+      async (ctx) => (await containers.restart(ctx.params.id, inputOf(schemas.restart, ctx).query.t), { status: 204 }),
+      schemas.restart,
+    ),
+    post(
+      'container-kill',
+      '/containers/{id}/kill',
+      async (ctx) => (await containers.kill(ctx.params.id, inputOf(schemas.kill, ctx).query.signal ?? 'KILL'), { status: 204 }),
+      schemas.kill,
+    ),
     post('container-pause', '/containers/{id}/pause', async (ctx) => (await containers.pause(ctx.params.id), { status: 204 })),
     post('container-unpause', '/containers/{id}/unpause', async (ctx) => (await containers.unpause(ctx.params.id), { status: 204 })),
-    post('container-rename', '/containers/{id}/rename', async (ctx) => (containers.rename(ctx.params.id, ctx.query.get('name') ?? ''), { status: 204 })),
-    post('container-resize', '/containers/{id}/resize', async (ctx) => {
-      containers.resize(ctx.params.id, intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
-      return { status: 200 };
-    }),
-    post('container-wait', '/containers/{id}/wait', (ctx, res) => wait(containers, ctx, res)),
+    post(
+      'container-rename',
+      '/containers/{id}/rename',
+      async (ctx) => (containers.rename(ctx.params.id, inputOf(schemas.rename, ctx).query.name ?? ''), { status: 204 }),
+      schemas.rename,
+    ),
+    post(
+      'container-resize',
+      '/containers/{id}/resize',
+      async (ctx) => {
+        const { h, w } = inputOf(schemas.resize, ctx).query;
+        containers.resize(ctx.params.id, h, w);
+        return { status: 200 };
+      },
+      schemas.resize,
+    ),
+    post('container-wait', '/containers/{id}/wait', (ctx, res) => wait(containers, ctx, res), schemas.wait),
     {
       name: 'container-attach',
       method: 'POST',
       path: '/containers/{id}/attach',
+      schema: schemas.attach,
       handle: (ctx, res) => attachPlain(deps, ctx, res),
       hijack: (ctx, socket, head) => attachHijacked(deps, ctx, socket, head),
     },
@@ -84,15 +112,16 @@ export function containerRoutes(deps: ContainerRouteDeps): Route[] {
       name: 'container-delete',
       method: 'DELETE',
       path: '/containers/{id}',
-      handle: async (ctx) => (await containers.remove(ctx.params.id, { force: boolParam(ctx.query, 'force') }), { status: 204 }),
+      schema: schemas.delete,
+      handle: async (ctx) => (await containers.remove(ctx.params.id, { force: inputOf(schemas.delete, ctx).query.force }), { status: 204 }),
     },
   ];
 }
 
 async function create(containers: ContainerManager, ctx: ApiContext): Promise<Reply> {
-  const body = ctx.body as CreateRequest | undefined;
-  if (!body || typeof body !== 'object') throw new Fault('invalid-argument', 'config cannot be empty in order to create a container');
-  const created = await containers.create(body, ctx.query.get('name') || undefined);
+  const { query, body } = inputOf(schemas.create, ctx);
+  if (!body) throw new Fault('invalid-argument', 'config cannot be empty in order to create a container');
+  const created = await containers.create(body, query.name);
   return { status: 201, json: created };
 }
 
@@ -121,18 +150,10 @@ async function inspect(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply
 
 /** POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=, the body a container config (or nothing). */
 async function commit(containers: ContainerManager, ctx: ApiContext): Promise<Reply> {
-  const container = ctx.query.get('container');
+  const { query, body } = inputOf(schemas.commit, ctx);
+  const { container, ...options } = query;
   if (!container) throw new Fault('invalid-argument', 'container is required');
-  const pause = ctx.query.get('pause');
-  const id = await containers.commit(container, {
-    repo: ctx.query.get('repo') || undefined,
-    tag: ctx.query.get('tag') || undefined,
-    comment: ctx.query.get('comment') || undefined,
-    author: ctx.query.get('author') || undefined,
-    changes: ctx.query.getAll('changes').filter(Boolean),
-    pause: pause === null || pause === '' ? true : ['1', 'true', 'True'].includes(pause),
-    config: ctx.body && typeof ctx.body === 'object' ? (ctx.body as Partial<ContainerConfig>) : null,
-  });
+  const id = await containers.commit(container, { ...options, config: body ?? null });
   return { status: 201, json: { Id: id } };
 }
 
@@ -147,8 +168,7 @@ async function changes(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply
 
 /** POST /containers/{id}/wait: flush the headers first — `docker run` only starts the container after them. */
 async function wait(containers: ContainerManager, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const condition = (ctx.query.get('condition') || 'not-running') as WaitCondition;
-  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new Fault('invalid-argument', `invalid condition: "${condition}"`);
+  const condition: WaitCondition = inputOf(schemas.wait, ctx).query.condition ?? 'not-running';
   const result = containers.wait(ctx.params.id, condition);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
@@ -158,13 +178,8 @@ async function wait(containers: ContainerManager, ctx: ApiContext, res: ServerRe
 }
 
 function attachOptions(ctx: ApiContext): { stdin: boolean; stdout: boolean; stderr: boolean; stream: boolean; logs: boolean } {
-  return {
-    stdin: boolParam(ctx.query, 'stdin'),
-    stdout: boolParam(ctx.query, 'stdout'),
-    stderr: boolParam(ctx.query, 'stderr'),
-    stream: boolParam(ctx.query, 'stream'),
-    logs: boolParam(ctx.query, 'logs'),
-  };
+  const { stdin, stdout, stderr, stream, logs } = inputOf(schemas.attach, ctx).query;
+  return { stdin, stdout, stderr, stream, logs };
 }
 
 function streamContentType(record: ContainerRecord, version: string): string {
@@ -234,21 +249,19 @@ function trimNanos(time: string): string {
  * the container stops. Subscribing and sizing the file happen in one tick, so nothing is lost or doubled.
  */
 async function logs(containers: ContainerManager, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const q = ctx.query;
-  const wantOut = boolParam(q, 'stdout');
-  const wantErr = boolParam(q, 'stderr');
+  const q = inputOf(schemas.logs, ctx).query;
+  const wantOut = q.stdout;
+  const wantErr = q.stderr;
   if (!wantOut && !wantErr) throw new Fault('invalid-argument', 'Bad parameters: you must choose at least one stream');
   const source = containers.logSource(ctx.params.id);
   const { record, log } = source;
   const nowMs = Date.now();
-  const since = q.get('since');
-  const until = q.get('until');
+  const { since, until } = q;
   const sinceMs = since && since !== '0' ? parseTimestamp(since, nowMs) : undefined;
   const untilMs = until && until !== '0' ? parseTimestamp(until, nowMs) : undefined;
-  const tailText = q.get('tail') ?? 'all';
-  const tail = tailText === 'all' || tailText === '' || Number(tailText) < 0 ? undefined : Number(tailText);
-  const timestamps = boolParam(q, 'timestamps');
-  const follow = boolParam(q, 'follow') && source.running !== undefined && untilMs === undefined;
+  const tail = tailCount(q.tail);
+  const timestamps = q.timestamps;
+  const follow = q.follow && source.running !== undefined && untilMs === undefined;
   const wanted = (e: LogEntry) => (e.stream === 'stdout' ? wantOut : wantErr);
   const pending: LogEntry[] = [];
   let live = false;
@@ -273,10 +286,16 @@ async function logs(containers: ContainerManager, ctx: ApiContext, res: ServerRe
   return 'streamed';
 }
 
+/** moby (daemon/logs.go): a tail that is not a whole number, or is negative, means every line. */
+function tailCount(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text && /^\d+$/.test(text) && Number.isSafeInteger(n) ? n : undefined;
+}
+
 /** GET /containers/{id}/top: the host's `ps` (moby runs it the same way), rows narrowed to the container's pids. */
 async function top(containers: ContainerManager, ctx: ApiContext): Promise<Reply> {
   const pids = new Set(await containers.pids(ctx.params.id));
-  const args = (ctx.query.get('ps_args') || '-ef').split(/\s+/).filter(Boolean);
+  const args = (inputOf(schemas.top, ctx).query.ps_args ?? '-ef').split(/\s+/).filter(Boolean);
   let stdout: string;
   try {
     ({ stdout } = await run('ps', args, { maxBuffer: 16 * 1024 * 1024 }));

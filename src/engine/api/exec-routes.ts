@@ -1,21 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Fault } from '../../base/fault.ts';
-import type { ContainerExecs, ExecConfig } from '../containers/container-exec.ts';
+import type { ContainerExecs } from '../containers/container-exec.ts';
 import { commonHeaders } from './api-server.ts';
 import { versionAtLeast } from './api-version.ts';
-import { intParam } from './query.ts';
+import { execSchemas as schemas } from './exec-schemas.ts';
+import { inputOf, parseJsonBody } from './route-schema.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 
 export interface ExecRouteDeps {
   execs: ContainerExecs;
   serverHeader: string;
-}
-
-interface StartBody {
-  Detach?: boolean;
-  Tty?: boolean;
-  ConsoleSize?: [number, number] | null;
 }
 
 const maxStartBody = 64 * 1024;
@@ -28,13 +23,15 @@ export function execRoutes(deps: ExecRouteDeps): Route[] {
       method: 'POST',
       path: '/containers/{id}/exec',
       body: 'json',
-      handle: async (ctx) => ({ status: 201, json: execs.create(ctx.params.id, (ctx.body ?? {}) as ExecConfig) }),
+      schema: schemas.create,
+      handle: async (ctx) => ({ status: 201, json: execs.create(ctx.params.id, inputOf(schemas.create, ctx).body ?? {}) }),
     },
     {
       name: 'exec-start',
       method: 'POST',
       path: '/exec/{id}/start',
       body: 'json',
+      schema: schemas.start,
       handle: (ctx, res) => startPlain(deps, ctx, res),
       hijack: (ctx, socket, head) => startHijacked(deps, ctx, socket, head),
     },
@@ -42,8 +39,10 @@ export function execRoutes(deps: ExecRouteDeps): Route[] {
       name: 'exec-resize',
       method: 'POST',
       path: '/exec/{id}/resize',
+      schema: schemas.resize,
       handle: async (ctx) => {
-        execs.resize(ctx.params.id, intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+        const { h, w } = inputOf(schemas.resize, ctx).query;
+        execs.resize(ctx.params.id, h, w);
         return { status: 200 };
       },
     },
@@ -57,15 +56,15 @@ function contentType(tty: boolean, version: string): string {
 
 /** `exec -d` posts without Upgrade: start it and answer 200 with no body. Otherwise the output is the body. */
 async function startPlain(deps: ExecRouteDeps, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const body = (ctx.body ?? {}) as StartBody;
+  const body = inputOf(schemas.start, ctx).body;
   const exec = deps.execs.get(ctx.params.id);
-  if (body.Detach) {
+  if (body?.Detach) {
     await deps.execs.start(exec.id, {});
     return { status: 200 };
   }
   res.writeHead(200, { 'Content-Type': contentType(exec.config.Tty ?? false, ctx.version) });
   res.flushHeaders();
-  await deps.execs.start(exec.id, { output: res, consoleSize: body.ConsoleSize ?? undefined });
+  await deps.execs.start(exec.id, { output: res, consoleSize: body?.ConsoleSize });
   return 'streamed';
 }
 
@@ -86,16 +85,18 @@ async function startHijacked(deps: ExecRouteDeps, ctx: ApiContext, socket: Duple
     `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType(exec.config.Tty ?? false, ctx.version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${headers}\r\n`,
   );
   if (rest.length) socket.unshift(rest);
-  await deps.execs.start(exec.id, { output: socket, input: socket, consoleSize: start.ConsoleSize ?? undefined });
+  await deps.execs.start(exec.id, { output: socket, input: socket, consoleSize: start?.ConsoleSize });
 }
 
-function parseStartBody(body: Buffer): StartBody {
-  if (!body.length) return {};
+function parseStartBody(body: Buffer) {
+  if (!body.length) return undefined;
+  let json: unknown;
   try {
-    return JSON.parse(body.toString('utf8')) as StartBody;
+    json = JSON.parse(body.toString('utf8'));
   } catch (cause) {
-    throw new Fault('invalid-argument', `invalid exec start body: ${(cause as Error).message}`, { cause });
+    throw new Fault('invalid-argument', `invalid JSON: ${(cause as Error).message}`, { cause });
   }
+  return parseJsonBody(schemas.start.body, json);
 }
 
 async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {

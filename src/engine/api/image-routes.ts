@@ -7,7 +7,10 @@ import type { ImageService } from '../images/image-service.ts';
 import type { ImageRecord } from '../images/image-store.ts';
 import { imageInspect, imageSummary, unixSeconds } from './image-json.ts';
 import { streamProgress, type JsonStream } from './json-stream.ts';
-import { boolParam, checkFilterKeys, matchesLabels, parseFilters } from './query.ts';
+import { imageSchemas as schemas } from './image-schemas.ts';
+import { matchesLabels } from './query.ts';
+import { inputOf } from './route-schema.ts';
+import { requestBody } from './request-body.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 
 export interface ImageRouteDeps {
@@ -17,12 +20,18 @@ export interface ImageRouteDeps {
 export function imageRoutes(deps: ImageRouteDeps): Route[] {
   const { images } = deps;
   return [
-    { name: 'image-list', method: 'GET', path: '/images/json', handle: (ctx) => listImages(images, ctx) },
-    { name: 'image-create', method: 'POST', path: '/images/create', body: 'raw', handle: (ctx, res) => createImage(images, ctx, res) },
-    { name: 'image-search', method: 'GET', path: '/images/search', handle: (ctx) => searchImages(images, ctx) },
-    { name: 'image-save', method: 'GET', path: '/images/get', handle: (ctx, res) => saveImages(images, ctx.query.getAll('names'), res) },
+    { name: 'image-list', method: 'GET', path: '/images/json', schema: schemas.list, handle: (ctx) => listImages(images, ctx) },
+    { name: 'image-create', method: 'POST', path: '/images/create', body: 'raw', schema: schemas.create, handle: (ctx, res) => createImage(images, ctx, res) },
+    { name: 'image-search', method: 'GET', path: '/images/search', schema: schemas.search, handle: (ctx) => searchImages(images, ctx) },
+    {
+      name: 'image-save',
+      method: 'GET',
+      path: '/images/get',
+      schema: schemas.save,
+      handle: (ctx, res) => saveImages(images, inputOf(schemas.save, ctx).query.names, res),
+    },
     { name: 'image-save-one', method: 'GET', path: '/images/{name*}/get', handle: (ctx, res) => saveImages(images, [ctx.params.name], res) },
-    { name: 'image-load', method: 'POST', path: '/images/load', body: 'raw', handle: (ctx, res) => loadImages(images, ctx, res) },
+    { name: 'image-load', method: 'POST', path: '/images/load', body: 'raw', schema: schemas.load, handle: (ctx, res) => loadImages(images, ctx, res) },
     { name: 'image-inspect', method: 'GET', path: '/images/{name*}/json', handle: (ctx) => inspectImage(deps, ctx) },
     {
       name: 'image-history',
@@ -30,23 +39,23 @@ export function imageRoutes(deps: ImageRouteDeps): Route[] {
       path: '/images/{name*}/history',
       handle: async (ctx) => ({ status: 200, json: await images.history(ctx.params.name) }),
     },
-    { name: 'image-tag', method: 'POST', path: '/images/{name*}/tag', handle: (ctx) => tagImage(images, ctx) },
-    { name: 'image-push', method: 'POST', path: '/images/{name*}/push', handle: (ctx, res) => pushImage(images, ctx, res) },
+    { name: 'image-tag', method: 'POST', path: '/images/{name*}/tag', schema: schemas.tag, handle: (ctx) => tagImage(images, ctx) },
+    { name: 'image-push', method: 'POST', path: '/images/{name*}/push', schema: schemas.push, handle: (ctx, res) => pushImage(images, ctx, res) },
     {
       name: 'image-delete',
       method: 'DELETE',
       path: '/images/{name*}',
-      handle: async (ctx) => ({
-        status: 200,
-        json: await images.remove(ctx.params.name, { force: boolParam(ctx.query, 'force'), prune: !boolParam(ctx.query, 'noprune') }),
-      }),
+      schema: schemas.delete,
+      handle: async (ctx) => {
+        const { force, noprune } = inputOf(schemas.delete, ctx).query;
+        return { status: 200, json: await images.remove(ctx.params.name, { force, prune: !noprune }) };
+      },
     },
   ];
 }
 
 async function listImages(images: ImageService, ctx: ApiContext): Promise<Reply> {
-  const filters = parseFilters(ctx.query.get('filters'));
-  checkFilterKeys(filters, ['reference', 'dangling', 'label', 'before', 'since', 'until']);
+  const { filters } = inputOf(schemas.list, ctx).query;
   const store = images.store;
   const matchers = await imageMatchers(images, filters);
   const out: Record<string, unknown>[] = [];
@@ -99,8 +108,8 @@ async function inspectImage(deps: ImageRouteDeps, ctx: ApiContext): Promise<Repl
 }
 
 async function tagImage(images: ImageService, ctx: ApiContext): Promise<Reply> {
-  const repo = ctx.query.get('repo') ?? '';
-  images.tag(ctx.params.name, repo, ctx.query.get('tag') || undefined);
+  const { repo, tag } = inputOf(schemas.tag, ctx).query;
+  images.tag(ctx.params.name, repo ?? '', tag);
   return { status: 201 };
 }
 
@@ -114,19 +123,14 @@ async function saveImages(images: ImageService, names: string[], res: ServerResp
 
 /** docker load: the body is the archive; the answer a JSON stream of `Loaded image: …` lines. */
 async function loadImages(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  return streamProgress(res, (stream) => images.load(ctx.req, { progress: (m) => stream.write(m), signal: ctx.signal }));
+  return streamProgress(res, (stream) => images.load(requestBody(ctx.req), { progress: (m) => stream.write(m), signal: ctx.signal }));
 }
 
 /** GET /images/search?term=&limit=&filters=: the index's /v1/search, narrowed by moby's filters. */
 async function searchImages(images: ImageService, ctx: ApiContext): Promise<Reply> {
-  const term = ctx.query.get('term') ?? '';
+  const { term, limit = 25, filters } = inputOf(schemas.search, ctx).query;
   if (!term) throw new Fault('invalid-argument', 'a search term is required');
-  const limit = ctx.query.get('limit') ? Number(ctx.query.get('limit')) : 25;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new Fault('invalid-argument', `Limit ${ctx.query.get('limit')} is outside the range of [1, 100]`);
-  const filters = parseFilters(ctx.query.get('filters'));
-  for (const key of filters.keys()) {
-    if (!['is-official', 'is-automated', 'stars'].includes(key)) throw new Fault('invalid-argument', `invalid filter '${key}'`);
-  }
+  if (limit < 1 || limit > 100) throw new Fault('invalid-argument', `Limit ${limit} is outside the range of [1, 100]`);
   const flag = (key: string) => {
     const value = filters.get(key)?.[0];
     if (value === undefined) return undefined;
@@ -148,14 +152,13 @@ async function searchImages(images: ImageService, ctx: ApiContext): Promise<Repl
 
 /** POST /images/{name}/push?tag=: moby's progress stream; an error after the first line is reported in-band. */
 async function pushImage(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const tag = ctx.query.get('tag') || undefined;
+  const { tag } = inputOf(schemas.push, ctx).query;
   return streamProgress(res, (stream) => images.push(ctx.params.name, tag, { auth: registryAuth(ctx), progress: (m) => stream.write(m), signal: ctx.signal }));
 }
 
 /** POST /images/create: `fromImage` pulls, `fromSrc=-` imports the request body. */
 async function createImage(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const fromImage = ctx.query.get('fromImage');
-  const fromSrc = ctx.query.get('fromSrc');
+  const { fromImage, fromSrc } = inputOf(schemas.create, ctx).query;
   return streamProgress(res, async (stream) => {
     if (fromImage) await pull(images, ctx, stream, fromImage);
     else if (fromSrc === '-') await importImage(images, ctx, stream);
@@ -165,7 +168,7 @@ async function createImage(images: ImageService, ctx: ApiContext, res: ServerRes
 }
 
 async function pull(images: ImageService, ctx: ApiContext, stream: JsonStream, fromImage: string): Promise<void> {
-  const tag = ctx.query.get('tag') ?? '';
+  const tag = inputOf(schemas.create, ctx).query.tag ?? '';
   const input = !tag ? fromImage : tag.includes(':') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
   // Validate before any byte is written so a bad name is a plain 400.
   familiarReference(parseReference(input));
@@ -173,13 +176,8 @@ async function pull(images: ImageService, ctx: ApiContext, stream: JsonStream, f
 }
 
 async function importImage(images: ImageService, ctx: ApiContext, stream: JsonStream): Promise<void> {
-  const id = await images.import(ctx.req, {
-    repo: ctx.query.get('repo') || undefined,
-    tag: ctx.query.get('tag') || undefined,
-    message: ctx.query.get('message') || undefined,
-    changes: ctx.query.getAll('changes').filter(Boolean),
-    signal: ctx.signal,
-  });
+  const { repo, tag, message, changes } = inputOf(schemas.create, ctx).query;
+  const id = await images.import(requestBody(ctx.req), { repo, tag, message, changes, signal: ctx.signal });
   stream.write({ status: id });
 }
 

@@ -2,7 +2,9 @@ import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ImageService } from '../images/image-service.ts';
 import { containerSummary } from './container-json.ts';
 import { imageSummary } from './image-json.ts';
-import { checkFilterKeys, matchesLabels, parseFilters } from './query.ts';
+import { matchesLabels } from './query.ts';
+import { inputOf } from './route-schema.ts';
+import { systemSchemas as schemas } from './system-schemas.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 
 export interface PruneRouteDeps {
@@ -14,8 +16,8 @@ export interface PruneRouteDeps {
 export function pruneRoutes(deps: PruneRouteDeps): Route[] {
   return [
     { name: 'system-df', method: 'GET', path: '/system/df', handle: (ctx) => diskUsage(deps, ctx) },
-    { name: 'container-prune', method: 'POST', path: '/containers/prune', handle: (ctx) => pruneContainers(deps, ctx) },
-    { name: 'image-prune', method: 'POST', path: '/images/prune', handle: (ctx) => pruneImages(deps, ctx) },
+    { name: 'container-prune', method: 'POST', path: '/containers/prune', schema: schemas.containerPrune, handle: (ctx) => pruneContainers(deps, ctx) },
+    { name: 'image-prune', method: 'POST', path: '/images/prune', schema: schemas.imagePrune, handle: (ctx) => pruneImages(deps, ctx) },
     // No volumes, user-defined networks or build cache exist here: nothing to prune, answered as moby answers it.
     { name: 'volume-prune', method: 'POST', path: '/volumes/prune', handle: async () => ({ status: 200, json: { VolumesDeleted: null, SpaceReclaimed: 0 } }) },
     { name: 'network-prune', method: 'POST', path: '/networks/prune', handle: async () => ({ status: 200, json: { NetworksDeleted: null } }) },
@@ -40,8 +42,7 @@ async function diskUsage(deps: PruneRouteDeps, ctx: ApiContext): Promise<Reply> 
 
 /** Removes stopped containers (label filters honoured). */
 async function pruneContainers(deps: PruneRouteDeps, ctx: ApiContext): Promise<Reply> {
-  const filters = parseFilters(ctx.query.get('filters'));
-  checkFilterKeys(filters, ['label', 'until']);
+  const { filters } = inputOf(schemas.containerPrune, ctx).query;
   const deleted: string[] = [];
   for (const record of deps.containers.store.list()) {
     if (record.state.Running || !matchesLabels(record.config.Labels, filters.get('label'))) continue;
@@ -53,8 +54,7 @@ async function pruneContainers(deps: PruneRouteDeps, ctx: ApiContext): Promise<R
 
 /** Removes dangling images, or (dangling=false, `docker image prune -a`) every image no container uses. */
 async function pruneImages(deps: PruneRouteDeps, ctx: ApiContext): Promise<Reply> {
-  const filters = parseFilters(ctx.query.get('filters'));
-  checkFilterKeys(filters, ['dangling', 'label', 'until']);
+  const { filters } = inputOf(schemas.imagePrune, ctx).query;
   const danglingOnly = !['false', '0'].includes(filters.get('dangling')?.[0] ?? 'true');
   const store = deps.images.store;
   const deleted: Record<string, string>[] = [];

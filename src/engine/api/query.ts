@@ -1,20 +1,5 @@
 import { Fault } from '../../base/fault.ts';
 
-/** moby's BoolValue: anything but "", 0, no, false, none (any case) is true; the CLI sends `1`. */
-export function boolParam(query: URLSearchParams, name: string, fallback = false): boolean {
-  const value = query.get(name);
-  if (value === null) return fallback;
-  return !['', '0', 'no', 'false', 'none'].includes(value.trim().toLowerCase());
-}
-
-export function intParam(query: URLSearchParams, name: string): number | undefined {
-  const value = query.get(name);
-  if (value === null || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new Fault('invalid-argument', `invalid value for ${name}: "${value}"`);
-  return n;
-}
-
 /** Filters as the CLI sends them: `{"key":{"value":true}}`, or the legacy `{"key":["value"]}`. */
 export type Filters = Map<string, string[]>;
 
@@ -29,10 +14,16 @@ export function parseFilters(raw: string | null): Filters {
   }
   if (typeof parsed !== 'object' || parsed === null) throw new Fault('invalid-argument', 'invalid filter: not an object');
   for (const [key, value] of Object.entries(parsed)) {
-    const values = Array.isArray(value) ? value.map(String) : Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k]);
-    filters.set(key, values);
+    // moby's filters.FromJSON takes map[string]map[string]bool, or the legacy map[string][]string.
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) filters.set(key, value);
+    else if (isBoolMap(value)) filters.set(key, Object.keys(value).filter((k) => value[k]));
+    else throw new Fault('invalid-argument', 'invalid filter');
   }
   return filters;
+}
+
+function isBoolMap(value: unknown): value is Record<string, boolean> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'boolean');
 }
 
 /** Rejects filter keys a listing does not know, with moby's wording. */

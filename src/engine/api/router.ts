@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { z } from 'zod';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -15,6 +16,21 @@ export interface ApiContext {
   signal: AbortSignal;
   /** The parsed JSON body (undefined when empty); only for routes with `body: 'json'`. */
   body?: unknown;
+  /** What the dispatcher parsed with the route's schema; read it through `inputOf`. */
+  input?: ParsedInput;
+}
+
+/** What a route accepts: its query parameters (query-schema.ts) and its JSON body (go-json.ts). */
+export interface RouteSchema {
+  query?: z.ZodType;
+  body?: z.ZodType;
+}
+
+/** The input the dispatcher parsed, tagged with the schema that parsed it so `inputOf` can trust its type. */
+export interface ParsedInput {
+  schema: RouteSchema;
+  query: unknown;
+  body: unknown;
 }
 
 /** A complete reply, rendered by the dispatcher; `streamed` means the handler wrote `res` itself. */
@@ -27,6 +43,8 @@ export interface Route {
   path: string;
   /** `json` parses the request body before the handler runs; `raw` leaves `ctx.req` unread (uploads). */
   body?: 'json' | 'raw';
+  /** Parsed by the dispatcher before `handle` or `hijack` runs; a refusal never reaches them. */
+  schema?: RouteSchema;
   handle(ctx: ApiContext, res: ServerResponse): Promise<Reply>;
   /** Hijacked connections (attach, exec start): the handler owns the socket after this is called. */
   hijack?(ctx: ApiContext, socket: Duplex, head: Buffer): Promise<void>;

@@ -6,7 +6,9 @@ import type { ResourceSupport } from '../containers/runtime.ts';
 import type { EngineEvent, EventLog } from '../events.ts';
 import { apiVersion, minApiVersion } from './api-version.ts';
 import { JsonStream } from './json-stream.ts';
-import { parseFilters, parseTimestamp, type Filters } from './query.ts';
+import { parseTimestamp, type Filters } from './query.ts';
+import { inputOf } from './route-schema.ts';
+import { systemSchemas as schemas } from './system-schemas.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 
 export interface EngineCounts {
@@ -36,8 +38,8 @@ export function systemRoutes(deps: SystemDeps): Route[] {
     { name: 'ping-head', method: 'HEAD', path: '/_ping', handle: (ctx) => ping(ctx) },
     { name: 'version', method: 'GET', path: '/version', handle: async () => ({ status: 200, json: versionBody(deps) }) },
     { name: 'info', method: 'GET', path: '/info', handle: async () => ({ status: 200, json: infoBody(deps) }) },
-    { name: 'events', method: 'GET', path: '/events', handle: (ctx, res) => streamEvents(deps.events, ctx, res) },
-    { name: 'auth', method: 'POST', path: '/auth', body: 'json', handle: (ctx) => login(deps.registry, ctx) },
+    { name: 'events', method: 'GET', path: '/events', schema: schemas.events, handle: (ctx, res) => streamEvents(deps.events, ctx, res) },
+    { name: 'auth', method: 'POST', path: '/auth', body: 'json', schema: schemas.auth, handle: (ctx) => login(deps.registry, ctx) },
   ];
 }
 
@@ -150,9 +152,7 @@ function goArch(): string {
  */
 async function streamEvents(events: EventLog, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
   const now = Date.now();
-  const filters = parseFilters(ctx.query.get('filters'));
-  const since = ctx.query.get('since');
-  const until = ctx.query.get('until');
+  const { filters, since, until } = inputOf(schemas.events, ctx).query;
   const sinceNano = since ? parseTimestamp(since, now) * 1e6 : undefined;
   const untilNano = until ? parseTimestamp(until, now) * 1e6 : undefined;
   const stream = new JsonStream(res);
@@ -211,8 +211,8 @@ function matchesEvent(event: EngineEvent, filters: Filters): boolean {
 
 /** POST /auth: perform the registry handshake with the given credentials; the CLI stores them itself. */
 async function login(registry: RegistryClient, ctx: ApiContext): Promise<Reply> {
-  const body = (ctx.body ?? {}) as { username?: string; password?: string; serveraddress?: string; identitytoken?: string };
-  if (!body.serveraddress && !body.username) throw new Fault('invalid-argument', 'missing serveraddress');
+  const body = inputOf(schemas.auth, ctx).body;
+  if (!body?.serveraddress && !body?.username) throw new Fault('invalid-argument', 'missing serveraddress');
   const auth: RegistryAuth = { username: body.username, password: body.password, identityToken: body.identitytoken };
   await registry.login(body.serveraddress ?? 'https://index.docker.io/v1/', auth);
   return { status: 200, json: { Status: 'Login Succeeded', IdentityToken: '' } };

@@ -122,22 +122,29 @@ export class ContainerManager {
   // ---- create ----------------------------------------------------------------------------------------
 
   async create(request: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
-    if (name) {
-      validateName(name);
-      this.#checkNameFree(name);
+    if (name) validateName(name);
+    const id = randomBytes(32).toString('hex');
+    // Reserved before the first await, so of concurrent creates with one name exactly one gets it.
+    const finalName = name ? `/${name.replace(/^\//, '')}` : this.#generateName(id);
+    if (name) this.#deps.store.reserveName(finalName, id);
+    try {
+      return await this.#create(request, id, finalName);
+    } catch (err) {
+      this.#deps.store.releaseName(finalName, id);
+      throw err;
     }
+  }
+
+  async #create(request: CreateRequest, id: string, name: string): Promise<{ Id: string; Warnings: string[] }> {
     const image = this.#deps.images.store.resolve(request.Image ?? '');
     const imageConfig = await this.#deps.images.store.config(image.id);
-    const id = randomBytes(32).toString('hex');
     const spec = buildContainerSpec(request, imageConfig, { id });
     const warnings = adaptToHost(spec.hostConfig, this.#deps.runtime.support);
-    const finalName = name ? `/${name.replace(/^\//, '')}` : this.#generateName();
-    this.#checkNameFree(finalName);
     const snapshotKey = `container-${id}`;
     await this.#deps.snapshotter.prepare(snapshotKey, image.layers.at(-1)?.chainId);
     const record: ContainerRecord = {
       id,
-      name: finalName,
+      name,
       created: this.#iso(),
       path: spec.path,
       args: spec.args,
@@ -154,21 +161,16 @@ export class ContainerManager {
     return { Id: id, Warnings: warnings };
   }
 
-  #checkNameFree(name: string): void {
-    const holder = this.#deps.store.byName(name);
-    if (holder) {
-      const full = name.startsWith('/') ? name : `/${name}`;
-      throw new Fault(
-        'conflict',
-        `Conflict. The container name "${full}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`,
-      );
-    }
-  }
-
-  #generateName(): string {
+  /** A random free name, reserved for `id` (moby retries with a digit appended after a collision). */
+  #generateName(id: string): string {
     for (let retry = 0; ; retry++) {
       const name = `/${randomContainerName(retry)}`;
-      if (!this.#deps.store.byName(name)) return name;
+      try {
+        this.#deps.store.reserveName(name, id);
+        return name;
+      } catch (err) {
+        if (!isFault(err) || err.kind !== 'conflict') throw err;
+      }
     }
   }
 
@@ -455,10 +457,17 @@ export class ContainerManager {
     if (!bare) throw new Fault('invalid-argument', 'Neither old nor new names may be empty');
     validateName(bare);
     if (record.name === `/${bare}`) throw new Fault('invalid-argument', 'Renaming a container with the same name as its current name');
-    this.#checkNameFree(bare);
     const oldName = record.name;
-    record.name = `/${bare}`;
-    this.#deps.store.save(record);
+    this.#deps.store.reserveName(`/${bare}`, record.id);
+    try {
+      record.name = `/${bare}`;
+      this.#deps.store.save(record);
+    } catch (err) {
+      record.name = oldName;
+      this.#deps.store.releaseName(`/${bare}`, record.id);
+      throw err;
+    }
+    this.#deps.store.releaseName(oldName, record.id);
     this.#event(record, 'rename', { oldName });
   }
 
@@ -625,6 +634,9 @@ export class ContainerManager {
    * their restart policy brings back (moby's restore).
    */
   async restore(): Promise<void> {
+    for (const duplicate of this.#deps.store.duplicates()) {
+      this.#deps.logger.warn({ id: duplicate.id, name: duplicate.name }, 'container not restored: an older container has its name');
+    }
     for (const record of this.#deps.store.list()) {
       if (record.state.Running || record.state.Paused || record.state.Status === 'removing') {
         await this.#deps.runtime.cleanup(record.id, this.#bundleDir(record.id)).catch(() => undefined);

@@ -48,7 +48,7 @@ export interface HostConfig {
   ConsoleSize: [number, number];
   Binds: string[] | null;
   /** `--mount`: only `type=bind` is supported. */
-  Mounts?: { Type: string; Source?: string; Target: string; ReadOnly?: boolean }[] | null;
+  Mounts?: { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[] | null;
   SecurityOpt?: string[] | null;
   OomKillDisable: boolean | null;
 }

@@ -8,9 +8,14 @@ import type { BindMount, ResourceSupport } from './runtime.ts';
 
 /** The create body: container.Config plus HostConfig and NetworkingConfig. */
 export interface CreateRequest extends Partial<ContainerConfig> {
-  HostConfig?: Partial<HostConfig> | null;
+  HostConfig?: HostConfigRequest | null;
   NetworkingConfig?: unknown;
 }
+
+/** A HostConfig as submitted: any field may be missing, the restart policy's too (the API schema checks types). */
+export type HostConfigRequest = { [K in keyof HostConfig as K extends 'RestartPolicy' ? never : K]?: HostConfig[K] } & {
+  RestartPolicy?: Partial<RestartPolicy>;
+};
 
 export interface ContainerSpec {
   config: ContainerConfig;
@@ -94,8 +99,8 @@ function mergeMaps<T extends object>(a: Record<string, T> | null | undefined, b:
   return { ...a, ...b };
 }
 
-function normalizeHostConfig(input: Partial<HostConfig>): HostConfig {
-  const policy = (input.RestartPolicy ?? { Name: '', MaximumRetryCount: 0 }) as RestartPolicy;
+function normalizeHostConfig(input: HostConfigRequest): HostConfig {
+  const policy = input.RestartPolicy ?? {};
   return {
     ...input,
     AutoRemove: input.AutoRemove ?? false,
@@ -182,7 +187,7 @@ export function bindMounts(host: Pick<HostConfig, 'Binds' | 'Mounts'>): BindMoun
     out.push({ source: normalize(source), destination: normalize(destination), readonly, ...(propagation ? { propagation } : {}) });
   }
   for (const mount of host.Mounts ?? []) {
-    if (mount.Type !== 'bind') throw new Fault('invalid-argument', `mount type ${mount.Type} is not supported by this engine: only bind mounts`);
+    if (mount.Type !== 'bind') throw new Fault('invalid-argument', `mount type ${mount.Type ?? ''} is not supported by this engine: only bind mounts`);
     const prefix = 'invalid mount config for type "bind"';
     if (!mount.Source) throw new Fault('invalid-argument', `${prefix}: field Source must not be empty`);
     if (!mount.Target?.startsWith('/')) throw new Fault('invalid-argument', `${prefix}: invalid mount path: '${mount.Target ?? ''}' mount path must be absolute`);

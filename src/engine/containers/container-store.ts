@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fault } from '../../base/fault.ts';
+import { containerNameConflict, NameReserver } from './container-names.ts';
 import type { ContainerRecord } from './container-record.ts';
 
 const idPattern = /^[a-f0-9]{64}$/;
@@ -12,15 +13,42 @@ const idPattern = /^[a-f0-9]{64}$/;
 export class ContainerStore {
   #dir: string;
   #byId = new Map<string, ContainerRecord>();
+  #names = new NameReserver(containerNameConflict);
+  #duplicates: ContainerRecord[] = [];
 
   constructor(dir: string) {
     this.#dir = dir;
     mkdirSync(dir, { recursive: true });
+    const records: ContainerRecord[] = [];
     for (const id of readdirSync(dir)) {
       const file = join(dir, id, 'config.v2.json');
       if (!idPattern.test(id) || !existsSync(file)) continue;
-      this.#byId.set(id, JSON.parse(readFileSync(file, 'utf8')) as ContainerRecord);
+      records.push(JSON.parse(readFileSync(file, 'utf8')) as ContainerRecord);
     }
+    // Of records that share a name (left by an engine without atomic reservation), the oldest keeps it.
+    records.sort((a, b) => Date.parse(a.created) - Date.parse(b.created));
+    for (const record of records) {
+      if (this.#names.holderOf(record.name) !== undefined) {
+        this.#duplicates.push(record);
+        continue;
+      }
+      this.#names.reserve(record.name, record.id);
+      this.#byId.set(record.id, record);
+    }
+  }
+
+  /** Records not loaded because an older container holds their name (restore logs them; their data is kept). */
+  duplicates(): readonly ContainerRecord[] {
+    return this.#duplicates;
+  }
+
+  /** Reserves a name (`/name`) for a container being created or renamed; Fault conflict when it is taken. */
+  reserveName(name: string, id: string): void {
+    this.#names.reserve(name, id);
+  }
+
+  releaseName(name: string, id: string): void {
+    this.#names.release(name, id);
   }
 
   /** The directory holding a container's record, logs and bundle. */
@@ -37,9 +65,8 @@ export class ContainerStore {
   }
 
   byName(name: string): ContainerRecord | undefined {
-    const wanted = name.startsWith('/') ? name : `/${name}`;
-    for (const record of this.#byId.values()) if (record.name === wanted) return record;
-    return undefined;
+    const holder = this.#names.holderOf(name.startsWith('/') ? name : `/${name}`);
+    return holder === undefined ? undefined : this.#byId.get(holder);
   }
 
   /** moby's lookup order: full ID, exact name, unique ID prefix. */
@@ -61,6 +88,7 @@ export class ContainerStore {
 
   /** Writes the record (after any change: state, name, restart count). */
   save(record: ContainerRecord): void {
+    this.#names.reserve(record.name, record.id);
     this.#byId.set(record.id, record);
     const dir = this.dirOf(record.id);
     mkdirSync(dir, { recursive: true });
@@ -78,6 +106,8 @@ export class ContainerStore {
 
   /** Drops the record and its directory (logs, bundle). */
   delete(id: string): void {
+    const record = this.#byId.get(id);
+    if (record) this.#names.release(record.name, id);
     this.#byId.delete(id);
     rmSync(this.dirOf(id), { recursive: true, force: true });
   }

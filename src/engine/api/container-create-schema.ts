@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { goBool, goEnum, goInt, goSet, goString, goStringMap, goStrings, goStrSlice, goStruct, goStructList, goUintPair } from './go-json.ts';
+
+const restartPolicyNames = ['', 'no', 'always', 'on-failure', 'unless-stopped'] as const;
+
+/** mount.Mount: `--mount`; only the fields the engine reads are typed, the rest are kept as given. */
+const mountFields = { Type: goString(), Source: goString(), Target: goString(), ReadOnly: goBool() };
+
+/** container.HostConfig, with its embedded Resources; moby's names and Go types. */
+export const hostConfigSchema = goStruct('container.HostConfig', {
+  Binds: goStrings(),
+  ContainerIDFile: goString(),
+  LogConfig: goStruct('container.LogConfig', { Type: goString(), Config: goStringMap() }),
+  NetworkMode: goString(),
+  RestartPolicy: goStruct('container.RestartPolicy', {
+    Name: goEnum(
+      restartPolicyNames,
+      (name) => `invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
+    ),
+    MaximumRetryCount: goInt('int'),
+  }),
+  AutoRemove: goBool(),
+  VolumeDriver: goString(),
+  VolumesFrom: goStrings(),
+  ConsoleSize: goUintPair(),
+  CapAdd: goStrSlice(),
+  CapDrop: goStrSlice(),
+  CgroupnsMode: goString(),
+  Dns: goStrings(),
+  DnsOptions: goStrings(),
+  DnsSearch: goStrings(),
+  ExtraHosts: goStrings(),
+  GroupAdd: goStrings(),
+  IpcMode: goString(),
+  Cgroup: goString(),
+  Links: goStrings(),
+  OomScoreAdj: goInt('int'),
+  PidMode: goString(),
+  Privileged: goBool(),
+  PublishAllPorts: goBool(),
+  ReadonlyRootfs: goBool(),
+  SecurityOpt: goStrings(),
+  StorageOpt: goStringMap(),
+  Tmpfs: goStringMap(),
+  UTSMode: goString(),
+  UsernsMode: goString(),
+  ShmSize: goInt('int64'),
+  Sysctls: goStringMap(),
+  Runtime: goString(),
+  Isolation: goString(),
+  CpuShares: goInt('int64'),
+  Memory: goInt('int64'),
+  NanoCpus: goInt('int64'),
+  CgroupParent: goString(),
+  BlkioWeight: goInt('uint16'),
+  CpuPeriod: goInt('int64'),
+  CpuQuota: goInt('int64'),
+  CpuRealtimePeriod: goInt('int64'),
+  CpuRealtimeRuntime: goInt('int64'),
+  CpusetCpus: goString(),
+  CpusetMems: goString(),
+  MemoryReservation: goInt('int64'),
+  MemorySwap: goInt('int64'),
+  MemorySwappiness: goInt('int64'),
+  OomKillDisable: goBool(),
+  PidsLimit: goInt('int64'),
+  Mounts: goStructList('mount.Mount', mountFields),
+  Init: goBool(),
+});
+
+/**
+ * POST /containers/create: moby's container.CreateRequest (container.Config with HostConfig and
+ * NetworkingConfig). Unknown fields are ignored as Go ignores them; after decoding, moby's own checks that need
+ * no daemon state (the working directory must be absolute) are made here, so they are a 400 at create.
+ */
+export const containerCreateBody = goStruct('container.CreateRequest', {
+  Hostname: goString(),
+  Domainname: goString(),
+  User: goString(),
+  AttachStdin: goBool(),
+  AttachStdout: goBool(),
+  AttachStderr: goBool(),
+  ExposedPorts: goSet(),
+  Tty: goBool(),
+  OpenStdin: goBool(),
+  StdinOnce: goBool(),
+  Env: goStrings(),
+  Cmd: goStrSlice(),
+  ArgsEscaped: goBool(),
+  Image: goString(),
+  Volumes: goSet(),
+  WorkingDir: goString(),
+  Entrypoint: goStrSlice(),
+  NetworkDisabled: goBool(),
+  MacAddress: goString(),
+  OnBuild: goStrings(),
+  Labels: goStringMap(),
+  StopSignal: goString(),
+  StopTimeout: goInt('int'),
+  Shell: goStrSlice(),
+  HostConfig: hostConfigSchema,
+  NetworkingConfig: goStruct('network.NetworkingConfig', {}),
+}).superRefine((request, ctx) => {
+  const dir = request?.WorkingDir;
+  // daemon/container.go translateWorkingDir
+  if (dir && !dir.startsWith('/')) {
+    ctx.addIssue({ code: 'custom', path: ['WorkingDir'], message: `the working directory '${dir}' is invalid, it needs to be an absolute path` });
+  }
+});
+
+export type ContainerCreateBody = NonNullable<z.output<typeof containerCreateBody>>;

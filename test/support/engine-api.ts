@@ -1,0 +1,60 @@
+import { createReadStream } from 'node:fs';
+import { request } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { startTestEngine, type TestEngine } from '../e2e/engine-harness.ts';
+import { buildBusyboxRootfsTar } from './busybox.ts';
+
+export interface EngineAnswer {
+  status: number;
+  body: string;
+}
+
+/** One request to the engine's socket; `body` is sent as JSON unless it is already a string (raw bytes). */
+export function engineRequest(socket: string, method: string, path: string, body?: unknown): Promise<EngineAnswer> {
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+    const req = request({ socketPath: socket, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+  });
+}
+
+/**
+ * An in-process engine on a temp root with a busybox image imported as `busybox` (no runc needed: these tests
+ * create containers but never start them).
+ */
+export async function startEngineWithBusybox(): Promise<TestEngine> {
+  const engine = await startTestEngine();
+  const tar = await buildBusyboxRootfsTar(engine.root);
+  await new Promise<void>((resolve, reject) => {
+    const req = request({ socketPath: engine.socket, method: 'POST', path: '/images/create?fromSrc=-&repo=busybox&tag=latest' }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`import answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    createReadStream(tar).pipe(req);
+  });
+  return engine;
+}
+
+/**
+ * POSTs the file at `file` to the engine as a raw body (an archive), streamed. An answer that comes before the
+ * whole body is sent (a refusal) is the answer: the engine may close the connection on what is left.
+ */
+export function engineUpload(socket: string, path: string, file: string): Promise<EngineAnswer> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request({ socketPath: socket, method: 'POST', path, headers: { 'content-type': 'application/x-tar' } }, (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    pipeline(createReadStream(file), req).catch((err: unknown) => answered || reject(err));
+  });
+}
