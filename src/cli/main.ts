@@ -1,14 +1,15 @@
 import { Command } from 'commander';
 import { startWharf, type WharfPart } from '../main/start-wharf.ts';
+import { startSupervisor } from '../main/supervisor.ts';
 import { registerAdminCommands } from './admin-commands.ts';
 import { addServeOptions, configFromFlags, type ServeFlags } from './config-options.ts';
 
 export function buildProgram(): Command {
   const program = new Command('wharf')
-    .description('registry, auth, legacy index and engine: Docker build-ship-run in one process')
+    .description('registry, auth, legacy index and engine: Docker build-ship-run in one command')
     .showHelpAfterError();
 
-  addServeOptions(program.command('serve').description('run every enabled part (registry, engine)')).action(
+  addServeOptions(program.command('serve').description('run every enabled part (registry, engine), each in its own supervised process')).action(
     (flags: ServeFlags) => serve(flags),
   );
 
@@ -29,9 +30,10 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `wharf serve` supervises a process per part; `wharf <part> serve` runs that part in this process. */
 async function serve(flags: ServeFlags, parts?: WharfPart[]): Promise<void> {
   const config = configFromFlags(flags);
-  const running = await startWharf(config, { parts });
+  const running = parts ? await startWharf(config, { parts }) : await startSupervisor(config);
   const stop = async (signal: string) => {
     process.stderr.write(`wharf: ${signal}, shutting down\n`);
     await running.close();

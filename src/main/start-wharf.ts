@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../base/config.ts';
@@ -38,18 +38,19 @@ export async function startWharf(config: Config, options: StartWharfOptions = {}
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const parts = options.parts ?? enabledParts(config);
   mkdirSync(config.root, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(config.root, 'meta.db'));
+  // The engine alone never touches meta.db: under `wharf serve` it runs in its own process beside the registry.
+  const db = parts.some((part) => part !== 'engine') ? openDatabase(join(config.root, 'meta.db')) : undefined;
   const blobs = new FsBlobStore({ root: config.root });
   const closers: (() => Promise<void>)[] = [];
   const running: RunningWharf = { close: () => closeAll(closers, db) };
   try {
-    if (parts.includes('registry')) {
+    if (db && parts.includes('registry')) {
       const server = await buildRegistryServer({ config, db, blobs, logger });
       running.registryUrl = await listen(server, config, config.registry.addr);
       closers.push(() => closeServer(server));
       logger.info({ url: running.registryUrl }, 'registry listening');
     }
-    if (parts.includes('token')) {
+    if (db && parts.includes('token')) {
       const server = await buildTokenServer({ config, db, logger });
       running.tokenUrl = await listen(server, config, config.auth.token.addr);
       closers.push(() => closeServer(server));
@@ -68,7 +69,8 @@ export async function startWharf(config: Config, options: StartWharfOptions = {}
   return running;
 }
 
-function enabledParts(config: Config): WharfPart[] {
+/** What `wharf serve` runs: the registry (with the token server in token mode) and, when runc is there, the engine. */
+export function enabledParts(config: Config): WharfPart[] {
   const parts: WharfPart[] = [];
   if (config.registry.enabled) parts.push('registry');
   // The engine needs runc; without it `wharf serve` still brings the registry up.
@@ -76,8 +78,18 @@ function enabledParts(config: Config): WharfPart[] {
   return parts;
 }
 
+/** The engine runs `runc` from PATH (RuncRuntime), so that is where it must be found. */
 function runcAvailable(): boolean {
-  return ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].some((path) => existsSync(path));
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && isExecutableFile(join(dir, 'runc')));
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 interface RegistryServerDeps {
@@ -159,8 +171,8 @@ async function closeServer(server: FastifyInstance, graceMs = 10_000): Promise<v
   }
 }
 
-async function closeAll(closers: (() => Promise<void>)[], db: DatabaseSync): Promise<void> {
+async function closeAll(closers: (() => Promise<void>)[], db: DatabaseSync | undefined): Promise<void> {
   for (const close of closers.reverse()) await close();
   closers.length = 0;
-  if (db.isOpen) db.close();
+  if (db?.isOpen) db.close();
 }

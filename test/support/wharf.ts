@@ -87,34 +87,125 @@ export interface SpawnWharfOptions {
 export async function spawnWharfProcess(options: SpawnWharfOptions): Promise<WharfProcess> {
   const port = options.port ?? (await freePort());
   const args = ['registry', 'serve', '--addr', `127.0.0.1:${port}`, '--root', options.root, '--log-level', options.logLevel ?? 'warn'];
-  const child = spawn(wharfBin, [...args, ...(options.args ?? [])], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
-  let errText = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    errText = (errText + chunk).slice(-65536);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const proc = spawnWharfBin([...args, ...(options.args ?? [])], options.env);
   const url = `http://127.0.0.1:${port}`;
-  const signal = async (name: NodeJS.Signals) => {
-    if (!gone()) child.kill(name);
-    await exited;
-  };
   try {
-    await waitFor('wharf process', async () => (await fetch(`${url}/v2/`)).status === 200, 30_000, gone);
+    await waitFor('wharf process', async () => (await fetch(`${url}/v2/`)).status === 200, 30_000, proc.gone);
   } catch (err) {
-    await signal('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${errText}`);
+    await proc.signal('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${proc.stderr()}`);
   }
   return {
     url,
     host: `127.0.0.1:${port}`,
-    pid: child.pid ?? 0,
+    pid: proc.child.pid ?? 0,
+    child: proc.child,
+    stderr: proc.stderr,
+    kill9: () => proc.signal('SIGKILL'),
+    stop: () => proc.signal('SIGTERM'),
+  };
+}
+
+/** One pino line of `wharf serve`: every line names the part that wrote it (`supervisor`, `registry`, `engine`). */
+export interface WharfLogLine {
+  part?: string;
+  msg?: string;
+  pid?: number;
+  [field: string]: unknown;
+}
+
+export interface WharfServeProcess extends WharfProcess {
+  socket: string;
+  /** Every JSON line written to stdout so far. */
+  logs(): WharfLogLine[];
+  /** The pid of a part's current process, from the supervisor's latest `part ready` line. */
+  partPid(part: 'registry' | 'engine'): number | undefined;
+  /** The exit code (null when killed by a signal), once the process has exited. */
+  exited: Promise<number | null>;
+}
+
+export interface SpawnWharfServeOptions extends SpawnWharfOptions {
+  /** The engine's socket; default `<root>/engine.sock`. */
+  socket?: string;
+}
+
+/**
+ * `bin/wharf serve` (the supervisor and a process per part) on 127.0.0.1:PORT and a socket under the root, with
+ * its stdout collected as log lines. Resolves once the supervisor says every part is serving.
+ */
+export async function spawnWharfServe(options: SpawnWharfServeOptions): Promise<WharfServeProcess> {
+  const port = options.port ?? (await freePort());
+  const socket = options.socket ?? join(options.root, 'engine.sock');
+  const args = ['serve', '--addr', `127.0.0.1:${port}`, '--socket', socket, '--root', options.root, '--log-level', options.logLevel ?? 'info'];
+  const proc = spawnWharfBin([...args, ...(options.args ?? [])], options.env);
+  const logs = collectLogLines(proc.child);
+  const exited = new Promise<number | null>((resolve) => proc.child.once('exit', (code) => resolve(code)));
+  const serving = async () => logs().some((line) => line.part === 'supervisor' && line.msg === 'wharf serving');
+  try {
+    await waitFor('wharf serve', serving, 60_000, proc.gone);
+  } catch (err) {
+    await proc.signal('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${proc.stderr()}`);
+  }
+  const partPid = (part: string) =>
+    logs().findLast((line) => line.part === 'supervisor' && line.child === part && line.msg === 'part ready')?.childPid as number | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    socket,
+    pid: proc.child.pid ?? 0,
+    child: proc.child,
+    stderr: proc.stderr,
+    logs,
+    partPid,
+    exited,
+    kill9: () => proc.signal('SIGKILL'),
+    stop: () => proc.signal('SIGTERM'),
+  };
+}
+
+function collectLogLines(child: ChildProcess): () => WharfLogLine[] {
+  const lines: WharfLogLine[] = [];
+  let partial = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const text of parts) {
+      try {
+        lines.push(JSON.parse(text) as WharfLogLine);
+      } catch {
+        lines.push({ msg: text });
+      }
+    }
+  });
+  return () => lines;
+}
+
+interface WharfBinProcess {
+  child: ChildProcess;
+  stderr(): string;
+  gone(): boolean;
+  /** Sends the signal unless the process is gone, and waits for its exit. */
+  signal(name: NodeJS.Signals): Promise<void>;
+}
+
+function spawnWharfBin(args: string[], env: NodeJS.ProcessEnv = {}): WharfBinProcess {
+  const child = spawn(wharfBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let errText = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    errText = (errText + chunk).slice(-65536);
+  });
+  // Nothing reads stdout unless the caller does; keep it flowing so the process never blocks on a full pipe.
+  child.stdout?.resume();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  return {
     child,
     stderr: () => errText,
-    kill9: () => signal('SIGKILL'),
-    stop: () => signal('SIGTERM'),
+    gone,
+    signal: async (name) => {
+      if (!gone()) child.kill(name);
+      await exited;
+    },
   };
 }
