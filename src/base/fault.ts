@@ -11,6 +11,8 @@ export const faultKinds = [
   'not-implemented',
   'out-of-range',
   'too-large',
+  // The disk (or quota) holding the data is full: the request may succeed once space is freed.
+  'storage-full',
 ] as const;
 
 export type FaultKind = (typeof faultKinds)[number];

@@ -45,6 +45,12 @@ test('out-of-range is 416 and too-large 413 whatever the code', () => {
   assert.deepEqual([tooLarge.status, tooLarge.code], [413, 'SIZE_INVALID']);
 });
 
+test('a full disk is 507 UNKNOWN whatever the code, with its message and detail', () => {
+  const wire = distributionErrorFor({ kind: 'storage-full', message: 'no space left on the disk holding /d', detail: { disk: '/d', reason: 'ENOSPC' } });
+  assert.deepEqual(wire, { status: 507, code: 'UNKNOWN', message: 'no space left on the disk holding /d', detail: { disk: '/d', reason: 'ENOSPC' } });
+  assert.equal(distributionErrorFor({ kind: 'storage-full', code: 'DENIED', message: 'x' }).status, 507);
+});
+
 test('a codeless fault (or one with a foreign code) takes its kind default', () => {
   for (const kind of faultKinds) {
     const wire = distributionErrorFor({ kind, message: 'm' });

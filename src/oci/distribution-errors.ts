@@ -46,10 +46,14 @@ export const defaultErrorForKind: Record<FaultKind, { code: DistributionErrorCod
   'not-implemented': { code: 'UNSUPPORTED', status: 405 },
   'out-of-range': { code: 'RANGE_INVALID', status: 416 },
   'too-large': { code: 'SIZE_INVALID', status: 413 },
+  // distribution-spec has no code for a full disk. UNKNOWN, not DENIED: DENIED means an access decision (docker
+  // prints it as such and gives up), while a full disk is the server's condition, which 507 states and which may
+  // clear; the message and detail name the disk.
+  'storage-full': { code: 'UNKNOWN', status: 507 },
 };
 
-/** Kinds whose status wins over their code's: an unsatisfiable range is 416 and an oversized body 413, always. */
-export const statusForKind: Partial<Record<FaultKind, number>> = { 'out-of-range': 416, 'too-large': 413 };
+/** Kinds whose status wins over their code's: an unsatisfiable range is 416, an oversized body 413, a full disk 507. */
+export const statusForKind: Partial<Record<FaultKind, number>> = { 'out-of-range': 416, 'too-large': 413, 'storage-full': 507 };
 
 /** The code used for a Fault that carries none of its own. */
 export const defaultCodeForKind: Record<FaultKind, DistributionErrorCode> = Object.fromEntries(

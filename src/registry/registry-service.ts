@@ -157,7 +157,25 @@ export class RegistryService {
     options: { range?: ChunkRange; signal?: AbortSignal } = {},
   ): Promise<{ offset: number }> {
     await this.#session(repository, id);
-    return this.#writers.use(id, async (writer) => ({ offset: await writeChunk(writer, body, options.range, options.signal) }));
+    return this.#writers.use(id, async (writer, done) => {
+      try {
+        return { offset: await writeChunk(writer, body, options.range, options.signal) };
+      } catch (err) {
+        await this.#dropIfFull(err, { id, writer, done });
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A full disk drops the whole upload (bytes first, then the session row, which may need the space): keeping
+   * what it holds would keep the disk full, and a client restarts an upload it can no longer find.
+   */
+  async #dropIfFull(err: unknown, { id, writer, done }: { id: string; writer: BlobWriter; done: () => void }): Promise<void> {
+    if (!isFault(err, 'storage-full')) return;
+    done();
+    await writer.cancel().catch(() => undefined);
+    await this.#meta.deleteUpload(id).catch(() => undefined);
   }
 
   /**
@@ -174,7 +192,12 @@ export class RegistryService {
     const expected = parseDigest(digest).value;
     await this.#session(repository, id);
     const info = await this.#writers.use(id, async (writer, done) => {
-      if (body) await writeChunk(writer, body, options.range, options.signal);
+      if (body) {
+        await writeChunk(writer, body, options.range, options.signal).catch(async (err: unknown) => {
+          await this.#dropIfFull(err, { id, writer, done });
+          throw err;
+        });
+      }
       try {
         const committed = await writer.commit({ digest: expected });
         done();
@@ -185,6 +208,7 @@ export class RegistryService {
         done();
         await writer.close().catch(() => undefined);
         if (isFault(err, 'invalid-argument')) await this.#meta.deleteUpload(id);
+        if (isFault(err, 'storage-full')) await this.#blobs.abortIngest(id).then(() => this.#meta.deleteUpload(id)).catch(() => undefined);
         throw err;
       }
     });

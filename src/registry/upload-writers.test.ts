@@ -69,3 +69,24 @@ test('idle writers are closed (bytes kept) and the least recently used goes beyo
   await writers.close();
   assert.deepEqual(await blobs.ingestStatus('a'), { offset: 4 });
 });
+
+test('while the first request opens the ingest, the upload has no open offset and stays busy', async () => {
+  const blobs = new MemoryBlobStore();
+  let opened!: () => void;
+  const gate = new Promise<void>((resolve) => (opened = resolve));
+  const slow = Object.assign(Object.create(blobs) as MemoryBlobStore, {
+    ingest: async (ref: string) => {
+      await gate;
+      return blobs.ingest(ref);
+    },
+  });
+  const writers = new UploadWriters({ blobs: slow, logger: createLogger({ level: 'silent' }) });
+  const first = append(writers, 'a', 'abc');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writers.offset('a'), undefined);
+  await assert.rejects(writers.use('a', async () => undefined), (err) => isFault(err, 'conflict'));
+  opened();
+  assert.equal(await first, 3);
+  assert.equal(writers.offset('a'), 3);
+  await writers.close();
+});

@@ -13,7 +13,8 @@ export interface UploadWritersOptions {
 }
 
 interface Entry {
-  writer: BlobWriter;
+  /** Undefined while the first request is still opening the ingest. */
+  writer: BlobWriter | undefined;
   busy: boolean;
   lastUsed: number;
 }
@@ -38,9 +39,9 @@ export class UploadWriters {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Bytes received so far by an open writer, undefined when none is open for `id`. */
+  /** Bytes received so far by an open writer, undefined when none is open (or still opening) for `id`. */
   offset(id: string): number | undefined {
-    return this.#entries.get(id)?.writer.offset;
+    return this.#entries.get(id)?.writer?.offset;
   }
 
   /**
@@ -48,10 +49,10 @@ export class UploadWriters {
    * writer was released by `work` (commit or cancel), so it is forgotten rather than kept for the next request.
    */
   async use<T>(id: string, work: (writer: BlobWriter, done: () => void) => Promise<T>): Promise<T> {
-    const entry = await this.#lease(id);
+    const { entry, writer } = await this.#lease(id);
     let released = false;
     try {
-      return await work(entry.writer, () => {
+      return await work(writer, () => {
         released = true;
       });
     } finally {
@@ -67,7 +68,7 @@ export class UploadWriters {
     if (!entry) return false;
     if (entry.busy) throw busy(id);
     this.#entries.delete(id);
-    await entry.writer.cancel();
+    await entry.writer?.cancel();
     return true;
   }
 
@@ -78,18 +79,18 @@ export class UploadWriters {
     await Promise.all(entries.map((e) => this.#closeQuietly(e.writer)));
   }
 
-  async #lease(id: string): Promise<Entry> {
+  async #lease(id: string): Promise<{ entry: Entry; writer: BlobWriter }> {
     const entry = this.#entries.get(id);
     if (entry?.busy) throw busy(id);
-    if (entry) {
+    if (entry?.writer) {
       entry.busy = true;
       // Re-insert: Map order is the LRU order.
       this.#entries.delete(id);
       this.#entries.set(id, entry);
-      return entry;
+      return { entry, writer: entry.writer };
     }
     // Claim the slot before the first await, so a racing request for the same id finds it busy.
-    const opening: Entry = { writer: undefined as unknown as BlobWriter, busy: true, lastUsed: this.#now() };
+    const opening: Entry = { writer: undefined, busy: true, lastUsed: this.#now() };
     this.#entries.set(id, opening);
     try {
       await this.#evict();
@@ -98,7 +99,7 @@ export class UploadWriters {
       this.#entries.delete(id);
       throw err;
     }
-    return opening;
+    return { entry: opening, writer: opening.writer };
   }
 
   async #evict(): Promise<void> {
@@ -116,8 +117,8 @@ export class UploadWriters {
     await Promise.all(victims.map((e) => this.#closeQuietly(e.writer)));
   }
 
-  async #closeQuietly(writer: BlobWriter): Promise<void> {
-    await writer.close().catch((err: unknown) => this.#logger.warn({ err, ref: writer.ref }, 'closing upload writer'));
+  async #closeQuietly(writer: BlobWriter | undefined): Promise<void> {
+    await writer?.close().catch((err: unknown) => this.#logger.warn({ err, ref: writer?.ref }, 'closing upload writer'));
   }
 }
 

@@ -17,5 +17,6 @@ export async function readBlobBytes(
     if (options.limit !== undefined && size > options.limit) throw new Fault('too-large', `${options.what ?? `blob ${digest}`} is too large`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  // One chunk (a small blob read with a highWaterMark of its size) is returned as is, not copied.
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }

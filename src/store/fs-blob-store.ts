@@ -52,7 +52,11 @@ export class FsBlobStore implements BlobStore {
     try {
       const { size } = await fh.stat();
       const span = resolveRange(parsed.value, size, range);
-      return fh.createReadStream({ start: span?.start ?? 0, end: span?.end, highWaterMark: readHighWaterMark });
+      const start = span?.start ?? 0;
+      const end = span?.end ?? size - 1;
+      // Each read allocates a whole highWaterMark: a 1 KiB manifest must not cost a 4 MiB buffer.
+      const highWaterMark = Math.max(Math.min(readHighWaterMark, end - start + 1), 1);
+      return fh.createReadStream({ start, end: Math.max(end, start), highWaterMark });
     } catch (err) {
       await fh.close();
       throw err;

@@ -5,6 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { once } from 'node:events';
 import { Fault, isFault } from '../base/fault.ts';
+import { asStorageFull } from '../base/storage-full.ts';
 import { Digester, parseDigest, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
 import type { BlobInfo, BlobWriter } from './blob-store.ts';
 import { AbortableSource } from './abortable-source.ts';
@@ -50,8 +51,12 @@ export class FsBlobWriter implements BlobWriter {
   static async open(options: FsBlobWriterOptions): Promise<FsBlobWriter> {
     const writer = new FsBlobWriter(options);
     const path = options.layout.ingestData(options.ref);
-    await mkdir(dirname(path), { recursive: true });
-    writer.#fh = await openForWrite(path);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      writer.#fh = await openForWrite(path);
+    } catch (err) {
+      throw asStorageFull(err, options.layout.root);
+    }
     try {
       const { size } = await writer.#fh.stat();
       if (size > 0) await hashFile(path, size, writer.#digester);
@@ -78,6 +83,8 @@ export class FsBlobWriter implements BlobWriter {
     this.#writing = run;
     try {
       return await run;
+    } catch (err) {
+      throw asStorageFull(err, this.#layout.root);
     } finally {
       this.#writing = undefined;
     }
@@ -181,6 +188,8 @@ export class FsBlobWriter implements BlobWriter {
     }
     try {
       await this.#publish(fh, want);
+    } catch (err) {
+      throw asStorageFull(err, this.#layout.root);
     } finally {
       if (this.#fh) await this.#fh.close().catch(() => {});
       this.#release();

@@ -4,6 +4,7 @@ import type { Accounts } from '../../auth/accounts.ts';
 import { IndexTokens } from '../../auth/index-tokens.ts';
 import type { Config } from '../../base/config.ts';
 import { Fault } from '../../base/fault.ts';
+import { asStorageFull } from '../../base/storage-full.ts';
 import type { Logger } from '../../base/log.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import type { V1Store } from '../../meta/v1-store.ts';
@@ -11,6 +12,7 @@ import type { BlobStore } from '../../store/blob-store.ts';
 import type { RegistryService } from '../registry-service.ts';
 import { V1Users } from './users.ts';
 import { V1Auth } from './v1-auth.ts';
+import { closeUnreadBodies } from '../unread-body.ts';
 import { sendV1Error } from './v1-errors.ts';
 import * as handlers from './v1-handlers.ts';
 import { V1Images } from './v1-images.ts';
@@ -77,6 +79,7 @@ export function registerRegistryV1(app: FastifyInstance, deps: RegistryV1Deps): 
   };
   app.register(
     async (scope) => {
+      closeUnreadBodies(scope);
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
       scope.addHook('onRequest', async (_request, reply) => {
@@ -106,10 +109,8 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, route: V1R
     }
     return await handler({ request, reply, ctx, signal: bodyMethods.has(request.method) ? clientGone(request) : undefined });
   } catch (err) {
-    // The body of a refused upload stays unread: close rather than drain it.
-    if (bodyMethods.has(request.method) && !request.raw.complete) reply.header('connection', 'close');
     const challenge = route.challenge === 'registry' || /\/tags(\/|$)/.test(request.url) ? ctx.auth.challenge('registry') : ctx.auth.challenge('index');
-    return sendV1Error(reply, err, { logger, challenge });
+    return sendV1Error(reply, asStorageFull(err, ctx.config.root), { logger, challenge });
   }
 }
 

@@ -9,7 +9,7 @@ import bcrypt from 'bcryptjs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createAuthServices } from '../../auth/create-authorizer.ts';
 import { type ConfigInput, loadConfig } from '../../base/config.ts';
-import { createLogger } from '../../base/log.ts';
+import { createLogger, type Logger } from '../../base/log.ts';
 import { openDatabase } from '../../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../../meta/sqlite-metadata-store.ts';
 import { SqliteUserStore } from '../../meta/sqlite-user-store.ts';
@@ -31,11 +31,13 @@ export interface TestV1 {
   close(): Promise<void>;
 }
 
-export async function startTestV1(config: ConfigInput = {}): Promise<TestV1> {
-  const root = await mkdtemp(join(tmpdir(), 'wharf-v1-'));
+/** `config.root` puts the data on a directory the caller owns (and keeps); otherwise a temp dir, removed on close. */
+export async function startTestV1(config: ConfigInput = {}, options: { logger?: Logger } = {}): Promise<TestV1> {
+  const ownsRoot = config.root === undefined;
+  const root = config.root ?? (await mkdtemp(join(tmpdir(), 'wharf-v1-')));
   const full = loadConfig({ overrides: { ...config, root, auth: { rateLimit: { failures: 1000 }, ...config.auth } } });
   const db = openDatabase(join(root, 'meta.db'));
-  const logger = createLogger({ level: 'silent' });
+  const logger = options.logger ?? createLogger({ level: 'silent' });
   const blobs = new FsBlobStore({ root });
   const meta = new SqliteMetadataStore(db);
   const auth = await createAuthServices({ config: full, db, logger });
@@ -56,7 +58,7 @@ export async function startTestV1(config: ConfigInput = {}): Promise<TestV1> {
     async close() {
       await app.close();
       db.close();
-      await rm(root, { recursive: true, force: true });
+      if (ownsRoot) await rm(root, { recursive: true, force: true });
     },
   };
 }

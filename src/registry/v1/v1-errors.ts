@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { Fault, type FaultKind } from '../../base/fault.ts';
+import { Fault, type FaultKind, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 
 /**
@@ -18,6 +18,7 @@ export const v1StatusByKind: Record<FaultKind, number> = {
   'permission-denied': 403,
   'not-implemented': 501,
   unavailable: 503,
+  'storage-full': 507,
 };
 
 /** Fault codes that override the kind's status. */
@@ -35,10 +36,11 @@ export function v1StatusOf(err: unknown): number {
 /** Renders any error as v1 JSON; a 401 carries `challenge`, a 429 Retry-After, a 5xx no internals. */
 export function sendV1Error(reply: FastifyReply, err: unknown, options: { logger: Logger; challenge: string }): FastifyReply {
   const status = v1StatusOf(err);
-  if (status >= 500) options.logger.error({ err }, 'v1 request failed');
+  if (isFault(err, 'storage-full')) options.logger.error({ err, detail: err.detail }, `v1 storage is full: ${err.message}`);
+  else if (status >= 500) options.logger.error({ err }, 'v1 request failed');
   if (status === 401) reply.header('www-authenticate', options.challenge);
   const retryAfter = (err instanceof Fault ? (err.detail as { retryAfter?: unknown } | undefined)?.retryAfter : undefined);
   if (status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
-  const message = status >= 500 && !(err instanceof Fault && err.kind === 'unavailable') ? 'internal server error' : (err as Error).message;
+  const message = status >= 500 && !isFault(err, 'unavailable') && !isFault(err, 'storage-full') ? 'internal server error' : (err as Error).message;
   return reply.code(status).type('application/json').send({ error: message });
 }

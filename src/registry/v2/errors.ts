@@ -18,7 +18,8 @@ export function toWireError(err: unknown): WireError {
 
 export function sendError(reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
   const wire = toWireError(err);
-  if (wire.status >= 500) logger.error({ err, reqId: reply.request.id }, 'registry request failed');
+  if (wire.status === 507) logger.error({ err, detail: wire.detail, reqId: reply.request.id }, `registry storage is full: ${wire.message}`);
+  else if (wire.status >= 500) logger.error({ err, reqId: reply.request.id }, 'registry request failed');
   else logger.debug({ code: wire.code, message: wire.message, reqId: reply.request.id }, 'registry request refused');
   return sendWireError(reply, wire);
 }
@@ -27,17 +28,7 @@ export function sendError(reply: FastifyReply, err: unknown, logger: Logger): Fa
 export function sendWireError(reply: FastifyReply, wire: WireError): FastifyReply {
   for (const header of ['content-length', 'docker-content-digest', 'etag', 'location', 'oci-subject']) reply.removeHeader(header);
   reply.code(wire.status).header('content-type', 'application/json; charset=utf-8');
-  if (bodyUnread(reply)) reply.header('connection', 'close');
   if (wire.status !== 416) reply.removeHeader('content-range');
   if (reply.request.method === 'HEAD') return reply.send();
   return reply.send(JSON.stringify(distributionErrorBody(wire.code, wire.message, wire.detail ?? {})));
-}
-
-// A refused upload would otherwise be read to its end only to be thrown away (node drains unread bodies to keep
-// the connection); closing it stops a client's gigabyte at the first refusal.
-function bodyUnread(reply: FastifyReply): boolean {
-  const raw = reply.request.raw;
-  if (raw.complete || raw.readableEnded) return false;
-  const length = raw.headers['content-length'];
-  return length !== undefined ? Number(length) > 0 : raw.headers['transfer-encoding'] !== undefined;
 }

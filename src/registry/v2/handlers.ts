@@ -76,7 +76,7 @@ export const getManifest: Handler = async (ctx) => {
 };
 
 export const putManifest: Handler = async (ctx) => {
-  const body = await readCapped(ctx.request, ctx.reply, ctx.service.maxManifestBytes);
+  const body = await readCapped(ctx.request, ctx.service.maxManifestBytes);
   const result = await ctx.service.putManifest(ctx.name, ctx.param, body, ctx.request.headers['content-type']);
   ctx.reply
     .code(201)
@@ -221,21 +221,20 @@ function parsePage(query: Record<string, string | undefined>): Page {
 }
 
 /** Reads a manifest body whole, refusing (413) as soon as it passes `max` bytes. */
-async function readCapped(request: FastifyRequest, reply: FastifyReply, max: number): Promise<Buffer> {
+async function readCapped(request: FastifyRequest, max: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
-  if (declared > max) throw tooLarge(reply, `manifest is ${declared} bytes, the limit is ${max}`, max);
+  if (declared > max) throw tooLarge(`manifest is ${declared} bytes, the limit is ${max}`, max);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of request.raw) {
     total += (chunk as Buffer).length;
-    if (total > max) throw tooLarge(reply, `manifest exceeds the limit of ${max} bytes`, max);
+    if (total > max) throw tooLarge(`manifest exceeds the limit of ${max} bytes`, max);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, total);
 }
 
-// The rest of the body stays unread: closing the connection spares reading megabytes only to drop them.
-function tooLarge(reply: FastifyReply, message: string, limit: number): Fault {
-  reply.header('connection', 'close');
+// The rest of the body stays unread; the answer closes the connection (closeUnreadBodies).
+function tooLarge(message: string, limit: number): Fault {
   return new Fault('too-large', message, { code: 'SIZE_INVALID', detail: { limit } });
 }

@@ -2,12 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthDecision, AuthRequest, Authorizer } from '../../auth/authorizer.ts';
 import type { Config } from '../../base/config.ts';
 import { Fault } from '../../base/fault.ts';
+import { asStorageFull } from '../../base/storage-full.ts';
 import type { Logger } from '../../base/log.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import { matchV2Route, type V2Match, type V2RouteName } from '../../oci/distribution-routes.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import { RegistryService } from '../registry-service.ts';
+import { closeIfBodyUnread, closeUnreadBodies } from '../unread-body.ts';
 import { accessFor } from './access.ts';
 import { sendError, sendWireError } from './errors.ts';
 import * as handlers from './handlers.ts';
@@ -49,6 +51,15 @@ export function registerRegistryV2(app: FastifyInstance, deps: RegistryDeps): Re
   const location = locationBuilder(deps.config.registry.publicUrl);
   app.register(
     async (scope) => {
+      closeUnreadBodies(scope);
+      // fastify refuses some requests itself before a handler runs (an unparsable Content-Type is a 415): they
+      // still answer in the registry's error shape.
+      scope.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
+        reply.header('docker-distribution-api-version', 'registry/2.0');
+        const status = err.statusCode;
+        if (status === undefined || status < 400 || status >= 500) return sendError(reply, err, deps.logger);
+        return sendWireError(reply, { status, code: 'UNSUPPORTED', message: err.message.slice(0, 300), detail: {} });
+      });
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
       const handle = (request: FastifyRequest, reply: FastifyReply) => dispatch(request, reply, { service, deps, location });
@@ -71,10 +82,12 @@ export function registerRegistryV2(app: FastifyInstance, deps: RegistryDeps): Re
 export function registryFrameworkErrors(error: Error & { statusCode?: number }, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 400;
   if (!request.url.startsWith('/v2')) {
+    closeIfBodyUnread(request, reply);
     reply.code(status).send({ error: error.message });
     return;
   }
   reply.header('docker-distribution-api-version', 'registry/2.0');
+  closeIfBodyUnread(request, reply);
   sendWireError(reply, { status, code: 'UNSUPPORTED', message: `malformed request path: ${error.message.slice(0, 300)}`, detail: {} });
 }
 
@@ -117,7 +130,8 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, { service,
         (await deps.authorizer.authorize(authRequest(request), [{ type: 'repository', name: repository, actions: ['pull'] }])).allowed,
     });
   } catch (err) {
-    return sendError(reply, err, deps.logger);
+    // The metadata store's SQLITE_FULL arrives here unmapped; the blob store maps its own ENOSPC.
+    return sendError(reply, asStorageFull(err, deps.config.root), deps.logger);
   }
 }
 
