@@ -4,15 +4,13 @@
  * COPY/ADD copy from the context into a container's filesystem and commit it; metadata steps derive a new config.
  * Single-stage only; intermediate images are forgotten once the build ends (their layers live on in the result).
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { Fault } from '../../base/fault.ts';
+import { Fault, isFault } from '../../base/fault.ts';
 import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ImageRuntimeConfig } from '../images/image-config.ts';
 import type { ImageService } from '../images/image-service.ts';
@@ -20,7 +18,8 @@ import type { ProgressSink } from '../images/progress.ts';
 import { shortId } from '../images/progress.ts';
 import { execForm, keyValues, parseDockerfile, shellWords, substitute, type Instruction } from './dockerfile.ts';
 import { copyIntoRoot, resolveInRoot } from './scoped-copy.ts';
-import { compressionOf } from '../images/layer-compression.ts';
+import { FilterProcess } from '../images/filter-process.ts';
+import { decompressStream } from '../images/layer-compression.ts';
 
 export interface BuildOptions {
   /** Path of the Dockerfile inside the context. */
@@ -270,38 +269,18 @@ export class ImageBuilder {
   }
 }
 
-/** Unpacks the context tar (gzip sniffed) with GNU tar, which refuses members that climb out of `dir`. */
+/**
+ * Unpacks the context tar (plain, gzip, bzip2, xz or zstd, as moby accepts) with GNU tar, which keeps members
+ * inside `dir` (it strips leading `/` and `../`, refuses `..` inside names and defers symlinks that could be
+ * written through). One pipeline owns the body, the decompressor and tar: its exit status is the error.
+ */
 async function extractContext(context: Readable, dir: string): Promise<void> {
-  const child = spawn('tar', ['-x', '-C', dir, '--no-same-owner', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
-  const exited = new Promise<number>((resolve) => {
-    child.once('close', (code) => resolve(code ?? 1));
-    child.once('error', (err) => {
-      stderr = `tar could not start: ${err.message}`;
-      resolve(1);
-    });
-  });
-  child.stdin.on('error', () => undefined);
-  const chunks = context[Symbol.asyncIterator]();
-  let first: IteratorResult<unknown>;
+  const tar = new FilterProcess('tar', ['-x', '-C', dir, '--no-same-owner', '-f', '-'], { name: 'tar' });
   try {
-    first = await chunks.next();
+    await pipeline(context, decompressStream(), tar, new Writable({ write: (_chunk, _encoding, done) => done() }));
   } catch (err) {
-    child.kill();
-    throw err;
+    throw isFault(err, 'invalid-argument') ? new Fault('invalid-argument', `the build context is not a valid tar archive: ${err.message}`, { cause: err }) : err;
   }
-  const whole = Readable.from(
-    (async function* () {
-      if (first.done) return;
-      yield first.value as Buffer;
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer;
-    })(),
-  );
-  const gzipped = !first.done && compressionOf(first.value as Buffer) === 'gzip';
-  const fed = gzipped ? pipeline(whole, createGunzip(), child.stdin) : pipeline(whole, child.stdin);
-  const [code] = await Promise.all([exited, fed.catch(() => undefined)]);
-  if (code !== 0) throw new Fault('invalid-argument', `the build context is not a valid tar archive: ${stderr.trim()}`);
 }
 
 /** The shell of shell-form commands: the Dockerfile's SHELL, else /bin/sh -c. */

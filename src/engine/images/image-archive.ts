@@ -9,11 +9,13 @@ import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { extract, pack, type Pack } from 'tar-stream';
+import { feedingFault } from '../../base/archive-fault.ts';
 import { Fault } from '../../base/fault.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import { imageManifest } from './image-manifest.ts';
+import { decompressStream } from './layer-compression.ts';
 import type { ImageRecord } from './image-store.ts';
 
 export interface SavedImage {
@@ -102,7 +104,8 @@ export async function readArchive(body: Readable, blobs: BlobStore, ingest: (sou
   const links = new Map<string, string>();
   let smallTotal = 0;
   const extractor = extract();
-  const feeding = pipeline(body, extractor as unknown as NodeJS.WritableStream);
+  // moby's loader takes a compressed archive too (DecompressStream); the pipeline owns all three streams.
+  const feeding = pipeline(body, decompressStream(), extractor as unknown as NodeJS.WritableStream);
   feeding.catch(() => undefined);
   try {
     for await (const entry of extractor as unknown as AsyncIterable<Readable & { header: { name: string; type?: string | null; size?: number; linkname?: string | null } }>) {
@@ -130,7 +133,7 @@ export async function readArchive(body: Readable, blobs: BlobStore, ingest: (sou
   } catch (err) {
     extractor.destroy();
     body.destroy();
-    throw err instanceof Fault ? err : new Fault('invalid-argument', `invalid tar archive: ${(err as Error).message}`, { cause: err });
+    throw await feedingFault(err, feeding);
   }
   const follow = (path: string): string => {
     let current = path.replace(/^(\.\/)+/, '');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { pipeline as chain, type Readable } from 'node:stream';
 import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import { hostPlatform } from '../../client/image-resolver.ts';
@@ -18,7 +18,7 @@ import { parseImageConfig } from './image-config.ts';
 import { ImagePuller } from './image-puller.ts';
 import { ImagePusher, type PushOptions } from './image-pusher.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
-import { blobCompression } from './layer-compression.ts';
+import { blobCompression, decompressStream } from './layer-compression.ts';
 import { LayerUnpacker } from './layer-unpacker.ts';
 import { shortId, type ProgressSink } from './progress.ts';
 
@@ -146,13 +146,15 @@ export class ImageService {
     return record;
   }
 
-  /** docker import: the body is a (possibly compressed) rootfs tar; it becomes a one-layer image. */
+  /** docker import: the body is a rootfs tar (plain, gzip, zstd, bzip2 or xz); it becomes a one-layer image. */
   async import(
     body: Readable,
     options: { repo?: string; tag?: string; message?: string; changes?: string[]; signal?: AbortSignal },
   ): Promise<string> {
     const target = importTarget(options.repo, options.tag);
-    const blob = await this.#ingestStream(body, options.signal);
+    // A layer blob is plain, gzip or zstd (what a manifest can name): bzip2 and xz are stored decompressed.
+    const layerBytes = chain(body, decompressStream({ keep: ['gzip', 'zstd'] }), () => undefined);
+    const blob = await this.#ingestStream(layerBytes, options.signal);
     const [layer] = await this.#unpacker.unpack([{ blob }]);
     const created = this.#now().toISOString();
     const comment = options.message || 'Imported from -';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { Fault } from '../../base/fault.ts';
+import { archiveFault } from '../../base/archive-fault.ts';
+import { Fault, isFault } from '../../base/fault.ts';
 import { Digester } from '../../oci/digest.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
-import { blobCompression } from './layer-compression.ts';
+import { decompressStream } from './layer-compression.ts';
 import { chainIds } from './chain-id.ts';
 
 export interface UnpackLayer {
@@ -28,7 +28,7 @@ export type UnpackProgress = (index: number, event: { phase: 'extracting'; curre
 
 /**
  * Turns a stack of layer blobs into committed snapshots named by chainID: blob -> decompress (sniffed: gzip,
- * zstd or plain) -> hash (diffID) -> snapshotter.applyLayer, in one pipeline. A chain already unpacked is
+ * zstd, bzip2, xz or plain) -> hash (diffID) -> snapshotter.applyLayer, in one pipeline. A chain already unpacked is
  * reused; concurrent unpacks of the same chainID wait for each other instead of racing on commit.
  */
 export class LayerUnpacker {
@@ -97,30 +97,23 @@ export class LayerUnpacker {
   }
 
   async #extract(key: string, blob: string, progress: (n: number) => void): Promise<{ diffId: string; size: number }> {
-    const decompress = await this.#decompressorFor(blob);
     const hasher = new DiffHasher(progress);
-    const source = await this.#blobs.read(blob);
-    const feeding = pipeline(source, decompress, hasher);
+    // This pipeline owns the blob, the decompressor and the hasher; the snapshotter's own pipeline reads the
+    // hasher, so a failure on either side destroys the other with it and both promises reject (never unheard).
+    const feeding = pipeline(await this.#blobs.read(blob), decompressStream(), hasher);
     feeding.catch(() => undefined);
     try {
       await this.#snapshotter.applyLayer(key, hasher);
     } catch (err) {
-      source.destroy();
       hasher.destroy();
-      throw err;
+      const cause = await feeding.then(() => undefined, (e: unknown) => e);
+      // The decompressor's complaint (a truncated gzip) says more than the tar reader's premature end.
+      throw archiveFault(isFault(err) || !isFault(cause) ? err : cause);
     }
     // The tar reader may stop at the end-of-archive blocks; the diffID covers every byte, padding included.
     hasher.resume();
     await feeding;
-    await hasher.finished;
     return { diffId: hasher.digest(), size: hasher.bytes };
-  }
-
-  async #decompressorFor(blob: string): Promise<Transform | PassThrough> {
-    const compression = await blobCompression(this.#blobs, blob);
-    if (compression === 'gzip') return createGunzip({ chunkSize: 256 * 1024 });
-    if (compression === 'zstd') return createZstdDecompress();
-    return new PassThrough();
   }
 }
 
@@ -131,7 +124,6 @@ function chainOf(parent: string | undefined, diffId: string): string {
 /** Passes bytes through while computing their sha256 (the diffID) and reporting how far it got. */
 class DiffHasher extends Transform {
   bytes = 0;
-  readonly finished: Promise<void>;
   #digester = new Digester();
   #progress: (n: number) => void;
   #lastReport = 0;
@@ -139,11 +131,6 @@ class DiffHasher extends Transform {
   constructor(progress: (n: number) => void) {
     super();
     this.#progress = progress;
-    this.finished = new Promise((resolve, reject) => {
-      this.once('end', resolve);
-      this.once('close', resolve);
-      this.once('error', reject);
-    });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {

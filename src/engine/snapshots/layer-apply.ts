@@ -13,10 +13,11 @@ import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, chown, copyFile, lchown, link, lstat, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { extract, type Header } from 'tar-stream';
+import { feedingFault } from '../../base/archive-fault.ts';
 import { Fault } from '../../base/fault.ts';
 import { isWhiteout, writeOverlayMarks } from './overlay-marks.ts';
 
@@ -32,12 +33,18 @@ export interface ApplyLayerOptions {
   root: string;
   /** The directories of the layers below, top first (empty for a base layer). */
   lowers: readonly string[];
+  /** Owner of every entry instead of the tar's (`docker cp -a` into a container with a USER). */
+  owner?: { uid: number; gid: number };
+  /** Refuse to replace a directory with a non-directory or the reverse (`docker cp`'s noOverwriteDirNonDir). */
+  noOverwriteDirNonDir?: boolean;
 }
 
 /** Streams `tar` into `options.root`. Resolves with the bytes of file content written. */
 export async function applyLayerTar(tar: Readable, options: ApplyLayerOptions): Promise<{ size: number }> {
   const applier = new LayerApplier(options);
   const extractor = extract();
+  // The pipeline owns both streams: leaving the loop early (a refused entry) destroys the extractor, the pipeline
+  // then destroys `tar` too, and its rejection is awaited or caught here, never left for the process to find.
   const feeding = pipeline(tar, extractor as unknown as NodeJS.WritableStream);
   feeding.catch(() => undefined);
   try {
@@ -46,17 +53,19 @@ export async function applyLayerTar(tar: Readable, options: ApplyLayerOptions): 
   } catch (err) {
     extractor.destroy();
     tar.destroy();
-    throw err;
+    throw await feedingFault(err, feeding);
   }
   await applier.finish();
   return { size: applier.size };
 }
 
-/** The entry's path relative to the root ('' for the root itself); Fault when it would escape. */
+/**
+ * The entry's path relative to the root ('' for the root itself); a Fault when it would escape. An absolute name
+ * is taken from the root, as moby's unpacker does; `..` is refused outright (moby: "… is outside of …").
+ */
 export function layerPath(name: string): string {
-  const normal = posix.normalize(`/${name}`);
-  if (name.split('/').includes('..')) throw new Fault('invalid-argument', `layer entry ${JSON.stringify(name)} escapes the root`);
-  return normal.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (name.split('/').includes('..')) throw new Fault('invalid-argument', `invalid tar entry: ${JSON.stringify(name)} is outside of the archive root`);
+  return posix.normalize(`/${name}`).replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
 class LayerApplier {
@@ -68,10 +77,26 @@ class LayerApplier {
   #whiteouts = new Set<string>();
   #opaque = new Set<string>();
   #dirTimes: [string, Date][] = [];
+  #options: ApplyLayerOptions;
 
   constructor(options: ApplyLayerOptions) {
     this.#root = options.root;
     this.#lowers = options.lowers;
+    this.#options = options;
+  }
+
+  #owner(header: Header): [number, number] {
+    const owner = this.#options.owner;
+    return owner ? [owner.uid, owner.gid] : [header.uid ?? 0, header.gid ?? 0];
+  }
+
+  /** moby's NoOverwriteDirNonDir check, before anything at `rel` is replaced. */
+  async #checkOverwrite(rel: string, directory: boolean): Promise<void> {
+    if (!this.#options.noOverwriteDirNonDir || !rel) return;
+    const existing = await lstat(join(this.#root, rel)).catch(() => undefined);
+    if (!existing || existing.isDirectory() === directory) return;
+    const [what, by] = directory ? ['non-directory', 'directory'] : ['directory', 'non-directory'];
+    throw new Fault('invalid-argument', `cannot overwrite ${what} ${JSON.stringify(`/${rel}`)} with ${by} ${JSON.stringify(`/${rel}`)}`);
   }
 
   get #hasLowers(): boolean {
@@ -109,6 +134,7 @@ class LayerApplier {
     const abs = join(this.#root, rel);
     if (rel) {
       await this.#ensureDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
+      await this.#checkOverwrite(rel, true);
       const existing = await lstat(abs).catch(() => undefined);
       const replacesWhiteout = this.#whiteouts.delete(rel) || (existing !== undefined && isWhiteout(existing));
       if (existing && !existing.isDirectory()) await this.#clear(rel);
@@ -117,7 +143,7 @@ class LayerApplier {
       if (!existing?.isDirectory()) await mkdir(abs);
       this.#dirs.add(rel);
     }
-    await chown(abs, header.uid ?? 0, header.gid ?? 0);
+    await chown(abs, ...this.#owner(header));
     await chmod(abs, (header.mode ?? 0o755) & 0o7777);
     if (header.mtime) this.#dirTimes.push([abs, header.mtime]);
   }
@@ -126,12 +152,13 @@ class LayerApplier {
     const header = entry.header;
     const abs = join(this.#root, rel);
     await this.#ensureDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
+    await this.#checkOverwrite(rel, false);
     await this.#clear(rel);
     const mode = (header.mode ?? 0o644) & 0o7777;
     switch (header.type) {
       case 'symlink':
         await symlink(header.linkname ?? '', abs);
-        await lchown(abs, header.uid ?? 0, header.gid ?? 0);
+        await lchown(abs, ...this.#owner(header));
         if (header.mtime) await lutimes(abs, header.mtime, header.mtime);
         return;
       case 'link':
@@ -146,20 +173,22 @@ class LayerApplier {
       }
       case 'file':
       case 'contiguous-file':
-        await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
+        // Through the entry's iterator: Node's pipeline misses a streamx entry's error (a truncated archive) and waits.
+        await pipeline(Readable.from(entry), createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
         this.size += header.size ?? 0;
         break;
       default:
         return;
     }
     // chown clears setuid/setgid: the mode goes on after it.
-    await chown(abs, header.uid ?? 0, header.gid ?? 0);
+    await chown(abs, ...this.#owner(header));
     await chmod(abs, mode);
     if (header.mtime) await utimes(abs, header.mtime, header.mtime);
   }
 
   /** A hardlink to a file of this layer, or (a layer may link to a file below it) a copy of the lower file. */
   async #hardlink(rel: string, linkname: string): Promise<void> {
+    if (linkname.split('/').includes('..')) throw new Fault('invalid-argument', `invalid hardlink ${JSON.stringify(rel)} -> ${JSON.stringify(linkname)}`);
     const source = layerPath(linkname);
     await this.#ensureDir(posix.dirname(source) === '.' ? '' : posix.dirname(source), { create: false });
     const abs = join(this.#root, rel);
@@ -169,6 +198,8 @@ class LayerApplier {
       return;
     }
     for (const lower of this.#lowers) {
+      // A lower layer's `d -> /etc` must not make `d/shadow` the host's: its parents are walked without following.
+      if (await throughSymlink(lower, source)) break;
       const st = await lstat(join(lower, source)).catch(() => undefined);
       if (!st) continue;
       if (!st.isFile()) break;
@@ -220,4 +251,15 @@ class LayerApplier {
     // Last: creating children (and the marks) bumps a directory's mtime.
     for (const [dir, mtime] of this.#dirTimes.reverse()) await utimes(dir, mtime, mtime).catch(() => undefined);
   }
+}
+
+/** Whether a parent of `rel` under `root` is a symlink (or not a directory): a path that would leave the tree. */
+async function throughSymlink(root: string, rel: string): Promise<boolean> {
+  const parts = rel.split('/').slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const st = await lstat(join(root, ...parts.slice(0, i))).catch(() => undefined);
+    if (!st) return false;
+    if (!st.isDirectory()) return true;
+  }
+  return false;
 }

@@ -103,13 +103,11 @@ async function writeLayer(tar: Pack, root: string, hasLowers: boolean): Promise<
 export function diffLayerTar(root: string, options: { hasLowers: boolean }): Readable {
   const tar = pack();
   const out = new PassThrough();
-  (tar as unknown as Readable).pipe(out);
+  // The pipeline owns both streams: a reader that goes away destroys the packer, a failing walk ends the reader.
+  pipeline(tar as unknown as Readable, out).catch(() => undefined);
   writeLayer(tar, root, options.hasLowers).then(
     () => tar.finalize(),
-    (err: Error) => {
-      out.destroy(err);
-      tar.destroy(err);
-    },
+    (err: Error) => out.destroy(err),
   );
   return out;
 }
