@@ -141,14 +141,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
+// Loopback only on both sides: wharf's default network, and dockerd's when the test helper had it on --bridge=none
+// (it now has a bridge of its own, and a veth per container would measure networking, not the engine).
+const runRm = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
+
 async function runLatency(daemons: Daemon[]): Promise<Record<string, { median: number; p90: number }>> {
   const samples: Record<string, number[]> = Object.fromEntries(daemons.map((d) => [d.name, []]));
-  for (const d of daemons) for (let i = 0; i < 3; i++) await docker(d, ['run', '--rm', 'busybox', 'true']);
+  for (const d of daemons) for (let i = 0; i < 3; i++) await docker(d, runRm);
   for (let i = 0; i < runs; i++) {
     // Interleaved, so background load affects both alike.
     for (const d of daemons) {
       const start = performance.now();
-      await docker(d, ['run', '--rm', 'busybox', 'true']);
+      await docker(d, runRm);
       samples[d.name].push(performance.now() - start);
     }
   }
@@ -163,7 +167,7 @@ async function runLatency(daemons: Daemon[]): Promise<Record<string, { median: n
 async function memory(daemon: Daemon): Promise<{ idle: number; busyDaemon: number; busyTotal: number }> {
   await sleep(1000);
   const idle = rssMb(daemon.daemonPids());
-  for (let i = 0; i < containerCount; i++) await docker(daemon, ['run', '-d', '--name', `bench-${i}`, 'busybox', 'sleep', '3600']);
+  for (let i = 0; i < containerCount; i++) await docker(daemon, ['run', '-d', '--network', 'none', '--name', `bench-${i}`, 'busybox', 'sleep', '3600']);
   await sleep(1000);
   const busyDaemon = rssMb(daemon.daemonPids());
   const busyTotal = busyDaemon + rssMb(daemon.helperPids());

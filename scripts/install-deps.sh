@@ -11,7 +11,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 
 packages=(
   skopeo docker.io docker-registry busybox-static runc containerd
-  iproute2 openssl ca-certificates curl util-linux mount procps tar gzip apache2-utils wrk
+  iproute2 iptables openssl ca-certificates curl util-linux mount procps tar gzip apache2-utils wrk
   python3 make g++ bzip2 xz-utils zstd
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestBridge, type TestBridge } from './host-network.ts';
 import { type RunResult, run, runOk } from './run.ts';
 import { waitFor } from './ports.ts';
 import { killAll, mountsUnder, pidsMentioning } from './processes.ts';
@@ -18,6 +19,8 @@ export interface Dockerd {
   env: NodeJS.ProcessEnv;
   /** The storage driver the daemon ended up on (overlay2, or vfs where overlay cannot mount). */
   storageDriver: string;
+  /** The daemon's own bridge (`wharf-…`), removed by stop(). */
+  bridge: string;
   /** The real docker CLI (v28 on the image) against this daemon. */
   docker(args: string[], options?: DockerOptions): Promise<RunResult>;
   dockerOk(args: string[], options?: DockerOptions): Promise<string>;
@@ -30,9 +33,11 @@ export const dockerCli = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/d
 
 /**
  * A private dockerd from Debian's docker.io: its own data root, exec root, pidfile, socket, daemon.json and CLI
- * config in a temp dir, and no bridge or iptables changes, so it neither touches the host's networking nor collides
- * with another dockerd (several start concurrently; each runs its own containerd under its exec root).
- * Registries on 127.0.0.0/8 are insecure by default in dockerd, so plain-http wharf works without config.
+ * config in a temp dir, its own bridge, and no iptables or sysctl changes, so it neither touches the host's
+ * networking nor collides with another dockerd (several start concurrently; each runs its own containerd under
+ * its exec root). It stays in the host's network namespace: the registries the tests run on 127.0.0.1 must be
+ * reachable from the daemon, and they are insecure by default in dockerd (127.0.0.0/8), so plain-http wharf
+ * works without config. Tests run containers with `--network none`, so the bridge carries nothing.
  */
 export async function startDockerd(options: { storageDriver?: 'overlay2' | 'vfs' } = {}): Promise<Dockerd> {
   const drivers = options.storageDriver ? [options.storageDriver] : (['overlay2', 'vfs'] as const);
@@ -50,6 +55,14 @@ export async function startDockerd(options: { storageDriver?: 'overlay2' | 'vfs'
 
 async function startWithDriver(driver: string): Promise<Dockerd> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-dockerd-'));
+  let bridge: TestBridge;
+  try {
+    // The temp dir's random suffix makes the name unique among concurrent daemons and traceable to its dir.
+    bridge = await createTestBridge(`wharf-${dir.slice(-6)}`);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const socket = join(dir, 'docker.sock');
   const log = join(dir, 'dockerd.log');
   // An empty daemon.json keeps the host's /etc/docker/daemon.json (mirrors, registries, drivers) out of the tests.
@@ -60,10 +73,13 @@ async function startWithDriver(driver: string): Promise<Dockerd> {
     `--exec-root=${join(dir, 'exec')}`,
     `--pidfile=${join(dir, 'docker.pid')}`,
     `--host=unix://${socket}`,
-    '--bridge=none',
+    // Not --bridge=none: with the bridge disabled dockerd deletes the host's docker0 (removeDefaultBridgeInterface).
+    `--bridge=${bridge.name}`,
     '--iptables=false',
     '--ip6tables=false',
     '--ip-masq=false',
+    // The bridge driver would otherwise set the host's net.ipv4.ip_forward to 1.
+    '--ip-forward=false',
     `--storage-driver=${driver}`,
   ];
   const child: ChildProcess = spawn('/bin/sh', ['-c', `exec /usr/sbin/dockerd "$@" >>"${log}" 2>&1`, 'dockerd', ...args], {
@@ -74,12 +90,16 @@ async function startWithDriver(driver: string): Promise<Dockerd> {
   const docker = (cli: string[], opts: DockerOptions = {}) => run(dockerCli, cli, { env, ...opts });
   const logTail = (lines = 20) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-lines).join('\n') : '');
   // Safety net if the test process dies without stop(): nothing may keep running from a removed temp dir.
-  const onExit = () => removeSync(dir);
+  const onExit = () => {
+    removeSync(dir);
+    bridge.removeSync();
+  };
   process.once('exit', onExit);
   const stop = async () => {
     process.off('exit', onExit);
     if (child.exitCode === null && child.signalCode === null) await killContainers(docker);
     await stopDockerd(child, exited, dir);
+    await bridge.remove();
   };
   try {
     await waitFor(
@@ -100,6 +120,7 @@ async function startWithDriver(driver: string): Promise<Dockerd> {
     host: `unix://${socket}`,
     env,
     storageDriver: driver,
+    bridge: bridge.name,
     docker,
     dockerOk: async (cli, opts) => {
       const result = await docker(cli, opts);

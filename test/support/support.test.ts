@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildBusyboxRootfsTar, importBusybox, makeRandomLayerImage, writeRandomLayerTar } from './busybox.ts';
 import { startDistribution } from './distribution.ts';
 import { type Dockerd, startDockerd } from './dockerd.ts';
+import { type HostNetwork, hostNetwork } from './host-network.ts';
 import { mountsUnder, pidsMentioning } from './processes.ts';
 import { runOk } from './run.ts';
 import { skopeoCopy, skopeoInspect, skopeoInspectRaw } from './skopeo.ts';
@@ -91,6 +92,22 @@ describe('test support', () => {
       assert.deepEqual(mountsUnder(dir), []);
       assert.equal(existsSync(dir), false);
       assert.match(await b.dockerOk(['version', '--format', '{{.Server.Version}}']), /^20\./, 'the other daemon is unaffected');
+    });
+
+    test('a daemon runs on its own bridge and leaves the host’s links, firewall rules and forwarding as they were', async () => {
+      // Other test files may run private daemons meanwhile: their bridges come and go, ours is checked by name.
+      const host = (n: HostNetwork) => ({ ...n, links: n.links.filter((l) => !/^wharf-/.test(l)) });
+      const before = await hostNetwork();
+      const d = await startDockerd();
+      daemons.push(d);
+      const bridgeOption = '{{index .Options "com.docker.network.bridge.name"}}';
+      assert.equal((await d.dockerOk(['network', 'inspect', '-f', bridgeOption, 'bridge'])).trim(), d.bridge);
+      assert.ok((await hostNetwork()).links.includes(d.bridge));
+      await d.stop();
+      daemons = daemons.filter((x) => x !== d);
+      const after = await hostNetwork();
+      assert.equal(after.links.includes(d.bridge), false, 'the bridge is removed');
+      assert.deepEqual(host(after), host(before));
     });
   });
 });
