@@ -8,6 +8,7 @@ import type { ImageRecord } from '../images/image-store.ts';
 import { imageInspect, imageSummary, unixSeconds } from './image-json.ts';
 import { streamProgress, type JsonStream } from './json-stream.ts';
 import { imageSchemas as schemas } from './image-schemas.ts';
+import { compilePathPattern } from './path-pattern.ts';
 import { matchesLabels } from './query.ts';
 import { inputOf } from './route-schema.ts';
 import { requestBody } from './request-body.ts';
@@ -75,7 +76,8 @@ async function imageMatchers(images: ImageService, filters: Map<string, string[]
   const matchers: ImageMatcher[] = [];
   const references = filters.get('reference');
   if (references?.length) {
-    matchers.push((image) => store.familiarTags(image.id).some((tag) => references.some((pattern) => referenceMatches(pattern, tag))));
+    const patterns = references.map(compilePathPattern);
+    matchers.push((image) => store.familiarTags(image.id).some((tag) => patterns.some((pattern) => referenceMatches(pattern, tag))));
   }
   const dangling = filters.get('dangling');
   if (dangling?.length) {
@@ -94,10 +96,8 @@ async function imageMatchers(images: ImageService, filters: Map<string, string[]
 }
 
 /** moby: the pattern is matched (path.Match) against the familiar name and against name:tag. */
-function referenceMatches(pattern: string, tag: string): boolean {
-  const name = tag.slice(0, tag.lastIndexOf(':'));
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
-  return regex.test(name) || regex.test(tag);
+function referenceMatches(matches: (name: string) => boolean, tag: string): boolean {
+  return matches(tag.slice(0, tag.lastIndexOf(':'))) || matches(tag);
 }
 
 async function inspectImage(deps: ImageRouteDeps, ctx: ApiContext): Promise<Reply> {
