@@ -26,7 +26,9 @@ export function runPartProcess(): void {
   // The channel closes when the supervisor dies, even by SIGKILL: a part never outlives it.
   process.once('disconnect', () => stopPart(state, 'supervisor gone'));
   process.on('message', (raw: unknown) => {
-    const message = supervisorMessage.parse(raw);
+    const parsed = supervisorMessage.safeParse(raw);
+    if (!parsed.success) return void process.stderr.write(`wharf part: unknown message from the supervisor: ${JSON.stringify(raw)}\n`);
+    const message = parsed.data;
     if (message.type === 'stop') stopPart(state, 'stopped by the supervisor');
     else void bootPart(message.part, message.config, state);
   });

@@ -14,11 +14,16 @@ export interface SupervisedPartOptions {
   logger: Logger;
   /** After SIGTERM, how long the part may take to close before SIGKILL. */
   stopGraceMs: number;
+  /** How long a start may take before the part is killed (default 120 s: an engine restores its containers). */
+  readyTimeoutMs?: number;
 }
+
+const defaultReadyTimeoutMs = 120_000;
 
 interface Run {
   child: ChildProcess;
   startedAt: number;
+  readyTimer?: NodeJS.Timeout;
   failure?: string;
   exited: Promise<void>;
 }
@@ -89,6 +94,13 @@ export class SupervisedPart {
       else this.#log.warn({ err, childPid: child.pid }, 'part process error');
     });
     this.#send(run, { type: 'start', part: this.name, config: this.#options.config() });
+    // A part that hangs while starting (a stuck mount, a lock) is killed; its exit then counts as a failure.
+    const readyMs = this.#options.readyTimeoutMs ?? defaultReadyTimeoutMs;
+    run.readyTimer = setTimeout(() => {
+      run.failure = `not ready within ${readyMs / 1000} s`;
+      this.#log.error({ childPid: child.pid }, 'part did not become ready in time, killing it');
+      child.kill('SIGKILL');
+    }, readyMs);
   }
 
   /** A part whose channel is already gone is exiting; its 'exit' (or the stop grace) settles what follows. */
@@ -104,6 +116,7 @@ export class SupervisedPart {
       run.failure = message.message;
       return;
     }
+    clearTimeout(run.readyTimer);
     const { registryUrl, engineSocket } = message;
     this.#log.info({ childPid: run.child.pid, restarted: this.#everReady, registryUrl, engineSocket }, 'part ready');
     this.#everReady = true;
@@ -112,6 +125,7 @@ export class SupervisedPart {
   }
 
   #onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void {
+    clearTimeout(run.readyTimer);
     const uptimeMs = Date.now() - run.startedAt;
     const reason = spawnError ?? run.failure;
     const fields = { childPid: run.child.pid, code, signal, uptimeMs, reason };

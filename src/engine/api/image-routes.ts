@@ -9,7 +9,7 @@ import { imageInspect, imageSummary, unixSeconds } from './image-json.ts';
 import { streamProgress, type JsonStream } from './json-stream.ts';
 import { imageSchemas as schemas } from './image-schemas.ts';
 import { compilePathPattern } from './path-pattern.ts';
-import { matchesLabels } from './query.ts';
+import { matchesLabels, parseTimestamp } from './query.ts';
 import { inputOf } from './route-schema.ts';
 import { requestBody } from './request-body.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
@@ -81,7 +81,7 @@ async function imageMatchers(images: ImageService, filters: Map<string, string[]
   }
   const dangling = filters.get('dangling');
   if (dangling?.length) {
-    const want = dangling[0] === 'true' || dangling[0] === '1';
+    const want = filterBool('dangling', dangling[0]);
     matchers.push((image) => (store.tags(image.id).length === 0) === want);
   }
   const labels = filters.get('label');
@@ -92,7 +92,20 @@ async function imageMatchers(images: ImageService, filters: Map<string, string[]
     const pivot = unixSeconds((await store.config(store.resolve(value).id)).created);
     matchers.push((_i, created) => (key === 'before' ? created < pivot : created > pivot));
   }
+  const until = filters.get('until')?.[0];
+  if (until) {
+    const limit = parseTimestamp(until, Date.now()) / 1000;
+    matchers.push((_i, created) => created < limit);
+  }
   return matchers;
+}
+
+/** moby's filters.GetBoolOrDefault: true/1 or false/0 (any case), anything else refused by name. */
+function filterBool(key: string, value: string): boolean {
+  const lower = value.toLowerCase();
+  if (lower === 'true' || lower === '1') return true;
+  if (lower === 'false' || lower === '0') return false;
+  throw new Fault('invalid-argument', `invalid filter '${key}=${value}'`);
 }
 
 /** moby: the pattern is matched (path.Match) against the familiar name and against name:tag. */

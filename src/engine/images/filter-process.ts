@@ -32,6 +32,8 @@ export class FilterProcess extends Duplex {
     stderr.setEncoding('utf8').on('data', (text: string) => (this.#stderr = (this.#stderr + text).slice(-2000)));
     // EPIPE when the tool stops reading (bad input): its exit status says why, and says it better.
     stdin.on('error', () => this.#releaseWrite());
+    stdin.on('drain', () => this.#releaseWrite());
+    for (const out of [stdout, stderr]) out.on('error', (err) => this.destroy(err));
     this.#child.once('error', (err) => this.destroy(new Fault('unavailable', `${options.name} could not start: ${err.message}`, { cause: err })));
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
   }
@@ -65,7 +67,6 @@ export class FilterProcess extends Duplex {
     if (this.#exited || this.#child.stdin.destroyed) return callback();
     if (this.#child.stdin.write(chunk)) return callback();
     this.#pendingWrite = callback;
-    this.#child.stdin.once('drain', () => this.#releaseWrite());
   }
 
   override _final(callback: (err?: Error | null) => void): void {
