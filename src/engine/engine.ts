@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../base/config.ts';
@@ -7,6 +7,7 @@ import type { Logger } from '../base/log.ts';
 import { RegistryClient } from '../client/registry-client.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import { createApiServer } from './api/api-server.ts';
+import { archiveRoutes } from './api/archive-routes.ts';
 import { containerRoutes } from './api/container-routes.ts';
 import { execRoutes } from './api/exec-routes.ts';
 import { pruneRoutes } from './api/prune-routes.ts';
@@ -17,7 +18,12 @@ import { buildRoutes } from './api/build-routes.ts';
 import { networkRoutes } from './api/network-routes.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { unsupportedRoutes } from './api/unsupported-routes.ts';
+import { volumeRoutes } from './api/volume-routes.ts';
+import { LocalVolumeDriver } from './volumes/local-volume-driver.ts';
+import { VolumeRecords } from './volumes/volume-records.ts';
+import { VolumeService } from './volumes/volume-service.ts';
 import { ContainerExecs } from './containers/container-exec.ts';
+import { ContainerArchive } from './containers/container-archive.ts';
 import { ContainerManager } from './containers/container-manager.ts';
 import { ContainerStore } from './containers/container-store.ts';
 import { EventLog } from './events.ts';
@@ -62,8 +68,16 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     userAgent: `wharf/${engineVersion}`,
   });
   const images = new ImageService({ store: new ImageStore({ dir: join(root, 'images'), blobs }), blobs, snapshotter, registry, events, logger });
-  const containers = new ContainerManager({ store: new ContainerStore(join(root, 'containers')), images, snapshotter, runtime, events, logger });
+  const volumesDir = join(root, 'volumes');
+  const volumes = new VolumeService({
+    records: new VolumeRecords(join(root, 'volume-records')),
+    driver: new LocalVolumeDriver({ dir: volumesDir }),
+    events,
+    logger,
+  });
+  const containers = new ContainerManager({ store: new ContainerStore(join(root, 'containers')), images, snapshotter, runtime, volumes, events, logger });
   images.setUsers((id) => containers.usersOf(id));
+  volumes.setUsers((name) => containers.volumeUsers(name));
   const execs = new ContainerExecs({ containers, runtime, events, logger });
   const serverHeader = `wharf/${engineVersion} (linux)`;
   const router = new Router([
@@ -81,15 +95,20 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     ...imageRoutes({ images }),
     ...containerRoutes({ containers, snapshotter, serverHeader, execIds: (id) => execs.idsOf(id) }),
     ...execRoutes({ execs, serverHeader }),
-    ...pruneRoutes({ images, containers }),
+    ...archiveRoutes({ archive: new ContainerArchive(containers) }),
+    ...volumeRoutes({ volumes }),
+    ...pruneRoutes({ images, containers, volumes }),
     ...networkRoutes(),
     ...buildRoutes({ builder: new ImageBuilder({ images, containers, workDir: join(root, 'build') }) }),
     ...unsupportedRoutes(),
   ]);
-  // A crashed engine leaves rootfs mounts behind: restore() cleans each container's runtime state, then nothing
-  // under the engine root may stay mounted.
+  // A crashed engine leaves rootfs mounts and mounted volumes (`-o type=…`) behind: the volumes are unmounted
+  // before any container starts again, and restore() cleans each container's runtime state; then nothing else
+  // under the engine root may stay mounted (volumes that restarted containers mounted stay).
+  await unmountUnder(volumesDir);
+  await volumes.restore();
   await containers.restore();
-  await unmountUnder(root);
+  for (const entry of readdirSync(root)) if (join(root, entry) !== volumesDir) await unmountUnder(join(root, entry));
   const api = createApiServer({ router, logger, serverHeader });
   const socketPath = config.engine.socket;
   await api.listen(socketPath);

@@ -4,7 +4,19 @@ import { goBool, goEnum, goInt, goSet, goString, goStringMap, goStrings, goStrSl
 const restartPolicyNames = ['', 'no', 'always', 'on-failure', 'unless-stopped'] as const;
 
 /** mount.Mount: `--mount`; only the fields the engine reads are typed, the rest are kept as given. */
-const mountFields = { Type: goString(), Source: goString(), Target: goString(), ReadOnly: goBool() };
+const mountFields = {
+  Type: goString(),
+  Source: goString(),
+  Target: goString(),
+  ReadOnly: goBool(),
+  BindOptions: goStruct('mount.BindOptions', { Propagation: goString() }),
+  VolumeOptions: goStruct('mount.VolumeOptions', {
+    NoCopy: goBool(),
+    Labels: goStringMap(),
+    DriverConfig: goStruct('mount.Driver', { Name: goString(), Options: goStringMap() }),
+  }),
+  TmpfsOptions: goStruct('mount.TmpfsOptions', { SizeBytes: goInt('int64'), Mode: goInt('uint32') }),
+};
 
 /** container.HostConfig, with its embedded Resources; moby's names and Go types. */
 export const hostConfigSchema = goStruct('container.HostConfig', {

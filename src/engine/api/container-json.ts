@@ -1,6 +1,6 @@
 import type { ContainerRecord, ContainerState } from '../containers/container-record.ts';
 import { zeroTime } from '../containers/container-record.ts';
-import { bindMounts } from '../containers/container-spec.ts';
+import { recordMounts } from '../containers/container-spec.ts';
 
 /** go-units HumanDuration, which moby's `Status` strings are built from. */
 export function humanDuration(ms: number): string {
@@ -66,22 +66,26 @@ export function containerSummary(record: ContainerRecord, options: SummaryOption
   };
 }
 
-/** moby's MountPoint for each bind (`docker inspect -f '{{.Mounts}}'`, `ps --format '{{.Mounts}}'`). */
+/** moby's MountPoint for each bind and volume (`docker inspect -f '{{.Mounts}}'`, `ps --format '{{.Mounts}}'`). */
 function mountPoints(record: ContainerRecord): Record<string, unknown>[] {
-  let binds: ReturnType<typeof bindMounts>;
+  let mounts: ReturnType<typeof recordMounts>;
   try {
-    binds = bindMounts(record.hostConfig);
+    mounts = recordMounts(record);
   } catch {
     // A record from before binds were validated: listing containers must not fail on it.
     return [];
   }
-  return binds.map((m) => ({
-    Type: 'bind',
-    Source: m.source,
-    Destination: m.destination,
-    Mode: m.readonly ? 'ro' : '',
-    RW: !m.readonly,
-    Propagation: m.propagation ?? 'rprivate',
+  // moby lists `--mount type=tmpfs` but not `--tmpfs`, which stays in HostConfig.Tmpfs.
+  const flagTmpfs = new Set(Object.keys(record.hostConfig.Tmpfs ?? {}).map((p) => p.replace(/(.)\/$/, '$1')));
+  return mounts.filter((m) => m.Type !== 'tmpfs' || !flagTmpfs.has(m.Destination)).map((m) => ({
+    Type: m.Type,
+    ...(m.Type === 'volume' ? { Name: m.Name } : {}),
+    Source: m.Source,
+    Destination: m.Destination,
+    ...(m.Type === 'volume' ? { Driver: m.Driver } : {}),
+    Mode: m.Mode,
+    RW: m.RW,
+    Propagation: m.Propagation,
   }));
 }
 

@@ -1,6 +1,7 @@
 import { Fault } from '../../base/fault.ts';
 import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ContainerRecord } from '../containers/container-record.ts';
+import { recordMounts } from '../containers/container-spec.ts';
 import { containerSummary } from './container-json.ts';
 import { matchesLabels, type Filters } from './query.ts';
 
@@ -49,6 +50,8 @@ function matches(containers: ContainerManager, record: ContainerRecord, filters:
     check('ancestor', (ref) => ancestorMatches(containers, record, ref)) &&
     check('is-task', (v) => v === 'false') &&
     check('network', (n) => [record.hostConfig.NetworkMode, record.hostConfig.NetworkMode === 'default' ? 'bridge' : ''].includes(n)) &&
+    // moby: a volume name or a mount destination.
+    check('volume', (v) => recordMounts(record).some((m) => m.Name === v || m.Destination === v)) &&
     matchesLabels(record.config.Labels, filters.get('label'))
   );
 }

@@ -113,7 +113,11 @@ export function containerRoutes(deps: ContainerRouteDeps): Route[] {
       method: 'DELETE',
       path: '/containers/{id}',
       schema: schemas.delete,
-      handle: async (ctx) => (await containers.remove(ctx.params.id, { force: inputOf(schemas.delete, ctx).query.force }), { status: 204 }),
+      handle: async (ctx) => {
+        const { force, v } = inputOf(schemas.delete, ctx).query;
+        await containers.remove(ctx.params.id, { force, volumes: v });
+        return { status: 204 };
+      },
     },
   ];
 }

@@ -8,6 +8,7 @@ import { execRoutes, type ExecRouteDeps } from './exec-routes.ts';
 import { imageRoutes, type ImageRouteDeps } from './image-routes.ts';
 import { pruneRoutes, type PruneRouteDeps } from './prune-routes.ts';
 import { systemRoutes, type SystemDeps } from './system-routes.ts';
+import { volumeRoutes, type VolumeRouteDeps } from './volume-routes.ts';
 import { goMetaOf, unwrap } from './go-json.ts';
 import { queryMetaOf } from './query-schema.ts';
 import type { Route } from './router.ts';
@@ -20,6 +21,7 @@ const routes: Route[] = [
   ...containerRoutes({} as ContainerRouteDeps),
   ...execRoutes({} as ExecRouteDeps),
   ...pruneRoutes({} as PruneRouteDeps),
+  ...volumeRoutes({} as VolumeRouteDeps),
   ...buildRoutes({} as Parameters<typeof buildRoutes>[0]),
 ].filter((r) => r.schema);
 const validBodies: Record<string, unknown> = { 'container-create': { Image: 'busybox', Cmd: ['true'] }, 'exec-create': { Cmd: ['true'] } };

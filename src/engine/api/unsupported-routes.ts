@@ -6,10 +6,6 @@ import type { Route } from './router.ts';
  * of the router's "page not found" (which the CLI would print as if the daemon were broken).
  */
 const unsupported: [method: Route['method'], path: string, what: string][] = [
-  ['GET', '/volumes', 'volumes'],
-  ['POST', '/volumes/create', 'volumes'],
-  ['GET', '/volumes/{name}', 'volumes'],
-  ['DELETE', '/volumes/{name}', 'volumes'],
   ['POST', '/networks/create', 'networks other than none and host'],
   ['GET', '/networks/{id}', 'networks other than none and host'],
   ['DELETE', '/networks/{id}', 'networks other than none and host'],

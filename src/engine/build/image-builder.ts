@@ -169,7 +169,7 @@ export class ImageBuilder {
       await this.#commit(state, id, createdBy);
     } finally {
       say(`Removing intermediate container ${id.slice(0, 12)}\n`);
-      await this.#containers.remove(id, { force: true }).catch(() => undefined);
+      await this.#containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
     }
   }
 
@@ -199,7 +199,7 @@ export class ImageBuilder {
       });
       await this.#commit(state, id, `/bin/sh -c #(nop) ${step.keyword} ${sources.join(' ')} in ${target} `);
     } finally {
-      await this.#containers.remove(id, { force: true }).catch(() => undefined);
+      await this.#containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
     }
   }
 

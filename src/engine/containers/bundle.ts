@@ -130,12 +130,11 @@ function ociMounts(spec: ContainerRunSpec, files: EtcFiles): Record<string, unkn
     { destination: '/etc/resolv.conf', type: 'bind', source: files.resolvConf, options: ['rbind', 'rprivate'] },
     { destination: '/etc/hostname', type: 'bind', source: files.hostname, options: ['rbind', 'rprivate'] },
     { destination: '/etc/hosts', type: 'bind', source: files.hosts, options: ['rbind', 'rprivate'] },
-    ...(spec.mounts ?? []).map((m) => ({
-      destination: m.destination,
-      type: 'bind',
-      source: m.source,
-      options: ['rbind', m.propagation ?? 'rprivate', m.readonly ? 'ro' : 'rw'],
-    })),
+    ...(spec.mounts ?? []).map((m) =>
+      m.tmpfs
+        ? { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: [...m.tmpfs.options, ...(m.readonly ? ['ro'] : [])] }
+        : { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.propagation ?? 'rprivate', m.readonly ? 'ro' : 'rw'] },
+    ),
   ];
 }
 

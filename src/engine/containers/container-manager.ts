@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FilterProcess } from '../images/filter-process.ts';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import type { EventLog } from '../events.ts';
@@ -15,10 +15,13 @@ import { initialState, type ContainerConfig, type ContainerRecord } from './cont
 import type { ImageRuntimeConfig } from '../images/image-config.ts';
 import { nextRestartDelay, restartsWithDaemon, shouldRestart } from './container-restart.ts';
 import { parseSignal } from './container-signals.ts';
-import { adaptToHost, bindMounts, buildContainerSpec, checkNetworkMode, parseSecurityOpt, validateName, type CreateRequest } from './container-spec.ts';
+import { adaptToHost, bindMounts, buildContainerSpec, checkNetworkMode, parseSecurityOpt, recordMounts, validateName, type CreateRequest } from './container-spec.ts';
+import { acquireMounts, endHolds, inheritMounts, removeAnonymous, volumeNames } from '../volumes/container-mounts.ts';
+import { parseMountRequests } from '../volumes/mount-spec.ts';
+import type { VolumeService } from '../volumes/volume-service.ts';
 import type { ContainerStore } from './container-store.ts';
 import { ProcessStartError, type BindMount, type ContainerProcess, type ContainerRunSpec, type ExitInfo, type Runtime } from './runtime.ts';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { mountAll, unmount } from '../snapshots/mount.ts';
 
 export interface ContainerManagerDeps {
@@ -26,12 +29,16 @@ export interface ContainerManagerDeps {
   images: ImageService;
   snapshotter: Snapshotter;
   runtime: Runtime;
+  volumes: VolumeService;
   events: EventLog;
   logger: Logger;
   now?: () => number;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+/** How withRootfs shows a running container: its rootfs mount alone, or with its binds and volumes. */
+export type RunningRootView = 'rootfs' | 'mounts';
 
 /** In-memory companion of a record: streams, the current process, and who waits for what. */
 interface Live {
@@ -142,6 +149,10 @@ export class ContainerManager {
     const warnings = adaptToHost(spec.hostConfig, this.#deps.runtime.support);
     const snapshotKey = `container-${id}`;
     await this.#deps.snapshotter.prepare(snapshotKey, image.layers.at(-1)?.chainId);
+    const mounts = await this.#acquireMounts(id, spec.hostConfig, spec.config.Volumes, snapshotKey).catch(async (err) => {
+      await this.#deps.snapshotter.remove(snapshotKey).catch(() => undefined);
+      throw err;
+    });
     const record: ContainerRecord = {
       id,
       name,
@@ -155,10 +166,37 @@ export class ContainerManager {
       restartCount: 0,
       manuallyStopped: false,
       snapshotKey,
+      mounts,
     };
     this.#deps.store.save(record);
+    endHolds(this.#deps.volumes, mounts, id);
     this.#event(record, 'create');
     return { Id: id, Warnings: warnings };
+  }
+
+  /** Binds, `--volumes-from` and volumes (named ones made on first use, empty ones seeded from the image). */
+  async #acquireMounts(id: string, host: ContainerRecord['hostConfig'], imageVolumes: ContainerConfig['Volumes'], snapshotKey: string) {
+    return acquireMounts(this.#deps.volumes, {
+      containerId: id,
+      requests: parseMountRequests(host),
+      inherited: inheritMounts(host.VolumesFrom ?? [], (c) => recordMounts(this.#deps.store.resolve(c))),
+      imageVolumes,
+      withRootfs: async (work) => {
+        const target = join(this.#deps.store.dirOf(id), 'mounted');
+        await mkdir(target, { recursive: true });
+        await mountAll(await this.#deps.snapshotter.mounts(snapshotKey), target);
+        try {
+          await work(target);
+        } finally {
+          await unmount(target);
+        }
+      },
+    });
+  }
+
+  /** The containers whose mounts name volume `name` (`volume rm` refuses while there are any). */
+  volumeUsers(name: string): string[] {
+    return this.#deps.store.list().filter((c) => recordMounts(c).some((m) => m.Name === name)).map((c) => c.id);
   }
 
   /** A random free name, reserved for `id` (moby retries with a digit appended after a collision). */
@@ -194,8 +232,10 @@ export class ContainerManager {
     let process: ContainerProcess;
     try {
       checkNetworkMode(record.hostConfig.NetworkMode);
+      await this.#deps.volumes.mountFor(record.id, volumeNames(recordMounts(record)));
       process = await this.#deps.runtime.run(await this.#runSpec(record));
     } catch (err) {
+      await this.#unmountVolumes(record.id);
       this.#startFailed(record, live, err);
       throw startFault(err);
     }
@@ -252,7 +292,7 @@ export class ContainerManager {
       capAdd: hostConfig.CapAdd ?? [],
       capDrop: hostConfig.CapDrop ?? [],
       ...parseSecurityOpt(hostConfig.SecurityOpt),
-      mounts: await createBindSources(bindMounts(hostConfig)),
+      mounts: await createBindSources(bindMounts(recordMounts(record))),
     };
   }
 
@@ -267,7 +307,14 @@ export class ContainerManager {
     live.io.endRun();
     this.#event(record, 'die', { exitCode: String(record.state.ExitCode) });
     for (const resolve of live.exitWaiters.splice(0)) resolve(record.state.ExitCode);
-    if (record.hostConfig.AutoRemove) void this.remove(record.id, { force: true }).catch(() => undefined);
+    if (record.hostConfig.AutoRemove) void this.remove(record.id, { force: true, volumes: true }).catch(() => undefined);
+  }
+
+  /** Volumes with driver options are mounted only while a container runs (moby's refcounted Unmount). */
+  async #unmountVolumes(id: string): Promise<void> {
+    const record = this.#deps.store.get(id);
+    if (!record) return;
+    await this.#deps.volumes.unmountFor(id, volumeNames(recordMounts(record))).catch((err) => this.#deps.logger.warn({ err, id }, 'unmounting volumes failed'));
   }
 
   async #watchExit(id: string, process: ContainerProcess, outputs: Promise<void>): Promise<void> {
@@ -279,6 +326,7 @@ export class ContainerManager {
       exit = { exitCode: 255, oomKilled: false };
     }
     await outputs;
+    await this.#unmountVolumes(id);
     const record = this.#deps.store.get(id);
     const live = this.#live.get(id);
     if (!record || !live) return;
@@ -305,7 +353,7 @@ export class ContainerManager {
   #afterExit(record: ContainerRecord, live: Live, ranForMs: number): void {
     if (live.removing) return;
     if (record.hostConfig.AutoRemove) {
-      void this.remove(record.id, { force: true }).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'auto-remove failed'));
+      void this.remove(record.id, { force: true, volumes: true }).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'auto-remove failed'));
       return;
     }
     const restart = shouldRestart(record.hostConfig.RestartPolicy, {
@@ -471,7 +519,8 @@ export class ContainerManager {
     this.#event(record, 'rename', { oldName });
   }
 
-  remove(input: string, options: { force?: boolean } = {}): Promise<void> {
+  /** `volumes` (`rm -v`, `--rm`): the container's anonymous volumes go with it. */
+  remove(input: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const record = this.#deps.store.resolve(input);
     return this.#withLock(record.id, async () => {
       if (!this.#deps.store.get(record.id)) return;
@@ -488,6 +537,7 @@ export class ContainerManager {
         await live.runDone;
       }
       await this.#destroy(record, live);
+      if (options.volumes) await removeAnonymous(this.#deps.volumes, recordMounts(record), this.#deps.logger);
     });
   }
 
@@ -539,30 +589,27 @@ export class ContainerManager {
   // ---- export ----------------------------------------------------------------------------------------
 
   /**
-   * docker export: the container's whole filesystem as a tar. A running container's rootfs is already mounted
-   * in its bundle; a stopped one is mounted beside it for as long as the tar streams (withRootfs).
+   * docker export: the container's whole filesystem as a tar: a running container's rootfs mount (without its
+   * binds and volumes, as moby exports), a stopped one's mounted beside it for as long as the tar streams.
    */
-  async export(input: string): Promise<Readable> {
-    const record = this.#deps.store.resolve(input);
-    const live = this.#live.get(record.id);
-    if (record.state.Running && live?.process) return tarDirectory(join(this.#bundleDir(record.id), 'rootfs'));
-    return new Promise<Readable>((resolve, reject) => {
-      this.withRootfs(record.id, async (dir) => {
-        const tar = tarDirectory(dir);
-        resolve(tar);
-        await new Promise((done) => tar.once('close', done));
-      }).catch(reject);
-    });
+  export(input: string): Promise<Readable> {
+    return this.streamFromRootfs(input, async (dir) => tarDirectory(dir), { running: 'rootfs' });
   }
 
   /**
-   * Mounts a container's filesystem beside it for `work` (docker export, the builder's COPY), under the
-   * container's lock, so a start cannot mount the same upper directory meanwhile. Refuses a running container.
+   * The one place that gives a container's `/` as a host directory to `work` (export, cp, the builder's COPY),
+   * under the container's lock, so a start cannot mount the same upper directory meanwhile. A stopped container's
+   * filesystem is mounted beside it for the time of `work`; a running one is refused unless `running` names the
+   * view wanted: its rootfs mount, or what its processes see (`/proc/<pid>/root`: binds and volumes included).
    */
-  withRootfs<T>(input: string, work: (dir: string) => Promise<T>): Promise<T> {
+  withRootfs<T>(input: string, work: (dir: string) => Promise<T>, options: { running?: 'refuse' | RunningRootView } = {}): Promise<T> {
     const record = this.#deps.store.resolve(input);
     return this.#withLock(record.id, async () => {
-      if (record.state.Running) throw new Fault('conflict', `Container ${record.id} is running`);
+      if (record.state.Running) {
+        const init = this.#live.get(record.id)?.process;
+        if (!options.running || options.running === 'refuse' || !init) throw new Fault('conflict', `Container ${record.id} is running`);
+        return work(options.running === 'rootfs' ? join(this.#bundleDir(record.id), 'rootfs') : `/proc/${init.pid}/root`);
+      }
       const target = join(this.#deps.store.dirOf(record.id), 'mounted');
       await mkdir(target, { recursive: true });
       await mountAll(await this.#deps.snapshotter.mounts(record.snapshotKey), target);
@@ -571,6 +618,21 @@ export class ContainerManager {
       } finally {
         await unmount(target).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'unmounting a container filesystem failed'));
       }
+    });
+  }
+
+  /** A stream `make` builds from the container's `/` (withRootfs), which stays held until the stream closes. */
+  streamFromRootfs(input: string, make: (dir: string) => Promise<Readable>, options: { running: RunningRootView }): Promise<Readable> {
+    return new Promise<Readable>((resolve, reject) => {
+      this.withRootfs(
+        input,
+        async (dir) => {
+          const stream = await make(dir);
+          resolve(stream);
+          await new Promise((done) => stream.once('close', done));
+        },
+        options,
+      ).catch(reject);
     });
   }
 
@@ -654,7 +716,7 @@ export class ContainerManager {
     }
     for (const record of this.#deps.store.list()) {
       try {
-        if (record.hostConfig.AutoRemove) await this.remove(record.id, { force: true });
+        if (record.hostConfig.AutoRemove) await this.remove(record.id, { force: true, volumes: true });
         else if (restartsWithDaemon(record.hostConfig.RestartPolicy, record.manuallyStopped, record.state.ExitCode)) await this.start(record.id);
       } catch (err) {
         this.#deps.logger.warn({ err, id: record.id }, 'container restore failed');
@@ -717,23 +779,20 @@ function committedConfig(container: ContainerConfig, overrides: Partial<Containe
 /** A tar of `dir`'s contents (names without a leading `./`, numeric owners), streamed from GNU tar. */
 function tarDirectory(dir: string): Readable {
   const names = readdirSync(dir);
-  // --files-from=/dev/null: an empty rootfs makes an empty archive instead of tar's refusal.
-  const child = spawn('tar', ['--numeric-owner', '-C', dir, '-cf', '-', '--files-from=/dev/null', '--', ...names], {
-    stdio: ['ignore', 'pipe', 'ignore'],
+  // --files-from=/dev/null: an empty rootfs makes an empty archive instead of tar's refusal. GNU tar's status 1
+  // is "a file changed as we read it" (a running container): a warning, not a failure.
+  const tar = new FilterProcess('tar', ['--numeric-owner', '-C', dir, '-cf', '-', '--files-from=/dev/null', '--', ...names], {
+    name: 'tar',
+    okCodes: [0, 1],
+    failure: 'unavailable',
   });
-  const out = child.stdout.pipe(new PassThrough());
-  child.once('error', (err) => out.destroy(new Fault('unavailable', `tar could not start: ${err.message}`, { cause: err })));
-  child.once('exit', (code) => {
-    // 1 is GNU tar's "a file changed as we read it" (a running container): a warning, not a failure.
-    if (code !== null && code > 1) out.destroy(new Fault('unavailable', `tar of ${dir} exited with status ${code}`));
-  });
-  out.once('close', () => child.kill());
-  return out;
+  tar.end();
+  return tar;
 }
 
 /** moby creates a missing `-v` source directory at start (a `--mount` source was checked at create). */
 async function createBindSources(mounts: BindMount[]): Promise<BindMount[]> {
-  await Promise.all(mounts.filter((m) => !existsSync(m.source)).map((m) => mkdir(m.source, { recursive: true, mode: 0o755 })));
+  await Promise.all(mounts.filter((m) => !m.tmpfs && !existsSync(m.source)).map((m) => mkdir(m.source, { recursive: true, mode: 0o755 })));
   return mounts;
 }
 

@@ -1,3 +1,6 @@
+import type { MountPoint } from '../volumes/mount-point.ts';
+import type { MountStruct } from '../volumes/mount-spec.ts';
+
 /** moby's container.Config as the API carries it (create body, inspect `Config`). */
 export interface ContainerConfig {
   Hostname: string;
@@ -47,8 +50,11 @@ export interface HostConfig {
   CapDrop: string[] | null;
   ConsoleSize: [number, number];
   Binds: string[] | null;
-  /** `--mount`: only `type=bind` is supported. */
-  Mounts?: { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[] | null;
+  /** `--mount`: bind and volume. */
+  Mounts?: MountStruct[] | null;
+  VolumesFrom?: string[] | null;
+  VolumeDriver?: string;
+  Tmpfs?: Record<string, string> | null;
   SecurityOpt?: string[] | null;
   OomKillDisable: boolean | null;
 }
@@ -86,6 +92,8 @@ export interface ContainerRecord {
   manuallyStopped: boolean;
   /** The writable snapshot that is this container's rootfs. */
   snapshotKey: string;
+  /** Binds and volumes resolved at create; absent in records from before volumes (their binds are re-parsed). */
+  mounts?: MountPoint[];
 }
 
 export const zeroTime = '0001-01-01T00:00:00Z';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImageConfig } from '../images/image-config.ts';
-import { adaptToHost, buildContainerSpec, parseSecurityOpt } from './container-spec.ts';
+import { adaptToHost, bindMounts, buildContainerSpec, parseSecurityOpt, recordMounts } from './container-spec.ts';
 import { seccompProfile } from './seccomp.ts';
 
 const image: ImageConfig = {
@@ -79,4 +79,23 @@ test('the seccomp profile blocks what a held capability does not unlock', () => 
   assert.ok(!blocked(['CAP_SYS_ADMIN']).includes('mount') && !blocked(['CAP_SYS_ADMIN']).includes('clone'));
   assert.ok(blocked(['CAP_SYS_ADMIN']).includes('keyctl'), 'keyrings stay blocked');
   assert.ok(!blocked(['CAP_SYS_TIME']).includes('settimeofday'));
+});
+
+test('mounts reach the runtime parents first; a volume is its data directory, a tmpfs keeps its options', () => {
+  const mounts = bindMounts([
+    { Type: 'volume', Name: 'inner', Source: '/v/inner/_data', Destination: '/data/sub', Mode: '', RW: true, Propagation: '' },
+    { Type: 'bind', Source: '/host', Destination: '/data', Mode: 'ro', RW: false, Propagation: 'rshared' },
+    { Type: 'tmpfs', Source: '', Destination: '/t', Mode: '', RW: true, Propagation: '', TmpfsOptions: ['nosuid'] },
+  ]);
+  assert.deepEqual(mounts, [
+    { source: '/host', destination: '/data', readonly: true, propagation: 'rshared' },
+    { source: '', destination: '/t', readonly: false, tmpfs: { options: ['nosuid'] } },
+    { source: '/v/inner/_data', destination: '/data/sub', readonly: false },
+  ]);
+});
+
+test('a record from before volumes has its binds parsed again from its HostConfig', () => {
+  assert.deepEqual(recordMounts({ hostConfig: { Binds: ['/h:/c:ro'], Mounts: null } }), [
+    { Type: 'bind', Source: '/h', Destination: '/c', Mode: 'ro', RW: false, Propagation: 'rprivate', CreateSource: true },
+  ]);
 });

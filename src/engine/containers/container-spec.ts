@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { normalize } from 'node:path';
 import { Fault } from '../../base/fault.ts';
 import type { ImageConfig } from '../images/image-config.ts';
 import type { ContainerConfig, HostConfig, RestartPolicy } from './container-record.ts';
 import { parseSignal } from './container-signals.ts';
 import type { BindMount, ResourceSupport } from './runtime.ts';
+import type { MountPoint } from '../volumes/mount-point.ts';
+import { parseMountRequests } from '../volumes/mount-spec.ts';
 
 /** The create body: container.Config plus HostConfig and NetworkingConfig. */
 export interface CreateRequest extends Partial<ContainerConfig> {
@@ -156,55 +157,47 @@ export function adaptToHost(host: HostConfig, support: ResourceSupport): string[
   return warnings;
 }
 
-const propagations = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
-
 /**
- * Host paths bound into the container: `-v /host:/ctr[:opts]` (HostConfig.Binds) and `--mount type=bind`
- * (HostConfig.Mounts), parsed as moby's linux parser does (pure: create checks that `--mount` sources exist). This engine has no volume store yet, so a named
- * or anonymous volume is refused rather than silently left out. A missing `-v` source is created at start (as
- * moby does); a missing `--mount` source is an error now.
+ * The mounts a container's record holds, for start and inspect. Records from before volumes kept only their
+ * binds in HostConfig: those are parsed again (they held no volumes, which were refused then).
  */
-export function bindMounts(host: Pick<HostConfig, 'Binds' | 'Mounts'>): BindMount[] {
-  const out: BindMount[] = [];
-  for (const spec of host.Binds ?? []) {
-    const invalid = (why: string) => new Fault('invalid-argument', `invalid volume specification: '${spec}'${why ? `: ${why}` : ''}`);
-    const parts = spec.split(':');
-    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-      if (parts.length === 1 && spec.startsWith('/')) throw volumesUnsupported(spec);
-      throw invalid('');
-    }
-    const [source, destination, mode = ''] = parts;
-    if (!source.startsWith('/')) throw volumesUnsupported(spec);
-    if (!destination.startsWith('/')) throw invalid(`invalid mount config for type "bind": invalid mount path: '${destination}' mount path must be absolute`);
-    if (normalize(destination) === '/') throw invalid("invalid mount config for type \"bind\": invalid specification: destination can't be '/'");
-    let readonly = false;
-    let propagation: string | undefined;
-    for (const option of mode ? mode.split(',') : []) {
-      if (option === 'ro' || option === 'rw') readonly = option === 'ro';
-      else if (propagations.includes(option)) propagation = option;
-      else if (option !== 'z' && option !== 'Z' && option !== 'nocopy') throw new Fault('invalid-argument', `invalid mode: ${mode}`);
-    }
-    out.push({ source: normalize(source), destination: normalize(destination), readonly, ...(propagation ? { propagation } : {}) });
-  }
-  for (const mount of host.Mounts ?? []) {
-    if (mount.Type !== 'bind') throw new Fault('invalid-argument', `mount type ${mount.Type ?? ''} is not supported by this engine: only bind mounts`);
-    const prefix = 'invalid mount config for type "bind"';
-    if (!mount.Source) throw new Fault('invalid-argument', `${prefix}: field Source must not be empty`);
-    if (!mount.Target?.startsWith('/')) throw new Fault('invalid-argument', `${prefix}: invalid mount path: '${mount.Target ?? ''}' mount path must be absolute`);
-    if (!mount.Source.startsWith('/')) throw new Fault('invalid-argument', `${prefix}: invalid mount path: '${mount.Source}' mount path must be absolute`);
-    if (normalize(mount.Target) === '/') throw new Fault('invalid-argument', `${prefix}: invalid specification: destination can't be '/'`);
-    out.push({ source: normalize(mount.Source), destination: normalize(mount.Target), readonly: mount.ReadOnly ?? false });
-  }
-  const seen = new Set<string>();
-  for (const { destination } of out) {
-    if (seen.has(destination)) throw new Fault('invalid-argument', `Duplicate mount point: ${destination}`);
-    seen.add(destination);
-  }
-  return out;
+export function recordMounts(record: { mounts?: MountPoint[]; hostConfig: Pick<HostConfig, 'Binds' | 'Mounts'> }): MountPoint[] {
+  if (record.mounts) return record.mounts;
+  return parseMountRequests(record.hostConfig).flatMap((m) =>
+    m.type === 'bind'
+      ? [{ Type: 'bind' as const, Source: m.source, Destination: m.destination, Mode: m.mode, RW: !m.readonly, Propagation: m.propagation ?? 'rprivate', CreateSource: m.createSource }]
+      : [],
+  );
 }
 
-function volumesUnsupported(spec: string): Fault {
-  return new Fault('invalid-argument', `volumes are not supported by this engine yet: '${spec}' names a volume; bind a host path (-v /host/path:/container/path)`);
+/**
+ * What the runtime mounts into the bundle: a volume is its data directory, bound like a host path. Parents before
+ * children (moby's sortMounts), so `-v a:/data/sub -v b:/data` leaves /data/sub visible.
+ */
+export function bindMounts(mounts: readonly MountPoint[]): BindMount[] {
+  const depth = (m: MountPoint) => m.Destination.split('/').length;
+  return [...mounts]
+    .sort((a, b) => depth(a) - depth(b))
+    .map((m) => ({
+      source: m.Source,
+      destination: m.Destination,
+      readonly: !m.RW,
+      ...(m.Type === 'bind' && m.Propagation !== 'rprivate' ? { propagation: m.Propagation } : {}),
+      ...(m.Type === 'tmpfs' ? { tmpfs: { options: m.TmpfsOptions ?? [] } } : {}),
+    }));
+}
+
+/** moby's checks of the mount options before anything is created; what this engine lacks is refused by name. */
+function validateMounts(host: HostConfig): void {
+  // A 400, not moby's 404: the CLI answers a 404 from create by pulling the image, which hides the cause.
+  const unknownDriver = (driver: string) => new Fault('invalid-argument', `error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+  if (host.VolumeDriver && host.VolumeDriver !== 'local') throw unknownDriver(host.VolumeDriver);
+  for (const m of parseMountRequests(host)) {
+    if (m.type === 'volume' && m.driver && m.driver !== 'local') throw unknownDriver(m.driver);
+    if (m.type === 'bind' && !m.createSource && !existsSync(m.source)) {
+      throw new Fault('invalid-argument', `invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+    }
+  }
 }
 
 export interface SecurityOptions {
@@ -270,8 +263,5 @@ function validateHostConfig(host: HostConfig): void {
     throw new Fault('invalid-argument', 'Range of blkio weight is from 10 to 1000');
   }
   parseSecurityOpt(host.SecurityOpt);
-  bindMounts(host);
-  for (const mount of host.Mounts ?? []) {
-    if (!existsSync(mount.Source ?? '')) throw new Fault('invalid-argument', `invalid mount config for type "bind": bind source path does not exist: ${mount.Source}`);
-  }
+  validateMounts(host);
 }

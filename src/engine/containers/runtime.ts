@@ -65,6 +65,8 @@ export interface BindMount {
   readonly?: boolean;
   /** Mount propagation (`rprivate` when absent). */
   propagation?: string;
+  /** A tmpfs instead of a bind (`--tmpfs`, `--mount type=tmpfs`): `source` is ignored, `options` are tmpfs's. */
+  tmpfs?: { options: string[] };
 }
 
 /** Everything needed to start a container's main process. */
