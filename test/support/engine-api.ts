@@ -7,19 +7,21 @@ import { buildBusyboxRootfsTar } from './busybox.ts';
 export interface EngineAnswer {
   status: number;
   body: string;
+  headers?: Record<string, string | string[] | undefined>;
 }
 
-/** One request to the engine's socket; `body` is sent as JSON unless it is already a string (raw bytes). */
+/** One request to the engine's socket; `body` is sent as JSON unless it is already a string or a Buffer (raw bytes). */
 export function engineRequest(socket: string, method: string, path: string, body?: unknown): Promise<EngineAnswer> {
   return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+    const raw = typeof body === 'string' || Buffer.isBuffer(body);
+    const headers = body === undefined ? {} : { 'content-type': Buffer.isBuffer(body) ? 'application/x-tar' : 'application/json' };
     const req = request({ socketPath: socket, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
     });
     req.on('error', reject);
-    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+    req.end(body === undefined ? undefined : raw ? body : JSON.stringify(body));
   });
 }
 

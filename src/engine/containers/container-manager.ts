@@ -600,34 +600,51 @@ export class ContainerManager {
    * The one place that gives a container's `/` as a host directory to `work` (export, cp, the builder's COPY),
    * under the container's lock, so a start cannot mount the same upper directory meanwhile. A stopped container's
    * filesystem is mounted beside it for the time of `work`; a running one is refused unless `running` names the
-   * view wanted: its rootfs mount, or what its processes see (`/proc/<pid>/root`: binds and volumes included).
+   * view wanted: its rootfs mount, or what its processes see (`/proc/<pid>/root`: binds and volumes included),
+   * with those processes frozen meanwhile. `view.live` says which: a mounted-beside root has no binds or volumes.
    */
-  withRootfs<T>(input: string, work: (dir: string) => Promise<T>, options: { running?: 'refuse' | RunningRootView } = {}): Promise<T> {
+  withRootfs<T>(input: string, work: (dir: string, view: { live: boolean }) => Promise<T>, options: { running?: 'refuse' | RunningRootView } = {}): Promise<T> {
     const record = this.#deps.store.resolve(input);
     return this.#withLock(record.id, async () => {
       if (record.state.Running) {
         const init = this.#live.get(record.id)?.process;
         if (!options.running || options.running === 'refuse' || !init) throw new Fault('conflict', `Container ${record.id} is running`);
-        return work(options.running === 'rootfs' ? join(this.#bundleDir(record.id), 'rootfs') : `/proc/${init.pid}/root`);
+        if (options.running === 'rootfs') return work(join(this.#bundleDir(record.id), 'rootfs'), { live: true });
+        return this.#frozen(record, () => work(`/proc/${init.pid}/root`, { live: true }));
       }
       const target = join(this.#deps.store.dirOf(record.id), 'mounted');
       await mkdir(target, { recursive: true });
       await mountAll(await this.#deps.snapshotter.mounts(record.snapshotKey), target);
       try {
-        return await work(target);
+        return await work(target, { live: false });
       } finally {
         await unmount(target).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'unmounting a container filesystem failed'));
       }
     });
   }
 
+  /**
+   * Runs `work` with a running container's processes frozen (unless the user paused it already), so none can swap
+   * a directory that a path walk has checked for a symlink before it is used (moby pauses for docker cp after
+   * CVE-2018-15664). No pause/unpause event: the container's state does not change for its user.
+   */
+  async #frozen<T>(record: ContainerRecord, work: () => Promise<T>): Promise<T> {
+    if (record.state.Paused) return work();
+    await this.#deps.runtime.pause(record.id);
+    try {
+      return await work();
+    } finally {
+      await this.#deps.runtime.resume(record.id).catch((err) => this.#deps.logger.warn({ err, id: record.id }, 'thawing a container after a copy failed'));
+    }
+  }
+
   /** A stream `make` builds from the container's `/` (withRootfs), which stays held until the stream closes. */
-  streamFromRootfs(input: string, make: (dir: string) => Promise<Readable>, options: { running: RunningRootView }): Promise<Readable> {
+  streamFromRootfs(input: string, make: (dir: string, view: { live: boolean }) => Promise<Readable>, options: { running: RunningRootView }): Promise<Readable> {
     return new Promise<Readable>((resolve, reject) => {
       this.withRootfs(
         input,
-        async (dir) => {
-          const stream = await make(dir);
+        async (dir, view) => {
+          const stream = await make(dir, view);
           resolve(stream);
           await new Promise((done) => stream.once('close', done));
         },
