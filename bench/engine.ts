@@ -1,6 +1,7 @@
 /**
  * wharf's engine side by side with dockerd 20.10 (Debian docker.io), driven by the same docker CLI:
- *   1. `docker run --rm busybox true` latency (interleaved runs, median and p90)
+ *   1. `docker run --rm busybox true` latency (interleaved runs, median and p90), and the same with a named
+ *      volume (`-v benchvol:/d`)
  *   2. daemon resident memory at idle and with 50 containers running
  *   3. `docker pull` of a 200 MB image (4 incompressible 50 MB layers + busybox) from a local registry
  * Run: node bench/engine.ts [--runs 30] [--containers 50] [--pull-mb 200]
@@ -144,8 +145,9 @@ function percentile(sorted: number[], p: number): number {
 // Loopback only on both sides: wharf's default network, and dockerd's when the test helper had it on --bridge=none
 // (it now has a bridge of its own, and a veth per container would measure networking, not the engine).
 const runRm = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
+const runRmVolume = ['run', '--rm', '--network', 'none', '-v', 'benchvol:/d', 'busybox', 'true'];
 
-async function runLatency(daemons: Daemon[]): Promise<Record<string, { median: number; p90: number }>> {
+async function runLatency(daemons: Daemon[], runRm: string[]): Promise<Record<string, { median: number; p90: number }>> {
   const samples: Record<string, number[]> = Object.fromEntries(daemons.map((d) => [d.name, []]));
   for (const d of daemons) for (let i = 0; i < 3; i++) await docker(d, runRm);
   for (let i = 0; i < runs; i++) {
@@ -191,8 +193,11 @@ async function main(): Promise<void> {
     for (const d of daemons) await docker(d, ['import', tar, 'busybox']);
 
     console.log(`# run latency: ${runs} interleaved runs of docker run --rm busybox true`);
-    const latency = await runLatency(daemons);
+    const latency = await runLatency(daemons, runRm);
     for (const [name, l] of Object.entries(latency)) console.log(`${name.padEnd(8)} median ${l.median.toFixed(1)} ms   p90 ${l.p90.toFixed(1)} ms`);
+    console.log(`# the same with a named volume: docker run --rm -v benchvol:/d busybox true`);
+    const volumeLatency = await runLatency(daemons, runRmVolume);
+    for (const [name, l] of Object.entries(volumeLatency)) console.log(`${name.padEnd(8)} median ${l.median.toFixed(1)} ms   p90 ${l.p90.toFixed(1)} ms`);
 
     console.log(`# resident memory (MB): idle, and with ${containerCount} containers running`);
     const mem: Record<string, Awaited<ReturnType<typeof memory>>> = {};
@@ -212,6 +217,7 @@ async function main(): Promise<void> {
 
     console.log('# ratios wharf / dockerd (lower is better)');
     console.log(`run latency (median)          ${(latency.wharf.median / latency.dockerd.median).toFixed(2)}`);
+    console.log(`run latency, -v vol (median)  ${(volumeLatency.wharf.median / volumeLatency.dockerd.median).toFixed(2)}`);
     console.log(`idle RSS                      ${(mem.wharf.idle / mem.dockerd.idle).toFixed(2)}`);
     console.log(`RSS, ${containerCount} running, daemon        ${(mem.wharf.busyDaemon / mem.dockerd.busyDaemon).toFixed(2)}`);
     console.log(`RSS, ${containerCount} running, with helpers  ${(mem.wharf.busyTotal / mem.dockerd.busyTotal).toFixed(2)}`);
