@@ -65,7 +65,7 @@ async function dispatch(options: ApiServerOptions, req: IncomingMessage, res: Se
     if (!res.writableFinished) abort.abort(new Fault('unavailable', 'client disconnected'));
   });
   try {
-    const ctx = await contextFor(options, req, abort.signal);
+    const ctx = await contextFor(req, abort.signal);
     const matched = options.router.match(ctx.method, ctx.path);
     if (!matched) throw new Fault('not-found', 'page not found');
     ctx.params = matched.params;
@@ -80,7 +80,7 @@ async function dispatch(options: ApiServerOptions, req: IncomingMessage, res: Se
   }
 }
 
-async function contextFor(options: ApiServerOptions, req: IncomingMessage, signal: AbortSignal): Promise<ApiContext> {
+async function contextFor(req: IncomingMessage, signal: AbortSignal): Promise<ApiContext> {
   const url = new URL(req.url ?? '/', 'http://engine');
   const { version, path } = splitVersion(url.pathname);
   return { method: req.method ?? 'GET', path, version, params: {}, query: url.searchParams, req, signal };
@@ -137,7 +137,7 @@ async function dispatchUpgrade(options: ApiServerOptions, req: IncomingMessage, 
   const abort = new AbortController();
   socket.once('close', () => abort.abort(new Fault('unavailable', 'client disconnected')));
   try {
-    const ctx = await contextFor(options, req, abort.signal);
+    const ctx = await contextFor(req, abort.signal);
     const matched = options.router.match(ctx.method, ctx.path);
     if (!matched?.route.hijack) throw new Fault('not-found', 'page not found');
     ctx.params = matched.params;

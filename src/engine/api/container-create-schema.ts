@@ -80,12 +80,8 @@ export const hostConfigSchema = goStruct('container.HostConfig', {
   Init: goBool(),
 });
 
-/**
- * POST /containers/create: moby's container.CreateRequest (container.Config with HostConfig and
- * NetworkingConfig). Unknown fields are ignored as Go ignores them; after decoding, moby's own checks that need
- * no daemon state (the working directory must be absolute) are made here, so they are a 400 at create.
- */
-export const containerCreateBody = goStruct('container.CreateRequest', {
+/** moby's container.Config: the create body carries it inline, `docker commit` as its body. */
+export const containerConfigFields = {
   Hostname: goString(),
   Domainname: goString(),
   User: goString(),
@@ -110,6 +106,15 @@ export const containerCreateBody = goStruct('container.CreateRequest', {
   StopSignal: goString(),
   StopTimeout: goInt('int'),
   Shell: goStrSlice(),
+};
+
+/**
+ * POST /containers/create: moby's container.CreateRequest (container.Config with HostConfig and
+ * NetworkingConfig). Unknown fields are ignored as Go ignores them; after decoding, moby's own checks that need
+ * no daemon state (the working directory must be absolute) are made here, so they are a 400 at create.
+ */
+export const containerCreateBody = goStruct('container.CreateRequest', {
+  ...containerConfigFields,
   HostConfig: hostConfigSchema,
   NetworkingConfig: goStruct('network.NetworkingConfig', {}),
 }).superRefine((request, ctx) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { containerCreateBody } from './container-create-schema.ts';
-import { goBool, goInt, goSet, goString, goStringMap, goStrings, goStrSlice, goStruct } from './go-json.ts';
+import { containerConfigFields, containerCreateBody } from './container-create-schema.ts';
+import { goStruct } from './go-json.ts';
 import { qBool, qEnum, qFilters, qInt, qList, qString, qUint32 } from './query-schema.ts';
 import type { RouteSchema } from './router.ts';
 
@@ -12,28 +12,7 @@ const resizeQuery = z.object({ h: qUint32('resize height'), w: qUint32('resize w
 const streamsQuery = { stdin: qBool(), stdout: qBool(), stderr: qBool(), stream: qBool(), logs: qBool(), detachKeys: qString() };
 
 /** container.Config as `docker commit --change`'s body carries it (moby decodes it into the same struct). */
-const commitConfigBody = goStruct('container.Config', {
-  Hostname: goString(),
-  Domainname: goString(),
-  User: goString(),
-  AttachStdin: goBool(),
-  AttachStdout: goBool(),
-  AttachStderr: goBool(),
-  ExposedPorts: goSet(),
-  Tty: goBool(),
-  OpenStdin: goBool(),
-  StdinOnce: goBool(),
-  Env: goStrings(),
-  Cmd: goStrSlice(),
-  Image: goString(),
-  Volumes: goSet(),
-  WorkingDir: goString(),
-  Entrypoint: goStrSlice(),
-  OnBuild: goStrings(),
-  Labels: goStringMap(),
-  StopSignal: goString(),
-  StopTimeout: goInt('int'),
-});
+const commitConfigBody = goStruct('container.Config', containerConfigFields);
 
 /** One schema per container endpoint (container-routes.ts), applied by the dispatcher before the handler. */
 export const containerSchemas = {

@@ -146,7 +146,7 @@ function followRoot(root: string, host: string): string {
   return host === root ? `${root}/` : host;
 }
 
-async function pathStat(root: string, { path, host, st }: Located): Promise<PathStat> {
+async function pathStat(root: string, { path, st }: Located): Promise<PathStat> {
   const linkTarget = st.isSymbolicLink() ? posix.join('/', relative(root, await resolveInRoot(root, path))) : '';
   return { name: path === '/' ? '/' : posix.basename(path), size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget };
 }

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fault } from '../../base/fault.ts';
 import { containerNameConflict, NameReserver } from './container-names.ts';
 import type { ContainerRecord } from './container-record.ts';
+import { writeFileDurably } from '../../base/durable-file.ts';
 
 const idPattern = /^[a-f0-9]{64}$/;
 
@@ -93,15 +94,7 @@ export class ContainerStore {
     const dir = this.dirOf(record.id);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'config.v2.json');
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(record));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileDurably(file, JSON.stringify(record));
   }
 
   /** Drops the record and its directory (logs, bundle). */

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fault } from '../../base/fault.ts';
 import { readBlobBytes } from '../../store/blob-bytes.ts';
@@ -14,6 +14,7 @@ import {
   type ImageReference,
 } from '../../client/reference.ts';
 import { parseImageConfig, type ImageConfig } from './image-config.ts';
+import { writeFileDurably } from '../../base/durable-file.ts';
 
 export interface LayerRecord {
   /** Digest of the blob as stored (compressed when pulled, plain tar when imported). */
@@ -73,15 +74,7 @@ export class ImageStore {
 
   #save(): void {
     const data: StoreFile = { images: [...this.#images.values()], refs: Object.fromEntries(this.#refs) };
-    const tmp = `${this.#file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(data));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.#file);
+    writeFileDurably(this.#file, JSON.stringify(data));
   }
 
   list(): ImageRecord[] {

@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VolumeRecord } from './volume-record.ts';
 import { volumeNamePattern } from './volume-name.ts';
+import { writeFileDurably } from '../../base/durable-file.ts';
 
 /**
  * Volume records on disk, one file a volume (`<dir>/<name>.json`), replaced with write + fsync + rename as the
@@ -27,15 +28,7 @@ export class VolumeRecords {
 
   save(record: VolumeRecord): void {
     const file = join(this.#dir, `${record.name}.json`);
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(record));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileDurably(file, JSON.stringify(record));
   }
 
   delete(name: string): void {
