@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { ContainerRecord } from './container-record.ts';
+import { bindMounts, parseSecurityOpt, recordMounts } from './container-spec.ts';
+import type { DaemonContext } from './daemon-context.ts';
+import type { BindMount, ContainerRunSpec } from './runtime.ts';
+
+export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** What the runtime needs to run a container's process, from its record. */
+export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Promise<ContainerRunSpec> {
+  const { config, hostConfig } = record;
+  const env = mergeEnv([defaultPath, `HOSTNAME=${config.Hostname}`, ...(config.Tty ? ['TERM=xterm'] : [])], config.Env ?? []);
+  const mode = hostConfig.NetworkMode;
+  return {
+    id: record.id,
+    bundleDir: ctx.bundleDir(record.id),
+    rootfs: await ctx.deps.snapshotter.mounts(record.snapshotKey),
+    args: [record.path, ...record.args],
+    env,
+    cwd: config.WorkingDir || '/',
+    user: config.User,
+    hostname: config.Hostname,
+    domainname: config.Domainname,
+    terminal: config.Tty,
+    consoleSize: hostConfig.ConsoleSize?.[0] ? hostConfig.ConsoleSize : undefined,
+    openStdin: config.OpenStdin,
+    network: mode === 'host' ? 'host' : mode === 'none' ? 'none' : 'private',
+    resources: {
+      memory: hostConfig.Memory,
+      memorySwap: hostConfig.MemorySwap,
+      nanoCpus: hostConfig.NanoCpus,
+      cpuShares: hostConfig.CpuShares,
+      cpuQuota: hostConfig.CpuQuota,
+      cpuPeriod: hostConfig.CpuPeriod,
+      pidsLimit: hostConfig.PidsLimit,
+      blkioWeight: hostConfig.BlkioWeight,
+    },
+    privileged: hostConfig.Privileged,
+    readonlyRootfs: hostConfig.ReadonlyRootfs,
+    capAdd: hostConfig.CapAdd ?? [],
+    capDrop: hostConfig.CapDrop ?? [],
+    ...parseSecurityOpt(hostConfig.SecurityOpt),
+    mounts: await createBindSources(bindMounts(recordMounts(record))),
+  };
+}
+
+/** moby creates a missing `-v` source directory at start (a `--mount` source was checked at create). */
+async function createBindSources(mounts: BindMount[]): Promise<BindMount[]> {
+  await Promise.all(mounts.filter((m) => !m.tmpfs && !existsSync(m.source)).map((m) => mkdir(m.source, { recursive: true, mode: 0o755 })));
+  return mounts;
+}
+
+/** moby's ReplaceOrAppendEnvValues: later entries override earlier ones by key. */
+export function mergeEnv(base: string[], overrides: string[]): string[] {
+  const env = [...base];
+  for (const entry of overrides) {
+    const key = entry.split('=')[0];
+    const index = env.findIndex((e) => e.split('=')[0] === key);
+    if (index >= 0) env[index] = entry;
+    else env.push(entry);
+  }
+  return env;
+}
