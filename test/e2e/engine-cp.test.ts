@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { engineRequest } from '../support/engine-api.ts';
+import { mountsUnder } from '../support/processes.ts';
 import { run } from '../support/run.ts';
 import { buildBusyboxRootfsTar, dockerBin, startTestEngine, type TestEngine } from './engine-harness.ts';
 
@@ -213,7 +214,7 @@ describe('docker cp with the docker CLI', () => {
     assert.equal(readFileSync(join(engine.root, 'zipped.txt'), 'utf8'), 'gz\n');
   });
 
-  test('a bind of a running container receives the copy; a stopped one\'s binds are refused, not shadowed', async () => {
+  test('a bind of a running container receives the copy, and of a stopped one too', async () => {
     const bind = join(engine.root, 'bind');
     mkdirSync(bind);
     await ok('run', '-d', '--name', 'bound', '-v', `${bind}:/data`, 'busybox', 'sleep', '600');
@@ -224,12 +225,33 @@ describe('docker cp with the docker CLI', () => {
       await ok('cp', 'bound:/data/from-host', join(engine.root, 'from-bind'));
       assert.equal(readFileSync(join(engine.root, 'from-bind'), 'utf8'), 'bound\n');
       await ok('kill', 'bound');
-      const refused = await d('cp', join(host, 'file.txt'), 'bound:/data/again.txt');
-      assert.notEqual(refused.code, 0);
-      assert.match(refused.stderr, /mounted at \/data: docker cp reaches binds and volumes of running containers only/);
-      assert.equal(existsSync(join(bind, 'again.txt')), false);
+      await ok('cp', join(host, 'file.txt'), 'bound:/data/again.txt');
+      assert.equal(readFileSync(join(bind, 'again.txt'), 'utf8'), 'hello from the host\n');
+      writeFileSync(join(bind, 'while-stopped'), 'cold bind\n');
+      await ok('cp', 'bound:/data/while-stopped', join(engine.root, 'from-cold-bind'));
+      assert.equal(readFileSync(join(engine.root, 'from-cold-bind'), 'utf8'), 'cold bind\n');
+      assert.deepEqual(await besideMountsLeft(engine.root), []);
     } finally {
       await d('rm', '-f', 'bound');
+    }
+  });
+
+  test('a file copied into a stopped container\'s named volume is there for the next container using it', async () => {
+    await ok('create', '--name', 'vol-cold', '-v', 'cpvol:/vol', '-v', `${host}:/host-ro:ro`, 'busybox', 'true');
+    try {
+      await ok('cp', join(host, 'file.txt'), 'vol-cold:/vol/in-volume.txt');
+      const read = await ok('run', '--rm', '-v', 'cpvol:/v', 'busybox', 'cat', '/v/in-volume.txt');
+      assert.equal(read, 'hello from the host\n');
+      await ok('cp', 'vol-cold:/vol/in-volume.txt', join(engine.root, 'from-volume'));
+      const readonly = await d('cp', join(host, 'file.txt'), 'vol-cold:/host-ro/copied.txt');
+      assert.notEqual(readonly.code, 0);
+      assert.match(readonly.stderr, /mounted volume is marked read-only/);
+      assert.equal(existsSync(join(host, 'copied.txt')), false);
+      assert.equal(readFileSync(join(engine.root, 'from-volume'), 'utf8'), 'hello from the host\n');
+      assert.deepEqual(await besideMountsLeft(engine.root), []);
+    } finally {
+      await d('rm', '-f', 'vol-cold');
+      await d('volume', 'rm', 'cpvol');
     }
   });
 
@@ -258,3 +280,16 @@ describe('docker cp with the docker CLI', () => {
     assert.equal(res.body, '');
   });
 });
+
+/**
+ * The mounts of a stopped container's root mounted beside it still there after `timeoutMs`: the engine unmounts
+ * once the tar stream it served has closed, a moment after the client read its end.
+ */
+async function besideMountsLeft(root: string, timeoutMs = 5000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = mountsUnder(root).filter((p) => /\/mounted(\/|$)/.test(p));
+    if (!left.length || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

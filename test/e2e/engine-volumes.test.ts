@@ -49,6 +49,19 @@ describe('engine volumes', () => {
     await ok('volume', 'rm', '-f', 'vol-a');
   });
 
+  test('docker events shows a volume\'s create, mount (with its container), unmount and destroy', async () => {
+    const since = (Date.now() / 1000).toFixed(3);
+    const id = await ok('run', '-d', '-v', 'evvol:/data', 'busybox', 'true');
+    assert.equal(await ok('wait', id), '0');
+    await ok('rm', id);
+    await ok('volume', 'rm', 'evvol');
+    const until = (Date.now() / 1000 + 1).toFixed(3);
+    const window = ['events', '--since', since, '--until', until, '--filter', 'type=volume', '--filter', 'volume=evvol'];
+    assert.deepEqual((await ok(...window, '--format', '{{.Action}}')).split('\n'), ['create', 'mount', 'unmount', 'destroy']);
+    const mount = JSON.parse(await ok(...window, '--filter', 'event=mount', '--format', '{{json .Actor.Attributes}}'));
+    assert.deepEqual(mount, { container: id, destination: '/data', driver: 'local', propagation: '', 'read/write': 'true' });
+  });
+
   test('bad volume input is refused clearly', async () => {
     await fails(/plugin "nfs" not found/, 'volume', 'create', '-d', 'nfs', 'v-nfs');
     await fails(/includes invalid characters for a local volume name/, 'volume', 'create', 'a/b');

@@ -193,6 +193,9 @@ function matchesEvent(event: EngineEvent, filters: Filters): boolean {
           return values.some((v) => event.Action === v || event.Action.startsWith(`${v}:`));
         case 'container':
           return event.Type === 'container' && values.some((v) => event.Actor.ID.startsWith(v) || attrs.name === v);
+        case 'volume':
+          // moby's fuzzyMatchName: a prefix of the actor's ID or name.
+          return values.some((v) => event.Actor.ID.startsWith(v) || (attrs.name ?? '').startsWith(v));
         case 'image':
           return values.some((v) => attrs.image === v || event.Actor.ID === v || attrs.name === v);
         case 'label':

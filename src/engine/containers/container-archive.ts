@@ -18,6 +18,7 @@ import { applyLayerTar } from '../snapshots/layer-apply.ts';
 import { resolveUser } from './bundle-files.ts';
 import type { ContainerManager } from './container-manager.ts';
 import type { ContainerRecord } from './container-record.ts';
+import type { MountPoint } from '../volumes/mount-point.ts';
 import { recordMounts } from './container-spec.ts';
 
 /** moby's container.PathStat, as the X-Docker-Container-Path-Stat header carries it. */
@@ -54,7 +55,7 @@ export class ContainerArchive {
   stat(container: string, path: string): Promise<PathStat> {
     return this.#containers.withRootfs(
       container,
-      async (root, view) => pathStat(root, await this.#locate({ root, live: view.live, container }, path)),
+      async (root, view) => pathStat(root, await this.#locate({ root, hidden: view.hidden }, path, container)),
       { running: 'mounts' },
     );
   }
@@ -65,7 +66,7 @@ export class ContainerArchive {
     const tar = await this.#containers.streamFromRootfs(
       container,
       async (root, view) => {
-        const located = await this.#locate({ root, live: view.live, container }, path);
+        const located = await this.#locate({ root, hidden: view.hidden }, path, container);
         stat = await pathStat(root, located);
         return tarOf(located, stat.name, located.host === followRoot(root, root));
       },
@@ -85,9 +86,11 @@ export class ContainerArchive {
         const dir = resolved === undefined ? undefined : followRoot(root, resolved);
         const st = dir === undefined ? undefined : await lstat(dir).catch(() => undefined);
         if (!dir || !st) throw notFound(path, container);
-        if (!view.live) refuseMountedPath(record, root, dir);
+        refuseHiddenPath(record, view.hidden, root, dir);
         if (!st.isDirectory()) throw new Fault('invalid-argument', 'extraction point is not a directory');
-        if (record.hostConfig.ReadonlyRootfs) throw new Fault('invalid-argument', 'container rootfs is marked read-only');
+        const into = mountHolding(recordMounts(record), root, dir);
+        if (into && !into.RW) throw new Fault('invalid-argument', 'mounted volume is marked read-only');
+        if (!into && record.hostConfig.ReadonlyRootfs) throw new Fault('invalid-argument', 'container rootfs is marked read-only');
         const owner = options.copyUIDGID && record.config.User ? await containerUser(root, record.config.User) : undefined;
         const plain = decompressStream();
         const feeding = pipeline(tar, plain);
@@ -99,23 +102,31 @@ export class ContainerArchive {
     );
   }
 
-  async #locate(at: { root: string; live: boolean; container: string }, path: string): Promise<Located> {
-    const located = await locate(at.root, path, at.container);
-    if (!at.live) refuseMountedPath(this.#containers.store.resolve(at.container), at.root, located.host);
+  async #locate(at: { root: string; hidden: readonly MountPoint[] }, path: string, container: string): Promise<Located> {
+    const located = await locate(at.root, path, container);
+    refuseHiddenPath(this.#containers.store.resolve(container), at.hidden, at.root, located.host);
     return located;
   }
 }
 
 /**
- * A stopped container is mounted without its binds and volumes: a path in one of them would read or write the
- * layer hidden under it, so it is refused rather than silently copied to the wrong place.
+ * A stopped container's tmpfs and volumes with driver options are not shown in its mounted-beside root: a path in
+ * one of them would read or write the layer hidden under it, so it is refused rather than copied to the wrong place.
  */
-function refuseMountedPath(record: ContainerRecord, root: string, host: string): void {
+function refuseHiddenPath(record: ContainerRecord, hidden: readonly MountPoint[], root: string, host: string): void {
   const path = posix.join('/', relative(root, host));
-  const mount = recordMounts(record).find((m) => path === m.Destination || path.startsWith(`${m.Destination.replace(/\/$/, '')}/`));
+  const mount = mountHolding(hidden, root, host);
   if (mount) {
-    throw new Fault('not-implemented', `${path} is in the ${mount.Type} mounted at ${mount.Destination}: docker cp reaches binds and volumes of running containers only, start ${record.name.slice(1)} first`);
+    const what = mount.Type === 'volume' ? `volume ${mount.Name}, which has driver options,` : mount.Type;
+    throw new Fault('not-implemented', `${path} is in the ${what} mounted at ${mount.Destination}: docker cp reaches it in running containers only, start ${record.name.slice(1)} first`);
   }
+}
+
+/** The innermost of `mounts` that container path of `host` is in (moby's volume lookup for archive paths). */
+function mountHolding(mounts: readonly MountPoint[], root: string, host: string): MountPoint | undefined {
+  const path = posix.join('/', relative(root, host));
+  const holds = (m: MountPoint) => path === m.Destination || path.startsWith(`${m.Destination.replace(/\/$/, '')}/`);
+  return mounts.filter(holds).sort((a, b) => b.Destination.length - a.Destination.length)[0];
 }
 
 function notFound(path: string, container: string): Fault {

@@ -11,7 +11,7 @@ import { pause, unpause } from './container-pause.ts';
 import { execContext, execTarget, imageOf, pids, usersOf, volumeUsers } from './container-queries.ts';
 import { rename } from './container-rename.ts';
 import { restore, shutdown } from './container-restore.ts';
-import { commit, exportRootfs, streamFromRootfs, withRootfs, type CommitOptions, type RunningRootView } from './container-rootfs.ts';
+import { commit, exportRootfs, streamFromRootfs, withRootfs, type CommitOptions, type RootView, type RunningRootView } from './container-rootfs.ts';
 import { restart, start } from './container-start.ts';
 import { kill, stop } from './container-stop.ts';
 import { DaemonContext, type ContainerManagerDeps } from './daemon-context.ts';
@@ -99,11 +99,11 @@ export class ContainerManager {
     return exportRootfs(this.#ctx, input);
   }
 
-  withRootfs<T>(input: string, work: (dir: string, view: { live: boolean }) => Promise<T>, options: { running?: 'refuse' | RunningRootView } = {}): Promise<T> {
+  withRootfs<T>(input: string, work: (dir: string, view: RootView) => Promise<T>, options: { running?: 'refuse' | RunningRootView } = {}): Promise<T> {
     return withRootfs(this.#ctx, input, work, options);
   }
 
-  streamFromRootfs(input: string, make: (dir: string, view: { live: boolean }) => Promise<Readable>, options: { running: RunningRootView }): Promise<Readable> {
+  streamFromRootfs(input: string, make: (dir: string, view: RootView) => Promise<Readable>, options: { running: RunningRootView }): Promise<Readable> {
     return streamFromRootfs(this.#ctx, input, make, options);
   }
 

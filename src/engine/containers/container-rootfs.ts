@@ -7,10 +7,13 @@ import type { ImageRuntimeConfig } from '../images/image-config.ts';
 import { FilterProcess } from '../images/filter-process.ts';
 import { mountAll, unmount } from '../snapshots/mount.ts';
 import type { ContainerConfig } from './container-record.ts';
+import type { MountPoint } from '../volumes/mount-point.ts';
+import { withMountsInRoot } from './beside-mounts.ts';
 import { frozen, pause, unpause } from './container-pause.ts';
+import { recordMounts } from './container-spec.ts';
 import type { DaemonContext } from './daemon-context.ts';
 
-/** How withRootfs shows a running container: its rootfs mount alone, or with its binds and volumes. */
+/** How withRootfs shows a container: its root filesystem alone, or with its binds and volumes. */
 export type RunningRootView = 'rootfs' | 'mounts';
 
 export interface CommitOptions {
@@ -31,14 +34,15 @@ export interface CommitOptions {
 /**
  * The one place that gives a container's `/` as a host directory to `work` (export, cp, the builder's COPY),
  * under the container's lock, so a start cannot mount the same upper directory meanwhile. A stopped container's
- * filesystem is mounted beside it for the time of `work`; a running one is refused unless `running` names the
- * view wanted: its rootfs mount, or what its processes see (`/proc/<pid>/root`: binds and volumes included),
- * with those processes frozen meanwhile. `view.live` says which: a mounted-beside root has no binds or volumes.
+ * filesystem is mounted beside it for the time of `work` (with `running: 'mounts'`, its binds and volumes bound
+ * into it too, as moby's archive operations do); a running one is refused unless `running` names the view wanted:
+ * its rootfs mount, or what its processes see (`/proc/<pid>/root`: binds and volumes included), with those
+ * processes frozen meanwhile. `view.hidden` lists the container's mounts the directory does not show.
  */
 export function withRootfs<T>(
   ctx: DaemonContext,
   input: string,
-  work: (dir: string, view: { live: boolean }) => Promise<T>,
+  work: (dir: string, view: RootView) => Promise<T>,
   options: { running?: 'refuse' | RunningRootView } = {},
 ): Promise<T> {
   const record = ctx.deps.store.resolve(input);
@@ -46,12 +50,32 @@ export function withRootfs<T>(
     if (record.state.Running) {
       const init = ctx.live.get(record.id)?.process;
       if (!options.running || options.running === 'refuse' || !init) throw new Fault('conflict', `Container ${record.id} is running`);
-      if (options.running === 'rootfs') return work(join(ctx.bundleDir(record.id), 'rootfs'), { live: true });
-      return frozen(ctx, record, () => work(`/proc/${init.pid}/root`, { live: true }));
+      if (options.running === 'rootfs') return work(join(ctx.bundleDir(record.id), 'rootfs'), { hidden: recordMounts(record) });
+      return frozen(ctx, record, () => work(`/proc/${init.pid}/root`, { hidden: [] }));
     }
     const onUnmountError = (err: unknown) => ctx.deps.logger.warn({ err, id: record.id }, 'unmounting a container filesystem failed');
-    return mountBeside(ctx, record.id, record.snapshotKey, (dir) => work(dir, { live: false }), onUnmountError);
+    const mounts = recordMounts(record);
+    if (options.running !== 'mounts') return mountBeside(ctx, record.id, record.snapshotKey, (dir) => work(dir, { hidden: mounts }), onUnmountError);
+    const bindable = mounts.filter((m) => bindableStopped(ctx, m));
+    const hidden = mounts.filter((m) => !bindable.includes(m));
+    return mountBeside(ctx, record.id, record.snapshotKey, (dir) => withMountsInRoot(dir, bindable, () => work(dir, { hidden })), onUnmountError);
   });
+}
+
+/** What withRootfs gives `work` beside the directory: the container's mounts that directory does not show. */
+export interface RootView {
+  hidden: MountPoint[];
+}
+
+/**
+ * A stopped container's mount a plain bind shows: a bind, or a volume whose data directory is its content. A
+ * tmpfs has no content while stopped, and a volume with driver options (`-o type=…`) needs its driver's mount.
+ */
+function bindableStopped(ctx: DaemonContext, m: MountPoint): boolean {
+  if (m.Type === 'bind') return true;
+  if (m.Type !== 'volume' || !m.Name) return false;
+  const volume = ctx.deps.volumes.list().find((v) => v.name === m.Name);
+  return volume !== undefined && !volume.options.type;
 }
 
 /**
@@ -73,7 +97,7 @@ export async function mountBeside<T>(ctx: DaemonContext, id: string, snapshotKey
 export function streamFromRootfs(
   ctx: DaemonContext,
   input: string,
-  make: (dir: string, view: { live: boolean }) => Promise<Readable>,
+  make: (dir: string, view: RootView) => Promise<Readable>,
   options: { running: RunningRootView },
 ): Promise<Readable> {
   return new Promise<Readable>((resolve, reject) => {

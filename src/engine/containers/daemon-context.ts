@@ -54,7 +54,7 @@ export class DaemonContext {
 
   constructor(deps: ContainerManagerDeps) {
     this.deps = deps;
-    this.resources = [volumeMountsResource(deps.volumes, deps.logger)];
+    this.resources = [volumeMountsResource(deps.volumes, deps.events, deps.logger)];
   }
 
   now(): number {
