@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildBusyboxRootfsTar, runDocker, startTestEngine, type TestEngine } from './engine-harness.ts';
+import { runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 // `docker build` with the real CLI, which falls back to the legacy builder API (POST /build) without buildx;
 // DOCKER_BUILDKIT=0 makes that choice explicit and keeps its deprecation notice predictable.
@@ -12,9 +12,7 @@ describe('docker build', () => {
   const build = (args: string[]) => runDocker(['build', ...args], { ...engine.env, DOCKER_BUILDKIT: '0' });
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', '--change', 'CMD ["sh"]', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox(['--change', 'CMD ["sh"]']);
     context = join(engine.root, 'context');
     mkdirSync(join(context, 'site'), { recursive: true });
     writeFileSync(join(context, 'greeting.txt'), 'hello from the context\n');

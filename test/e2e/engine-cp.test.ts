@@ -10,7 +10,7 @@ import { pack } from 'tar-stream';
 import { engineRequest } from '../support/engine-api.ts';
 import { mountsUnder } from '../support/processes.ts';
 import { run } from '../support/run.ts';
-import { buildBusyboxRootfsTar, dockerBin, startTestEngine, type TestEngine } from './engine-harness.ts';
+import { dockerBin, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 /** A tar built in memory from entries (a test's hostile archive is a few hundred bytes). */
 async function tarOf(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; body?: string }[]): Promise<Buffer> {
@@ -32,9 +32,7 @@ describe('docker cp with the docker CLI', () => {
   const marker = `wharf-cp-escape-${randomBytes(6).toString('hex')}`;
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', '-c', 'CMD ["sh"]', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox(['-c', 'CMD ["sh"]']);
     host = join(engine.root, 'host');
     mkdirSync(join(host, 'dir', 'sub'), { recursive: true });
     writeFileSync(join(host, 'file.txt'), 'hello from the host\n');

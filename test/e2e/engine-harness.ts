@@ -71,6 +71,17 @@ export async function startTestEngine(overrides: ConfigInput = {}): Promise<Test
   };
 }
 
+/** `startTestEngine` with busybox imported as `busybox` (`importArgs` go before the tar, e.g. `-c`, `CMD ["sh"]`). */
+export async function startTestEngineWithBusybox(importArgs: string[] = [], overrides: ConfigInput = {}): Promise<TestEngine> {
+  const engine = await startTestEngine(overrides);
+  const imported = await engine.docker(['import', ...importArgs, await buildBusyboxRootfsTar(engine.root), 'busybox']);
+  if (imported.code !== 0) {
+    await engine.close();
+    throw new Error(`docker import of busybox failed: ${imported.stderr}`);
+  }
+  return engine;
+}
+
 export function runDocker(
   args: string[],
   env: Record<string, string>,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { detectCgroups } from '../../src/engine/containers/cgroups.ts';
-import { buildBusyboxRootfsTar, startTestEngine, type TestEngine } from './engine-harness.ts';
+import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 /**
  * Where a container sees its own limits (/sys/fs/cgroup is its cgroup on v2, the controller roots on v1) and the
@@ -37,9 +37,7 @@ describe('isolation and limits through runc', () => {
   const cat = (file: string) => `cd /sys/fs/cgroup && cat ${file}`;
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox();
   });
   after(() => engine?.close());
 

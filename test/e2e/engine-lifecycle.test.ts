@@ -3,15 +3,13 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildBusyboxRootfsTar, dockerBin, startTestEngine, type TestEngine } from './engine-harness.ts';
+import { dockerBin, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 describe('container lifecycle with the docker CLI', () => {
   let engine: TestEngine;
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', '-c', 'CMD ["sh"]', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox(['-c', 'CMD ["sh"]']);
   });
   after(() => engine?.close());
 

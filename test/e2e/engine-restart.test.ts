@@ -4,15 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildBusyboxRootfsTar, runDocker, startTestEngine, type TestEngine } from './engine-harness.ts';
+import { runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 describe('restart policies and engine restarts', () => {
   let engine: TestEngine;
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox();
   });
   after(() => engine?.close());
 
@@ -88,9 +86,7 @@ describe('an engine killed with SIGKILL', () => {
   let daemon: ChildProcess | undefined;
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox();
     await engine.stop();
   });
   after(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type IPty } from 'node-pty';
-import { buildBusyboxRootfsTar, dockerBin, startTestEngine, type TestEngine } from './engine-harness.ts';
+import { dockerBin, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 /** The docker CLI in a real terminal (node-pty), as a user at a shell would run it. */
 class Terminal {
@@ -52,9 +52,7 @@ describe('interactive containers under a pty', () => {
   };
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', '-c', 'CMD ["sh"]', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox(['-c', 'CMD ["sh"]']);
   });
   after(async () => {
     for (const term of terminals) term.kill();

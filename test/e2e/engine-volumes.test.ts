@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildBusyboxRootfsTar, runDocker, startTestEngine, type TestEngine } from './engine-harness.ts';
+import { runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 /** Volumes through the real docker CLI: the volume commands, volumes in containers, the seeds' data-volume container. */
 describe('engine volumes', () => {
   let engine: TestEngine;
 
   before(async () => {
-    engine = await startTestEngine();
-    const imported = await engine.docker(['import', await buildBusyboxRootfsTar(engine.root), 'busybox']);
-    assert.equal(imported.code, 0, imported.stderr);
+    engine = await startTestEngineWithBusybox();
   });
   after(() => engine?.close());
 

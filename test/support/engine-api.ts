@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { request } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { startTestEngine, type TestEngine } from '../e2e/engine-harness.ts';
-import { buildBusyboxRootfsTar } from './busybox.ts';
+import { startTestEngineWithBusybox, type TestEngine } from '../e2e/engine-harness.ts';
 
 export interface EngineAnswer {
   status: number;
@@ -29,18 +28,8 @@ export function engineRequest(socket: string, method: string, path: string, body
  * An in-process engine on a temp root with a busybox image imported as `busybox` (no runc needed: these tests
  * create containers but never start them).
  */
-export async function startEngineWithBusybox(): Promise<TestEngine> {
-  const engine = await startTestEngine();
-  const tar = await buildBusyboxRootfsTar(engine.root);
-  await new Promise<void>((resolve, reject) => {
-    const req = request({ socketPath: engine.socket, method: 'POST', path: '/images/create?fromSrc=-&repo=busybox&tag=latest' }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`import answered ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    createReadStream(tar).pipe(req);
-  });
-  return engine;
+export function startEngineWithBusybox(): Promise<TestEngine> {
+  return startTestEngineWithBusybox();
 }
 
 /**

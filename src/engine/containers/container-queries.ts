@@ -2,7 +2,8 @@ import { Fault } from '../../base/fault.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { recordMounts } from './container-spec.ts';
 import type { DaemonContext } from './daemon-context.ts';
-import { defaultPath, mergeEnv } from './run-spec.ts';
+import { mergeEnv } from './container-spec.ts';
+import { defaultPath } from './run-spec.ts';
 
 export async function pids(ctx: DaemonContext, input: string): Promise<number[]> {
   const record = ctx.deps.store.resolve(input);

@@ -84,7 +84,8 @@ export function buildContainerSpec(request: CreateRequest, image: ImageConfig, o
   return { config, hostConfig, path: argv[0], args: argv.slice(1) };
 }
 
-function mergeEnv(base: string[], overrides: string[]): string[] {
+/** moby's ReplaceOrAppendEnvValues: later entries override earlier ones by key. */
+export function mergeEnv(base: string[], overrides: string[]): string[] {
   const out = [...base];
   for (const entry of overrides) {
     const key = entry.split('=')[0];

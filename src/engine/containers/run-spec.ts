@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { ContainerRecord } from './container-record.ts';
-import { bindMounts, parseSecurityOpt, recordMounts } from './container-spec.ts';
+import { bindMounts, mergeEnv, parseSecurityOpt, recordMounts } from './container-spec.ts';
 import type { DaemonContext } from './daemon-context.ts';
 import type { BindMount, ContainerRunSpec } from './runtime.ts';
 
@@ -49,16 +49,4 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
 async function createBindSources(mounts: BindMount[]): Promise<BindMount[]> {
   await Promise.all(mounts.filter((m) => !m.tmpfs && !existsSync(m.source)).map((m) => mkdir(m.source, { recursive: true, mode: 0o755 })));
   return mounts;
-}
-
-/** moby's ReplaceOrAppendEnvValues: later entries override earlier ones by key. */
-export function mergeEnv(base: string[], overrides: string[]): string[] {
-  const env = [...base];
-  for (const entry of overrides) {
-    const key = entry.split('=')[0];
-    const index = env.findIndex((e) => e.split('=')[0] === key);
-    if (index >= 0) env[index] = entry;
-    else env.push(entry);
-  }
-  return env;
 }
