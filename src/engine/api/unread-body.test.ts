@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { sendWholeBody } from '../../../test/support/whole-body-client.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -27,34 +28,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A client that writes its whole body before it reads anything, as simple HTTP clients do. */
-function postWholeBody(path: string, size: number): Promise<{ statusLine: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    let received = '';
-    const finish = () => resolve({ statusLine: received.split('\r\n')[0], ms: Date.now() - started });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer within 10 s (got ${JSON.stringify(received.slice(0, 40))})`));
-    }, 10_000);
-    socket.on('data', (d) => (received += d.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      finish();
-    });
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: engine\r\nContent-Length: ${size}\r\n\r\n`);
-    const chunk = Buffer.alloc(64 * 1024, 0x41);
-    let sent = 0;
-    const pump = () => {
-      while (sent < size && !socket.destroyed) {
-        sent += chunk.length;
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
-      }
-    };
-    pump();
-  });
+function postWholeBody(path: string, size: number): Promise<{ statusLine: string }> {
+  return sendWholeBody(() => connect(socketPath), `POST ${path} HTTP/1.1`, size);
 }
 
 test('a refusal before a large raw body is read reaches a client that writes the whole body first', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { sendWholeBody as sendWholeBodyTo } from '../../../test/support/whole-body-client.ts';
 import { after, before, test } from 'node:test';
 import { digestOf } from '../../oci/digest.ts';
 import type { AuthDecision, AuthRequest, Authorizer } from '../../auth/authorizer.ts';
@@ -37,37 +38,8 @@ after(async () => {
   await v1.close();
 });
 
-/**
- * A client that writes its whole body before it reads anything, as simple HTTP clients do. Resolves with the
- * answer's status line once the server has answered and the connection ended, rejects after 10 s.
- */
 function sendWholeBody(head: string, size: number, options: { chunked?: boolean; port?: number } = {}): Promise<{ statusLine: string; text: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(options.port ?? port, '127.0.0.1');
-    let received = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer within 10 s (got ${JSON.stringify(received.slice(0, 60))})`));
-    }, 10_000);
-    socket.on('data', (d) => (received += d.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ statusLine: received.split('\r\n')[0], text: received });
-    });
-    const framing = options.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${size}`;
-    socket.write(`${head}\r\nHost: registry\r\n${framing}\r\nContent-Type: application/octet-stream\r\n\r\n`);
-    const data = Buffer.alloc(64 * 1024, 0x41);
-    const chunk = options.chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]) : data;
-    let sent = 0;
-    const pump = () => {
-      while (sent < size && !socket.destroyed) {
-        sent += chunk.length;
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
-      }
-    };
-    pump();
-  });
+  return sendWholeBodyTo(() => connect(options.port ?? port, '127.0.0.1'), head, size, options);
 }
 
 test('an answer after the body was read keeps the connection', async () => {
