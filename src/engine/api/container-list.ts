@@ -1,17 +1,14 @@
+import type { z } from 'zod';
 import { Fault } from '../../base/fault.ts';
 import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ContainerRecord } from '../containers/container-record.ts';
 import { recordMounts } from '../containers/container-spec.ts';
 import { containerSummary } from './container-json.ts';
 import { matchesLabels, type Filters } from './query.ts';
+import type { containerSchemas } from './container-schemas.ts';
 
-/** The parsed query of GET /containers/json (container-schemas.ts). */
-export interface ListQuery {
-  all: boolean;
-  limit?: number;
-  size: boolean;
-  filters: Filters;
-}
+/** The parsed query of GET /containers/json, as its schema gives it. */
+type ListQuery = z.output<typeof containerSchemas.list.query>;
 
 const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
