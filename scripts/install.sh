@@ -12,7 +12,8 @@ mkdir -p "$root" /run/wharf
 pidfile=/run/wharf/wharf.pid
 if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   kill -TERM "$(cat "$pidfile")"
-  for _ in $(seq 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+  # The supervisor stops the engine (up to 20 s), then the registry (up to 15 s).
+  for _ in $(seq 400); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
 fi
 nohup bin/wharf serve --root "$root" >>/var/log/wharf.log 2>&1 &
 echo $! >"$pidfile"
