@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
+import { runOk } from '../support/run.ts';
+import { withTempDir } from '../support/temp.ts';
+import { getXattrs, setXattr } from '../support/xattrs.ts';
+import { buildBusyboxRootfsTar, runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
+
+/** VFS_CAP_REVISION_2 with cap_net_raw and cap_setuid permitted and effective (ping's kind of file capability). */
+const capability = '0100000280200000000000000000000000000000';
 
 /** Volumes through the real docker CLI: the volume commands, volumes in containers, the seeds' data-volume container. */
 describe('engine volumes', () => {
@@ -145,6 +151,36 @@ describe('engine volumes', () => {
     assert.deepEqual((await ok('volume', 'ls', '-q')).split('\n').sort(), ['bare', 'bare2', 'seedvol']);
     await ok('volume', 'rm', 'bare', 'bare2', 'seedvol');
     await ok('rmi', 'seeded');
+  });
+
+  test('extended attributes of the image reach a volume’s copy, also through docker commit', async () => {
+    // busybox has no setfattr: the image is a rootfs tar made by GNU tar with the attributes, then docker import.
+    await withTempDir('wharf-xattr-image-', async (dir) => {
+      const rootfs = join(dir, 'rootfs');
+      mkdirSync(join(rootfs, 'data'), { recursive: true });
+      await runOk('tar', ['-C', rootfs, '-xf', await buildBusyboxRootfsTar(dir)]);
+      writeFileSync(join(rootfs, 'data/hello'), 'hello\n');
+      await setXattr(join(rootfs, 'data/hello'), 'user.wharf', '31');
+      await setXattr(join(rootfs, 'data/hello'), 'security.capability', capability);
+      await setXattr(join(rootfs, 'data'), 'user.dir', '64');
+      await runOk('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-C', rootfs, '-cf', join(dir, 'image.tar'), '.']);
+      await ok('import', join(dir, 'image.tar'), 'xattrs');
+    });
+    const volumeOf = async (container: string) => (await inspect(container, '.Mounts'))[0].Source as string;
+    await ok('run', '--name', 'xv', '-v', '/data', 'xattrs', 'true');
+    const copied = await volumeOf('xv');
+    assert.deepEqual(await getXattrs(join(copied, 'hello')), { 'security.capability': capability, 'user.wharf': '31' });
+    assert.deepEqual(await getXattrs(copied), { 'user.dir': '64' });
+    // The container's own copy of the file (overlayfs copies it up on chmod) goes through the commit's layer diff.
+    await ok('run', '--name', 'xc', 'xattrs', 'chmod', '600', '/data/hello');
+    await ok('commit', 'xc', 'xattrs2');
+    await ok('run', '--name', 'xv2', '-v', '/data', 'xattrs2', 'true');
+    const committed = await volumeOf('xv2');
+    assert.deepEqual(await getXattrs(join(committed, 'hello')), { 'security.capability': capability, 'user.wharf': '31' });
+    assert.equal(statSync(join(committed, 'hello')).mode & 0o777, 0o600);
+    await ok('rm', '-v', 'xv', 'xc', 'xv2');
+    await ok('rmi', 'xattrs2', 'xattrs');
+    assert.equal(await ok('volume', 'ls', '-q'), '');
   });
 
   test('prune removes unused anonymous volumes, --all the named ones too; system df -v shows sizes', async () => {

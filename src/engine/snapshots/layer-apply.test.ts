@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { pack, type Header } from 'tar-stream';
+import { runOk } from '../../../test/support/run.ts';
+import { getXattrs, setXattr } from '../../../test/support/xattrs.ts';
 import { isFault } from '../../base/fault.ts';
 import { applyLayerTar } from './layer-apply.ts';
 
@@ -64,5 +66,78 @@ describe('applying a hostile layer', () => {
     header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
     const refused = applyLayerTar(Readable.from([header, Buffer.alloc(4096, 1)]), { root: fresh(), lowers: [] });
     await assert.rejects(refused, (err) => isFault(err, 'invalid-argument') && /invalid tar archive: Unexpected end of data/.test(err.message));
+  });
+});
+
+/** VFS_CAP_REVISION_2 with cap_net_raw and cap_setuid permitted and effective (0x80 is not UTF-8 on its own). */
+const capability = '0100000280200000000000000000000000000000';
+
+describe('applying a layer’s extended attributes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-layer-xattrs-'));
+  let n = 0;
+  const fresh = () => {
+    const root = join(dir, `root-${n++}`);
+    mkdirSync(root);
+    return root;
+  };
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('GNU tar’s SCHILY.xattr records land on files, directories and symlinks, binary values intact', async () => {
+    const source = fresh();
+    mkdirSync(join(source, 'bin'));
+    writeFileSync(join(source, 'bin/ping'), 'ping');
+    symlinkSync('ping', join(source, 'bin/link'));
+    await setXattr(join(source, 'bin/ping'), 'user.foo', Buffer.from('bar').toString('hex'));
+    await setXattr(join(source, 'bin/ping'), 'security.capability', capability);
+    await setXattr(join(source, 'bin'), 'user.dir', '00ff');
+    await setXattr(join(source, 'bin/link'), 'trusted.link', '01');
+    const tarFile = join(dir, 'gnu.tar');
+    await runOk('tar', ['--xattrs', '--xattrs-include=*', '-C', source, '-cf', tarFile, 'bin']);
+    const root = fresh();
+    // The file is owned by someone else: the chown must come before the capability, which a chown drops.
+    const { ignoredXattrs } = await applyLayerTar(createReadStream(tarFile), { root, lowers: [], owner: { uid: 1000, gid: 1000 } });
+    assert.deepEqual(await getXattrs(join(root, 'bin/ping')), { 'security.capability': capability, 'user.foo': '626172' });
+    assert.deepEqual(await getXattrs(join(root, 'bin')), { 'user.dir': '00ff' });
+    assert.deepEqual(await getXattrs(join(root, 'bin/link')), { 'trusted.link': '01' });
+    assert.deepEqual(ignoredXattrs, []);
+  });
+
+  test('libarchive’s LIBARCHIVE.xattr records (escaped name, base64 value) are read too', async () => {
+    const root = fresh();
+    const pax = { 'LIBARCHIVE.xattr.user.a%2Eb': Buffer.from([0, 0xfe, 1]).toString('base64') };
+    await applyLayerTar(layer([{ name: 'f', body: 'x', pax }]), { root, lowers: [] });
+    assert.deepEqual(await getXattrs(join(root, 'f')), { 'user.a.b': '00fe01' });
+  });
+
+  test('a user.* attribute on a symlink, which the kernel refuses (EPERM), is skipped and reported, as moby skips it', async () => {
+    const root = fresh();
+    const { ignoredXattrs } = await applyLayerTar(layer([{ name: 'l', type: 'symlink', linkname: 'x', pax: { 'SCHILY.xattr.user.x': '1' } }]), { root, lowers: [] });
+    assert.equal(ignoredXattrs.length, 1);
+    assert.match(ignoredXattrs[0], /setting extended attribute "user.x" on .*\/l: Operation not permitted/);
+  });
+
+  test('an entry that replaces an earlier one of the same layer does not inherit its attributes', async () => {
+    const root = fresh();
+    await applyLayerTar(layer([{ name: 'f', body: 'old', pax: { 'SCHILY.xattr.user.old': '1' } }, { name: 'f', body: 'new' }]), { root, lowers: [] });
+    assert.equal(readFileSync(join(root, 'f'), 'utf8'), 'new');
+    assert.deepEqual(await getXattrs(join(root, 'f')), {});
+  });
+
+  // Refused, not dropped: overlayfs would read trusted.overlay.* as its own marks (an opaque directory, a redirect to
+  // another layer's files), and a layer that carries them was made wrongly or to forge them; dropping them would
+  // change what the image shows without a word.
+  test('overlayfs’s own trusted.overlay.* and names outside user, security and trusted are refused', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ 'SCHILY.xattr.trusted.overlay.opaque': 'y' }, /invalid tar entry "d\/": extended attribute "trusted.overlay.opaque" belongs to overlayfs/],
+      [{ 'SCHILY.xattr.system.posix_acl_access': 'x' }, /extended attribute "system.posix_acl_access" is not in the user, security or trusted namespace/],
+      [{ 'SCHILY.xattr.user.': 'x' }, /extended attribute "user." is not in the user, security or trusted namespace/],
+      [{ 'LIBARCHIVE.xattr.user.%zz': 'eA==' }, /invalid tar archive: bad PAX record name "LIBARCHIVE.xattr.user.%zz"/],
+    ];
+    for (const [pax, message] of cases) {
+      const root = fresh();
+      const refused = applyLayerTar(layer([{ name: 'd/', type: 'directory', pax }]), { root, lowers: [join(dir, 'below')] });
+      await assert.rejects(refused, (err) => isFault(err, 'invalid-argument') && message.test(err.message));
+      assert.deepEqual(await getXattrs(root), {});
+    }
   });
 });

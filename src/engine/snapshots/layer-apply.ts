@@ -5,7 +5,8 @@
  *  - `.wh..wh..opq` -> the directory gets trusted.overlay.opaque=y (hides everything below it, keeps what this
  *    layer puts there, whatever the order of the entries);
  *  - a base layer (nothing below) drops the marks: there is nothing to hide.
- * Modes (setuid included), owners, mtimes, symlinks, hardlinks, fifos and devices are kept. No entry may leave
+ * Modes (setuid included), owners, mtimes, symlinks, hardlinks, fifos, devices and extended attributes (PAX
+ * `SCHILY.xattr.*`, set last: a chown or a write drops security.capability) are kept. No entry may leave
  * the root: `..` is refused, parents are never followed through a symlink, and files are created with O_EXCL
  * after removing what was there, so a symlink planted by the layer is never written through.
  */
@@ -16,10 +17,12 @@ import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { extract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { feedingFault } from '../../base/archive-fault.ts';
 import { Fault } from '../../base/fault.ts';
 import { isWhiteout, writeOverlayMarks } from './overlay-marks.ts';
+import { xattrExtractor } from './pax-xattrs.ts';
+import { checkLayerXattr, writeXattrs, type Xattrs } from './xattrs.ts';
 
 const run = promisify(execFile);
 
@@ -39,10 +42,17 @@ export interface ApplyLayerOptions {
   noOverwriteDirNonDir?: boolean;
 }
 
-/** Streams `tar` into `options.root`. Resolves with the bytes of file content written. */
-export async function applyLayerTar(tar: Readable, options: ApplyLayerOptions): Promise<{ size: number }> {
-  const applier = new LayerApplier(options);
-  const extractor = extract();
+export interface AppliedLayer {
+  /** Bytes of file content written. */
+  size: number;
+  /** Extended attributes the filesystem refused with EPERM or ENOTSUP, skipped as moby skips them. */
+  ignoredXattrs: string[];
+}
+
+/** Streams `tar` into `options.root`. */
+export async function applyLayerTar(tar: Readable, options: ApplyLayerOptions): Promise<AppliedLayer> {
+  const { extractor, xattrsOf } = xattrExtractor();
+  const applier = new LayerApplier(options, xattrsOf);
   // The pipeline owns both streams: leaving the loop early (a refused entry) destroys the extractor, the pipeline
   // then destroys `tar` too, and its rejection is awaited or caught here, never left for the process to find.
   const feeding = pipeline(tar, extractor as unknown as NodeJS.WritableStream);
@@ -55,8 +65,8 @@ export async function applyLayerTar(tar: Readable, options: ApplyLayerOptions): 
     tar.destroy();
     throw await feedingFault(err, feeding);
   }
-  await applier.finish();
-  return { size: applier.size };
+  const { ignoredXattrs } = await applier.finish();
+  return { size: applier.size, ignoredXattrs };
 }
 
 /**
@@ -77,12 +87,16 @@ class LayerApplier {
   #whiteouts = new Set<string>();
   #opaque = new Set<string>();
   #dirTimes: [string, Date][] = [];
+  /** Extended attributes to set at the end, by relative path. */
+  #xattrs = new Map<string, Xattrs>();
   #options: ApplyLayerOptions;
+  #xattrsOf: (header: Header) => Xattrs | undefined;
 
-  constructor(options: ApplyLayerOptions) {
+  constructor(options: ApplyLayerOptions, xattrsOf: (header: Header) => Xattrs | undefined) {
     this.#root = options.root;
     this.#lowers = options.lowers;
     this.#options = options;
+    this.#xattrsOf = xattrsOf;
   }
 
   #owner(header: Header): [number, number] {
@@ -108,9 +122,13 @@ class LayerApplier {
     const rel = layerPath(header.name);
     const base = posix.basename(rel);
     try {
-      if (base.startsWith(whiteoutPrefix)) await this.#whiteout(rel, base);
-      else if (header.type === 'directory') await this.#directory(rel, header);
-      else if (rel) await this.#nonDirectory(rel, entry);
+      if (base.startsWith(whiteoutPrefix)) return await this.#whiteout(rel, base);
+      const xattrs = this.#xattrsOf(header);
+      for (const name of xattrs?.keys() ?? []) checkLayerXattr(name, header.name);
+      let made = true;
+      if (header.type === 'directory') await this.#directory(rel, header);
+      else made = rel !== '' && (await this.#nonDirectory(rel, entry));
+      if (xattrs && made) this.#xattrs.set(rel, xattrs);
     } finally {
       entry.resume();
     }
@@ -148,7 +166,8 @@ class LayerApplier {
     if (header.mtime) this.#dirTimes.push([abs, header.mtime]);
   }
 
-  async #nonDirectory(rel: string, entry: Entry): Promise<void> {
+  /** Makes the entry at `rel`; false for a type it skips. */
+  async #nonDirectory(rel: string, entry: Entry): Promise<boolean> {
     const header = entry.header;
     const abs = join(this.#root, rel);
     await this.#ensureDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
@@ -160,10 +179,10 @@ class LayerApplier {
         await symlink(header.linkname ?? '', abs);
         await lchown(abs, ...this.#owner(header));
         if (header.mtime) await lutimes(abs, header.mtime, header.mtime);
-        return;
+        return true;
       case 'link':
         await this.#hardlink(rel, header.linkname ?? '');
-        return;
+        return true;
       case 'character-device':
       case 'block-device':
       case 'fifo': {
@@ -178,12 +197,13 @@ class LayerApplier {
         this.size += header.size ?? 0;
         break;
       default:
-        return;
+        return false;
     }
     // chown clears setuid/setgid: the mode goes on after it.
     await chown(abs, ...this.#owner(header));
     await chmod(abs, mode);
     if (header.mtime) await utimes(abs, header.mtime, header.mtime);
+    return true;
   }
 
   /** A hardlink to a file of this layer, or (a layer may link to a file below it) a copy of the lower file. */
@@ -218,9 +238,11 @@ class LayerApplier {
     const existing = await lstat(abs).catch(() => undefined);
     this.#whiteouts.delete(rel);
     this.#opaque.delete(rel);
+    this.#xattrs.delete(rel);
     if (existing?.isDirectory()) {
       const prefix = `${rel}/`;
       for (const set of [this.#dirs, this.#whiteouts, this.#opaque]) for (const p of set) if (p.startsWith(prefix) || p === rel) set.delete(p);
+      for (const p of this.#xattrs.keys()) if (p.startsWith(prefix)) this.#xattrs.delete(p);
     }
     if (existing) await rm(abs, { recursive: true, force: true });
   }
@@ -245,11 +267,13 @@ class LayerApplier {
     }
   }
 
-  async finish(): Promise<void> {
+  async finish(): Promise<{ ignoredXattrs: string[] }> {
     const abs = (rel: string) => join(this.#root, rel);
     await writeOverlayMarks({ whiteouts: [...this.#whiteouts].map(abs), opaque: [...this.#opaque].map(abs) });
+    const { ignored } = await writeXattrs([...this.#xattrs].map(([rel, xattrs]) => ({ path: abs(rel), xattrs })));
     // Last: creating children (and the marks) bumps a directory's mtime.
     for (const [dir, mtime] of this.#dirTimes.reverse()) await utimes(dir, mtime, mtime).catch(() => undefined);
+    return { ignoredXattrs: ignored };
   }
 }
 

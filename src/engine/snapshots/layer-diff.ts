@@ -1,7 +1,8 @@
 /*
  * The inverse of layer-apply.ts: a snapshot's writable directory (an overlay upperdir) as an OCI layer tar.
  * Whiteout devices become `.wh.<name>` entries, opaque directories get a `.wh..wh..opq` entry, hardlinked
- * files are emitted once and then as links. Entries are sorted, parents first, so the same tree always
+ * files are emitted once and then as links, extended attributes become PAX `SCHILY.xattr.*` records (but not
+ * overlayfs's own trusted.overlay.*, nor the host's security.selinux label). Entries are sorted, parents first, so the same tree always
  * gives the same bytes (and the same diffID). The tree should not change while it is read (pause a container
  * first): a file that changes size makes the tar stream fail.
  */
@@ -12,8 +13,11 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Header, type Pack } from 'tar-stream';
 
-type Headers = Partial<Header> & { name: string };
 import { isWhiteout, opaqueDirectories } from './overlay-marks.ts';
+import { writePaxXattrs } from './pax-xattrs.ts';
+import { readXattrs, type Xattrs } from './xattrs.ts';
+
+type Headers = Partial<Header> & { name: string };
 
 export type ChangeKind = 'modified' | 'added' | 'deleted';
 
@@ -69,12 +73,20 @@ function addEntry(tar: Pack, header: Headers): Promise<void> {
   return new Promise((resolve, reject) => tar.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
 }
 
+/** Whether a layer carries the attribute `name` (see the top of this file). */
+function layerXattr(name: string): boolean {
+  if (name.startsWith('trusted.overlay.') || name === 'security.selinux') return false;
+  return name.startsWith('user.') || name.startsWith('security.') || name.startsWith('trusted.');
+}
+
+
 async function writeLayer(tar: Pack, root: string, hasLowers: boolean): Promise<void> {
   const nodes = await walk(root);
   const dirs = nodes.filter((n) => n.stat.isDirectory()).map((n) => join(root, n.rel));
   const opaque = hasLowers ? await opaqueDirectories(dirs) : new Set<string>();
+  const xattrs = await readXattrs(nodes.map((n) => join(root, n.rel)));
   const firstLink = new Map<string, string>();
-  for (const node of nodes) {
+  for (const [index, node] of nodes.entries()) {
     const { rel, stat } = node;
     if (isWhiteout(stat)) {
       const dir = posix.dirname(rel);
@@ -82,17 +94,16 @@ async function writeLayer(tar: Pack, root: string, hasLowers: boolean): Promise<
       if (hasLowers) await addEntry(tar, { name, type: 'file', size: 0, mode: 0o644, mtime: stat.mtime });
       continue;
     }
-    const header = headerOf(node);
+    let header = headerOf(node);
     if (stat.isSymbolicLink()) header.linkname = await readlink(join(root, rel));
     if (stat.isFile() && stat.nlink > 1) {
       const key = `${stat.dev}:${stat.ino}`;
       const first = firstLink.get(key);
-      if (first) {
-        await addEntry(tar, { ...header, type: 'link', linkname: first, size: 0 });
-        continue;
-      }
-      firstLink.set(key, rel);
+      if (first) header = { ...header, type: 'link', linkname: first, size: 0 };
+      else firstLink.set(key, rel);
     }
+    const kept: Xattrs = new Map([...xattrs[index]].filter(([name]) => layerXattr(name)));
+    if (kept.size) header = writePaxXattrs(tar, header, kept);
     if (header.type === 'file') await pipeline(createReadStream(join(root, rel)), tar.entry(header) as unknown as NodeJS.WritableStream);
     else await addEntry(tar, header);
     if (opaque.has(join(root, rel))) await addEntry(tar, { name: `${rel}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644, mtime: stat.mtime });

@@ -1,18 +1,9 @@
 /*
  * overlayfs keeps its bookkeeping where Node cannot reach: a whiteout is a character device 0/0 and an opaque
- * directory carries the xattr `trusted.overlay.opaque=y`. Node has neither mknod(2) nor the xattr calls, and
- * Debian's `attr` tools are not always installed, but perl is (perl-base is essential) and its `syscall`
- * reaches the kernel directly. One perl process handles a whole batch (a layer's marks), so a layer costs at
- * most one spawn. Paths travel NUL-terminated on stdin: any byte but NUL is allowed in them.
+ * directory carries the xattr `trusted.overlay.opaque=y`. One perl process (perl-syscalls.ts) handles a whole
+ * batch (a layer's marks), so a layer costs at most one spawn.
  */
-import { spawn } from 'node:child_process';
-import { Fault } from '../../base/fault.ts';
-
-/** System call numbers of lsetxattr, lgetxattr and mknodat by architecture (asm/unistd*.h). */
-const syscalls: Record<string, { lsetxattr: number; lgetxattr: number; mknodat: number }> = {
-  x64: { lsetxattr: 189, lgetxattr: 192, mknodat: 259 },
-  arm64: { lsetxattr: 6, lgetxattr: 9, mknodat: 33 },
-};
+import { runPerlBatch } from './perl-syscalls.ts';
 
 // W<path>: mknod a whiteout (S_IFCHR, dev 0). O<path>: set opaque. G<path>: print 1 or 0 (opaque or not).
 const script = String.raw`
@@ -26,28 +17,8 @@ while (my $rec = <STDIN>) {
     print(($n > 0 && substr($buf, 0, 1) eq "y") ? "1\0" : "0\0"); }
 }`;
 
-function numbers(): string[] {
-  const n = syscalls[process.arch];
-  if (!n) throw new Fault('not-implemented', `overlay whiteouts are not supported on ${process.arch}`);
-  return [String(n.lsetxattr), String(n.lgetxattr), String(n.mknodat)];
-}
-
-async function runBatch(records: string[]): Promise<string> {
-  if (!records.length) return '';
-  const child = spawn('perl', ['-e', script, ...numbers()], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  const closed = new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code ?? 1));
-  });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(records.map((r) => `${r}\0`).join(''));
-  const code = await closed;
-  if (code !== 0) throw new Fault('unavailable', `writing overlay marks failed: ${Buffer.concat(err).toString().trim()}`);
-  return Buffer.concat(out).toString();
+function runBatch(records: string[]): Promise<string[]> {
+  return runPerlBatch(script, ['lsetxattr', 'lgetxattr', 'mknodat'], records, 'overlay marks');
 }
 
 /** Creates whiteout devices at `whiteouts` (which must not exist) and marks `opaque` directories. */
@@ -57,7 +28,7 @@ export async function writeOverlayMarks(marks: { whiteouts: Iterable<string>; op
 
 /** Which of `dirs` are opaque. */
 export async function opaqueDirectories(dirs: readonly string[]): Promise<Set<string>> {
-  const answers = (await runBatch(dirs.map((d) => `G${d}`))).split('\0');
+  const answers = await runBatch(dirs.map((d) => `G${d}`));
   return new Set(dirs.filter((_, i) => answers[i] === '1'));
 }
 
