@@ -77,6 +77,27 @@ export const configSchema = z.object({
       enabled: z.boolean().default(true),
       socket: z.string().default('/run/wharf/wharf.sock'),
       insecureRegistries: z.array(z.string()).default([]),
+      network: z
+        .object({
+          /** The default `bridge` network's host device (not docker0: a dockerd may run beside us). */
+          bridge: z.string().min(1).max(15).default('wharf0'),
+          /** The default bridge's subnet (CIDR); '' = the first free subnet of `addressPools`. */
+          defaultSubnet: z.string().default(''),
+          /** dockerd's default-address-pools: each `base` split into subnets of prefix length `size`, in order. */
+          addressPools: z
+            .array(z.object({ base: z.string(), size: z.number().int().min(1).max(32) }))
+            // moby libnetwork/ipamutils localScopeDefaultNetworks: 172.17-172.31 in /16s, then 192.168 in /20s.
+            .default([
+              { base: '172.17.0.0/16', size: 16 },
+              { base: '172.18.0.0/16', size: 16 },
+              { base: '172.19.0.0/16', size: 16 },
+              { base: '172.20.0.0/14', size: 16 },
+              { base: '172.24.0.0/14', size: 16 },
+              { base: '172.28.0.0/14', size: 16 },
+              { base: '192.168.0.0/16', size: 20 },
+            ]),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

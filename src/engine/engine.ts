@@ -16,6 +16,16 @@ import { Router } from './api/router.ts';
 import { systemRoutes } from './api/system-routes.ts';
 import { buildRoutes } from './api/build-routes.ts';
 import { networkRoutes } from './api/network-routes.ts';
+import { BridgeDriver } from './networks/bridge-driver.ts';
+import { EmbeddedDns } from './networks/embedded-dns.ts';
+import { Ipam } from './networks/ipam.ts';
+import { NetworkRecords } from './networks/network-records.ts';
+import { driverNetworkOf, NetworkService } from './networks/network-service.ts';
+import { hostRoutes } from './networks/subnet-pool.ts';
+import { createNetns, deleteNetns } from './networks/netns.ts';
+import type { NetworkDriver } from './networks/network-driver.ts';
+import { PortAllocator } from './networks/port-allocator.ts';
+import type { ContainerNetworking } from './containers/container-networking.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { unsupportedRoutes } from './api/unsupported-routes.ts';
 import { volumeRoutes } from './api/volume-routes.ts';
@@ -75,7 +85,26 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     events,
     logger,
   });
-  const containers = new ContainerManager({ store: new ContainerStore(join(root, 'containers')), images, snapshotter, runtime, volumes, events, logger });
+  const networkDriver = new BridgeDriver({ instance: engineId(root).slice(0, 8), logger });
+  const ipam = new Ipam();
+  const dns = new EmbeddedDns({ logger });
+  const networks = new NetworkService({
+    records: new NetworkRecords(join(root, 'network-records')),
+    driver: networkDriver,
+    ipam,
+    dns,
+    events,
+    logger,
+    config: config.engine.network,
+    hostRoutes: () => hostRoutes(),
+  });
+  const networking = containerNetworking({ networks, driver: networkDriver, ipam, dns, ports: new PortAllocator(), events });
+  const containers = new ContainerManager({ store: new ContainerStore(join(root, 'containers')), images, snapshotter, runtime, volumes, networking, events, logger });
+  networks.setEndpoints((id) => containers.networkEndpoints(id));
+  networks.setConnector({
+    connect: (container, network, config) => containers.connect(container, networks.networkFor(network.id), config),
+    disconnect: (container, network, force) => containers.disconnect(container, networks.networkFor(network.id), force),
+  });
   images.setUsers((id) => containers.usersOf(id));
   volumes.setUsers((name) => containers.volumeUsers(name));
   const execs = new ContainerExecs({ containers, runtime, events, logger });
@@ -98,7 +127,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     ...archiveRoutes({ archive: new ContainerArchive(containers) }),
     ...volumeRoutes({ volumes }),
     ...pruneRoutes({ images, containers, volumes }),
-    ...networkRoutes(),
+    ...networkRoutes({ networks }),
     ...buildRoutes({ builder: new ImageBuilder({ images, containers, workDir: join(root, 'build') }) }),
     ...unsupportedRoutes(),
   ]);
@@ -107,6 +136,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
   // under the engine root may stay mounted (volumes that restarted containers mounted stay).
   await unmountUnder(volumesDir);
   await volumes.restore();
+  await networks.restore();
   await containers.restore();
   for (const entry of readdirSync(root)) if (join(root, entry) !== volumesDir) await unmountUnder(join(root, entry));
   const api = createApiServer({ router, logger, serverHeader });
@@ -117,8 +147,43 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     close: async () => {
       const closing = api.close(socketPath);
       await containers.shutdown();
+      await dns.close();
       await closing;
     },
+  };
+}
+
+/**
+ * Removes from the host every bridge and firewall chain the engine at `config.root` made (its networks stay in
+ * its records and come back at its next start). For uninstalling and for tests; the engine must be stopped.
+ */
+export async function removeHostNetworking(config: Config, logger: Logger): Promise<void> {
+  const root = join(config.root, 'engine');
+  if (!existsSync(join(root, 'engine-id'))) return;
+  const driver = new BridgeDriver({ instance: engineId(root).slice(0, 8), logger });
+  for (const record of new NetworkRecords(join(root, 'network-records')).load()) {
+    const network = driverNetworkOf(record);
+    if (network) await driver.deleteNetwork(network);
+  }
+  await driver.reset();
+}
+
+/** The network side as the container layer sees it: one seam over the service, IPAM, ports, DNS and driver. */
+function containerNetworking(parts: { networks: NetworkService; driver: NetworkDriver; ipam: Ipam; dns: EmbeddedDns; ports: PortAllocator; events: EventLog }): ContainerNetworking {
+  const { networks, driver, ipam, dns, ports, events } = parts;
+  return {
+    network: (idOrName) => networks.networkFor(idOrName),
+    defaultBridge: () => networks.defaultBridge(),
+    driver,
+    allocateAddress: (networkId, options) => ipam.allocate(networkId, options),
+    releaseAddress: (networkId, address) => ipam.release(networkId, address),
+    reservePorts: (owner, requests, containerIp) => ports.reserve(owner, requests, { containerIp }),
+    releasePorts: (owner) => ports.release(owner),
+    registerNames: (networkId, containerId, names, address) => dns.register(networkId, containerId, [...names], address),
+    unregisterNames: (networkId, containerId) => dns.unregister(networkId, containerId),
+    createNetns,
+    deleteNetns,
+    emitNetworkEvent: (action, network, containerId) => events.emit('network', action, { id: network.id, attributes: { container: containerId, name: network.name, type: network.driverName } }),
   };
 }
 

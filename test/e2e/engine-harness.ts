@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema, type ConfigInput } from '../../src/base/config.ts';
 import { createLogger } from '../../src/base/log.ts';
-import { startEngine, type RunningEngine } from '../../src/engine/engine.ts';
+import { removeHostNetworking, startEngine, type RunningEngine } from '../../src/engine/engine.ts';
 import { FsBlobStore } from '../../src/store/fs-blob-store.ts';
 import { buildBusyboxRootfsTar } from '../support/busybox.ts';
 import { dockerCli } from '../support/dockerd.ts';
 import { run } from '../support/run.ts';
+import { testNetworkConfig } from '../support/test-network.ts';
 
 export const dockerBin = dockerCli;
 
@@ -38,7 +39,7 @@ export async function startTestEngine(overrides: ConfigInput = {}): Promise<Test
     ...overrides,
     root,
     log: { level: process.env.WHARF_TEST_LOG ?? 'silent' },
-    engine: { ...overrides.engine, socket },
+    engine: { ...overrides.engine, socket, network: { ...testNetworkConfig(root), ...overrides.engine?.network } },
   });
   const logger = createLogger({ level: config.log.level });
   const boot = () => startEngine({ config, blobs: new FsBlobStore({ root }), logger });
@@ -66,6 +67,7 @@ export async function startTestEngine(overrides: ConfigInput = {}): Promise<Test
     close: async () => {
       await engine?.close();
       engine = undefined;
+      await removeHostNetworking(config, logger);
       rmSync(root, { recursive: true, force: true });
     },
   };

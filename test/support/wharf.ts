@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ConfigInput, loadConfig } from '../../src/base/config.ts';
 import { startWharf, type WharfPart } from '../../src/main/start-wharf.ts';
+import { testNetworkEnv } from './test-network.ts';
 import { freePort, waitFor } from './ports.ts';
 
 export const wharfBin = resolve(import.meta.dirname, '../../bin/wharf');
@@ -137,7 +138,7 @@ export async function spawnWharfServe(options: SpawnWharfServeOptions): Promise<
   const port = options.port ?? (await freePort());
   const socket = options.socket ?? join(options.root, 'engine.sock');
   const args = ['serve', '--addr', `127.0.0.1:${port}`, '--socket', socket, '--root', options.root, '--log-level', options.logLevel ?? 'info'];
-  const proc = spawnWharfBin([...args, ...(options.args ?? [])], options.env);
+  const proc = spawnWharfBin([...args, ...(options.args ?? [])], { ...testNetworkEnv(options.root), ...options.env });
   const logs = collectLogLines(proc.child);
   const exited = new Promise<number | null>((resolve) => proc.child.once('exit', (code) => resolve(code)));
   const serving = async () => logs().some((line) => line.part === 'supervisor' && line.msg === 'wharf serving');

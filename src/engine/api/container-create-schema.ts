@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { goBool, goEnum, goInt, goSet, goString, goStringMap, goStrings, goStrSlice, goStruct, goStructList, goUintPair } from './go-json.ts';
+import { goBool, goEnum, goInt, goSet, goString, goStringMap, goStrings, goStrSlice, goStruct, goStructList, goStructListMap, goStructMap, goUintPair } from './go-json.ts';
 
 const restartPolicyNames = ['', 'no', 'always', 'on-failure', 'unless-stopped'] as const;
 
@@ -18,12 +18,23 @@ const mountFields = {
   TmpfsOptions: goStruct('mount.TmpfsOptions', { SizeBytes: goInt('int64'), Mode: goInt('uint32') }),
 };
 
+/** network.EndpointSettings as a create or connect body carries it. */
+export const endpointSettingsFields = {
+  IPAMConfig: goStruct('network.EndpointIPAMConfig', { IPv4Address: goString(), IPv6Address: goString(), LinkLocalIPs: goStrings() }),
+  Links: goStrings(),
+  Aliases: goStrings(),
+  MacAddress: goString(),
+  DriverOpts: goStringMap(),
+  NetworkID: goString(),
+};
+
 /** container.HostConfig, with its embedded Resources; moby's names and Go types. */
 export const hostConfigSchema = goStruct('container.HostConfig', {
   Binds: goStrings(),
   ContainerIDFile: goString(),
   LogConfig: goStruct('container.LogConfig', { Type: goString(), Config: goStringMap() }),
   NetworkMode: goString(),
+  PortBindings: goStructListMap('nat.PortMap', 'nat.PortBinding', { HostIp: goString(), HostPort: goString() }),
   RestartPolicy: goStruct('container.RestartPolicy', {
     Name: goEnum(
       restartPolicyNames,
@@ -116,7 +127,7 @@ export const containerConfigFields = {
 export const containerCreateBody = goStruct('container.CreateRequest', {
   ...containerConfigFields,
   HostConfig: hostConfigSchema,
-  NetworkingConfig: goStruct('network.NetworkingConfig', {}),
+  NetworkingConfig: goStruct('network.NetworkingConfig', { EndpointsConfig: goStructMap('network.EndpointSettings', endpointSettingsFields) }),
 }).superRefine((request, ctx) => {
   const dir = request?.WorkingDir;
   // daemon/container.go translateWorkingDir

@@ -1,6 +1,8 @@
 import type { ContainerRecord, ContainerState } from '../containers/container-record.ts';
 import { zeroTime } from '../containers/container-record.ts';
 import { recordMounts } from '../containers/container-spec.ts';
+import { psPortsOf } from '../containers/container-ports.ts';
+import { networkSettingsJson, networksJson } from './network-settings-json.ts';
 
 /** go-units HumanDuration, which moby's `Status` strings are built from. */
 export function humanDuration(ms: number): string {
@@ -47,7 +49,6 @@ export interface SummaryOptions {
 
 /** One `GET /containers/json` item (ContainerSummary). */
 export function containerSummary(record: ContainerRecord, options: SummaryOptions): Record<string, unknown> {
-  const networkMode = effectiveNetworkMode(record.hostConfig.NetworkMode);
   return {
     Id: record.id,
     Names: [record.name],
@@ -55,13 +56,13 @@ export function containerSummary(record: ContainerRecord, options: SummaryOption
     ImageID: record.imageId,
     Command: commandText(record),
     Created: Math.floor(Date.parse(record.created) / 1000),
-    Ports: [],
+    Ports: psPortsOf(record),
     ...(options.size ? { SizeRw: options.size.rw, SizeRootFs: options.size.rootFs } : {}),
     Labels: record.config.Labels ?? {},
     State: record.state.Status,
     Status: statusText(record.state, options.now),
     HostConfig: { NetworkMode: record.hostConfig.NetworkMode },
-    NetworkSettings: { Networks: { [networkMode]: endpointSettings(networkMode) } },
+    NetworkSettings: { Networks: networksJson(record) },
     Mounts: mountPoints(record),
   };
 }
@@ -89,29 +90,6 @@ function mountPoints(record: ContainerRecord): Record<string, unknown>[] {
   }));
 }
 
-export function effectiveNetworkMode(mode: string): string {
-  return !mode || mode === 'default' ? 'bridge' : mode;
-}
-
-function endpointSettings(network: string): Record<string, unknown> {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    MacAddress: '',
-    NetworkID: network,
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DriverOpts: null,
-    DNSNames: null,
-  };
-}
-
 export interface InspectPaths {
   logPath: string;
   rootfs: { upper: string; work: string; lower: string; merged: string } | undefined;
@@ -122,7 +100,6 @@ export interface InspectPaths {
 
 /** `GET /containers/{id}/json` in moby's shape, every field typed as the Go structs decode it. */
 export function containerInspect(record: ContainerRecord, paths: InspectPaths, execIds: string[]): Record<string, unknown> {
-  const networkMode = effectiveNetworkMode(record.hostConfig.NetworkMode);
   return {
     Id: record.id,
     Created: record.created,
@@ -151,25 +128,6 @@ export function containerInspect(record: ContainerRecord, paths: InspectPaths, e
     },
     Mounts: mountPoints(record),
     Config: record.config,
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
-      Ports: {},
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: '',
-      Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      MacAddress: '',
-      Networks: { [networkMode]: endpointSettings(networkMode) },
-    },
+    NetworkSettings: networkSettingsJson(record),
   };
 }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { Fault } from '../../base/fault.ts';
 import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ContainerRecord } from '../containers/container-record.ts';
+import { networkNameOf } from '../containers/container-endpoints.ts';
 import { recordMounts } from '../containers/container-spec.ts';
 import { containerSummary } from './container-json.ts';
 import { matchesLabels, type Filters } from './query.ts';
@@ -46,11 +47,18 @@ function matches(containers: ContainerManager, record: ContainerRecord, filters:
     check('exited', (code) => !record.state.Running && record.state.StartedAt !== '0001-01-01T00:00:00Z' && record.state.ExitCode === Number(code)) &&
     check('ancestor', (ref) => ancestorMatches(containers, record, ref)) &&
     check('is-task', (v) => v === 'false') &&
-    check('network', (n) => [record.hostConfig.NetworkMode, record.hostConfig.NetworkMode === 'default' ? 'bridge' : ''].includes(n)) &&
+    check('network', (n) => onNetwork(record, n)) &&
     // moby: a volume name or a mount destination.
     check('volume', (v) => recordMounts(record).some((m) => m.Name === v || m.Destination === v)) &&
     matchesLabels(record.config.Labels, filters.get('label'))
   );
+}
+
+/** moby: a network's name or full ID (or a prefix of it) among the container's. */
+function onNetwork(record: ContainerRecord, network: string): boolean {
+  const names = record.networks ? Object.keys(record.networks) : [networkNameOf(record.hostConfig.NetworkMode)];
+  const ids = Object.values(record.networks ?? {}).map((s) => s.NetworkID);
+  return names.includes(network) || ids.some((id) => id !== '' && id.startsWith(network));
 }
 
 /** moby: the container's image (by ID, or by the name it was created from) descends from the given image. */

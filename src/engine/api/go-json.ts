@@ -77,6 +77,16 @@ export function goStructList<S extends z.ZodRawShape>(goType: string, shape: S) 
   return field(z.array(goStructValue(goType, shape)), { go: `[]${goType}` });
 }
 
+/** map[string]*T: a `null` value is a nil pointer (EndpointsConfig). */
+export function goStructMap<S extends z.ZodRawShape>(goType: string, shape: S) {
+  return field(z.record(z.string(), goStructValue(goType, shape).nullable()), { go: `map[string]*${goType}` });
+}
+
+/** map[string][]T (nat.PortMap): a `null` list is an empty one. */
+export function goStructListMap<S extends z.ZodRawShape>(mapType: string, goType: string, shape: S) {
+  return field(z.record(z.string(), z.array(goStructValue(goType, shape)).nullable()), { go: mapType });
+}
+
 function goStructValue<S extends z.ZodRawShape>(goType: string, shape: S) {
   return z.looseObject(shape).meta({ go: goType, struct: shortName(goType) });
 }

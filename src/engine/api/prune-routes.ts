@@ -24,8 +24,7 @@ export function pruneRoutes(deps: PruneRouteDeps): Route[] {
     { name: 'container-prune', method: 'POST', path: '/containers/prune', schema: schemas.containerPrune, handle: (ctx) => pruneContainers(deps, ctx) },
     { name: 'image-prune', method: 'POST', path: '/images/prune', schema: schemas.imagePrune, handle: (ctx) => pruneImages(deps, ctx) },
     { name: 'volume-prune', method: 'POST', path: '/volumes/prune', schema: volumeSchemas.prune, handle: (ctx) => pruneVolumes(deps, ctx) },
-    // No user-defined networks or build cache exist here: nothing to prune, answered as moby answers it.
-    { name: 'network-prune', method: 'POST', path: '/networks/prune', handle: async () => ({ status: 200, json: { NetworksDeleted: null } }) },
+    // No build cache exists here: nothing to prune, answered as moby answers it (network prune: network-routes.ts).
     { name: 'build-prune', method: 'POST', path: '/build/prune', handle: async () => ({ status: 200, json: { CachesDeleted: null, SpaceReclaimed: 0 } }) },
   ];
 }

@@ -9,6 +9,7 @@ import { imageRoutes, type ImageRouteDeps } from './image-routes.ts';
 import { pruneRoutes, type PruneRouteDeps } from './prune-routes.ts';
 import { systemRoutes, type SystemDeps } from './system-routes.ts';
 import { volumeRoutes, type VolumeRouteDeps } from './volume-routes.ts';
+import { networkRoutes, type NetworkRouteDeps } from './network-routes.ts';
 import { goMetaOf, unwrap } from './go-json.ts';
 import { queryMetaOf } from './query-schema.ts';
 import type { Route } from './router.ts';
@@ -22,6 +23,7 @@ const routes: Route[] = [
   ...execRoutes({} as ExecRouteDeps),
   ...pruneRoutes({} as PruneRouteDeps),
   ...volumeRoutes({} as VolumeRouteDeps),
+  ...networkRoutes({} as NetworkRouteDeps),
   ...buildRoutes({} as Parameters<typeof buildRoutes>[0]),
 ].filter((r) => r.schema);
 const validBodies: Record<string, unknown> = { 'container-create': { Image: 'busybox', Cmd: ['true'] }, 'exec-create': { Cmd: ['true'] } };

@@ -177,8 +177,10 @@ function withHome(env: readonly string[], user: ResolvedUser): string[] {
 /** The OCI spec for one run; pure (given the resolved user and the etc files). */
 export function ociSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFiles, host: BundleHost): Record<string, unknown> {
   const caps = effectiveCapabilities(spec, host.bounding);
-  const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (spec.network !== 'host') namespaces.push({ type: 'network' });
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  // A namespace the engine prepared (veths, addresses, routes) is joined by path, as podman does; runc makes one
+  // with only loopback for `none`.
+  if (spec.network !== 'host') namespaces.push(spec.netnsPath ? { type: 'network', path: spec.netnsPath } : { type: 'network' });
   return {
     ociVersion: '1.0.2',
     process: {
@@ -218,7 +220,7 @@ export async function writeBundle(spec: ContainerRunSpec, host: BundleHost): Pro
   await mkdir(join(spec.bundleDir, 'rootfs'), { recursive: true });
   const name = spec.network === 'host' ? hostHostname() : spec.hostname;
   const [files, user] = await Promise.all([
-    writeEtcFiles(spec.bundleDir, { hostname: name, network: spec.network, extraHosts: spec.extraHosts, dns: spec.dns }),
+    writeEtcFiles(spec.bundleDir, { ...spec.etc, hostname: name, network: spec.network }),
     resolveUser((path) => readRootfsFile(spec.rootfs, path), spec.user),
   ]);
   const config = ociSpec(spec, user, files, host);

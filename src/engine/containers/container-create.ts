@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { isFault } from '../../base/fault.ts';
 import { acquireMounts, endHolds, inheritMounts } from '../volumes/container-mounts.ts';
 import { parseMountRequests } from '../volumes/mount-spec.ts';
+import { endpointsAtCreate } from './container-endpoints.ts';
+import { parseLink } from './container-links.ts';
 import { randomContainerName } from './container-names.ts';
 import { initialState, type ContainerConfig, type ContainerRecord } from './container-record.ts';
 import { mountBeside } from './container-rootfs.ts';
@@ -29,6 +31,7 @@ async function createRecord(ctx: DaemonContext, request: CreateRequest, id: stri
   const imageConfig = await images.store.config(image.id);
   const spec = buildContainerSpec(request, imageConfig, { id });
   const warnings = adaptToHost(spec.hostConfig, runtime.support);
+  const networks = networksAtCreate(ctx, request, spec.hostConfig);
   const snapshotKey = `container-${id}`;
   await snapshotter.prepare(snapshotKey, image.layers.at(-1)?.chainId);
   const mounts = await createMounts(ctx, id, spec.hostConfig, spec.config.Volumes, snapshotKey).catch(async (err) => {
@@ -49,11 +52,20 @@ async function createRecord(ctx: DaemonContext, request: CreateRequest, id: stri
     manuallyStopped: false,
     snapshotKey,
     mounts,
+    ...(networks ? { networks } : {}),
   };
   store.save(record);
   endHolds(ctx.deps.volumes, mounts, id);
   ctx.event(record, 'create');
   return { Id: id, Warnings: warnings };
+}
+
+/** The networks it joins; the containers its network mode and links name must exist. */
+function networksAtCreate(ctx: DaemonContext, request: CreateRequest, host: ContainerRecord['hostConfig']) {
+  const mode = host.NetworkMode;
+  if (mode.startsWith('container:')) ctx.deps.store.resolve(mode.slice('container:'.length));
+  for (const link of (host.Links as string[] | null | undefined) ?? []) ctx.deps.store.resolve(parseLink(link).name);
+  return endpointsAtCreate(ctx.deps.networking, request, host);
 }
 
 /** Binds, `--volumes-from` and volumes (named ones made on first use, empty ones seeded from the image). */

@@ -8,7 +8,10 @@ import { attach, logSource, resize, wait, type WaitCondition } from './container
 import { create } from './container-create.ts';
 import { remove } from './container-delete.ts';
 import { pause, unpause } from './container-pause.ts';
-import { execContext, execTarget, imageOf, pids, usersOf, volumeUsers } from './container-queries.ts';
+import { execContext, execTarget, imageOf, networkEndpoints, pids, usersOf, volumeUsers, type NetworkEndpoint } from './container-queries.ts';
+import { connect, disconnect } from './container-connect.ts';
+import type { EndpointRequest } from './container-endpoints.ts';
+import type { AttachableNetwork } from './container-networking.ts';
 import { rename } from './container-rename.ts';
 import { restore, shutdown } from './container-restore.ts';
 import { commit, exportRootfs, streamFromRootfs, withRootfs, type CommitOptions, type RootView, type RunningRootView } from './container-rootfs.ts';
@@ -16,7 +19,7 @@ import { restart, start } from './container-start.ts';
 import { kill, stop } from './container-stop.ts';
 import { DaemonContext, type ContainerManagerDeps } from './daemon-context.ts';
 
-export type { CommitOptions, ContainerManagerDeps, RunningRootView, WaitCondition };
+export type { CommitOptions, ContainerManagerDeps, NetworkEndpoint, RunningRootView, WaitCondition };
 
 /**
  * Container lifecycle after moby's daemon: a facade over one module per verb (container-create, -start,
@@ -45,6 +48,19 @@ export class ContainerManager {
 
   volumeUsers(name: string): string[] {
     return volumeUsers(this.#ctx, name);
+  }
+
+  /** The containers attached to a network now (network inspect's Containers, "has active endpoints"). */
+  networkEndpoints(networkId: string): NetworkEndpoint[] {
+    return networkEndpoints(this.#ctx, networkId);
+  }
+
+  connect(input: string, network: AttachableNetwork, request: EndpointRequest): Promise<void> {
+    return connect(this.#ctx, input, network, request);
+  }
+
+  disconnect(input: string, network: AttachableNetwork, force: boolean): Promise<void> {
+    return disconnect(this.#ctx, input, network, force);
   }
 
   start(input: string): Promise<boolean> {

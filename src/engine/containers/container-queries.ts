@@ -52,3 +52,22 @@ export function usersOf(ctx: DaemonContext, imageId: string): { id: string; runn
 export function volumeUsers(ctx: DaemonContext, name: string): string[] {
   return ctx.deps.store.list().filter((c) => recordMounts(c).some((m) => m.Name === name)).map((c) => c.id);
 }
+
+/** One container attached to a network (moby's EndpointResource in network inspect). */
+export interface NetworkEndpoint {
+  containerId: string;
+  name: string;
+  endpointId: string;
+  mac: string;
+  /** With its prefix length: `172.18.0.2/16`. */
+  ipv4Address: string;
+}
+
+/** The containers that hold an address on `networkId` now. */
+export function networkEndpoints(ctx: DaemonContext, networkId: string): NetworkEndpoint[] {
+  return ctx.deps.store.list().flatMap((c) =>
+    Object.values(c.networks ?? {})
+      .filter((s) => s.NetworkID === networkId && s.IPAddress)
+      .map((s) => ({ containerId: c.id, name: c.name.slice(1), endpointId: s.EndpointID, mac: s.MacAddress, ipv4Address: `${s.IPAddress}/${s.IPPrefixLen}` })),
+  );
+}

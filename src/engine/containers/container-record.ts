@@ -1,3 +1,4 @@
+import type { PortMapping } from '../networks/network-driver.ts';
 import type { MountPoint } from '../volumes/mount-point.ts';
 import type { MountStruct } from '../volumes/mount-spec.ts';
 
@@ -94,6 +95,40 @@ export interface ContainerRecord {
   snapshotKey: string;
   /** Binds and volumes resolved at create; absent in records from before volumes (their binds are re-parsed). */
   mounts?: MountPoint[];
+  /**
+   * NetworkSettings.Networks: the networks the container is connected to, by name, in the order it joined them
+   * (the first carries the default route). Addresses are filled while it runs. Absent for host, none and
+   * `container:` modes and in records from before networks (they get the default bridge).
+   */
+  networks?: Record<string, EndpointSettings>;
+  /** Published ports while it runs. */
+  ports?: PortMapping[];
+  /** Its network namespace while it runs (NetworkSettings.SandboxKey). */
+  sandboxKey?: string;
+}
+
+/** moby's network.EndpointSettings, as inspect shows it. */
+export interface EndpointSettings {
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  Links: string[] | null;
+  Aliases: string[] | null;
+  MacAddress: string;
+  DriverOpts: Record<string, string> | null;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  DNSNames: string[] | null;
+  /** The user's `--mac-address` (MacAddress shows the one in use while running). Not shown by inspect. */
+  DesiredMacAddress?: string;
+  /** The address of the last run, asked for again at the next start. Not shown by inspect. */
+  LastIPAddress?: string;
+  /** The interface inside the container while attached (eth0, eth1, …). Not shown by inspect. */
+  InterfaceName?: string;
 }
 
 export const zeroTime = '0001-01-01T00:00:00Z';

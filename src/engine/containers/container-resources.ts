@@ -9,6 +9,8 @@ export interface ContainerResource {
   acquire(record: ContainerRecord): Promise<void>;
   /** Must not throw: a release failure is logged where it happens, and the others are still released. */
   release(record: ContainerRecord): Promise<void>;
+  /** After an engine crash: drops what the dead run left on the host. May throw; restore logs it. */
+  recover?(record: ContainerRecord): Promise<void>;
 }
 
 /**

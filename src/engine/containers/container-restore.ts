@@ -17,6 +17,9 @@ export async function restore(ctx: DaemonContext): Promise<void> {
   for (const record of store.list()) {
     if (record.state.Running || record.state.Paused || record.state.Status === 'removing') {
       await runtime.cleanup(record.id, ctx.bundleDir(record.id)).catch(() => undefined);
+      for (const resource of ctx.resources) {
+        await resource.recover?.(record).catch((err) => logger.warn({ err, id: record.id, resource: resource.name }, 'cleaning up after a crash failed'));
+      }
       setCrashed(record.state, ctx.iso());
       store.save(record);
     }

@@ -5,12 +5,14 @@ import type { ContainerConfig, HostConfig, RestartPolicy } from './container-rec
 import { parseSignal } from './container-signals.ts';
 import type { BindMount, ResourceSupport } from './runtime.ts';
 import type { MountPoint } from '../volumes/mount-point.ts';
+import type { NetworkingRequest } from './container-endpoints.ts';
 import { parseMountRequests } from '../volumes/mount-spec.ts';
 
 /** The create body: container.Config plus HostConfig and NetworkingConfig. */
 export interface CreateRequest extends Partial<ContainerConfig> {
   HostConfig?: HostConfigRequest | null;
-  NetworkingConfig?: unknown;
+  NetworkingConfig?: NetworkingRequest | null;
+  MacAddress?: string;
 }
 
 /** A HostConfig as submitted: any field may be missing, the restart policy's too (the API schema checks types). */
@@ -229,12 +231,6 @@ export function parseSecurityOpt(options: readonly string[] | null | undefined):
     } else throw new Fault('invalid-argument', `invalid --security-opt 2: "${option}"`);
   }
   return out;
-}
-
-/** Networks this engine provides; moby resolves them at start, so an unknown one fails `start`, not `create`. */
-export function checkNetworkMode(mode: string): void {
-  if (mode.startsWith('container:')) throw new Fault('not-implemented', 'joining another container\'s network is not supported yet');
-  if (!['default', 'bridge', 'none', 'host'].includes(mode)) throw new Fault('not-found', `network ${mode} not found`);
 }
 
 /** moby daemon/container.go verifyContainerSettings + daemon_unix.go verifyPlatformContainerResources. */

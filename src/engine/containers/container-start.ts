@@ -3,7 +3,7 @@ import { nextRestartDelay, shouldRestart } from './container-restart.ts';
 import { acquireAll, releaseAll } from './container-resources.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { parseSignal } from './container-signals.ts';
-import { checkNetworkMode } from './container-spec.ts';
+import { endpointsAtCreate } from './container-endpoints.ts';
 import { setRestarting, setRunning, setStartFailed } from './container-state.ts';
 import { remove } from './container-delete.ts';
 import { watchExit } from './container-monitor.ts';
@@ -31,7 +31,7 @@ async function startLocked(ctx: DaemonContext, id: string): Promise<boolean> {
   let process: ContainerProcess;
   let acquired = false;
   try {
-    checkNetworkMode(record.hostConfig.NetworkMode);
+    joinNetworksOfOldRecord(ctx, record);
     await acquireAll(ctx.resources, record);
     acquired = true;
     process = await ctx.deps.runtime.run(await runSpec(ctx, record));
@@ -47,6 +47,12 @@ async function startLocked(ctx: DaemonContext, id: string): Promise<boolean> {
   live.runDone = watchExit(ctx, record.id, process, outputs, (exited, exitedLive, ranForMs) => afterExit(ctx, exited, exitedLive, ranForMs));
   ctx.event(record, 'start');
   return true;
+}
+
+/** A record from before networks was on the default bridge (or host/none): it joins as a new one would. */
+function joinNetworksOfOldRecord(ctx: DaemonContext, record: ContainerRecord): void {
+  if (record.networks || record.hostConfig.NetworkMode.startsWith('container:')) return;
+  record.networks = endpointsAtCreate(ctx.deps.networking, {}, record.hostConfig);
 }
 
 /** The exit code says why (127 not found, 126 not executable); the state stays as it was. */

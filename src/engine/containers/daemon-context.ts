@@ -4,6 +4,7 @@ import type { EventLog } from '../events.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import type { VolumeService } from '../volumes/volume-service.ts';
+import type { ContainerNetworking } from './container-networking.ts';
 import { ContainerIo } from './container-io.ts';
 import { ContainerLog } from './container-log.ts';
 import type { ContainerRecord } from './container-record.ts';
@@ -11,6 +12,7 @@ import type { ContainerResource } from './container-resources.ts';
 import type { StateWaiters } from './container-state.ts';
 import type { ContainerStore } from './container-store.ts';
 import type { ContainerProcess, Runtime } from './runtime.ts';
+import { networkResource } from './network-resource.ts';
 import { volumeMountsResource } from './volume-mounts-resource.ts';
 
 export interface ContainerManagerDeps {
@@ -19,6 +21,7 @@ export interface ContainerManagerDeps {
   snapshotter: Snapshotter;
   runtime: Runtime;
   volumes: VolumeService;
+  networking: ContainerNetworking;
   events: EventLog;
   logger: Logger;
   now?: () => number;
@@ -54,7 +57,7 @@ export class DaemonContext {
 
   constructor(deps: ContainerManagerDeps) {
     this.deps = deps;
-    this.resources = [volumeMountsResource(deps.volumes, deps.events, deps.logger)];
+    this.resources = [volumeMountsResource(deps.volumes, deps.events, deps.logger), networkResource(deps.networking, deps.store, deps.logger)];
   }
 
   now(): number {

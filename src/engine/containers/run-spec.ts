@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { ContainerRecord } from './container-record.ts';
 import { bindMounts, mergeEnv, parseSecurityOpt, recordMounts } from './container-spec.ts';
+import { runNetwork } from './container-run-network.ts';
 import type { DaemonContext } from './daemon-context.ts';
 import type { BindMount, ContainerRunSpec } from './runtime.ts';
 
@@ -10,8 +11,9 @@ export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 /** What the runtime needs to run a container's process, from its record. */
 export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Promise<ContainerRunSpec> {
   const { config, hostConfig } = record;
-  const env = mergeEnv([defaultPath, `HOSTNAME=${config.Hostname}`, ...(config.Tty ? ['TERM=xterm'] : [])], config.Env ?? []);
-  const mode = hostConfig.NetworkMode;
+  const net = runNetwork(ctx, record);
+  const env = mergeEnv([defaultPath, `HOSTNAME=${net.hostname}`, ...(config.Tty ? ['TERM=xterm'] : [])], [...net.links.env, ...(config.Env ?? [])]);
+  const strings = (key: string) => (hostConfig[key] as string[] | null | undefined) ?? undefined;
   return {
     id: record.id,
     bundleDir: ctx.bundleDir(record.id),
@@ -20,12 +22,13 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
     env,
     cwd: config.WorkingDir || '/',
     user: config.User,
-    hostname: config.Hostname,
+    hostname: net.hostname,
     domainname: config.Domainname,
     terminal: config.Tty,
     consoleSize: hostConfig.ConsoleSize?.[0] ? hostConfig.ConsoleSize : undefined,
     openStdin: config.OpenStdin,
-    network: mode === 'host' ? 'host' : mode === 'none' ? 'none' : 'private',
+    network: net.network,
+    ...(net.netnsPath ? { netnsPath: net.netnsPath } : {}),
     resources: {
       memory: hostConfig.Memory,
       memorySwap: hostConfig.MemorySwap,
@@ -42,6 +45,17 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
     capDrop: hostConfig.CapDrop ?? [],
     ...parseSecurityOpt(hostConfig.SecurityOpt),
     mounts: await createBindSources(bindMounts(recordMounts(record))),
+    etc: {
+      domainname: config.Domainname,
+      addresses: net.addresses,
+      extraHosts: strings('ExtraHosts'),
+      hostGateway: net.hostGateway,
+      links: net.links.hosts,
+      nameserver: net.embeddedDns,
+      dns: strings('Dns'),
+      dnsSearch: strings('DnsSearch'),
+      dnsOptions: strings('DnsOptions'),
+    },
   };
 }
 

@@ -23,7 +23,7 @@
  *  process; Node cannot be a subreaper nor receive a console fd, so that would be a native helper.)
  *
  * For the container manager (container-launcher.ts's ContainerLauncher maps one to one): LaunchRequest is a
- * ContainerRunSpec (mounts/extraHosts/dns are optional extras), LaunchedProcess a ContainerProcess; launch -> run,
+ * ContainerRunSpec (mounts/etc are optional extras), LaunchedProcess a ContainerProcess; launch -> run,
  * exec -> exec, kill -> kill (signals the init directly while it runs), pause/resume, pids -> ps, cleanup ->
  * cleanup, runtimeName -> name. bundle.ts writes hostname/hosts/resolv.conf into bundleDir itself. At engine
  * start: `cleanup(id, bundleDir)` for every known container, then snapshots/mount.ts `unmountUnder(engineRoot)`.
@@ -34,9 +34,9 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from '../snapshots/snapshotter.ts';
+import type { EtcOptions, NetworkMode } from './bundle-files.ts';
 
-/** `private`: a new network namespace with only loopback (up). `host`: the host's. `none`: as private. */
-export type NetworkMode = 'none' | 'host' | 'private';
+export type { NetworkMode };
 
 /** Resource limits, in docker's HostConfig units. Zero (or null) means "not set". */
 export interface ResourceLimits {
@@ -94,6 +94,8 @@ export interface ContainerRunSpec {
   /** Give the process a stdin pipe; otherwise stdin is /dev/null (without a terminal). */
   openStdin: boolean;
   network: NetworkMode;
+  /** With `private`: the network namespace to join (a bind-mounted nsfs path) instead of a new one. */
+  netnsPath?: string;
   resources: ResourceLimits;
   privileged: boolean;
   readonlyRootfs: boolean;
@@ -106,10 +108,8 @@ export interface ContainerRunSpec {
   noNewPrivileges?: boolean;
   /** Extra bind mounts (volumes). */
   mounts?: BindMount[];
-  /** Extra `/etc/hosts` lines (`--add-host name:ip` → `ip\tname`). */
-  extraHosts?: string[];
-  /** DNS servers for resolv.conf; default: the host's (loopback resolvers dropped unless network is host). */
-  dns?: string[];
+  /** What /etc/hosts and /etc/resolv.conf say besides the name (addresses, `--add-host`, links, `--dns*`). */
+  etc?: EtcOptions;
 }
 
 /** What the host's cgroups can enforce; the engine warns about and drops a limit it cannot (moby's sysinfo). */
