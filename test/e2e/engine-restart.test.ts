@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, waitFor } from '../support/ports.ts';
+import { runOk } from '../support/run.ts';
 import { runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 describe('restart policies and engine restarts', () => {
@@ -117,6 +119,32 @@ describe('an engine killed with SIGKILL', () => {
     assert.equal((await docker('rm', '-f', 'survivor', 'casualty')).code, 0);
     const mounts = readFileSync('/proc/mounts', 'utf8');
     assert.ok(!mounts.includes(engine.root), `no mount left behind: ${mounts.split('\n').filter((m) => m.includes(engine.root)).join('; ')}`);
+    daemon.kill('SIGTERM');
+    await new Promise((resolve) => daemon!.once('exit', resolve));
+    daemon = undefined;
+  });
+
+  test('kill -9 with published ports: the restarted engine forwards again and the dead run leaves nothing', async () => {
+    daemon = await startDaemon();
+    const docker = (...args: string[]) => runDocker(args, engine.env);
+    const [kept, lost] = [await freePort(), await freePort()];
+    const web = ['sh', '-c', 'mkdir -p /www && echo up > /www/index.html && exec httpd -f -p 80 -h /www'];
+    assert.equal((await docker('run', '-d', '--name', 'pub', '--restart', 'always', '-p', `${kept}:80`, 'busybox', ...web)).code, 0);
+    const gone = (await docker('run', '-d', '--name', 'gone', '-p', `${lost}:80`, 'busybox', ...web)).stdout.trim();
+    const answers = (port: number) => async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).ok;
+    await waitFor('published port', answers(kept), 10_000);
+    daemon.kill('SIGKILL');
+    await new Promise((resolve) => daemon!.once('exit', resolve));
+    daemon = await startDaemon();
+    await waitFor('published port after the restart', answers(kept), 10_000);
+    const instance = readFileSync(join(engine.root, 'engine', 'engine-id'), 'utf8').trim().slice(0, 8);
+    const dnat = async () => (await runOk('iptables-save', [])).split('\n').filter((l) => l.startsWith(`-A WHARF-${instance}-DNAT`));
+    const rules = await dnat();
+    assert.equal(rules.filter((r) => r.includes(`--dport ${kept} `)).length, 1, rules.join('\n'));
+    assert.equal(rules.filter((r) => r.includes(`--dport ${lost} `)).length, 0, rules.join('\n'));
+    assert.ok(!(await runOk('ip', ['netns', 'list'])).includes(`wharf-${gone.slice(0, 12)}`));
+    assert.equal((await docker('rm', '-f', 'pub', 'gone')).code, 0);
+    assert.deepEqual(await dnat(), []);
     daemon.kill('SIGTERM');
     await new Promise((resolve) => daemon!.once('exit', resolve));
     daemon = undefined;
