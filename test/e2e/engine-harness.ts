@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,27 @@ export async function startTestEngineWithBusybox(importArgs: string[] = [], over
     throw new Error(`docker import of busybox failed: ${imported.stderr}`);
   }
   return engine;
+}
+
+/**
+ * Assertions over `engine.docker`: `ok` must exit 0 and gives the trimmed stdout, `fails` must exit non-zero with
+ * `pattern` in stderr, `inspect` decodes `inspect -f '{{json <format>}}'`. `engine` is read at call time, so the
+ * helpers can be made before a `before()` hook starts it.
+ */
+export function dockerChecks(engine: () => TestEngine) {
+  const ok = async (...args: string[]) => {
+    const result = await engine().docker(args);
+    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const fails = async (pattern: RegExp, ...args: string[]) => {
+    const result = await engine().docker(args);
+    assert.notEqual(result.code, 0, `docker ${args.join(' ')} should fail: ${result.stdout}`);
+    assert.match(result.stderr, pattern);
+    return result;
+  };
+  const inspect = async (what: string, format: string) => JSON.parse(await ok('inspect', '-f', `{{json ${format}}}`, what));
+  return { ok, fails, inspect };
 }
 
 export function runDocker(

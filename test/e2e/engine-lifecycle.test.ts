@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dockerBin, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
+import { dockerChecks, dockerBin, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 describe('container lifecycle with the docker CLI', () => {
   let engine: TestEngine;
@@ -14,11 +14,7 @@ describe('container lifecycle with the docker CLI', () => {
   after(() => engine?.close());
 
   const d = (...args: string[]) => engine.docker(args);
-  const ok = async (...args: string[]) => {
-    const result = await engine.docker(args);
-    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
+  const { ok } = dockerChecks(() => engine);
 
   test('-d prints the ID; logs, --tail, -t and --since read the persisted log', async () => {
     const id = await ok('run', '-d', '--name', 'counter', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo line $i; done; sleep 0.3; echo err >&2; sleep 60');

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { freePort, waitFor } from '../support/ports.ts';
 import { runOk } from '../support/run.ts';
 import { hostIfname } from '../../src/engine/containers/container-networking.ts';
-import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
+import { dockerChecks, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 /** The host's first non-loopback IPv4 address (published ports answer there too). */
 function hostAddress(): string | undefined {
@@ -46,19 +46,8 @@ describe('engine networking', () => {
   });
   after(() => engine?.close());
 
-  const ok = async (...args: string[]) => {
-    const result = await engine.docker(args);
-    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
-  const fails = async (pattern: RegExp, ...args: string[]) => {
-    const result = await engine.docker(args);
-    assert.notEqual(result.code, 0, `docker ${args.join(' ')} should fail: ${result.stdout}`);
-    assert.match(result.stderr, pattern);
-    return result;
-  };
+  const { ok, fails, inspect } = dockerChecks(() => engine);
   const bridgeId = async () => ok('network', 'inspect', '-f', '{{.Id}}', 'bridge');
-  const inspect = async (what: string, format: string) => JSON.parse(await ok('inspect', '-f', `{{json ${format}}}`, what));
   /** A busybox httpd serving /www/index.html with `text`. */
   const httpd = (text: string) => ['sh', '-c', `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`];
 

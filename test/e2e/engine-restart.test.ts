@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, waitFor } from '../support/ports.ts';
 import { runOk } from '../support/run.ts';
-import { runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
+import { dockerChecks, runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 describe('restart policies and engine restarts', () => {
   let engine: TestEngine;
@@ -16,11 +16,7 @@ describe('restart policies and engine restarts', () => {
   });
   after(() => engine?.close());
 
-  const ok = async (...args: string[]) => {
-    const result = await engine.docker(args);
-    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
+  const { ok } = dockerChecks(() => engine);
   const state = (name: string) => ok('inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', name);
 
   async function eventually(name: string, expected: RegExp, timeoutMs = 15_000): Promise<void> {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { runOk } from '../support/run.ts';
 import { withTempDir } from '../support/temp.ts';
 import { getXattrs, setXattr } from '../support/xattrs.ts';
-import { buildBusyboxRootfsTar, runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
+import { dockerChecks, buildBusyboxRootfsTar, runDocker, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 /** VFS_CAP_REVISION_2 with cap_net_raw and cap_setuid permitted and effective (ping's kind of file capability). */
 const capability = '0100000280200000000000000000000000000000';
@@ -19,17 +19,7 @@ describe('engine volumes', () => {
   });
   after(() => engine?.close());
 
-  const ok = async (...args: string[]) => {
-    const result = await engine.docker(args);
-    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
-  const fails = async (pattern: RegExp, ...args: string[]) => {
-    const result = await engine.docker(args);
-    assert.notEqual(result.code, 0, `docker ${args.join(' ')} should fail: ${result.stdout}`);
-    assert.match(result.stderr, pattern);
-  };
-  const inspect = async (what: string, format: string) => JSON.parse(await ok('inspect', '-f', `{{json ${format}}}`, what));
+  const { ok, fails, inspect } = dockerChecks(() => engine);
 
   test('volume create, ls with filters, inspect and rm', async () => {
     assert.equal(await ok('volume', 'create', '--label', 'team=db', 'vol-a'), 'vol-a');

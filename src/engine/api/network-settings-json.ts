@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContainerRecord, EndpointSettings } from '../containers/container-record.ts';
-import { networkNameOf } from '../containers/container-endpoints.ts';
+import { networkNameOf, newEndpoint } from '../containers/container-endpoints.ts';
 import { portMapOf } from '../containers/container-ports.ts';
 
 /** An endpoint as inspect shows it: the engine's own bookkeeping fields are left out. */
@@ -12,7 +12,7 @@ export function endpointJson(settings: EndpointSettings): Record<string, unknown
 /** NetworkSettings.Networks, in the order the container joined them. */
 export function networksJson(record: ContainerRecord): Record<string, unknown> {
   // Records from before networks were all on the default bridge.
-  if (!record.networks) return record.hostConfig.NetworkMode.startsWith('container:') ? {} : { [networkNameOf(record.hostConfig.NetworkMode)]: endpointJson(emptyEndpoint()) };
+  if (!record.networks) return record.hostConfig.NetworkMode.startsWith('container:') ? {} : { [networkNameOf(record.hostConfig.NetworkMode)]: endpointJson(newEndpoint('', {}, '')) };
   return Object.fromEntries(Object.entries(record.networks).map(([name, s]) => [name, endpointJson(s)]));
 }
 
@@ -38,24 +38,5 @@ export function networkSettingsJson(record: ContainerRecord): Record<string, unk
     IPv6Gateway: '',
     MacAddress: bridge?.MacAddress ?? '',
     Networks: networksJson(record),
-  };
-}
-
-function emptyEndpoint(): EndpointSettings {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    MacAddress: '',
-    DriverOpts: null,
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
   };
 }

@@ -1,4 +1,5 @@
 import { Fault, isFault } from '../../base/fault.ts';
+import type { EndpointConfig } from '../networks/network-service.ts';
 import type { ContainerNetworking } from './container-networking.ts';
 import type { EndpointSettings, HostConfig } from './container-record.ts';
 
@@ -10,14 +11,8 @@ interface CreateFields {
   NetworkingConfig?: NetworkingRequest | null;
 }
 
-/** What the create body's NetworkingConfig.EndpointsConfig may ask of one network. */
-export interface EndpointRequest {
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
-  Links?: string[] | null;
-  Aliases?: string[] | null;
-  MacAddress?: string;
-  DriverOpts?: Record<string, string> | null;
-}
+/** What the create body's NetworkingConfig.EndpointsConfig and `network connect` may ask of one network. */
+export type EndpointRequest = EndpointConfig;
 
 export interface NetworkingRequest {
   EndpointsConfig?: Record<string, EndpointRequest | null> | null;

@@ -1,20 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { DriverNetwork, NetworkDriver, PortMapping } from '../networks/network-driver.ts';
+import type { NetworkDriver, PortMapping } from '../networks/network-driver.ts';
+import type { NetworkAttachment } from '../networks/network-service.ts';
 import type { PortRequest } from '../networks/port-bindings.ts';
 
-/** A network as the container layer sees it: the record's identity plus what the driver needs. */
-export interface AttachableNetwork {
-  id: string;
-  name: string;
-  /** `bridge`, `host` or `null` (moby's driver names). */
-  driverName: string;
-  /** Present for bridge networks. */
-  driver?: DriverNetwork;
-  /** User-defined networks answer container names through the embedded DNS; the default bridge does not. */
-  dns: boolean;
-  /** The predefined `bridge` network (legacy links, `host-gateway`, the top-level NetworkSettings fields). */
-  isDefaultBridge: boolean;
-}
+/** A network as the container layer sees it (the service's attachment, without its record). */
+export type AttachableNetwork = Omit<NetworkAttachment, 'record'>;
 
 /**
  * What the container layer needs from the network side, as one seam: engine.ts builds it from the network

@@ -1,7 +1,7 @@
 import type { ContainerRecord } from './container-record.ts';
 
 /**
- * Something a container holds only while it runs (volume mounts with driver options; next, network endpoints):
+ * Something a container holds only while it runs (volume mounts with driver options, network endpoints):
  * acquired before its process starts, released after it exits. A new kind plugs in here, not in the verbs.
  */
 export interface ContainerResource {

@@ -6,7 +6,11 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isFault } from '../../base/fault.ts';
 import { parseCidr, prefixesOverlap } from './cidr.ts';
-import { checkNoOverlap, checkPool, defaultGateway, dockerdAddressPools as dockerdPools, hostRoutes, parseRouteTable, pickSubnet, validateSubnetRequest } from './subnet-pool.ts';
+import { configSchema } from '../../base/config.ts';
+import { checkNoOverlap, checkPool, defaultGateway, hostRoutes, parseRouteTable, pickSubnet, validateSubnetRequest } from './subnet-pool.ts';
+
+/** The engine's default pools are dockerd's default-address-pools. */
+const dockerdPools = configSchema.parse({}).engine.network.addressPools;
 
 
 function faultWith(kind: string, message: string) {

@@ -32,17 +32,6 @@ export interface AddressPool {
   size: number;
 }
 
-/** dockerd's local default-address-pools (libnetwork/ipamutils/utils.go); 172.16.0.0/16 is deliberately not in it. */
-export const dockerdAddressPools: readonly AddressPool[] = Object.freeze([
-  { base: '172.17.0.0/16', size: 16 },
-  { base: '172.18.0.0/16', size: 16 },
-  { base: '172.19.0.0/16', size: 16 },
-  { base: '172.20.0.0/14', size: 16 },
-  { base: '172.24.0.0/14', size: 16 },
-  { base: '172.28.0.0/14', size: 16 },
-  { base: '192.168.0.0/16', size: 20 },
-].map((pool) => Object.freeze(pool)));
-
 export interface SubnetChoice {
   subnet: string;
   gateway: string;
