@@ -6,16 +6,15 @@
  *   3. `docker pull` of a 200 MB image (4 incompressible 50 MB layers + busybox) from a local registry
  * Run: node bench/engine.ts [--runs 30] [--containers 50] [--pull-mb 200]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildBusyboxRootfsTar, runDocker } from '../test/e2e/engine-harness.ts';
+import { buildBusyboxRootfsTar } from '../test/e2e/engine-harness.ts';
 import { layerTar, pushImage, startDistribution } from '../test/e2e/engine-registry.ts';
-import { startDockerd } from '../test/support/dockerd.ts';
+import { type Daemon, docker, runLatency, startDockerdDaemon, startWharfEngine } from './engine-daemons.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '30' }, containers: { type: 'string', default: '50' }, 'pull-mb': { type: 'string', default: '200' } },
@@ -23,103 +22,6 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const containerCount = Number(values.containers);
 const pullMb = Number(values['pull-mb']);
-const repoRoot = resolve(import.meta.dirname, '..');
-
-interface Daemon {
-  name: string;
-  env: Record<string, string>;
-  /** Pids of the daemon proper (wharf: node; dockerd: dockerd + containerd). */
-  daemonPids(): number[];
-  /** Per-container helper processes (wharf: sh + runc run; dockerd: containerd-shim). */
-  helperPids(): number[];
-  close(): Promise<void>;
-}
-
-function cliEnv(socket: string, root: string): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(root, 'cli') };
-}
-
-async function waitForSocket(env: Record<string, string>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await runDocker(['version'], env)).code === 0) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} did not come up`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
-
-async function startWharfEngine(root: string): Promise<Daemon> {
-  const socket = join(root, 'wharf.sock');
-  const child = spawn(process.execPath, [join(repoRoot, 'test/e2e/engine-daemon.ts'), join(root, 'data'), socket], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const env = cliEnv(socket, root);
-  await waitForSocket(env, 'wharf engine');
-  return {
-    name: 'wharf',
-    env,
-    daemonPids: () => [child.pid!],
-    helperPids: () => descendants(child.pid!).filter((pid) => /^(sh|runc)$/.test(comm(pid))),
-    close: () => stop(child),
-  };
-}
-
-/** dockerd from test/support; its temp dir (socket, pidfile, exec root) identifies its processes. */
-async function startDockerdDaemon(): Promise<Daemon> {
-  const dockerd = await startDockerd();
-  const dir = dirname(dockerd.host.replace(/^unix:\/\//, ''));
-  const exec = join(dir, 'exec');
-  const byCmdline = (pattern: RegExp) => allPids().filter((pid) => pattern.test(cmdline(pid)) && cmdline(pid).includes(exec));
-  return {
-    name: 'dockerd',
-    env: dockerd.env as Record<string, string>,
-    daemonPids: () => [Number(readFileSync(join(dir, 'docker.pid'), 'utf8')), ...byCmdline(/^containerd /)],
-    helperPids: () => byCmdline(/containerd-shim/),
-    close: () => dockerd.stop(),
-  };
-}
-
-function allPids(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const pid of allPids()) {
-    try {
-      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-    } catch {
-      // gone
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => (children.get(pid) ?? []).forEach((c) => (out.push(c), walk(c)));
-  walk(root);
-  return out;
-}
-
 function rssMb(pids: number[]): number {
   let kb = 0;
   for (const pid of pids) {
@@ -132,39 +34,9 @@ function rssMb(pids: number[]): number {
   return kb / 1024;
 }
 
-async function docker(daemon: Daemon, args: string[]): Promise<string> {
-  const result = await runDocker(args, daemon.env, { timeoutMs: 600_000 });
-  if (result.code !== 0) throw new Error(`${daemon.name}: docker ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
-// Loopback only on both sides: wharf's default network, and dockerd's when the test helper had it on --bridge=none
-// (it now has a bridge of its own, and a veth per container would measure networking, not the engine).
+// Loopback only on both sides, so this measures the engine, not its networking (bench/network.ts measures the bridge).
 const runRm = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
 const runRmVolume = ['run', '--rm', '--network', 'none', '-v', 'benchvol:/d', 'busybox', 'true'];
-
-async function runLatency(daemons: Daemon[], runRm: string[]): Promise<Record<string, { median: number; p90: number }>> {
-  const samples: Record<string, number[]> = Object.fromEntries(daemons.map((d) => [d.name, []]));
-  for (const d of daemons) for (let i = 0; i < 3; i++) await docker(d, runRm);
-  for (let i = 0; i < runs; i++) {
-    // Interleaved, so background load affects both alike.
-    for (const d of daemons) {
-      const start = performance.now();
-      await docker(d, runRm);
-      samples[d.name].push(performance.now() - start);
-    }
-  }
-  return Object.fromEntries(
-    Object.entries(samples).map(([name, s]) => {
-      const sorted = s.sort((a, b) => a - b);
-      return [name, { median: percentile(sorted, 0.5), p90: percentile(sorted, 0.9) }];
-    }),
-  );
-}
 
 async function memory(daemon: Daemon): Promise<{ idle: number; busyDaemon: number; busyTotal: number }> {
   await sleep(1000);
@@ -193,10 +65,10 @@ async function main(): Promise<void> {
     for (const d of daemons) await docker(d, ['import', tar, 'busybox']);
 
     console.log(`# run latency: ${runs} interleaved runs of docker run --rm busybox true`);
-    const latency = await runLatency(daemons, runRm);
+    const latency = await runLatency(daemons.map((d) => ({ label: d.name, daemon: d, args: runRm })), runs);
     for (const [name, l] of Object.entries(latency)) console.log(`${name.padEnd(8)} median ${l.median.toFixed(1)} ms   p90 ${l.p90.toFixed(1)} ms`);
     console.log(`# the same with a named volume: docker run --rm -v benchvol:/d busybox true`);
-    const volumeLatency = await runLatency(daemons, runRmVolume);
+    const volumeLatency = await runLatency(daemons.map((d) => ({ label: d.name, daemon: d, args: runRmVolume })), runs);
     for (const [name, l] of Object.entries(volumeLatency)) console.log(`${name.padEnd(8)} median ${l.median.toFixed(1)} ms   p90 ${l.p90.toFixed(1)} ms`);
 
     console.log(`# resident memory (MB): idle, and with ${containerCount} containers running`);
@@ -223,7 +95,12 @@ async function main(): Promise<void> {
     console.log(`RSS, ${containerCount} running, with helpers  ${(mem.wharf.busyTotal / mem.dockerd.busyTotal).toFixed(2)}`);
     console.log(`pull ${pullMb} MB                   ${(pulls.wharf / pulls.dockerd).toFixed(2)}`);
   } finally {
-    for (const d of daemons) await d.close().catch(() => undefined);
+    for (const d of daemons) {
+      await d.close().catch((err: Error) => {
+        console.error(`closing ${d.name}: ${err.message}`);
+        process.exitCode = 1;
+      });
+    }
     await registry.close();
     rmSync(root, { recursive: true, force: true });
   }
