@@ -22,7 +22,7 @@ import { Ipam } from './networks/ipam.ts';
 import { NetworkRecords } from './networks/network-records.ts';
 import { driverNetworkOf, NetworkService } from './networks/network-service.ts';
 import { hostRoutes } from './networks/subnet-pool.ts';
-import { createNetns, deleteNetns } from './networks/netns.ts';
+import { createNetns, deleteNetns, netnsPath } from './networks/netns.ts';
 import type { NetworkDriver } from './networks/network-driver.ts';
 import { PortAllocator } from './networks/port-allocator.ts';
 import type { ContainerNetworking } from './containers/container-networking.ts';
@@ -183,6 +183,7 @@ function containerNetworking(parts: { networks: NetworkService; driver: NetworkD
     unregisterNames: (networkId, containerId) => dns.unregister(networkId, containerId),
     createNetns,
     deleteNetns,
+    netnsExists: (name) => existsSync(netnsPath(name)),
     emitNetworkEvent: (action, network, containerId) => events.emit('network', action, { id: network.id, attributes: { container: containerId, name: network.name, type: network.driverName } }),
   };
 }

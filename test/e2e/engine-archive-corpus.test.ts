@@ -9,6 +9,7 @@ import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { engineRequest, engineUpload } from '../support/engine-api.ts';
 import { runOk } from '../support/run.ts';
 import { buildBusyboxRootfsTar, runDocker } from './engine-harness.ts';
+import { removeTestNetworking } from '../support/test-network.ts';
 
 // Hostile and broken archives against every archive endpoint of an engine running in its own process (as
 // `wharf serve` runs it), so a crash shows as the process gone. After each: the engine answers /_ping, the client
@@ -111,6 +112,7 @@ describe('archive endpoints survive a corpus of broken and hostile archives', { 
   after(async () => {
     daemon?.kill('SIGTERM');
     if (daemon && daemon.exitCode === null) await once(daemon, 'exit');
+    await removeTestNetworking(root);
     rmSync(dir, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
   });

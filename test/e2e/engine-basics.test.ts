@@ -153,13 +153,13 @@ describe('engine basics with the docker CLI', () => {
     assert.equal((await engine.docker(['rmi', 'spare'])).code, 0);
   });
 
-  test('system prune --volumes takes containers and their anonymous volumes; networks list none and host; export and re-import', async () => {
+  test('system prune --volumes takes containers and their anonymous volumes; the predefined networks stay; export and re-import', async () => {
     assert.equal((await engine.docker(['create', '--name', 'prunable', '-v', '/anon', 'busybox'])).code, 0);
     const prune = await engine.docker(['system', 'prune', '-f', '--volumes']);
     assert.equal(prune.code, 0, prune.stderr);
     assert.match(prune.stdout, /Deleted Containers:/);
     assert.match(prune.stdout, /Deleted Volumes:/);
-    assert.equal((await engine.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}'])).stdout, 'host host\nnone null\n');
+    assert.equal((await engine.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}'])).stdout, 'bridge bridge\nhost host\nnone null\n');
     const volumes = await engine.docker(['volume', 'ls', '-q']);
     assert.equal(volumes.code, 0, volumes.stderr);
     assert.equal(volumes.stdout, '');

@@ -52,8 +52,8 @@ describe('isolation and limits through runc', () => {
     assert.equal(await out('busybox', 'sh', '-c', 'echo $$'), '1');
   });
 
-  test('the default network and --network none have only loopback, up; host shares the host’s', async () => {
-    assert.equal(await out('busybox', 'ls', '/sys/class/net'), 'lo');
+  test('the default network gives eth0 and loopback, --network none only loopback, up; host shares the host’s', async () => {
+    assert.equal(await out('busybox', 'ls', '/sys/class/net'), 'eth0\nlo');
     assert.equal(await out('--network', 'none', 'busybox', 'ls', '/sys/class/net'), 'lo');
     assert.match(await out('--network', 'none', 'busybox', 'cat', '/sys/class/net/lo/operstate'), /unknown|up/i);
     const hostInterfaces = readdirSync('/sys/class/net').sort().join('\n');

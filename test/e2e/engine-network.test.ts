@@ -82,7 +82,17 @@ describe('engine networking', () => {
     const web2 = await ok('inspect', '-f', '{{.Id}}', 'web2');
     const held = await hostFootprint(engine, [web2], [await bridgeId()]);
     assert.deepEqual({ ...held, rules: held.rules.filter((r) => r.includes(`--dport ${port} `)).length }, { ...nothing, rules: 1 });
-    await ok('rm', '-f', 'web', 'web2');
+    // --link on the default bridge: a hosts line, moby's environment, and the alias reaches the server.
+    const linked = await ok('run', '--rm', '--link', 'web:w', 'busybox', 'sh', '-c', `grep -w w /etc/hosts; env | sort; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc w 80`);
+    const webIp = await ok('inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'web');
+    assert.match(linked, new RegExp(`^${webIp.replace(/\./g, '\\.')}\\tw [0-9a-f]{12} web$`, 'm'));
+    assert.match(linked, new RegExp(`^W_PORT_80_TCP=tcp://${webIp.replace(/\./g, '\\.')}:80$`, 'm'));
+    assert.match(linked, /^W_NAME=\/[^/]+\/w$/m);
+    assert.match(linked, /hello-web/);
+    await ok('create', '--name', 'linker', '--link', 'web:w', 'busybox', 'true');
+    assert.deepEqual(await inspect('linker', '.HostConfig.Links'), ['/web:/linker/w']);
+    await fails(/conflicting options: host type networking can't be used with links/, 'create', '--network', 'host', '--link', 'web:w', 'busybox', 'true');
+    await ok('rm', '-f', 'web', 'web2', 'linker');
   });
 
   test('-p CTR, -P, udp and a host IP: ephemeral ports as docker port shows them', async () => {
@@ -96,7 +106,10 @@ describe('engine networking', () => {
     await ok('rm', '-f', id);
   });
 
-  test('bad port specs and published ports on the wrong mode are refused', async () => {
+  test('bad port specs are refused; ports with the host network are discarded with moby\'s warning', async () => {
+    const host = await engine.docker(['run', '--rm', '--network', 'host', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(host.code, 0, host.stderr);
+    assert.match(host.stderr, /Published ports are discarded when using host network mode/);
     await fails(/invalid/i, 'run', '--rm', '-p', '65536:80', 'busybox', 'true');
     await fails(/invalid/i, 'run', '--rm', '-p', 'x:80', 'busybox', 'true');
   });
@@ -129,6 +142,9 @@ describe('engine networking', () => {
     assert.match(out, /default via 10\.250\.77\.254/);
     assert.match(await ok('run', '--rm', '--network', 'fixed', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0'), /inet 10\.250\.77\.(12[89]|1[3-9]\d|2\d\d)\//);
     await fails(/user specified IP address is supported on user defined networks only/, 'run', '--rm', '--ip', '10.1.1.1', 'busybox', 'true');
+    const before = await ok('ps', '-aq');
+    await fails(/no configured subnet or ip-range contain the IP address 10\.9\.9\.9/, 'run', '-d', '--network', 'fixed', '--ip', '10.9.9.9', 'busybox', 'true');
+    assert.equal(await ok('ps', '-aq'), before, 'refused at create: no container left');
     await fails(/Pool overlaps with other one on this address space/, 'network', 'create', '--subnet', '10.250.77.0/25', 'overlap');
     await fails(/invalid|CIDR/i, 'network', 'create', '--subnet', '10.250.300.0/24', 'badcidr');
     await fails(/network with name fixed already exists/, 'network', 'create', 'fixed');
@@ -144,8 +160,11 @@ describe('engine networking', () => {
     assert.match(await ok('exec', 'mover', 'sh', '-c', 'ip -o -4 addr show eth1'), /inet /);
     assert.ok(Object.keys(await inspect('mover', '.NetworkSettings.Networks')).includes('side'));
     assert.match(await ok('exec', 'peer', 'sh', '-c', 'ping -c1 -W2 mv >/dev/null && echo reached'), /reached/);
+    // Its resolv.conf was rewritten in place: it now resolves the network's names too.
+    assert.match(await ok('exec', 'mover', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc peer 80`), /peer-page/);
     await ok('network', 'disconnect', 'side', 'mover');
     assert.doesNotMatch(await ok('exec', 'mover', 'ip', '-o', 'link'), /eth1/);
+    assert.notEqual((await engine.docker(['exec', 'mover', 'nslookup', 'peer'])).code, 0);
     // container:peer: the same interfaces, so httpd answers on its localhost.
     assert.match(await ok('run', '--rm', '--network', 'container:peer', 'busybox', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80`), /peer-page/);
     await ok('rm', '-f', 'peer', 'mover');

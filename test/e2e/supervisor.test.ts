@@ -9,6 +9,7 @@ import { freePort, waitFor } from '../support/ports.ts';
 import { waitGone } from '../support/processes.ts';
 import { run, runOk } from '../support/run.ts';
 import { makeTempDir, type TempDir } from '../support/temp.ts';
+import { removeTestNetworking, testNetworkEnv } from '../support/test-network.ts';
 import { spawnWharfServe, type WharfLogLine, type WharfServeProcess, wharfBin } from '../support/wharf.ts';
 
 const registryUp = async (url: string) => (await fetch(`${url}/v2/`)).status === 200;
@@ -151,7 +152,7 @@ describe('wharf serve: the supervisor and its parts live and die together', () =
     const squatter = await listen(port);
     try {
       const args = ['serve', '--addr', `127.0.0.1:${port}`, '--socket', `${dir.path}/engine.sock`, '--root', dir.path];
-      const result = await run(wharfBin, args, { timeoutMs: 60_000 });
+      const result = await run(wharfBin, args, { timeoutMs: 60_000, env: { ...process.env, ...testNetworkEnv(dir.path) } });
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /registry failed to start: .*EADDRINUSE/);
       const started = result.stdout
@@ -162,6 +163,7 @@ describe('wharf serve: the supervisor and its parts live and die together', () =
       for (const pid of started) assert.ok(await waitGone(pid, 1000), `part process ${pid} is gone`);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
+      await removeTestNetworking(dir.path);
       dir.remove();
     }
   });

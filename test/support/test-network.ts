@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { configSchema } from '../../src/base/config.ts';
+import { createLogger } from '../../src/base/log.ts';
+import { removeHostNetworking } from '../../src/engine/engine.ts';
 
 /**
  * Network config for a test engine: a default bridge and an address pool of its own (10.X.0.0/16 in /24s),
@@ -16,4 +19,10 @@ export function testNetworkConfig(root: string): { bridge: string; addressPools:
 export function testNetworkEnv(root: string): Record<string, string> {
   const network = testNetworkConfig(root);
   return { WHARF_ENGINE_NETWORK_BRIDGE: network.bridge, WHARF_ENGINE_NETWORK_ADDRESSPOOLS: JSON.stringify(network.addressPools) };
+}
+
+/** Removes the bridges and chains the engine of `root` (configured as above) left on the host; for after() hooks. */
+export async function removeTestNetworking(root: string): Promise<void> {
+  const config = configSchema.parse({ root, engine: { network: testNetworkConfig(root) } });
+  await removeHostNetworking(config, createLogger({ level: 'silent' }));
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ConfigInput, loadConfig } from '../../src/base/config.ts';
 import { startWharf, type WharfPart } from '../../src/main/start-wharf.ts';
-import { testNetworkEnv } from './test-network.ts';
+import { removeTestNetworking, testNetworkEnv } from './test-network.ts';
 import { freePort, waitFor } from './ports.ts';
 
 export const wharfBin = resolve(import.meta.dirname, '../../bin/wharf');
@@ -160,8 +160,9 @@ export async function spawnWharfServe(options: SpawnWharfServeOptions): Promise<
     logs,
     partPid,
     exited,
-    kill9: () => proc.signal('SIGKILL'),
-    stop: () => proc.signal('SIGTERM'),
+    // Once it is gone, its engine's bridges and chains go too: the root is the test's, the host is not.
+    kill9: () => proc.signal('SIGKILL').then(() => removeTestNetworking(options.root)),
+    stop: () => proc.signal('SIGTERM').then(() => removeTestNetworking(options.root)),
   };
 }
 

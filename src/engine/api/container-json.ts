@@ -1,6 +1,7 @@
 import type { ContainerRecord, ContainerState } from '../containers/container-record.ts';
 import { zeroTime } from '../containers/container-record.ts';
 import { recordMounts } from '../containers/container-spec.ts';
+import { linkInspectEntry, parseLink } from '../containers/container-links.ts';
 import { psPortsOf } from '../containers/container-ports.ts';
 import { networkSettingsJson, networksJson } from './network-settings-json.ts';
 
@@ -90,6 +91,16 @@ function mountPoints(record: ContainerRecord): Record<string, unknown>[] {
   }));
 }
 
+/** HostConfig.Links as moby shows them: `/linked:/me/alias`. */
+function linksJson(record: ContainerRecord): string[] | null {
+  const links = (record.hostConfig.Links as string[] | null | undefined) ?? [];
+  if (!links.length) return null;
+  return links.map((link) => {
+    const { name, alias } = parseLink(link);
+    return linkInspectEntry(name, record.name, alias);
+  });
+}
+
 export interface InspectPaths {
   logPath: string;
   rootfs: { upper: string; work: string; lower: string; merged: string } | undefined;
@@ -119,7 +130,7 @@ export function containerInspect(record: ContainerRecord, paths: InspectPaths, e
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: execIds.length ? execIds : null,
-    HostConfig: record.hostConfig,
+    HostConfig: { ...record.hostConfig, Links: linksJson(record) },
     GraphDriver: {
       Name: 'overlay2',
       Data: paths.rootfs

@@ -1,6 +1,7 @@
 import { Fault } from '../../base/fault.ts';
 import { checkEndpoint, newEndpoint, networkNameOf, type EndpointRequest } from './container-endpoints.ts';
 import type { AttachableNetwork } from './container-networking.ts';
+import { rewriteEtcFiles } from './container-run-network.ts';
 import type { DaemonContext } from './daemon-context.ts';
 import { attachEndpoint, detachEndpoint } from './network-resource.ts';
 
@@ -14,16 +15,19 @@ export function connect(ctx: DaemonContext, input: string, network: AttachableNe
       throw new Fault('permission-denied', `endpoint with name ${record.name.slice(1)} already exists in network ${network.name}`);
     }
     const mac = request.MacAddress ?? '';
-    checkEndpoint(network.name, network.isDefaultBridge, request, mac);
+    checkEndpoint(network, request, mac);
     record.networks[network.name] = newEndpoint(network.id, request, mac);
-    if (record.state.Running && record.sandboxKey) {
+    const index = Object.keys(record.networks).length - 1;
+    // Not while its exit is being handled: the endpoint is kept and attached at the next start.
+    if (record.state.Running && record.sandboxKey && !ctx.liveOf(record).exiting) {
       try {
-        await attachEndpoint(ctx.deps.networking, record, network.name, Object.keys(record.networks).length - 1);
+        await attachEndpoint(ctx.deps.networking, record, network.name, index);
       } catch (err) {
-        await detachEndpoint(ctx.deps.networking, record, network.name, 1).catch(() => undefined);
+        await detachEndpoint(ctx.deps.networking, record, network.name, index).catch(() => undefined);
         delete record.networks[network.name];
         throw err;
       }
+      await rewriteEtcFiles(ctx, record);
     }
     ctx.deps.store.save(record);
   });
@@ -47,14 +51,18 @@ export function disconnect(ctx: DaemonContext, input: string, network: Attachabl
     if (index < 0) throw new Fault('permission-denied', `container ${held.id} is not connected to network ${network.name}`);
     await detachEndpoint(ctx.deps.networking, held, network.name, index);
     delete held.networks![network.name];
+    if (held.state.Running && held.sandboxKey) await rewriteEtcFiles(ctx, held);
     ctx.deps.store.save(held);
   });
 }
 
 function checkJoinable(mode: string, network: AttachableNetwork): void {
   if (network.driverName === 'host' || networkNameOf(mode) === 'host') throw hostNetworkError();
-  if (mode.startsWith('container:') || mode === 'none' || network.driverName === 'null') {
+  if (mode.startsWith('container:')) {
     throw new Fault('permission-denied', 'container sharing network namespace with another container or host cannot be connected to any other network');
+  }
+  if (mode === 'none' || network.driverName === 'null') {
+    throw new Fault('permission-denied', 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
   }
 }
 

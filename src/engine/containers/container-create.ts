@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { isFault } from '../../base/fault.ts';
 import { acquireMounts, endHolds, inheritMounts } from '../volumes/container-mounts.ts';
 import { parseMountRequests } from '../volumes/mount-spec.ts';
-import { endpointsAtCreate } from './container-endpoints.ts';
-import { parseLink } from './container-links.ts';
+import { endpointsAtCreate, networkNameOf } from './container-endpoints.ts';
+import { checkLinksAllowed, findLinkTarget, parseLink } from './container-links.ts';
+import { checkPortsAtCreate } from './container-ports.ts';
 import { randomContainerName } from './container-names.ts';
 import { initialState, type ContainerConfig, type ContainerRecord } from './container-record.ts';
 import { mountBeside } from './container-rootfs.ts';
@@ -32,6 +33,7 @@ async function createRecord(ctx: DaemonContext, request: CreateRequest, id: stri
   const spec = buildContainerSpec(request, imageConfig, { id });
   const warnings = adaptToHost(spec.hostConfig, runtime.support);
   const networks = networksAtCreate(ctx, request, spec.hostConfig);
+  warnings.push(...checkPortsAtCreate(spec, networkNameOf(spec.hostConfig.NetworkMode)));
   const snapshotKey = `container-${id}`;
   await snapshotter.prepare(snapshotKey, image.layers.at(-1)?.chainId);
   const mounts = await createMounts(ctx, id, spec.hostConfig, spec.config.Volumes, snapshotKey).catch(async (err) => {
@@ -62,9 +64,11 @@ async function createRecord(ctx: DaemonContext, request: CreateRequest, id: stri
 
 /** The networks it joins; the containers its network mode and links name must exist. */
 function networksAtCreate(ctx: DaemonContext, request: CreateRequest, host: ContainerRecord['hostConfig']) {
-  const mode = host.NetworkMode;
+  const mode = networkNameOf(host.NetworkMode);
+  const links = (host.Links as string[] | null | undefined) ?? [];
   if (mode.startsWith('container:')) ctx.deps.store.resolve(mode.slice('container:'.length));
-  for (const link of (host.Links as string[] | null | undefined) ?? []) ctx.deps.store.resolve(parseLink(link).name);
+  checkLinksAllowed(mode, links);
+  for (const link of links) findLinkTarget(parseLink(link).name, (name) => ctx.deps.store.resolve(name));
   return endpointsAtCreate(ctx.deps.networking, request, host);
 }
 

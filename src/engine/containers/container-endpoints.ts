@@ -1,6 +1,7 @@
 import { Fault, isFault } from '../../base/fault.ts';
 import type { EndpointConfig } from '../networks/network-service.ts';
-import type { ContainerNetworking } from './container-networking.ts';
+import { containsAddress, parseCidr, parseIpv4 } from '../networks/cidr.ts';
+import type { AttachableNetwork, ContainerNetworking } from './container-networking.ts';
 import type { EndpointSettings, HostConfig } from './container-record.ts';
 
 /** The create body's fields this module reads. */
@@ -54,7 +55,7 @@ export function endpointsAtCreate(
     const network = existingNetwork(net, name);
     const asked = requests[name === primary.name ? (name in requests ? name : mode) : name] ?? {};
     const mac = asked.MacAddress || (name === primary.name ? request.MacAddress : '') || '';
-    checkEndpoint(network.name, network.isDefaultBridge, asked, mac);
+    checkEndpoint(network, asked, mac);
     endpoints[network.name] = newEndpoint(network.id, asked, mac);
   }
   return endpoints;
@@ -96,20 +97,26 @@ export function newEndpoint(networkId: string, request: EndpointRequest, mac: st
 }
 
 /** moby daemon/network.go validateEndpointSettings and runconfig's checks, with their texts. */
-export function checkEndpoint(networkName: string, isDefaultBridge: boolean, request: EndpointRequest, mac: string): void {
+export function checkEndpoint(network: AttachableNetwork, request: EndpointRequest, mac: string): void {
   const ipam = request.IPAMConfig;
-  if (ipam?.IPv6Address) throw new Fault('invalid-argument', `IPv6 is not supported by this engine: --ip6 ${ipam.IPv6Address} on network ${networkName}`);
-  if (ipam?.LinkLocalIPs?.length) throw new Fault('invalid-argument', `--link-local-ip is not supported by this engine (network ${networkName})`);
-  if (ipam?.IPv4Address) {
-    if (isDefaultBridge) throw new Fault('invalid-argument', 'user specified IP address is supported on user defined networks only');
-    if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(ipam.IPv4Address) || ipam.IPv4Address.split('.').some((b) => Number(b) > 255)) {
-      throw new Fault('invalid-argument', `invalid IPv4 address: ${ipam.IPv4Address}`);
-    }
-  }
-  if (request.Aliases?.length && isDefaultBridge) throw new Fault('invalid-argument', 'network-scoped alias is supported only for containers in user defined networks');
+  if (ipam?.IPv6Address) throw new Fault('invalid-argument', `IPv6 is not supported by this engine: --ip6 ${ipam.IPv6Address} on network ${network.name}`);
+  if (ipam?.LinkLocalIPs?.length) throw new Fault('invalid-argument', `--link-local-ip is not supported by this engine (network ${network.name})`);
+  if (ipam?.IPv4Address) checkRequestedAddress(network, ipam.IPv4Address);
+  if (request.Aliases?.length && network.isDefaultBridge) throw new Fault('invalid-argument', 'network-scoped alias is supported only for containers in user defined networks');
   if (mac && !macPattern.test(mac)) throw new Fault('invalid-argument', `invalid MAC address: ${mac}`);
   if (request.DriverOpts && Object.keys(request.DriverOpts).length) {
     throw new Fault('invalid-argument', `endpoint driver options are not supported by this engine: ${Object.keys(request.DriverOpts).join(', ')}`);
+  }
+}
+
+/** `--ip`: on a user network, inside its subnet (moby 28 checks it at create). */
+function checkRequestedAddress(network: AttachableNetwork, address: string): void {
+  if (network.isDefaultBridge) throw new Fault('invalid-argument', 'user specified IP address is supported on user defined networks only');
+  const ip = parseIpv4(address);
+  if (ip === undefined) throw new Fault('invalid-argument', `invalid IPv4 address: ${address}`);
+  const subnet = network.driver ? parseCidr(network.driver.subnet) : undefined;
+  if (subnet && !containsAddress(subnet, ip)) {
+    throw new Fault('invalid-argument', `no configured subnet or ip-range contain the IP address ${address}`);
   }
 }
 

@@ -21,7 +21,10 @@ export async function watchExit(ctx: DaemonContext, id: string, process: Contain
   }
   await outputs;
   const held = ctx.deps.store.get(id);
+  const exiting = ctx.live.get(id);
+  if (exiting) exiting.exiting = true;
   if (held) await releaseAll(ctx.resources, held);
+  if (exiting) exiting.exiting = false;
   const record = ctx.deps.store.get(id);
   const live = ctx.live.get(id);
   if (!record || !live) return;

@@ -20,11 +20,12 @@ export interface ContainerNetworking {
   releaseAddress(networkId: string, address: string): void;
   /** `containerIp` is only for the error text, which names the whole mapping as moby does. */
   reservePorts(owner: string, requests: PortRequest[], containerIp: string): Promise<PortMapping[]>;
-  releasePorts(owner: string): void;
+  releasePorts(owner: string): Promise<void>;
   registerNames(networkId: string, containerId: string, names: readonly string[], address: string): void;
   unregisterNames(networkId: string, containerId: string): void;
   createNetns(name: string): Promise<string>;
   deleteNetns(name: string): Promise<void>;
+  netnsExists(name: string): boolean;
   emitNetworkEvent(action: 'connect' | 'disconnect', network: AttachableNetwork, containerId: string): void;
 }
 

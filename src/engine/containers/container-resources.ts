@@ -11,6 +11,8 @@ export interface ContainerResource {
   release(record: ContainerRecord): Promise<void>;
   /** After an engine crash: drops what the dead run left on the host. May throw; restore logs it. */
   recover?(record: ContainerRecord): Promise<void>;
+  /** Whether a run that was never recorded as running (the engine died while starting it) left this behind. */
+  leftBehind?(record: ContainerRecord): boolean;
 }
 
 /**

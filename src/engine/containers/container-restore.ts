@@ -15,12 +15,13 @@ export async function restore(ctx: DaemonContext): Promise<void> {
     logger.warn({ id: duplicate.id, name: duplicate.name }, 'container not restored: an older container has its name');
   }
   for (const record of store.list()) {
-    if (record.state.Running || record.state.Paused || record.state.Status === 'removing') {
+    const interruptedStart = ctx.resources.some((r) => r.leftBehind?.(record));
+    if (record.state.Running || record.state.Paused || record.state.Status === 'removing' || interruptedStart) {
       await runtime.cleanup(record.id, ctx.bundleDir(record.id)).catch(() => undefined);
       for (const resource of ctx.resources) {
         await resource.recover?.(record).catch((err) => logger.warn({ err, id: record.id, resource: resource.name }, 'cleaning up after a crash failed'));
       }
-      setCrashed(record.state, ctx.iso());
+      if (!interruptedStart || record.state.Running) setCrashed(record.state, ctx.iso());
       store.save(record);
     }
   }

@@ -1,6 +1,6 @@
 import { Fault } from '../../base/fault.ts';
 import { networkNameOf } from './container-endpoints.ts';
-import type { HostEntry } from './bundle-files.ts';
+import { writeEtcFiles, type EtcOptions, type HostEntry } from './bundle-files.ts';
 import { findLinkTarget, linkEnv, linkHostsEntry, parseLink } from './container-links.ts';
 import type { ContainerRecord } from './container-record.ts';
 import type { DaemonContext } from './daemon-context.ts';
@@ -42,6 +42,32 @@ export function runNetwork(ctx: DaemonContext, record: ContainerRecord): RunNetw
     hostGateway,
     links: record.networks?.bridge ? legacyLinks(ctx, record) : noLinks,
   };
+}
+
+/** What /etc/hosts and /etc/resolv.conf say for `record` on `net` besides its name. */
+export function etcOptions(record: ContainerRecord, net: RunNetwork): EtcOptions {
+  const strings = (key: string) => (record.hostConfig[key] as string[] | null | undefined) ?? undefined;
+  return {
+    domainname: record.config.Domainname,
+    addresses: net.addresses,
+    extraHosts: strings('ExtraHosts'),
+    hostGateway: net.hostGateway,
+    links: net.links.hosts,
+    nameserver: net.embeddedDns,
+    dns: strings('Dns'),
+    dnsSearch: strings('DnsSearch'),
+    dnsOptions: strings('DnsOptions'),
+  };
+}
+
+/**
+ * After a live connect or disconnect: the running container's /etc/hosts and /etc/resolv.conf are rewritten in
+ * place (they are bind mounts of these files, so it sees the change at once), as moby rebuilds them; joining a
+ * first user network switches its resolver to that network's embedded DNS.
+ */
+export async function rewriteEtcFiles(ctx: DaemonContext, record: ContainerRecord): Promise<void> {
+  const net = runNetwork(ctx, record);
+  await writeEtcFiles(ctx.bundleDir(record.id), { ...etcOptions(record, net), hostname: net.hostname, network: net.network });
 }
 
 /** `--network container:X`: X's namespace, name and addresses; X must run (moby getNetworkedContainer). */

@@ -39,6 +39,8 @@ export interface Live {
   /** stop, kill -9 by rm, or shutdown in progress: the exit must not trigger the restart policy. */
   stopping: boolean;
   removing: boolean;
+  /** Its run's exit is being handled (resources being released): a live `network connect` must wait for the next start. */
+  exiting?: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ export class DaemonContext {
 
   constructor(deps: ContainerManagerDeps) {
     this.deps = deps;
-    this.resources = [volumeMountsResource(deps.volumes, deps.events, deps.logger), networkResource(deps.networking, deps.store, deps.logger)];
+    this.resources = [volumeMountsResource(deps.volumes, deps.events, deps.logger), networkResource(deps.networking, deps.logger)];
   }
 
   now(): number {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Fault } from '../../base/fault.ts';
+import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import type { DriverEndpoint } from '../networks/network-driver.ts';
 import { hostIfname, macFromAddress, netnsName, type AttachableNetwork, type ContainerNetworking } from './container-networking.ts';
@@ -13,14 +13,15 @@ import { portRequestsOf } from './container-ports.ts';
  * embedded DNS, and the published ports on the first one. Addresses are kept in the record after the run so the
  * next start asks for the same ones.
  */
-export function networkResource(net: ContainerNetworking, store: { save(record: ContainerRecord): void }, logger: Logger): ContainerResource {
+export function networkResource(net: ContainerNetworking, logger: Logger): ContainerResource {
   return {
     name: 'networks',
     acquire: async (record) => {
       if (!ownsNamespace(record)) return;
+      // Not saved here: setRunning saves the record once the process runs, and after a crash before that,
+      // `recover` finds the namespace by the container's ID.
       record.sandboxKey = await net.createNetns(netnsName(record.id));
       for (const [index, name] of Object.keys(record.networks ?? {}).entries()) await attachEndpoint(net, record, name, index);
-      store.save(record);
     },
     release: async (record) => {
       try {
@@ -30,6 +31,7 @@ export function networkResource(net: ContainerNetworking, store: { save(record: 
       }
     },
     recover: (record) => releaseNetworking(net, record),
+    leftBehind: (record) => ownsNamespace(record) && net.netnsExists(netnsName(record.id)),
   };
 }
 
@@ -47,7 +49,8 @@ export async function attachEndpoint(net: ContainerNetworking, record: Container
   const address = net.allocateAddress(network.id, { requested: settings.IPAMConfig?.IPv4Address || undefined, preferred: settings.LastIPAddress || undefined });
   settings.IPAddress = address;
   const first = index === 0;
-  const ports = first && !network.driver.internal ? await net.reservePorts(record.id, portRequestsOf(record), address) : [];
+  const endpointId = randomBytes(32).toString('hex');
+  const ports = first && !network.driver.internal ? await reservePorts(net, record, address, endpointId) : [];
   if (first) record.ports = ports;
   settings.InterfaceName = freeInterfaceName(record);
   const endpoint = driverEndpoint(record, network, settings, index);
@@ -55,7 +58,7 @@ export async function attachEndpoint(net: ContainerNetworking, record: Container
   await net.driver.attach(endpoint);
   Object.assign(settings, {
     NetworkID: network.id,
-    EndpointID: randomBytes(32).toString('hex'),
+    EndpointID: endpointId,
     Gateway: network.driver.gateway,
     IPPrefixLen: endpoint.prefixLength,
     MacAddress: endpoint.mac,
@@ -63,6 +66,16 @@ export async function attachEndpoint(net: ContainerNetworking, record: Container
   });
   if (network.dns) net.registerNames(network.id, record.id, dnsNames(record, settings), address);
   net.emitNetworkEvent('connect', network, record.id);
+}
+
+/** moby's words for a host port that cannot be had: the endpoint is named before the allocator's reason. */
+async function reservePorts(net: ContainerNetworking, record: ContainerRecord, address: string, endpointId: string) {
+  try {
+    return await net.reservePorts(record.id, portRequestsOf(record), address);
+  } catch (err) {
+    if (!isFault(err)) throw err;
+    throw new Fault(err.kind, `driver failed programming external connectivity on endpoint ${record.name.slice(1)} (${endpointId}): ${err.message}`, { cause: err });
+  }
 }
 
 /** Undoes `attachEndpoint` for network `name`; what is already gone is skipped. */
@@ -78,6 +91,11 @@ export async function detachEndpoint(net: ContainerNetworking, record: Container
   if (network?.driver) {
     if (network.dns) net.unregisterNames(network.id, record.id);
     await net.driver.detach({ ...driverEndpoint(record, network, settings, index), ports: index === 0 ? (record.ports ?? []) : [] });
+    // The published ports live on the first endpoint: they go with it, also on a live disconnect.
+    if (index === 0) {
+      await net.releasePorts(record.id);
+      record.ports = undefined;
+    }
     net.releaseAddress(network.id, settings.IPAddress);
     net.emitNetworkEvent('disconnect', network, record.id);
   }
@@ -91,9 +109,9 @@ export async function detachEndpoint(net: ContainerNetworking, record: Container
 async function releaseNetworking(net: ContainerNetworking, record: ContainerRecord): Promise<void> {
   const names = Object.keys(record.networks ?? {});
   for (let index = names.length - 1; index >= 0; index--) await detachEndpoint(net, record, names[index], index);
-  net.releasePorts(record.id);
+  await net.releasePorts(record.id);
   record.ports = undefined;
-  if (record.sandboxKey?.endsWith(`/${netnsName(record.id)}`)) await net.deleteNetns(netnsName(record.id));
+  if (ownsNamespace(record)) await net.deleteNetns(netnsName(record.id));
   record.sandboxKey = undefined;
 }
 

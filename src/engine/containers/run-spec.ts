@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { ContainerRecord } from './container-record.ts';
 import { bindMounts, mergeEnv, parseSecurityOpt, recordMounts } from './container-spec.ts';
-import { runNetwork } from './container-run-network.ts';
+import { etcOptions, runNetwork } from './container-run-network.ts';
 import type { DaemonContext } from './daemon-context.ts';
 import type { BindMount, ContainerRunSpec } from './runtime.ts';
 
@@ -13,7 +13,6 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
   const { config, hostConfig } = record;
   const net = runNetwork(ctx, record);
   const env = mergeEnv([defaultPath, `HOSTNAME=${net.hostname}`, ...(config.Tty ? ['TERM=xterm'] : [])], [...net.links.env, ...(config.Env ?? [])]);
-  const strings = (key: string) => (hostConfig[key] as string[] | null | undefined) ?? undefined;
   return {
     id: record.id,
     bundleDir: ctx.bundleDir(record.id),
@@ -45,17 +44,7 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
     capDrop: hostConfig.CapDrop ?? [],
     ...parseSecurityOpt(hostConfig.SecurityOpt),
     mounts: await createBindSources(bindMounts(recordMounts(record))),
-    etc: {
-      domainname: config.Domainname,
-      addresses: net.addresses,
-      extraHosts: strings('ExtraHosts'),
-      hostGateway: net.hostGateway,
-      links: net.links.hosts,
-      nameserver: net.embeddedDns,
-      dns: strings('Dns'),
-      dnsSearch: strings('DnsSearch'),
-      dnsOptions: strings('DnsOptions'),
-    },
+    etc: etcOptions(record, net),
   };
 }
 
