@@ -80,7 +80,14 @@ export const configSchema = z.object({
       network: z
         .object({
           /** The default `bridge` network's host device (not docker0: a dockerd may run beside us). */
-          bridge: z.string().min(1).max(15).default('wharf0'),
+          bridge: z
+            .string()
+            .min(1)
+            .max(15)
+            .refine((device) => device !== 'docker0', {
+              message: 'engine.network.bridge must not be docker0: that is dockerd\'s bridge, and a dockerd may run beside wharf (the default is wharf0)',
+            })
+            .default('wharf0'),
           /** The default bridge's subnet (CIDR); '' = the first free subnet of `addressPools`. */
           defaultSubnet: z.string().default(''),
           /** dockerd's default-address-pools: each `base` split into subnets of prefix length `size`, in order. */

@@ -179,7 +179,7 @@ function containerNetworking(parts: { networks: NetworkService; driver: NetworkD
     releaseAddress: (networkId, address) => ipam.release(networkId, address),
     reservePorts: (owner, requests, containerIp) => ports.reserve(owner, requests, { containerIp }),
     releasePorts: (owner) => ports.release(owner),
-    registerNames: (networkId, containerId, names, address) => dns.register(networkId, containerId, [...names], address),
+    registerNames: (networkId, containerId, names, address, settings) => dns.register(networkId, containerId, [...names], address, settings),
     unregisterNames: (networkId, containerId) => dns.unregister(networkId, containerId),
     createNetns,
     deleteNetns,

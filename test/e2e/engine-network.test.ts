@@ -121,6 +121,9 @@ describe('engine networking', () => {
     const out = await ok('run', '--rm', '--network', 'appnet', 'busybox', 'sh', '-c',
       `for n in db database ${db.slice(0, 12)}; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc $n 80; done`);
     assert.equal(out.match(/from-db/g)?.length, 3, out);
+    // A link on a user network is an alias for the linking container alone (moby's per-container resolver).
+    assert.match(await ok('run', '--rm', '--network', 'appnet', '--link', 'db:primary', 'busybox', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc primary 80`), /from-db/);
+    assert.notEqual((await engine.docker(['run', '--rm', '--network', 'appnet', 'busybox', 'nslookup', 'primary'])).code, 0);
     const net = JSON.parse(await ok('network', 'inspect', 'appnet'))[0];
     assert.equal(net.Containers[db].Name, 'db');
     assert.notEqual(net.IPAM.Config[0].Subnet, subnet);

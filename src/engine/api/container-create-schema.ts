@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { goBool, goEnum, goInt, goSet, goString, goStringMap, goStrings, goStrSlice, goStruct, goStructList, goStructListMap, goStructMap, goUintPair } from './go-json.ts';
+import { gwPrioritySchema } from './network-schemas.ts';
 
 const restartPolicyNames = ['', 'no', 'always', 'on-failure', 'unless-stopped'] as const;
 
@@ -25,6 +26,7 @@ export const endpointSettingsFields = {
   Aliases: goStrings(),
   MacAddress: goString(),
   DriverOpts: goStringMap(),
+  GwPriority: gwPrioritySchema(),
   NetworkID: goString(),
 };
 

@@ -82,6 +82,7 @@ describe('network routes', () => {
       Created: undefined,
       Scope: 'local',
       Driver: 'bridge',
+      EnableIPv4: true,
       EnableIPv6: false,
       IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: '10.60.0.0/24', Gateway: '10.60.0.1' }] },
       Internal: false,
@@ -112,6 +113,16 @@ describe('network routes', () => {
       ['POST', `/networks/prune?${filters({ until: ['1h', '2h'] })}`, undefined, 'more than one until filter specified'],
       ['POST', '/networks/n1/connect', { Container: ['c1'] }, 'invalid JSON: json: cannot unmarshal array into Go struct field ConnectOptions.Container of type string'],
       ['POST', '/networks/n1/disconnect', { Container: 'c1', Force: 'yes' }, 'invalid JSON: json: cannot unmarshal string into Go struct field DisconnectOptions.Force of type bool'],
+      ['POST', '/networks/n1/connect', { Container: 'c1', EndpointConfig: { GwPriority: 1 } }, "GwPriority 1 is not supported: this engine takes the default gateway from the container's first network"],
+      ['POST', '/networks/n1/connect', { Container: 'c1', EndpointConfig: { GwPriority: -5 } }, "GwPriority -5 is not supported: this engine takes the default gateway from the container's first network"],
+      [
+        'POST',
+        '/networks/create',
+        { Name: 'x', Options: { 'com.docker.network.bridge.name': 'a#b' } },
+        'invalid com.docker.network.bridge.name "a#b": an interface name has 1 to 15 characters, letters, digits, "_", "." or "-", and starts with a letter or digit',
+      ],
+      ['POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: '0.0.0.0/0' }] } }, 'invalid subnet 0.0.0.0/0: a network cannot span every address'],
+      ['POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: '127.0.0.0/8' }] } }, 'invalid subnet 127.0.0.0/8: it overlaps 127.0.0.0/8 (loopback), which no network may use'],
     ];
     for (const [method, path, body, message] of cases) {
       assert.deepEqual(await call(method, path, body), { status: 400, json: { message } }, `${method} ${path}`);
@@ -134,12 +145,14 @@ describe('network routes', () => {
     assert.deepEqual(await names({ dangling: ['false'] }), ['bridge', 'host', 'n1', 'none']);
     endpoints.clear();
     assert.deepEqual((await list({})).find((n) => n.Name === 'n1')?.Containers, {}, 'the list leaves Containers empty, as moby');
+    assert.ok((await list({})).every((n) => n.EnableIPv4 === true && n.EnableIPv6 === false), 'moby 28 shows EnableIPv4 on every network');
   });
 
   test('connect and disconnect reach the container layer; unknown networks are 404s', async () => {
     assert.equal((await call('POST', '/networks/n1/connect', { Container: 'c1', EndpointConfig: { Aliases: ['db'] } })).status, 200);
     assert.equal((await call('POST', '/networks/n1/disconnect', { Container: 'c1', Force: true })).status, 200);
-    assert.deepEqual(connected, ['connect c1 n1 {"Aliases":["db"]}', 'disconnect c1 n1 true']);
+    assert.equal((await call('POST', '/networks/n1/connect', { Container: 'c2', EndpointConfig: { GwPriority: 0 } })).status, 200, 'priority 0 is the default');
+    assert.deepEqual(connected, ['connect c1 n1 {"Aliases":["db"]}', 'disconnect c1 n1 true', 'connect c2 n1 {"GwPriority":0}']);
     assert.deepEqual(await call('POST', '/networks/nope/connect', { Container: 'c1' }), { status: 404, json: { message: 'network nope not found' } });
     assert.deepEqual(await call('GET', '/networks/n1?scope=swarm'), { status: 404, json: { message: 'network n1 not found' } });
   });

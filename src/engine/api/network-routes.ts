@@ -45,6 +45,7 @@ export function networkJson(record: NetworkRecord, containers: Record<string, un
     Created: record.created,
     Scope: 'local',
     Driver: record.driver,
+    EnableIPv4: true,
     EnableIPv6: false,
     IPAM: {
       Driver: 'default',

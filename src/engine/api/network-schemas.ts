@@ -6,6 +6,17 @@ import type { RouteSchema } from './router.ts';
 /** The spellings strconv.ParseBool takes (moby parses `verbose` with it). */
 const goBoolTexts = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'] as const;
 
+/**
+ * EndpointSettings.GwPriority (API 1.48): which network gives the default gateway. Here the first network a
+ * container joins always does, so any other priority is refused rather than ignored.
+ */
+export const gwPrioritySchema = () =>
+  goInt('int').transform((priority, ctx) => {
+    if (!priority) return priority;
+    ctx.addIssue({ code: 'custom', message: `GwPriority ${priority} is not supported: this engine takes the default gateway from the container's first network` });
+    return z.NEVER;
+  });
+
 /** network.EndpointSettings: `network connect`, and each network of a create body's NetworkingConfig. */
 export const endpointSettingsSchema = goStruct('network.EndpointSettings', {
   IPAMConfig: goStruct('network.EndpointIPAMConfig', { IPv4Address: goString(), IPv6Address: goString(), LinkLocalIPs: goStrings() }),
@@ -13,7 +24,7 @@ export const endpointSettingsSchema = goStruct('network.EndpointSettings', {
   Aliases: goStrings(),
   MacAddress: goString(),
   DriverOpts: goStringMap(),
-  GwPriority: goInt('int'),
+  GwPriority: gwPrioritySchema(),
   NetworkID: goString(),
   EndpointID: goString(),
   Gateway: goString(),

@@ -113,6 +113,10 @@ describe('every Engine API schema refuses wrong input with a 400, through the re
       [{ Image: 'busybox', Entrypoint: {} }, 'invalid JSON: json: cannot unmarshal object into Go struct field CreateRequest.Entrypoint of type string'],
       [{ Image: 'busybox', Cmd: ['true'], WorkingDir: 'x' }, "the working directory 'x' is invalid, it needs to be an absolute path"],
       [{ Image: 'busybox', HostConfig: { Memory: '1g' } }, 'invalid JSON: json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Memory of type int64'],
+      [
+        { Image: 'busybox', NetworkingConfig: { EndpointsConfig: { bridge: { GwPriority: 2 } } } },
+        "GwPriority 2 is not supported: this engine takes the default gateway from the container's first network",
+      ],
     ];
     for (const [body, message] of refusals) {
       const answer = await create(body);

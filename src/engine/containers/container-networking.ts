@@ -21,7 +21,11 @@ export interface ContainerNetworking {
   /** `containerIp` is only for the error text, which names the whole mapping as moby does. */
   reservePorts(owner: string, requests: PortRequest[], containerIp: string): Promise<PortMapping[]>;
   releasePorts(owner: string): Promise<void>;
-  registerNames(networkId: string, containerId: string, names: readonly string[], address: string): void;
+  /**
+   * `upstreams`: the container's `--dns` servers, asked instead of the host's for its queries; `aliases`: its
+   * links on this network (alias -> linked container), resolved for it alone.
+   */
+  registerNames(networkId: string, containerId: string, names: readonly string[], address: string, settings: { upstreams?: string[]; aliases?: Record<string, string> }): void;
   unregisterNames(networkId: string, containerId: string): void;
   createNetns(name: string): Promise<string>;
   deleteNetns(name: string): Promise<void>;

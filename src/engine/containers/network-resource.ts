@@ -5,6 +5,7 @@ import type { DriverEndpoint } from '../networks/network-driver.ts';
 import { hostIfname, macFromAddress, netnsName, type AttachableNetwork, type ContainerNetworking } from './container-networking.ts';
 import type { ContainerRecord, EndpointSettings } from './container-record.ts';
 import type { ContainerResource } from './container-resources.ts';
+import { parseLink } from './container-links.ts';
 import { portRequestsOf } from './container-ports.ts';
 
 /**
@@ -64,7 +65,7 @@ export async function attachEndpoint(net: ContainerNetworking, record: Container
     MacAddress: endpoint.mac,
     DNSNames: network.dns ? dnsNames(record, settings) : null,
   });
-  if (network.dns) net.registerNames(network.id, record.id, dnsNames(record, settings), address);
+  if (network.dns) net.registerNames(network.id, record.id, dnsNames(record, settings), address, resolverSettings(record, settings));
   net.emitNetworkEvent('connect', network, record.id);
 }
 
@@ -137,6 +138,17 @@ function driverEndpoint(record: ContainerRecord, network: AttachableNetwork, set
     defaultRoute: index === 0,
     ports: [],
   };
+}
+
+/**
+ * What the embedded DNS does for this container alone (moby's per-sandbox resolver): its `--dns` servers, and on
+ * a user network its links (`--link db:database`, or the endpoint's Links) as aliases only it resolves.
+ */
+function resolverSettings(record: ContainerRecord, settings: EndpointSettings): { upstreams?: string[]; aliases?: Record<string, string> } {
+  const links = [...((record.hostConfig.Links as string[] | null | undefined) ?? []), ...(settings.Links ?? [])];
+  const aliases = Object.fromEntries(links.map(parseLink).map(({ name, alias }) => [alias, name]));
+  const upstreams = (record.hostConfig.Dns as string[] | null | undefined) ?? [];
+  return { ...(upstreams.length ? { upstreams } : {}), ...(links.length ? { aliases } : {}) };
 }
 
 /** moby's DNSNames: the container's name, its aliases on this network, its short ID. */

@@ -5,6 +5,7 @@ import { isFault } from '../../base/fault.ts';
 import { createLogger } from '../../base/log.ts';
 import { BridgeDriver } from './bridge-driver.ts';
 import { bridgeChains, jumpRules, networkRules, portRules, type Rule } from './bridge-firewall.ts';
+import { checkInterfaceName } from './driver-checks.ts';
 import { describeNetworkDriver } from './conformance.ts';
 import { runHostCommand } from './host-commands.ts';
 import type { DriverNetwork } from './network-driver.ts';
@@ -63,6 +64,7 @@ describeNetworkDriver('bridge', async () => {
   return {
     driver,
     reopen: make,
+    stranger: () => new BridgeDriver({ instance: randomBytes(4).toString('hex'), logger }),
     marker: `WHARF-${instance}-`,
     network: async (options) => {
       const network = await testNetwork(options);
@@ -102,10 +104,7 @@ test('the bridge driver writes its rules as iptables -S prints them, so what it 
     const rules: Rule[] = [...jumpRules(chains), ...networkRules(chains, network), ...portRules(chains, endpoint)];
     const ports = portRules(chains, endpoint).map((rule) => `-A ${rule.chain} ${rule.spec}`);
     await runHostCommand(['iptables-restore', '-w', '--noflush'], `*nat\n${ports.join('\n')}\nCOMMIT\n`);
-    const printed = [
-      ...(await runHostCommand(['iptables', '-w', '-t', 'nat', '-S'])).split('\n'),
-      ...(await runHostCommand(['iptables', '-w', '-t', 'filter', '-S'])).split('\n'),
-    ];
+    const printed = (await Promise.all(['raw', 'nat', 'filter'].map((table) => runHostCommand(['iptables', '-w', '-t', table, '-S'])))).flatMap((text) => text.split('\n'));
     for (const rule of rules) assert.ok(printed.includes(`-A ${rule.chain} ${rule.spec}`), `-A ${rule.chain} ${rule.spec}`);
     assert.match(await runHostCommand(['ip', '-o', 'link', 'show', 'dev', network.bridge]), / mtu 1400 /);
   } finally {
@@ -121,6 +120,60 @@ test('the bridge driver refuses names and addresses that could smuggle a second 
     await assert.rejects(driver.createNetwork({ ...network, ...bad }), (err) => isFault(err, 'invalid-argument'));
   }
   assert.throws(() => new BridgeDriver({ instance: 'WHARF', logger }), (err) => isFault(err, 'invalid-argument'));
+  await assert.rejects(driver.createNetwork({ ...network, id: 'x y' }), (err) => isFault(err, 'invalid-argument'));
+});
+
+test('one interface-name check, shared with the network service, says what a name may hold', () => {
+  for (const good of ['wharf0', 'br-0123456789ab', 'a', 'up', 'x'.repeat(15)]) assert.equal(checkInterfaceName(good), good);
+  for (const bad of ['', 'a#b', 'a b', 'a/b', 'a:b', '-a', '.', 'x'.repeat(16), 'é']) {
+    assert.throws(() => checkInterfaceName(bad, 'com.docker.network.bridge.name'), (err) => {
+      return isFault(err, 'invalid-argument') && err.message.startsWith(`invalid com.docker.network.bridge.name ${JSON.stringify(bad)}: an interface name has 1 to 15 characters`);
+    });
+  }
+});
+
+test('deleting a network whose bridge name could never have been made does nothing and does not throw', async () => {
+  const driver = new BridgeDriver({ instance: randomBytes(4).toString('hex'), logger });
+  const network = await testNetwork();
+  for (const bridge of ['a#b', '../lo', 'lo\nlink del eth0', '']) await driver.deleteNetwork({ ...network, bridge });
+});
+
+test('the FORWARD jump to TO is inserted at the top and the one to FROM appended at the end, once each', async () => {
+  const instance = randomBytes(4).toString('hex');
+  const chains = bridgeChains(instance);
+  const driver = new BridgeDriver({ instance, logger });
+  try {
+    await driver.init();
+    await driver.init();
+    const forward = (await runHostCommand(['iptables', '-w', '-S', 'FORWARD'])).split('\n').filter((line) => line.startsWith('-A '));
+    const to = forward.indexOf(`-A FORWARD -j ${chains.to}`);
+    const from = forward.indexOf(`-A FORWARD -j ${chains.from}`);
+    assert.equal(forward.filter((line) => line.endsWith(`-j ${chains.to}`)).length, 1, forward.join('\n'));
+    assert.equal(forward.filter((line) => line.endsWith(`-j ${chains.from}`)).length, 1, forward.join('\n'));
+    // Other wharf engines of concurrent tests put their jumps around ours; every other rule of the host sits between.
+    const hosts = forward.map((line, i) => (/ -j WHARF-[0-9a-f]{8}-/.test(line) ? -1 : i)).filter((i) => i >= 0);
+    assert.ok(to >= 0 && hosts.every((i) => to < i), forward.join('\n'));
+    assert.ok(from > to && hosts.every((i) => i < from), forward.join('\n'));
+    assert.deepEqual(
+      jumpRules(chains).map((jump) => [jump.table, jump.chain, jump.at]),
+      [['raw', 'PREROUTING', '-I'], ['nat', 'PREROUTING', '-I'], ['nat', 'OUTPUT', '-I'], ['nat', 'POSTROUTING', '-I'], ['filter', 'FORWARD', '-I'], ['filter', 'FORWARD', '-A']],
+    );
+  } finally {
+    await driver.reset();
+  }
+});
+
+test('init() drops what an older layout left: its chains and the jumps into them', async () => {
+  const instance = randomBytes(4).toString('hex');
+  const old = `WHARF-${instance}-FORWARD`;
+  const driver = new BridgeDriver({ instance, logger });
+  try {
+    await runHostCommand(['iptables-restore', '-w', '--noflush'], `*filter\n:${old} - [0:0]\n-I FORWARD -j ${old}\nCOMMIT\n`);
+    await driver.init();
+    assert.doesNotMatch(await runHostCommand(['iptables-save']), new RegExp(old));
+  } finally {
+    await driver.reset();
+  }
 });
 
 test('a network without masquerading keeps its hairpin and loopback NAT but has no outbound NAT', async () => {

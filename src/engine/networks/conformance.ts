@@ -9,11 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { runHostCommand } from './host-commands.ts';
+import { isFault } from '../../base/fault.ts';
+import { ipBatch, runHostCommand } from './host-commands.ts';
 import { createNetns, deleteNetns } from './netns.ts';
 import type { DriverEndpoint, DriverNetwork, NetworkDriver, PortMapping } from './network-driver.ts';
 
@@ -21,6 +23,8 @@ export interface NetworkDriverFixture {
   driver: NetworkDriver;
   /** A second driver over the same host state, as the engine makes one after a kill -9 and a restart. */
   reopen(): NetworkDriver;
+  /** A driver of another engine on the same host (another data root): it must leave this one's things alone. */
+  stranger(): NetworkDriver;
   /** Text in every firewall line this driver owns and in no other program's (its chains' prefix). */
   marker: string;
   /** A network nobody on the host uses yet (fresh bridge name, free subnet). */
@@ -91,6 +95,55 @@ export function describeNetworkDriver(name: string, make: () => Promise<NetworkD
       await scratch.httpd(server, 'loopback only');
       assert.equal(await httpGet('127.0.0.1', port.hostPort), 'loopback only');
       await assert.rejects(httpGet(hostAddress(), port.hostPort));
+    });
+
+    test('an endpoint cannot reach the host\'s loopback services, even with packets sent to 127.0.0.1 through its gateway', async () => {
+      const network = await scratch.network(f.driver, await f.network());
+      const endpoint = await scratch.endpoint(f.driver, network, 2);
+      const netns = scratch.netnsOf(endpoint);
+      // What a container with CAP_NET_RAW can put on the wire: the local table moved behind a rule that sends
+      // 127.0.0.0/8 to the gateway, so the datagram leaves by eth0 addressed to 127.0.0.1.
+      const toGateway = [`rule add pref 100 lookup local`, `rule del pref 0`, `rule add pref 10 to 127.0.0.0/8 lookup 100`];
+      await ipBatch([...toGateway, `route add 127.0.0.0/8 via ${network.gateway} dev ${endpoint.ifname} table 100`], { netns });
+      assert.match(await runHostCommand(['ip', '-n', netns, 'route', 'get', '127.0.0.1']), new RegExp(`via ${network.gateway.replaceAll('.', '\\.')} dev ${endpoint.ifname}`));
+      const port = randomInt(20000, 60000);
+      assert.equal(await udpReaches(netns, network.gateway, port), true, 'the same datagram reaches the gateway address');
+      assert.equal(await udpReaches(netns, '127.0.0.1', port), false, 'a datagram for 127.0.0.1 reached the host');
+    });
+
+    test('a device of the same name that the driver did not make is neither reused nor deleted', async () => {
+      const network = await f.network();
+      await runHostCommand(['ip', 'link', 'add', 'name', network.bridge, 'type', 'bridge']);
+      const before = await hostState(f.marker, [network.bridge]);
+      await assert.rejects(scratch.network(f.driver, network), (err) => isFault(err, 'conflict') && err.message.includes(`device ${network.bridge} exists and is not this engine's`));
+      await f.driver.deleteNetwork(network);
+      assert.deepEqual(await hostState(f.marker, [network.bridge]), before);
+      assert.doesNotMatch(await runHostCommand(['ip', '-4', '-o', 'addr', 'show', 'dev', network.bridge]), /inet /);
+    });
+
+    test('another engine on the host neither takes over nor deletes this one\'s bridge', async () => {
+      const network = await scratch.network(f.driver, await f.network());
+      const before = await hostState(f.marker, [network.bridge]);
+      const stranger = f.stranger();
+      try {
+        await stranger.init();
+        await assert.rejects(stranger.createNetwork(network), (err) => isFault(err, 'conflict') && err.message.includes(`device ${network.bridge} exists and is not this engine's`));
+        await stranger.deleteNetwork(network);
+      } finally {
+        await stranger.reset();
+      }
+      assert.deepEqual(await hostState(f.marker, [network.bridge]), before);
+    });
+
+    test('an endpoint reaches an address beyond the host through outbound NAT, and without NAT gets no answer', async () => {
+      const network = await scratch.network(f.driver, await f.network());
+      const plain = await scratch.network(f.driver, await f.network({ masquerade: false }));
+      const a = await scratch.endpoint(f.driver, network, 2);
+      const b = await scratch.endpoint(f.driver, plain, 2);
+      // The outside host knows no route to the networks: only a packet that carries the host's address comes back.
+      const outside = await scratch.outside(await f.network());
+      assert.ok(await pings(scratch.netnsOf(a), outside), 'masqueraded');
+      assert.equal(await pings(scratch.netnsOf(b), outside), false, 'not masqueraded');
     });
 
     test('two endpoints on one network reach each other', async () => {
@@ -169,6 +222,7 @@ class Scratch {
   readonly #networks: DriverNetwork[] = [];
   readonly #endpoints: DriverEndpoint[] = [];
   readonly #netns = new Map<DriverEndpoint, string>();
+  readonly #outside: string[] = [];
   readonly #servers: ChildProcess[] = [];
   readonly #dirs: string[] = [];
 
@@ -201,6 +255,21 @@ class Scratch {
     return endpoint;
   }
 
+  /**
+   * A machine beyond the host: a namespace joined to the host by a veth pair (not a bridge of the driver) named and
+   * addressed after `link`, with no route but its link's. Returns its address.
+   */
+  async outside(link: DriverNetwork): Promise<string> {
+    const netns = `wharf-t${randomBytes(6).toString('hex')}`;
+    this.#outside.push(netns);
+    await createNetns(netns);
+    const prefix = link.subnet.split('/')[1];
+    const address = subnetAddress(link.subnet, 2);
+    await ipBatch([`link add name ${link.bridge} type veth peer name eth0 netns ${netns}`, `addr add ${link.gateway}/${prefix} dev ${link.bridge}`, `link set dev ${link.bridge} up`]);
+    await ipBatch([`addr add ${address}/${prefix} dev eth0`, 'link set dev eth0 up'], { netns });
+    return address;
+  }
+
   netnsOf(endpoint: DriverEndpoint): string {
     return this.#netns.get(endpoint) ?? assert.fail('not an endpoint of this case');
   }
@@ -225,6 +294,7 @@ class Scratch {
       await driver.detach(endpoint).catch(() => undefined);
       await deleteNetns(this.netnsOf(endpoint));
     }
+    for (const netns of this.#outside) await deleteNetns(netns);
     for (const network of this.#networks.reverse()) await driver.deleteNetwork(network).catch(() => undefined);
     for (const dir of this.#dirs) await rm(dir, { recursive: true, force: true });
   }
@@ -243,6 +313,26 @@ async function hostState(marker: string, names: string[]): Promise<{ links: stri
     .map((line) => line.replace(/ \[\d+:\d+\]$/, ''))
     .sort();
   return { links, rules };
+}
+
+/** True when a UDP datagram sent from inside `netns` to `address`:`port` arrives at a socket bound there on the host. */
+async function udpReaches(netns: string, address: string, port: number): Promise<boolean> {
+  const socket = createSocket('udp4');
+  let arrived = false;
+  socket.on('message', () => (arrived = true));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, address, resolve);
+  });
+  try {
+    const send = `const s = require('node:dgram').createSocket('udp4'); s.send('x', ${port}, '${address}', (e) => { if (e) throw e; s.close(); });`;
+    await runHostCommand(['ip', 'netns', 'exec', netns, process.execPath, '-e', send]);
+    const deadline = Date.now() + 1000;
+    while (!arrived && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    return arrived;
+  } finally {
+    socket.close();
+  }
 }
 
 /** One ICMP echo, from the host or from inside `netns`. */

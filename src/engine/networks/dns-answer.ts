@@ -38,16 +38,17 @@ export function triage(bytes: Uint8Array): Triage {
  * The local answer to a one-question query, or undefined when it is to be forwarded. Known names answer A
  * (every address, rotated by `rotation`), and AAAA and MX with NOERROR and no records (moby: "the name exists in
  * the docker domain, even if there are no addresses of the required type"); PTR answers for container addresses.
- * Other types, even for known names, are forwarded, as moby does.
+ * Other types, even for known names, are forwarded, as moby does. `from`, the asker's address, selects its link
+ * aliases.
  */
-export function answerLocally(query: DnsMessage, table: DnsNameTable, rotation: number): DnsMessage | undefined {
+export function answerLocally(query: DnsMessage, table: DnsNameTable, asked: { rotation: number; from?: string }): DnsMessage | undefined {
   const { name, type } = query.questions[0];
   if (type === dnsTypes.PTR) return answerPtr(query, table);
   if (type !== dnsTypes.A && type !== dnsTypes.AAAA && type !== dnsTypes.MX) return undefined;
-  const addresses = table.lookup(name);
+  const addresses = table.lookup(name, asked.from);
   if (addresses === undefined) return undefined;
   if (type !== dnsTypes.A) return buildReply(query, { rcode: dnsRcodes.NOERROR });
-  const start = rotation % addresses.length;
+  const start = asked.rotation % addresses.length;
   const rotated = [...addresses.slice(start), ...addresses.slice(0, start)];
   return buildReply(query, { rcode: dnsRcodes.NOERROR, answers: rotated.map((a) => aRecord(name, a, answerTtl)) });
 }

@@ -64,13 +64,14 @@ export class DnsForwarder {
     return this.#inFlight;
   }
 
-  async forward(query: Uint8Array, transport: DnsTransport): Promise<ForwardResult> {
+  /** `upstreams`: this query's own resolvers (a container's `--dns`) instead of the configured ones, same rules. */
+  async forward(query: Uint8Array, transport: DnsTransport, upstreams?: readonly string[]): Promise<ForwardResult> {
     const clientId = peekId(query);
     if (clientId === undefined) return undefined;
     if (this.#inFlight >= this.#maxInFlight) return 'busy';
     this.#inFlight++;
     try {
-      for (const upstream of this.#upstreams()) {
+      for (const upstream of this.#upstreams(upstreams)) {
         if (this.#closing.signal.aborted) return undefined;
         const answer = await this.#exchange(upstream, query, transport);
         if (answer !== undefined) return withId(answer, clientId);
@@ -81,10 +82,10 @@ export class DnsForwarder {
     }
   }
 
-  #upstreams(): Upstream[] {
-    let texts: string[];
+  #upstreams(given: readonly string[] | undefined): Upstream[] {
+    let texts: readonly string[];
     try {
-      texts = this.#options.upstreams();
+      texts = given ?? this.#options.upstreams();
     } catch (err) {
       this.#options.logger.warn({ err }, 'embedded DNS: cannot read the upstream resolvers');
       return [];

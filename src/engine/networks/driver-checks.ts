@@ -6,7 +6,9 @@ import { isIPv4 } from 'node:net';
 import { Fault } from '../../base/fault.ts';
 import type { DriverEndpoint, DriverNetwork } from './network-driver.ts';
 
-// IFNAMSIZ - 1 bytes; no '/', ':' or whitespace (the kernel's dev_valid_name) and nothing iproute2 reads as a keyword.
+// IFNAMSIZ - 1 bytes of characters that need no quoting in an `ip -batch` or `iptables-restore` line (stricter
+// than the kernel's dev_valid_name). iproute2 keywords such as `up`, `type` or `dev` pass: the driver writes every
+// name after `dev`, `name` or `-i`/`-o`, where the tools take the next word as a name whatever it spells.
 const ifnamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -14,8 +16,20 @@ function invalid(what: string, value: unknown): never {
   throw new Fault('invalid-argument', `invalid ${what} ${JSON.stringify(value)}`);
 }
 
-function checkIfname(what: string, name: string): void {
-  if (!ifnamePattern.test(name)) invalid(what, name);
+/** True when `name` is an interface name the driver can make and name in its commands. */
+export function isInterfaceName(name: string): boolean {
+  return ifnamePattern.test(name);
+}
+
+/** Throws an invalid-argument Fault unless `name` is an interface name the driver accepts; returns it. */
+export function checkInterfaceName(name: string, what = 'interface name'): string {
+  if (!isInterfaceName(name)) {
+    throw new Fault(
+      'invalid-argument',
+      `invalid ${what} ${JSON.stringify(name)}: an interface name has 1 to 15 characters, letters, digits, "_", "." or "-", and starts with a letter or digit`,
+    );
+  }
+  return name;
 }
 
 function checkIPv4(what: string, address: string): void {
@@ -23,7 +37,9 @@ function checkIPv4(what: string, address: string): void {
 }
 
 export function checkNetwork(network: DriverNetwork): void {
-  checkIfname('bridge name', network.bridge);
+  checkInterfaceName(network.bridge, 'bridge name');
+  // Part of the bridge's alias, which goes into an `ip -batch` line.
+  if (!/^[0-9a-f]{64}$/.test(network.id)) invalid('network ID', network.id);
   const [address, prefix, extra] = network.subnet.split('/');
   if (extra !== undefined || !isIPv4(address ?? '') || !/^\d{1,2}$/.test(prefix ?? '') || Number(prefix) > 32) invalid('subnet', network.subnet);
   checkIPv4('gateway', network.gateway);
@@ -32,8 +48,8 @@ export function checkNetwork(network: DriverNetwork): void {
 
 export function checkEndpoint(endpoint: DriverEndpoint): void {
   checkNetwork(endpoint.network);
-  checkIfname('interface name', endpoint.ifname);
-  checkIfname('host interface name', endpoint.hostIfname);
+  checkInterfaceName(endpoint.ifname);
+  checkInterfaceName(endpoint.hostIfname, 'host interface name');
   checkIPv4('address', endpoint.address);
   if (!Number.isInteger(endpoint.prefixLength) || endpoint.prefixLength < 0 || endpoint.prefixLength > 32) invalid('prefix length', endpoint.prefixLength);
   if (!macPattern.test(endpoint.mac)) invalid('MAC address', endpoint.mac);

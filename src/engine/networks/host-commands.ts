@@ -48,11 +48,11 @@ export async function ipBatch(lines: readonly string[], options: { netns?: strin
   await runHostCommand(argv, lines.map((line) => `${line}\n`).join(''));
 }
 
+/** The iptables tables wharf writes to. */
+export type FirewallTable = 'raw' | 'nat' | 'filter';
+
 /** One firewall change, applied atomically; tables not named are left alone. */
-export interface FirewallBatch {
-  nat?: readonly string[];
-  filter?: readonly string[];
-}
+export type FirewallBatch = Partial<Record<FirewallTable, readonly string[]>>;
 
 /**
  * `iptables-restore -w --noflush`: the lines are iptables-save lines (`:CHAIN - [0:0]` declares a chain and
@@ -67,7 +67,7 @@ export async function iptablesRestore(batch: FirewallBatch): Promise<void> {
 }
 
 /** Every chain and rule of `table` as `iptables -S` prints them (`-N CHAIN`, `-A CHAIN …`). */
-export async function iptablesRules(table: 'nat' | 'filter'): Promise<string[]> {
+export async function iptablesRules(table: FirewallTable): Promise<string[]> {
   const text = await runHostCommand(['iptables', '-w', '-t', table, '-S']);
   return text.split('\n').filter((line) => line !== '');
 }

@@ -1,6 +1,7 @@
 import { Fault } from '../../base/fault.ts';
+import { checkInterfaceName } from './driver-checks.ts';
 import { isPredefinedName, type NetworkPool } from './network-record.ts';
-import { validateSubnetRequest } from './subnet-pool.ts';
+import { checkUsableSubnet, validateSubnetRequest } from './subnet-pool.ts';
 
 /** moby's network.IPAMConfig. */
 export interface IpamConfigRequest {
@@ -100,11 +101,14 @@ function checkDriver(driver: string): void {
   if (driver !== 'bridge') throw new Fault('not-found', `plugin "${driver}" not found`);
 }
 
-/** The bridge driver's options (moby bridge fromLabels), with its parse errors; what it cannot honour is refused. */
+/**
+ * The bridge driver's options (moby bridge fromLabels), with its parse errors; what it cannot honour is refused.
+ * The device name gets the driver's own check, so a name it would refuse never gets as far as a half-made network.
+ */
 function bridgeSettings(options: Record<string, string>): { bridge?: string; masquerade: boolean; mtu: number } {
   const out: { bridge?: string; masquerade: boolean; mtu: number } = { masquerade: true, mtu: 0 };
   for (const [key, value] of Object.entries(options)) {
-    if (key === bridgeOption.name) out.bridge = checkBridgeName(value);
+    if (key === bridgeOption.name) out.bridge = checkInterfaceName(value, bridgeOption.name);
     else if (key === bridgeOption.masquerade) out.masquerade = parseGoBool(key, value);
     else if (key === bridgeOption.mtu) out.mtu = parseMtu(value);
     else if (key === bridgeOption.icc) {
@@ -116,14 +120,6 @@ function bridgeSettings(options: Record<string, string>): { bridge?: string; mas
     } else throw new Fault('invalid-argument', `network option "${key}" is not supported by this engine's bridge driver`);
   }
   return out;
-}
-
-/** A Linux interface name: at most 15 bytes, no `/`, `:` or white space, not `.` or `..`. */
-function checkBridgeName(value: string): string {
-  if (!value || Buffer.byteLength(value) > 15 || /[/:\s]/.test(value) || value === '.' || value === '..') {
-    throw new Fault('invalid-argument', `invalid ${bridgeOption.name} ${JSON.stringify(value)}: an interface name has 1 to 15 bytes and no "/", ":" or spaces`);
-  }
-  return value;
 }
 
 /** strconv.ParseBool, with the bridge driver's parse error. */
@@ -151,5 +147,6 @@ function poolOf(configs: IpamConfigRequest[]): NetworkCreateSpec['pool'] {
     throw new Fault('invalid-argument', 'IPAM AuxiliaryAddresses (--aux-address) is not supported by this engine');
   }
   if (config.Subnet?.includes(':')) throw new Fault('invalid-argument', `IPv6 subnet ${config.Subnet} is not supported: this engine has IPv4 networks only`);
+  checkUsableSubnet(config.Subnet ?? '');
   return { subnet: config.Subnet ?? '', ...(config.Gateway ? { gateway: config.Gateway } : {}), ...(config.IPRange ? { ipRange: config.IPRange } : {}) };
 }

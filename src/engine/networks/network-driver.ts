@@ -63,7 +63,7 @@ export interface NetworkDriver {
   init(): Promise<void>;
   /** Makes the bridge (address, up) and the network's rules exist. */
   createNetwork(network: DriverNetwork): Promise<void>;
-  /** Removes the bridge and the network's rules. */
+  /** Removes the network's rules, and its bridge when this engine made it (a device it did not make stays). */
   deleteNetwork(network: DriverNetwork): Promise<void>;
   /** Plugs the container into the network: veth pair, address, MAC, routes, port forwards. */
   attach(endpoint: DriverEndpoint): Promise<void>;

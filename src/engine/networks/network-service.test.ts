@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { configSchema } from '../../base/config.ts';
 import { isFault } from '../../base/fault.ts';
 import { createLogger } from '../../base/log.ts';
@@ -51,7 +52,11 @@ function newService(h: Harness, overrides: Partial<NetworkServiceDeps> = {}): Ne
     logger,
     config: { bridge: 'wt0', defaultSubnet: '', addressPools: pools },
     // 172.17/16 is taken on this pretend host, as docker0's is when a dockerd runs beside us.
-    hostRoutes: async () => ['172.17.0.0/16', '192.0.2.0/24'],
+    hostRoutes: async () => [
+      { subnet: '172.17.0.0/16', device: 'docker0', onLink: true },
+      { subnet: '192.0.2.0/24', device: 'eth0', onLink: true },
+      { subnet: '10.8.0.0/16', device: 'tun0', onLink: false },
+    ],
     deviceExists: (name) => h.devices.has(name),
     ...overrides,
   });
@@ -187,12 +192,45 @@ describe('NetworkService', () => {
       ],
       [{ Name: 'x', Options: { 'com.docker.network.bridge.name': 'wt0' } }, 'permission-denied', /conflicts with network .* \(wt0\): networks have same bridge name$/],
       [{ Name: 'x', Options: { 'com.docker.network.bridge.name': 'eth0' } }, 'permission-denied', /the host already has a device named eth0/],
-      [{ Name: 'x', Options: { 'com.docker.network.bridge.name': 'a-name-too-long-for-linux' } }, 'invalid-argument', /interface name has 1 to 15 bytes/],
+      [{ Name: 'x', Options: { 'com.docker.network.bridge.name': 'a-name-too-long-for-linux' } }, 'invalid-argument', /^invalid com.docker.network.bridge.name "a-name-too-long-for-linux": an interface name has 1 to 15 characters/],
+      [{ Name: 'x', Options: { 'com.docker.network.bridge.name': 'a#b' } }, 'invalid-argument', /^invalid com.docker.network.bridge.name "a#b": an interface name/],
+      [{ Name: 'x', Options: { 'com.docker.network.bridge.name': 'a\nb' } }, 'invalid-argument', /^invalid com.docker.network.bridge.name "a\\nb"/],
+      [{ Name: 'x', IPAM: { Config: [{ Subnet: '0.0.0.0/0' }] } }, 'invalid-argument', 'invalid subnet 0.0.0.0/0: a network cannot span every address'],
+      [{ Name: 'x', IPAM: { Config: [{ Subnet: '127.0.0.0/8' }] } }, 'invalid-argument', 'invalid subnet 127.0.0.0/8: it overlaps 127.0.0.0/8 (loopback), which no network may use'],
+      [{ Name: 'x', IPAM: { Config: [{ Subnet: '169.254.0.0/24' }] } }, 'invalid-argument', /invalid subnet 169.254.0.0\/24: it overlaps 169.254.0.0\/16 \(link-local\)/],
+      [{ Name: 'x', IPAM: { Config: [{ Subnet: '224.0.0.0/4' }] } }, 'invalid-argument', /invalid subnet 224.0.0.0\/4: it overlaps 224.0.0.0\/3/],
+      [{ Name: 'x', IPAM: { Config: [{ Subnet: '0.0.0.0/8' }] } }, 'invalid-argument', /invalid subnet 0.0.0.0\/8: it overlaps 0.0.0.0\/8/],
+      [{ Name: 'x', IPAM: { Config: [{ Subnet: '172.17.5.0/24' }] } }, 'permission-denied', 'invalid pool request: Pool overlaps with other one on this address space'],
+      [{ Name: 'x', IPAM: { Config: [{ Subnet: '192.0.0.0/16' }] } }, 'permission-denied', 'invalid pool request: Pool overlaps with other one on this address space'],
     ];
     for (const [request, kind, message] of cases) await rejectsWith(service.create(request), kind, message);
     assert.deepEqual(service.list().map((r) => r.name).sort(), ['bridge', 'host', 'n1', 'none']);
     assert.equal(h.driver.calls.length, calls, 'no refused create reached the driver');
     assert.equal(readdirSync(h.dir).length, 4);
+  });
+
+  test('a user subnet may cover a route through a gateway, or one on a bridge of this engine, but no other link', async () => {
+    const routes = [
+      { subnet: '10.8.0.0/16', device: 'tun0', onLink: false },
+      { subnet: '10.9.0.0/16', device: 'wt0', onLink: true },
+      { subnet: '10.7.0.0/16', device: 'wharf9', onLink: true },
+    ];
+    const own = newService(h, { hostRoutes: async () => routes, config: { bridge: 'wt0', defaultSubnet: '', addressPools: [{ base: '10.8.0.0/14', size: 16 }] } });
+    const picked = await own.create({ Name: 'picked' });
+    assert.equal(picked.pools[0].subnet, '10.10.0.0/16', 'picking still avoids every route');
+    assert.equal((await own.create({ Name: 'vpn', IPAM: { Config: [{ Subnet: '10.8.1.0/24' }] } })).pools[0].subnet, '10.8.1.0/24');
+    assert.equal((await own.create({ Name: 'ours', IPAM: { Config: [{ Subnet: '10.9.0.0/24' }] } })).pools[0].subnet, '10.9.0.0/24');
+    await rejectsWith(own.create({ Name: 'other', IPAM: { Config: [{ Subnet: '10.0.0.0/8' }] } }), 'permission-denied', 'invalid pool request: Pool overlaps with other one on this address space');
+  });
+
+  test('a configured default subnet must be usable and must not shadow a host link', async () => {
+    for (const [defaultSubnet, kind, message] of [
+      ['127.0.0.0/16', 'invalid-argument', 'invalid subnet 127.0.0.0/16: it overlaps 127.0.0.0/8 (loopback), which no network may use'],
+      ['172.17.0.0/16', 'permission-denied', 'invalid pool request: Pool overlaps with other one on this address space'],
+    ] as const) {
+      const restarted = newService(h, { ipam: new Ipam(), config: { bridge: 'wt1', defaultSubnet, addressPools: pools } });
+      await rejectsWith(restarted.restore(), kind, message);
+    }
   });
 
   test('a driver failure undoes the pool and leaves no record', async () => {
@@ -223,6 +261,36 @@ describe('NetworkService', () => {
     await restarted.restore();
     assert.ok(h.driver.calls.includes('delete br-eeeeeeeeeeee'));
     assert.ok(!readdirSync(h.dir).includes(`${half.id}.json`));
+  });
+
+  test('a pending record whose host side cannot be undone is logged and dropped, and the engine starts', async () => {
+    const records = new NetworkRecords(h.dir);
+    const half: NetworkRecord = {
+      ...service.find('bridge'),
+      id: 'd'.repeat(64),
+      name: 'half',
+      bridge: { device: 'a#b', masquerade: true, mtu: 0 },
+      pools: [{ subnet: '10.51.0.0/24', gateway: '10.51.0.1' }],
+      options: {},
+      pending: true,
+    };
+    records.save(half);
+    const driver = new FakeNetworkDriver();
+    driver.deleteNetwork = async (network) => {
+      throw new Error(`invalid bridge name ${JSON.stringify(network.bridge)}`);
+    };
+    const lines: string[] = [];
+    const sink = { write: (line: string) => void lines.push(line) };
+    const restarted = newService(h, { ipam: new Ipam(), driver, logger: pino({ level: 'error' }, sink) });
+    await restarted.restore();
+    assert.deepEqual(restarted.list().map((r) => r.name).sort(), ['bridge', 'host', 'none']);
+    assert.ok(!readdirSync(h.dir).includes(`${half.id}.json`), 'the record is gone, so the next start does not trip on it again');
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; network: string; bridge: string; err: { message: string } });
+    assert.equal(logged.length, 1);
+    assert.deepEqual([logged[0].network, logged[0].bridge, logged[0].err.message], ['half', 'a#b', 'invalid bridge name "a#b"']);
+    assert.match(logged[0].msg, /could not remove what a network left/);
+    const again = newService(h, { ipam: new Ipam() });
+    await again.restore();
   });
 
   test('restore brings back user networks: pool, bridge, then DNS', async () => {

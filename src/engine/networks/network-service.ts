@@ -7,7 +7,7 @@ import { bridgeOption, checkCreatePreamble, checkCreateRequest, type NetworkCrea
 import type { DriverNetwork, NetworkDriver } from './network-driver.ts';
 import { isPredefinedName, type NetworkPool, type NetworkRecord } from './network-record.ts';
 import type { NetworkRecords } from './network-records.ts';
-import { checkNoOverlap, defaultGateway, pickSubnet, validateSubnetRequest, type AddressPool } from './subnet-pool.ts';
+import { checkNoOverlap, checkUsableSubnet, defaultGateway, type HostRoute, pickSubnet, validateSubnetRequest, type AddressPool } from './subnet-pool.ts';
 
 /** The part of IPAM the service drives: one pool a network, made before its bridge and dropped after it. */
 export interface NetworkIpam {
@@ -17,7 +17,7 @@ export interface NetworkIpam {
 
 /** The embedded DNS: one listener a user network, on its gateway. */
 export interface NetworkDns {
-  addNetwork(networkId: string, gateway: string, options?: { name?: string }): Promise<void>;
+  addNetwork(networkId: string, gateway: string, options: { name?: string; subnet: string }): Promise<void>;
   removeNetwork(networkId: string): Promise<void>;
 }
 
@@ -37,8 +37,8 @@ export interface NetworkServiceDeps {
   events: EventLog;
   logger: Logger;
   config: NetworkServiceConfig;
-  /** The host's routes as CIDRs (a picked subnet overlaps none of them). */
-  hostRoutes: () => Promise<string[]>;
+  /** The host's routes: a picked subnet overlaps none, a user's none on-link on a device not ours. */
+  hostRoutes: () => Promise<HostRoute[]>;
   /** Whether a device of that name is on the host (a user network never takes over someone else's). */
   deviceExists?: (name: string) => boolean;
   now?: () => number;
@@ -126,10 +126,20 @@ export class NetworkService {
    */
   async restore(): Promise<void> {
     await this.#deps.driver.init();
-    for (const record of [...this.#byId.values()]) if (record.pending) await this.#unmake(record);
+    for (const record of [...this.#byId.values()]) if (record.pending) await this.#discard(record);
     const stale = this.#byName('bridge');
-    if (stale && !this.#isConfiguredBridge(stale)) await this.#unmake(stale);
-    for (const record of this.list()) if (record.driver === 'bridge') await this.#bringUp(record);
+    if (stale && !this.#isConfiguredBridge(stale)) await this.#discard(stale);
+    for (const record of this.list()) {
+      if (record.driver !== 'bridge') continue;
+      try {
+        await this.#bringUp(record);
+      } catch (err) {
+        if (record.name === 'bridge') throw err;
+        // A user network that cannot come back (its device name taken meanwhile, its DNS port held) must not keep
+        // the engine and every other container down: its own containers fail to start, naming the cause.
+        this.#deps.logger.error({ err, network: record.name }, 'network could not be brought up');
+      }
+    }
     if (!this.#byName('bridge')) await this.#make(await this.#defaultBridgeRecord(stale));
     for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
       if (!this.#byName(name)) await this.#make(this.#newRecord({ name, driver, pools: [], options: {} }));
@@ -240,15 +250,15 @@ export class NetworkService {
     return this.#connector.disconnect(container, this.find(idOrName), force);
   }
 
-  /** The user's subnet (checked against the other networks), or the first free one of the pools. */
+  /** The user's subnet (checked against the other networks and the host's links), or the first free one of the pools. */
   async #poolFor(spec: NetworkCreateSpec): Promise<NetworkPool> {
     const existing = this.#allSubnets();
     if (spec.pool) {
-      checkNoOverlap(spec.pool.subnet, existing);
+      checkNoOverlap(spec.pool.subnet, [...existing, ...(await this.#foreignLinks())]);
       const gateway = spec.pool.gateway ?? defaultGateway({ subnet: spec.pool.subnet, ipRange: spec.pool.ipRange });
       return { subnet: spec.pool.subnet, gateway, ...(spec.pool.ipRange ? { ipRange: spec.pool.ipRange } : {}) };
     }
-    return pickSubnet(this.#deps.config.addressPools, [...existing, ...(await this.#deps.hostRoutes())]);
+    return pickSubnet(this.#deps.config.addressPools, [...existing, ...(await this.#deps.hostRoutes()).map((r) => r.subnet)]);
   }
 
   /** moby bridge: two networks on one device conflict; a device that is not ours is refused (host safety). */
@@ -290,7 +300,30 @@ export class NetworkService {
     if (!network) return;
     await this.#deps.ipam.addPool(record.id, record.pools[0]);
     await this.#deps.driver.createNetwork(network);
-    if (attachmentOf(record).dns) await this.#deps.dns.addNetwork(record.id, network.gateway, { name: record.name });
+    if (attachmentOf(record).dns) await this.#deps.dns.addNetwork(record.id, network.gateway, { name: record.name, subnet: network.subnet });
+  }
+
+  /**
+   * At start, what must go (a half-made network, the default bridge's old device): when its host side cannot be
+   * undone, the record is dropped anyway and the rest logged, so one leftover never keeps the engine from starting.
+   */
+  async #discard(record: NetworkRecord): Promise<void> {
+    try {
+      await this.#unmake(record);
+    } catch (err) {
+      this.#deps.logger.error({ err, network: record.name, bridge: record.bridge?.device }, 'could not remove what a network left; dropping its record');
+      this.#deps.records.delete(record.id);
+      this.#byId.delete(record.id);
+    }
+  }
+
+  /**
+   * Subnets on the link of a host device that is not one of this engine's bridges (docker0's, the LAN's, another
+   * engine's): a network there would shadow them. Routes through a gateway are only avoided when picking.
+   */
+  async #foreignLinks(): Promise<string[]> {
+    const own = new Set([...this.#byId.values()].flatMap((r) => (r.bridge ? [r.bridge.device] : [])));
+    return (await this.#deps.hostRoutes()).filter((r) => r.onLink && !own.has(r.device)).map((r) => r.subnet);
   }
 
   /** Marks the record pending (invisible), undoes the host side in reverse, then drops the record. */
@@ -324,9 +357,10 @@ export class NetworkService {
     let pool: NetworkPool;
     if (defaultSubnet) {
       validateSubnetRequest({ subnet: defaultSubnet });
-      checkNoOverlap(defaultSubnet, others);
+      checkUsableSubnet(defaultSubnet);
+      checkNoOverlap(defaultSubnet, [...others, ...(await this.#foreignLinks())]);
       pool = { subnet: defaultSubnet, gateway: defaultGateway({ subnet: defaultSubnet }) };
-    } else pool = pickSubnet(addressPools, [...others, ...(await this.#deps.hostRoutes())]);
+    } else pool = pickSubnet(addressPools, [...others, ...(await this.#deps.hostRoutes()).map((r) => r.subnet)]);
     const options = {
       [bridgeOption.defaultBridge]: 'true',
       [bridgeOption.icc]: 'true',

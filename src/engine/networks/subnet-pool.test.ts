@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { isFault } from '../../base/fault.ts';
 import { parseCidr, prefixesOverlap } from './cidr.ts';
 import { configSchema } from '../../base/config.ts';
-import { checkNoOverlap, checkPool, defaultGateway, hostRoutes, parseRouteTable, pickSubnet, validateSubnetRequest } from './subnet-pool.ts';
+import { checkNoOverlap, checkPool, checkUsableSubnet, defaultGateway, hostRoutes, parseRouteTable, pickSubnet, validateSubnetRequest } from './subnet-pool.ts';
 
 /** The engine's default pools are dockerd's default-address-pools. */
 const dockerdPools = configSchema.parse({}).engine.network.addressPools;
@@ -116,6 +116,29 @@ describe('validateSubnetRequest', () => {
     }
   });
 
+  test('refuses /0 and subnets overlapping this-network, loopback, link-local, multicast and reserved (400)', () => {
+    for (const ok of ['10.0.0.0/8', '1.0.0.0/8', '126.0.0.0/8', '128.0.0.0/8', '169.253.0.0/16', '169.255.0.0/16', '223.255.255.0/24', '192.168.0.0/16']) {
+      checkUsableSubnet(ok);
+    }
+    assert.throws(() => checkUsableSubnet('0.0.0.0/0'), faultWith('invalid-argument', 'invalid subnet 0.0.0.0/0: a network cannot span every address'));
+    const refused: [string, string][] = [
+      ['0.0.0.0/8', '0.0.0.0/8 ("this network")'],
+      ['0.1.2.0/24', '0.0.0.0/8 ("this network")'],
+      ['127.0.0.0/8', '127.0.0.0/8 (loopback)'],
+      ['127.5.0.0/16', '127.0.0.0/8 (loopback)'],
+      ['64.0.0.0/2', '127.0.0.0/8 (loopback)'],
+      ['169.254.0.0/16', '169.254.0.0/16 (link-local)'],
+      ['169.254.169.0/24', '169.254.0.0/16 (link-local)'],
+      ['224.0.0.0/4', '224.0.0.0/3 (multicast and reserved)'],
+      ['240.0.0.0/4', '224.0.0.0/3 (multicast and reserved)'],
+      ['255.255.255.255/32', '224.0.0.0/3 (multicast and reserved)'],
+      ['192.0.0.0/2', '224.0.0.0/3 (multicast and reserved)'],
+    ];
+    for (const [subnet, block] of refused) {
+      assert.throws(() => checkUsableSubnet(subnet), faultWith('invalid-argument', `invalid subnet ${subnet}: it overlaps ${block}, which no network may use`), subnet);
+    }
+  });
+
   test('the default gateway is the first host of the subnet, or of the ip-range when one is given', () => {
     assert.equal(defaultGateway({ subnet: '10.10.0.0/16' }), '10.10.0.1');
     assert.equal(defaultGateway({ subnet: '10.10.0.0/16', ipRange: '10.10.5.0/24' }), '10.10.5.0');
@@ -132,11 +155,21 @@ describe('host routes', () => {
     'docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
     'tun0\t0000080A\t0100080A\t0003\t0\t0\t0\t0000FFFF\t0\t0\t0',
     'lo\t0100007F\t00000000\t0005\t0\t0\t0\tFFFFFFFF\t0\t0\t0',
+    // `ip route add unreachable 198.51.100.0/24`
+    '*\t006433C6\t00000000\t0201\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+    // a duplicate line (another metric) is one route
+    'eth0\t000200C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0',
     '',
   ].join('\n');
 
-  test('parses /proc/net/route into CIDRs without the default route', () => {
-    assert.deepEqual(parseRouteTable(table), ['192.0.2.0/24', '172.17.0.0/16', '10.8.0.0/16', '127.0.0.1/32']);
+  test('parses /proc/net/route into routes without the default route; on-link = no gateway, not a reject route', () => {
+    assert.deepEqual(parseRouteTable(table), [
+      { subnet: '192.0.2.0/24', device: 'eth0', onLink: true },
+      { subnet: '172.17.0.0/16', device: 'docker0', onLink: true },
+      { subnet: '10.8.0.0/16', device: 'tun0', onLink: false },
+      { subnet: '127.0.0.1/32', device: 'lo', onLink: true },
+      { subnet: '198.51.100.0/24', device: '*', onLink: false },
+    ]);
     assert.deepEqual(parseRouteTable(''), []);
   });
 
@@ -149,6 +182,6 @@ describe('host routes', () => {
       await rm(dir, { recursive: true, force: true });
     }
     const routes = await hostRoutes();
-    assert.ok(routes.every((r) => parseCidr(r) !== undefined && r !== '0.0.0.0/0'));
+    assert.ok(routes.every((r) => parseCidr(r.subnet) !== undefined && r.subnet !== '0.0.0.0/0' && r.device !== ''));
   });
 });

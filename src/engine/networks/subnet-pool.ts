@@ -142,27 +142,66 @@ export function checkNoOverlap(subnet: string, existing: string[]): void {
   }
 }
 
-/**
- * The host's IPv4 routes as CIDRs, default route excluded, read from /proc/net/route (no `ip` spawn). dockerd 28
- * looks only at on-link routes; we avoid every routed prefix, so a subnet never shadows a VPN's routes either.
+/*
+ * Blocks the host reaches otherwise than through a bridge, or that are no unicast at all: a bridge holding one
+ * would take the host's loopback, link-local (cloud metadata) or multicast traffic. dockerd does not refuse them;
+ * a /0 there even adds an on-link route over everything and a MASQUERADE of every forwarded packet.
  */
-export async function hostRoutes(path = '/proc/net/route'): Promise<string[]> {
+const reservedBlocks: readonly [string, string][] = [
+  ['0.0.0.0/8', '"this network"'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['224.0.0.0/3', 'multicast and reserved'],
+];
+
+/** Refuses a user subnet no network may have (invalid-argument): /0, or one overlapping a reserved block. */
+export function checkUsableSubnet(subnet: string): void {
+  const wanted = parseCidrOrThrow(subnet, 'subnet');
+  if (wanted.prefix === 0) throw new Fault('invalid-argument', `invalid subnet ${subnet}: a network cannot span every address`);
+  for (const [block, what] of reservedBlocks) {
+    if (prefixesOverlap(parseCidrOrThrow(block, 'reserved block'), wanted)) {
+      throw new Fault('invalid-argument', `invalid subnet ${subnet}: it overlaps ${block} (${what}), which no network may use`);
+    }
+  }
+}
+
+/** One IPv4 route of the host's main table. */
+export interface HostRoute {
+  /** Canonical CIDR. */
+  subnet: string;
+  /** The outgoing device; `*` for a route with none (unreachable, blackhole). */
+  device: string;
+  /** A connected route (no gateway): the subnet is on that device's link, as a bridge's own subnet is. */
+  onLink: boolean;
+}
+
+/**
+ * The host's IPv4 routes, default route excluded, read from /proc/net/route (no `ip` spawn). dockerd 28 avoids
+ * only on-link routes when it picks; we avoid every routed prefix, so a subnet never shadows a VPN's routes either.
+ */
+export async function hostRoutes(path = '/proc/net/route'): Promise<HostRoute[]> {
   return parseRouteTable(await readFile(path, 'utf8'));
 }
 
+// linux/route.h
+const rtfGateway = 0x2;
+const rtfReject = 0x200;
+
 /** /proc/net/route: a header, then Iface, Destination, Gateway, Flags, …, Mask with addresses in host-order hex. */
-export function parseRouteTable(text: string): string[] {
-  const routes = new Set<string>();
+export function parseRouteTable(text: string): HostRoute[] {
+  const routes = new Map<string, HostRoute>();
   for (const line of text.split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
     if (fields.length < 8) continue;
     const destination = fromProcHex(fields[1]);
     const mask = fromProcHex(fields[7]);
-    if (destination === undefined || mask === undefined || mask === 0) continue;
-    const prefix = Math.clz32(~mask);
-    routes.add(formatCidr(canonicalPrefix({ address: destination, prefix })));
+    const flags = /^[0-9A-Fa-f]{1,8}$/.test(fields[3]) ? Number.parseInt(fields[3], 16) : undefined;
+    if (destination === undefined || mask === undefined || mask === 0 || flags === undefined) continue;
+    const subnet = formatCidr(canonicalPrefix({ address: destination, prefix: Math.clz32(~mask) }));
+    const device = fields[0];
+    routes.set(`${device} ${subnet}`, { subnet, device, onLink: (flags & (rtfGateway | rtfReject)) === 0 && device !== '*' });
   }
-  return [...routes];
+  return [...routes.values()];
 }
 
 // The kernel prints the address's bytes as a little-endian 32-bit word on the machines we run on (x86-64, arm64).
