@@ -12,7 +12,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 packages=(
   skopeo docker.io docker-registry busybox-static runc containerd
   iproute2 iptables openssl ca-certificates curl util-linux mount procps tar gzip apache2-utils wrk
-  python3 make g++ bzip2 xz-utils zstd attr docker-compose
+  python3 make g++ bzip2 xz-utils zstd attr docker-compose python3-docker tini
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 

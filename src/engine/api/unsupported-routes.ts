@@ -5,13 +5,7 @@ import type { Route } from './router.ts';
  * Docker Engine API calls this engine does not serve yet, answered with a 501 that names what is missing instead
  * of the router's "page not found" (which the CLI would print as if the daemon were broken).
  */
-const unsupported: [method: Route['method'], path: string, what: string][] = [
-  ['POST', '/networks/create', 'networks other than none and host'],
-  ['GET', '/networks/{id}', 'networks other than none and host'],
-  ['DELETE', '/networks/{id}', 'networks other than none and host'],
-  ['POST', '/networks/{id}/connect', 'networks other than none and host'],
-  ['POST', '/networks/{id}/disconnect', 'networks other than none and host'],
-];
+const unsupported: [method: Route['method'], path: string, what: string][] = [];
 
 export function unsupportedRoutes(): Route[] {
   return unsupported.map(([method, path, what]) => ({
