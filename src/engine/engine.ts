@@ -9,6 +9,7 @@ import type { BlobStore } from '../store/blob-store.ts';
 import { createApiServer } from './api/api-server.ts';
 import { archiveRoutes } from './api/archive-routes.ts';
 import { containerRoutes } from './api/container-routes.ts';
+import { statsRoutes } from './api/stats-routes.ts';
 import { execRoutes } from './api/exec-routes.ts';
 import { pruneRoutes } from './api/prune-routes.ts';
 import { imageRoutes } from './api/image-routes.ts';
@@ -27,7 +28,8 @@ import type { NetworkDriver } from './networks/network-driver.ts';
 import { PortAllocator } from './networks/port-allocator.ts';
 import type { ContainerNetworking } from './containers/container-networking.ts';
 import { ImageBuilder } from './build/image-builder.ts';
-import { unsupportedRoutes } from './api/unsupported-routes.ts';
+import { pluginRoutes } from './api/plugin-routes.ts';
+import { swarmRoutes } from './api/swarm-routes.ts';
 import { volumeRoutes } from './api/volume-routes.ts';
 import { LocalVolumeDriver } from './volumes/local-volume-driver.ts';
 import { VolumeRecords } from './volumes/volume-records.ts';
@@ -123,13 +125,15 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     }),
     ...imageRoutes({ images }),
     ...containerRoutes({ containers, snapshotter, serverHeader, execIds: (id) => execs.idsOf(id) }),
+    ...statsRoutes({ containers }),
     ...execRoutes({ execs, serverHeader }),
     ...archiveRoutes({ archive: new ContainerArchive(containers) }),
     ...volumeRoutes({ volumes }),
     ...pruneRoutes({ images, containers, volumes }),
     ...networkRoutes({ networks }),
     ...buildRoutes({ builder: new ImageBuilder({ images, containers, workDir: join(root, 'build') }) }),
-    ...unsupportedRoutes(),
+    ...swarmRoutes(),
+    ...pluginRoutes(),
   ]);
   // A crashed engine leaves rootfs mounts and mounted volumes (`-o type=…`) behind: the volumes are unmounted
   // before any container starts again, and restore() cleans each container's runtime state; then nothing else

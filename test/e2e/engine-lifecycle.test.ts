@@ -177,7 +177,7 @@ describe('container lifecycle with the docker CLI', () => {
     assert.equal(await ok('exec', '-e', 'A=2', '-w', '/tmp', '-u', 'nobody', 'host', 'sh', '-c', 'echo $A $(pwd) $(id -u)'), '2 /tmp 65534');
     assert.equal((await engine.docker(['exec', '-i', 'host', 'tr', 'a-z', 'A-Z'], { input: 'quiet\n' })).stdout, 'QUIET\n');
     const missing = await d('exec', 'host', 'nope');
-    assert.equal(missing.code, 127);
+    assert.equal(missing.code, 126, 'moby: an exec that cannot start is 126, even for a missing command (run says 127)');
     assert.match(missing.stdout + missing.stderr, /executable file not found/);
     await ok('exec', '-d', 'host', 'sh', '-c', 'echo detached > /tmp/d');
     await waitFor(async () => (await d('exec', 'host', 'cat', '/tmp/d')).stdout === 'detached\n');

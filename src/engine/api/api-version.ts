@@ -7,10 +7,17 @@ import { Fault } from '../../base/fault.ts';
 export const apiVersion = '1.44';
 export const minApiVersion = '1.24';
 
+/** moby api/types/versions compare: dot-separated numbers, a missing or non-numeric part counting as 0. */
 export function compareVersions(a: string, b: string): number {
-  const [am, an] = a.split('.').map(Number);
-  const [bm, bn] = b.split('.').map(Number);
-  return am !== bm ? am - bm : an - bn;
+  const as = a.split('.');
+  const bs = b.split('.');
+  // strconv.Atoi with its error ignored: anything but an integer is 0.
+  const part = (text: string | undefined) => (/^[+-]?\d+$/.test(text ?? '') ? Number(text) : 0);
+  for (let i = 0; i < Math.max(as.length, bs.length); i++) {
+    const diff = part(as[i]) - part(bs[i]);
+    if (diff !== 0) return Math.sign(diff);
+  }
+  return 0;
 }
 
 export function versionAtLeast(version: string, floor: string): boolean {
@@ -19,7 +26,8 @@ export function versionAtLeast(version: string, floor: string): boolean {
 
 /** Splits `/v1.41/containers/json` into the version and the route path; unversioned paths get the current version. */
 export function splitVersion(path: string): { version: string; path: string } {
-  const match = /^\/v(\d+\.\d+)(\/.*)?$/.exec(path);
+  // moby api/server/server.go versionMatcher `/v{version:[0-9.]+}`: `/v1/…` is a (too old) version too.
+  const match = /^\/v([0-9.]+)(\/.*)?$/.exec(path);
   if (!match) return { version: apiVersion, path };
   const version = match[1];
   // moby: api/server/middleware/version.go

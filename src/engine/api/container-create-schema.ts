@@ -28,7 +28,17 @@ export const endpointSettingsFields = {
   DriverOpts: goStringMap(),
   GwPriority: gwPrioritySchema(),
   NetworkID: goString(),
+  EndpointID: goString(),
+  Gateway: goString(),
+  IPAddress: goString(),
+  IPPrefixLen: goInt('int'),
+  IPv6Gateway: goString(),
+  GlobalIPv6Address: goString(),
+  GlobalIPv6PrefixLen: goInt('int'),
+  DNSNames: goStrings(),
 };
+
+const throttleDevices = () => goStructList('blkiodev.ThrottleDevice', { Path: goString(), Rate: goInt('uint') });
 
 /** container.HostConfig, with its embedded Resources; moby's names and Go types. */
 export const hostConfigSchema = goStruct('container.HostConfig', {
@@ -48,6 +58,7 @@ export const hostConfigSchema = goStruct('container.HostConfig', {
   VolumeDriver: goString(),
   VolumesFrom: goStrings(),
   ConsoleSize: goUintPair(),
+  Annotations: goStringMap(),
   CapAdd: goStrSlice(),
   CapDrop: goStrSlice(),
   CgroupnsMode: goString(),
@@ -78,18 +89,36 @@ export const hostConfigSchema = goStruct('container.HostConfig', {
   NanoCpus: goInt('int64'),
   CgroupParent: goString(),
   BlkioWeight: goInt('uint16'),
+  BlkioWeightDevice: goStructList('blkiodev.WeightDevice', { Path: goString(), Weight: goInt('uint16') }),
+  BlkioDeviceReadBps: throttleDevices(),
+  BlkioDeviceWriteBps: throttleDevices(),
+  BlkioDeviceReadIOps: throttleDevices(),
+  BlkioDeviceWriteIOps: throttleDevices(),
   CpuPeriod: goInt('int64'),
   CpuQuota: goInt('int64'),
   CpuRealtimePeriod: goInt('int64'),
   CpuRealtimeRuntime: goInt('int64'),
   CpusetCpus: goString(),
   CpusetMems: goString(),
+  Devices: goStructList('container.DeviceMapping', { PathOnHost: goString(), PathInContainer: goString(), CgroupPermissions: goString() }),
+  DeviceCgroupRules: goStrings(),
+  // Capabilities ([][]string) is kept as given: the field is refused whole.
+  DeviceRequests: goStructList('container.DeviceRequest', { Driver: goString(), Count: goInt('int'), DeviceIDs: goStrings(), Options: goStringMap() }),
+  KernelMemory: goInt('int64'),
+  KernelMemoryTCP: goInt('int64'),
   MemoryReservation: goInt('int64'),
   MemorySwap: goInt('int64'),
   MemorySwappiness: goInt('int64'),
   OomKillDisable: goBool(),
   PidsLimit: goInt('int64'),
+  Ulimits: goStructList('units.Ulimit', { Name: goString(), Hard: goInt('int64'), Soft: goInt('int64') }),
+  CpuCount: goInt('int64'),
+  CpuPercent: goInt('int64'),
+  IOMaximumIOps: goInt('uint'),
+  IOMaximumBandwidth: goInt('uint'),
   Mounts: goStructList('mount.Mount', mountFields),
+  MaskedPaths: goStrings(),
+  ReadonlyPaths: goStrings(),
   Init: goBool(),
 });
 
@@ -119,6 +148,14 @@ export const containerConfigFields = {
   StopSignal: goString(),
   StopTimeout: goInt('int'),
   Shell: goStrSlice(),
+  Healthcheck: goStruct('container.HealthConfig', {
+    Test: goStrings(),
+    Interval: goInt('int64'),
+    Timeout: goInt('int64'),
+    StartPeriod: goInt('int64'),
+    StartInterval: goInt('int64'),
+    Retries: goInt('int'),
+  }),
 };
 
 /**

@@ -24,3 +24,14 @@ test('status strings are moby’s', () => {
   Object.assign(state, { Status: 'exited', Running: false, Paused: false, ExitCode: 3, FinishedAt: '2025-01-01T00:00:09Z' });
   assert.equal(statusText(state, now), 'Exited (3) 1 second ago');
 });
+
+test('a running container with a healthcheck shows its health as moby’s ps does', () => {
+  const now = Date.parse('2025-01-01T00:00:10Z');
+  const state = { ...initialState(), Status: 'running' as const, Running: true, StartedAt: '2025-01-01T00:00:07Z' };
+  const health = (Status: 'starting' | 'healthy' | 'unhealthy') => ({ ...state, Health: { Status, FailingStreak: 0, Log: null } });
+  assert.equal(statusText(health('starting'), now), 'Up 3 seconds (health: starting)');
+  assert.equal(statusText(health('healthy'), now), 'Up 3 seconds (healthy)');
+  assert.equal(statusText(health('unhealthy'), now), 'Up 3 seconds (unhealthy)');
+  assert.equal(statusText({ ...health('healthy'), Paused: true }, now), 'Up 3 seconds (Paused)');
+  assert.equal(statusText({ ...health('unhealthy'), Status: 'exited', Running: false, FinishedAt: '2025-01-01T00:00:09Z' }, now), 'Exited (0) 1 second ago');
+});

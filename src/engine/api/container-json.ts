@@ -30,12 +30,18 @@ export function statusText(state: ContainerState, now: number): string {
   if (state.Running) {
     if (state.Paused) return `Up ${since(state.StartedAt)} (Paused)`;
     if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
-    return `Up ${since(state.StartedAt)}`;
+    return `Up ${since(state.StartedAt)}${healthText(state)}`;
   }
   if (state.Dead) return 'Dead';
   if (state.StartedAt === zeroTime) return 'Created';
   if (state.FinishedAt === zeroTime) return '';
   return `Exited (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+}
+
+/** moby container.Health String(): ` (healthy)`, ` (unhealthy)`, ` (health: starting)`. */
+function healthText(state: ContainerState): string {
+  if (!state.Health) return '';
+  return state.Health.Status === 'starting' ? ' (health: starting)' : ` (${state.Health.Status})`;
 }
 
 /** `docker ps` Command: moby's daemon/list.go joins path and args, single-quoting args that contain spaces. */

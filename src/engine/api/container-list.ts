@@ -12,12 +12,17 @@ import type { containerSchemas } from './container-schemas.ts';
 type ListQuery = z.output<typeof containerSchemas.list.query>;
 
 const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+/** moby's health filter: a container without a healthcheck is `none`. */
+const healthStatuses = ['starting', 'healthy', 'unhealthy', 'none'];
 
 /** GET /containers/json (`docker ps`): newest first; without `all` only running ones; `limit` implies all. */
 export function listContainers(containers: ContainerManager, query: ListQuery, now: number): Record<string, unknown>[] {
   const { filters } = query;
   for (const status of filters.get('status') ?? []) {
     if (!statuses.includes(status)) throw new Fault('invalid-argument', `invalid filter 'status=${status}'`);
+  }
+  for (const health of filters.get('health') ?? []) {
+    if (!healthStatuses.includes(health)) throw new Fault('invalid-argument', `Unrecognised filter value for health: ${health}`);
   }
   const limit = query.limit ?? -1;
   const all = query.all || limit > 0 || (filters.get('status')?.length ?? 0) > 0 || filters.has('exited');
@@ -47,6 +52,7 @@ function matches(containers: ContainerManager, record: ContainerRecord, filters:
     check('exited', (code) => !record.state.Running && record.state.StartedAt !== '0001-01-01T00:00:00Z' && record.state.ExitCode === Number(code)) &&
     check('ancestor', (ref) => ancestorMatches(containers, record, ref)) &&
     check('is-task', (v) => v === 'false') &&
+    check('health', (h) => (record.state.Health?.Status ?? 'none') === h) &&
     check('network', (n) => onNetwork(record, n)) &&
     // moby: a volume name or a mount destination.
     check('volume', (v) => recordMounts(record).some((m) => m.Name === v || m.Destination === v)) &&

@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { Duplex, Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Fault } from '../../base/fault.ts';
+import { visibleChanges } from '../containers/container-changes.ts';
 import type { ContainerManager, WaitCondition } from '../containers/container-manager.ts';
 import { frame } from '../containers/container-io.ts';
 import { readLog, type LogEntry } from '../containers/container-log.ts';
+import { parseDetachKeys } from '../containers/detach-keys.ts';
 import type { ContainerRecord } from '../containers/container-record.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import { versionAtLeast } from './api-version.ts';
@@ -166,7 +168,7 @@ async function changes(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply
   const record = deps.containers.store.resolve(ctx.params.id);
   if (!deps.snapshotter.changes) throw new Fault('not-implemented', 'this snapshotter cannot list changes');
   const kinds = { modified: 0, added: 1, deleted: 2 } as const;
-  const list = await deps.snapshotter.changes(record.snapshotKey);
+  const list = visibleChanges(await deps.snapshotter.changes(record.snapshotKey));
   return { status: 200, json: list.map((c) => ({ Path: c.path, Kind: kinds[c.kind] })) };
 }
 
@@ -181,9 +183,20 @@ async function wait(containers: ContainerManager, ctx: ApiContext, res: ServerRe
   return 'streamed';
 }
 
-function attachOptions(ctx: ApiContext): { stdin: boolean; stdout: boolean; stderr: boolean; stream: boolean; logs: boolean } {
-  const { stdin, stdout, stderr, stream, logs } = inputOf(schemas.attach, ctx).query;
-  return { stdin, stdout, stderr, stream, logs };
+// --- attach (helper 11e): moby's hijack, then the log replay, then the live streams ---
+
+interface AttachQuery {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  stream: boolean;
+  logs: boolean;
+  detachKeys?: string;
+}
+
+function attachOptions(ctx: ApiContext): AttachQuery {
+  const { stdin, stdout, stderr, stream, logs, detachKeys } = inputOf(schemas.attach, ctx).query;
+  return { stdin, stdout, stderr, stream, logs, detachKeys };
 }
 
 function streamContentType(record: ContainerRecord, version: string): string {
@@ -192,50 +205,87 @@ function streamContentType(record: ContainerRecord, version: string): string {
 }
 
 /**
- * The hijack: the container is looked up before anything is written (so a missing one is a plain 404), the
- * client is registered on its streams, and only then does the 101 go out (moby #29285 lost output otherwise).
+ * Everything an attach needs, taken in one tick before any byte goes out: the container (a missing one is a
+ * plain 404), the detach keys (moby's 400), the log entries so far and, when streaming, a buffer registered
+ * on the container's streams (moby #29285: output between the response and the registration was lost).
  */
-async function attachHijacked(deps: ContainerRouteDeps, ctx: ApiContext, socket: Duplex, head: Buffer): Promise<void> {
+function openAttach(deps: ContainerRouteDeps, ctx: ApiContext, stdin: Readable | undefined) {
   const record = deps.containers.store.resolve(ctx.params.id);
   const options = attachOptions(ctx);
+  parseDetachKeys(options.detachKeys);
+  const { log } = deps.containers.logSource(record.id);
+  if (options.logs && !log.readable) throw new Fault('not-implemented', 'configured logging driver does not support reading');
+  const live = options.stream ? new PassThrough() : undefined;
+  if (live) deps.containers.attach(record.id, live, stdin, { ...options, stdin: options.stdin && stdin !== undefined });
+  let entries: Promise<LogEntry[]> = Promise.resolve([]);
+  if (options.logs) {
+    const { snapshot, stop } = log.follow(() => undefined);
+    stop();
+    entries = readLog(snapshot, {});
+  }
+  return { record, options, live, entries };
+}
+
+/** moby writes the log replay, then the live output, then ends the connection (the container's run ended). */
+async function sendAttach(session: ReturnType<typeof openAttach>, out: Writable): Promise<void> {
+  const { record, options, live } = session;
+  for (const entry of await session.entries) {
+    if (entry.stream === 'stdout' ? options.stdout : options.stderr) out.write(encodeEntry(entry, record.config.Tty, false));
+  }
+  if (live) await pipeline(live, out).catch(() => live.destroy());
+  else out.end();
+}
+
+/** The hijack: `101 UPGRADED` for `Upgrade: tcp` (the header before any frame, logs or not), stdin from the socket. */
+async function attachHijacked(deps: ContainerRouteDeps, ctx: ApiContext, socket: Duplex, head: Buffer): Promise<void> {
   // Node's default socket timeouts must not cut a long attach.
   (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
+  if (head.length) socket.unshift(head);
+  // dockerode sends its options as a body; moby never reads it and it never reaches stdin.
+  await dropBody(socket, Number(ctx.req.headers['content-length'] ?? 0));
+  const session = openAttach(deps, ctx, socket);
   const headers = Object.entries(commonHeaders(deps.serverHeader))
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  if (options.logs) await replayLogs(deps.containers, record, socket);
-  if (!options.stream) {
-    socket.end();
-    return;
-  }
-  deps.containers.attach(record.id, socket, socket, options);
   socket.write(
-    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamContentType(record, ctx.version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${headers}\r\n`,
+    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamContentType(session.record, ctx.version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${headers}\r\n`,
   );
-  // Bytes that arrived with the request headers are already stdin.
-  if (head.length) socket.unshift(head);
+  await sendAttach(session, socket);
 }
 
-/** Attach without `Upgrade` (older clients): the response body carries the output; there is no stdin. */
+/** Reads and discards the first `length` bytes of a hijacked connection, leaving the rest to be read. */
+function dropBody(socket: Duplex, length: number): Promise<void> {
+  let left = Number.isSafeInteger(length) && length > 0 ? length : 0;
+  return new Promise((resolve) => {
+    const take = () => {
+      for (let chunk: Buffer | null; left > 0 && (chunk = socket.read() as Buffer | null); ) {
+        if (chunk.length > left) socket.unshift(chunk.subarray(left));
+        left -= Math.min(left, chunk.length);
+      }
+      if (left > 0) return;
+      socket.off('readable', take).off('end', done);
+      resolve();
+    };
+    const done = () => (socket.off('readable', take), resolve());
+    if (!left) return resolve();
+    socket.on('readable', take).once('end', done);
+    take();
+  });
+}
+
+/**
+ * Attach without `Upgrade` (older clients): moby answers `200 OK` with the raw-stream type whatever the TTY,
+ * and the body carries the output until the run ends. There is no stdin here: node's HTTP parser owns the
+ * request side of the connection.
+ */
 async function attachPlain(deps: ContainerRouteDeps, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  const record = deps.containers.store.resolve(ctx.params.id);
-  const options = attachOptions(ctx);
-  res.writeHead(200, { 'Content-Type': streamContentType(record, ctx.version) });
+  const session = openAttach(deps, ctx, undefined);
+  // moby's hijacked answer has no chunking: the body is the raw stream up to the close.
+  res.useChunkedEncodingByDefault = false;
+  res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
   res.flushHeaders();
-  if (options.logs) await replayLogs(deps.containers, record, res);
-  if (!options.stream) {
-    res.end();
-    return 'streamed';
-  }
-  deps.containers.attach(record.id, res, undefined, { ...options, stdin: false });
+  await sendAttach(session, res);
   return 'streamed';
-}
-
-async function replayLogs(containers: ContainerManager, record: ContainerRecord, out: Writable): Promise<void> {
-  const { log } = containers.logSource(record.id);
-  const { offset, stop } = log.follow(() => undefined);
-  stop();
-  for (const entry of await readLog(log.path, { end: offset })) out.write(encodeEntry(entry, record.config.Tty, false));
 }
 
 function encodeEntry(entry: LogEntry, tty: boolean, timestamps: boolean): Buffer {
@@ -259,6 +309,7 @@ async function logs(containers: ContainerManager, ctx: ApiContext, res: ServerRe
   if (!wantOut && !wantErr) throw new Fault('invalid-argument', 'Bad parameters: you must choose at least one stream');
   const source = containers.logSource(ctx.params.id);
   const { record, log } = source;
+  if (!log.readable) throw new Fault('not-implemented', 'configured logging driver does not support reading');
   const nowMs = Date.now();
   const { since, until } = q;
   const sinceMs = since && since !== '0' ? parseTimestamp(since, nowMs) : undefined;
@@ -277,7 +328,7 @@ async function logs(containers: ContainerManager, ctx: ApiContext, res: ServerRe
   res.writeHead(200, { 'Content-Type': streamContentType(record, ctx.version) });
   res.flushHeaders();
   try {
-    for (const entry of await readLog(log.path, { end: subscription.offset, tail, sinceMs, untilMs })) send(entry);
+    for (const entry of await readLog(subscription.snapshot, { tail, sinceMs, untilMs })) send(entry);
     if (follow) {
       for (const entry of pending.splice(0)) send(entry);
       live = true;

@@ -54,7 +54,10 @@ function contentType(tty: boolean, version: string): string {
   return !tty && versionAtLeast(version, '1.42') ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
 }
 
-/** `exec -d` posts without Upgrade: start it and answer 200 with no body. Otherwise the output is the body. */
+/**
+ * `exec -d` posts without Upgrade: start it and answer 200 with no body. Otherwise the output is the body, framed
+ * unless the start request's Tty is set (moby router/container/exec.go goes by it, not by the exec's create).
+ */
 async function startPlain(deps: ExecRouteDeps, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
   const body = inputOf(schemas.start, ctx).body;
   const exec = deps.execs.get(ctx.params.id);
@@ -62,9 +65,10 @@ async function startPlain(deps: ExecRouteDeps, ctx: ApiContext, res: ServerRespo
     await deps.execs.start(exec.id, {});
     return { status: 200 };
   }
-  res.writeHead(200, { 'Content-Type': contentType(exec.config.Tty ?? false, ctx.version) });
+  const tty = body?.Tty ?? false;
+  res.writeHead(200, { 'Content-Type': contentType(tty, ctx.version) });
   res.flushHeaders();
-  await deps.execs.start(exec.id, { output: res, consoleSize: body?.ConsoleSize });
+  await deps.execs.start(exec.id, { output: res, tty, consoleSize: body?.ConsoleSize });
   return 'streamed';
 }
 
@@ -82,10 +86,10 @@ async function startHijacked(deps: ExecRouteDeps, ctx: ApiContext, socket: Duple
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
   socket.write(
-    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType(exec.config.Tty ?? false, ctx.version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${headers}\r\n`,
+    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType(start?.Tty ?? false, ctx.version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${headers}\r\n`,
   );
   if (rest.length) socket.unshift(rest);
-  await deps.execs.start(exec.id, { output: socket, input: socket, consoleSize: start?.ConsoleSize });
+  await deps.execs.start(exec.id, { output: socket, input: socket, tty: start?.Tty ?? false, consoleSize: start?.ConsoleSize });
 }
 
 function parseStartBody(body: Buffer) {

@@ -8,6 +8,7 @@ import { containerRoutes, type ContainerRouteDeps } from './container-routes.ts'
 import { execRoutes, type ExecRouteDeps } from './exec-routes.ts';
 import { imageRoutes, type ImageRouteDeps } from './image-routes.ts';
 import { pruneRoutes, type PruneRouteDeps } from './prune-routes.ts';
+import { statsRoutes, type StatsRouteDeps } from './stats-routes.ts';
 import { systemRoutes, type SystemDeps } from './system-routes.ts';
 import { volumeRoutes, type VolumeRouteDeps } from './volume-routes.ts';
 import { networkRoutes, type NetworkRouteDeps } from './network-routes.ts';
@@ -21,6 +22,7 @@ const routes: Route[] = [
   ...systemRoutes({} as SystemDeps),
   ...imageRoutes({} as ImageRouteDeps),
   ...containerRoutes({} as ContainerRouteDeps),
+  ...statsRoutes({} as StatsRouteDeps),
   ...execRoutes({} as ExecRouteDeps),
   ...pruneRoutes({} as PruneRouteDeps),
   ...volumeRoutes({} as VolumeRouteDeps),

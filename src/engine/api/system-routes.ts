@@ -125,7 +125,7 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: false,
     Isolation: '',
-    InitBinary: '',
+    InitBinary: 'docker-init',
     SecurityOptions: ['name=seccomp,profile=builtin'],
     Warnings: supportWarnings(deps.support),
   };

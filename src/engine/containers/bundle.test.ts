@@ -126,3 +126,12 @@ test('the NOFILE limit is capped by the engine\'s own hard limit', () => {
   assert.equal(nofileLimit('Max open files            1024                 unlimited            files\n'), 1048576);
   assert.equal(nofileLimit(''), 1048576);
 });
+
+test('--init binds docker-init read-only at /sbin/docker-init and runs the command under it', () => {
+  const s = ociSpec(spec({ init: '/usr/bin/tini-static', args: ['sleep', '1'] }), user, files, host) as unknown as { process: { args: string[] }; mounts: { destination: string; source: string; options: string[] }[] };
+  assert.deepEqual(s.process.args, ['/sbin/docker-init', '--', 'sleep', '1']);
+  assert.deepEqual(s.mounts.find((m) => m.destination === '/sbin/docker-init'), { destination: '/sbin/docker-init', type: 'bind', source: '/usr/bin/tini-static', options: ['bind', 'ro'] });
+  const plain = ociSpec(spec({ args: ['sleep', '1'] }), user, files, host) as unknown as { process: { args: string[] }; mounts: { destination: string }[] };
+  assert.deepEqual(plain.process.args, ['sleep', '1']);
+  assert.equal(plain.mounts.some((m) => m.destination === '/sbin/docker-init'), false);
+});

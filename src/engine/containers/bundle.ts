@@ -17,6 +17,10 @@ import { readRootfsFile, resolveUser, writeEtcFiles, type EtcFiles, type Resolve
 import { cgroupsPath, type CgroupHost } from './cgroups.ts';
 import type { ContainerRunSpec, ExecSpec, ResourceLimits } from './runtime.ts';
 import { seccompProfile } from './seccomp.ts';
+import { applyHostOptions, deviceNumbers, withGroups } from './spec-options.ts';
+
+/** Where `--init` puts docker-init inside the container. */
+export const initPath = '/sbin/docker-init';
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
 export const defaultCapabilities = [
@@ -99,8 +103,10 @@ export function ociResources(r: ResourceLimits, options: { privileged: boolean; 
     const swap = r.memorySwap === -1 ? -1 : r.memorySwap > 0 ? r.memorySwap : r.memory * 2;
     out.memory = { limit: r.memory, ...(options.cgroups.swapAccounting ? { swap } : {}) };
   }
+  if (r.memoryReservation) out.memory = { ...(out.memory as object), reservation: r.memoryReservation };
   const cpu: Record<string, number> = {};
   if (r.cpuShares > 0) cpu.shares = r.cpuShares;
+  const cpuset = { ...(r.cpusetCpus ? { cpus: r.cpusetCpus } : {}), ...(r.cpusetMems ? { mems: r.cpusetMems } : {}) };
   if (options.cgroups.cpuQuota) {
     if (r.nanoCpus > 0) {
       cpu.period = 100_000;
@@ -110,7 +116,7 @@ export function ociResources(r: ResourceLimits, options: { privileged: boolean; 
       if (r.cpuPeriod > 0) cpu.period = r.cpuPeriod;
     }
   }
-  if (Object.keys(cpu).length) out.cpu = cpu;
+  if (Object.keys(cpu).length || Object.keys(cpuset).length) out.cpu = { ...cpu, ...cpuset };
   if (options.cgroups.pids && r.pidsLimit !== null && r.pidsLimit > 0) out.pids = { limit: r.pidsLimit };
   // moby warns and discards the weight when the kernel has no weight file; runc would fail to start.
   if (options.cgroups.blkioWeight && r.blkioWeight > 0) out.blockIO = { weight: r.blkioWeight };
@@ -130,6 +136,7 @@ function ociMounts(spec: ContainerRunSpec, files: EtcFiles): Record<string, unkn
     { destination: '/etc/resolv.conf', type: 'bind', source: files.resolvConf, options: ['rbind', 'rprivate'] },
     { destination: '/etc/hostname', type: 'bind', source: files.hostname, options: ['rbind', 'rprivate'] },
     { destination: '/etc/hosts', type: 'bind', source: files.hosts, options: ['rbind', 'rprivate'] },
+    ...(spec.init ? [{ destination: initPath, type: 'bind', source: spec.init, options: ['bind', 'ro'] }] : []),
     ...(spec.mounts ?? []).map((m) =>
       m.tmpfs
         ? { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: [...m.tmpfs.options, ...(m.readonly ? ['ro'] : [])] }
@@ -155,10 +162,7 @@ function hostDevices(): Record<string, unknown>[] {
       if (!st) continue;
       if (st.isDirectory() && depth < 2) visit(path, depth + 1);
       else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        const dev = BigInt(st.rdev);
-        const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
-        const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
-        out.push({ path, type: st.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: st.mode & 0o777, uid: st.uid, gid: st.gid });
+        out.push({ path, type: st.isCharacterDevice() ? 'c' : 'b', ...deviceNumbers(st.rdev), fileMode: st.mode & 0o777, uid: st.uid, gid: st.gid });
       }
     }
   };
@@ -176,6 +180,10 @@ function withHome(env: readonly string[], user: ResolvedUser): string[] {
 
 /** The OCI spec for one run; pure (given the resolved user and the etc files). */
 export function ociSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFiles, host: BundleHost): Record<string, unknown> {
+  return applyHostOptions(defaultOciSpec(spec, user, files, host), spec.hostOptions);
+}
+
+function defaultOciSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFiles, host: BundleHost): Record<string, unknown> {
   const caps = effectiveCapabilities(spec, host.bounding);
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   // A namespace the engine prepared (veths, addresses, routes) is joined by path, as podman does; runc makes one
@@ -187,7 +195,8 @@ export function ociSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFi
       terminal: spec.terminal,
       ...(spec.terminal && spec.consoleSize?.[0] ? { consoleSize: { height: spec.consoleSize[0], width: spec.consoleSize[1] } } : {}),
       user: processUser(user),
-      args: spec.args,
+      // moby daemon/oci_linux.go WithInit: docker-init reaps orphans and forwards signals to the command.
+      args: spec.init ? [initPath, '--', ...spec.args] : spec.args,
       env: withHome(spec.env, user),
       cwd: spec.cwd || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
@@ -212,6 +221,14 @@ export function ociSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFi
   };
 }
 
+/** The process's user, with `--group-add`'s groups from the image's /etc/group. */
+async function runUser(spec: ContainerRunSpec): Promise<ResolvedUser> {
+  const read = (path: string) => readRootfsFile(spec.rootfs, path);
+  const user = await resolveUser(read, spec.user);
+  const groupAdd = spec.hostOptions?.groupAdd ?? [];
+  return groupAdd.length ? withGroups(user, groupAdd, (await read('etc/group')) ?? '') : user;
+}
+
 /**
  * Writes the bundle of `spec` (config.json, rootfs/ mount point, etc files) into spec.bundleDir. The rootfs is
  * not mounted here: the runtime mounts it for the lifetime of the run.
@@ -221,7 +238,7 @@ export async function writeBundle(spec: ContainerRunSpec, host: BundleHost): Pro
   const name = spec.network === 'host' ? hostHostname() : spec.hostname;
   const [files, user] = await Promise.all([
     writeEtcFiles(spec.bundleDir, { ...spec.etc, hostname: name, network: spec.network }),
-    resolveUser((path) => readRootfsFile(spec.rootfs, path), spec.user),
+    runUser(spec),
   ]);
   const config = ociSpec(spec, user, files, host);
   await writeFile(join(spec.bundleDir, 'config.json'), JSON.stringify(config));

@@ -84,3 +84,13 @@ export function parseOomKills(text: string): number {
 export async function readOomKills(host: CgroupHost, id: string): Promise<number> {
   return parseOomKills(await readFile(oomCounterFile(host, id), 'utf8').catch(() => ''));
 }
+
+/** Container `id`'s cgroup directory: the v1 `controller`'s (cpu, cpuacct, memory, blkio, pids) or the unified one. */
+export function cgroupDir(host: CgroupHost, id: string, controller: string): string {
+  return host.version === 2 ? join(host.root, cgroupsPath(id)) : join(host.root, controller, cgroupsPath(id));
+}
+
+/** A cgroup file's text, or undefined when it (or the cgroup) is absent. */
+export function readCgroupFile(dir: string, name: string): Promise<string | undefined> {
+  return readFile(join(dir, name), 'utf8').catch(() => undefined);
+}

@@ -136,6 +136,22 @@ export function describeRuntime(name: string, make: () => Promise<RuntimeFixture
       assert.equal(r.oomKilled, true);
     });
 
+    test('update changes a running container\'s limits and stats reads its counters until it is gone', async () => {
+      const s = await spec(['sh', '-c', 'while :; do :; done'], { resources: { ...noLimits, memory: 64 * 1024 * 1024 } });
+      const p = await f.runtime.run(s);
+      await f.runtime.update(s.id, { memory: { limit: 32 * 1024 * 1024, swap: 32 * 1024 * 1024 }, pids: { limit: 20 } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const stats = await f.runtime.stats(s.id);
+      assert.ok(stats && stats.cpu_stats.cpu_usage.total_usage > 0, 'CPU time is counted');
+      assert.equal(stats.memory_stats.limit, 32 * 1024 * 1024);
+      assert.equal(stats.pids_stats.limit, 20);
+      assert.ok((stats.pids_stats.current ?? 0) >= 1);
+      await assert.rejects(f.runtime.update(s.id, { memory: { limit: 1, swap: 1 } }), (err: Error) => /memory/.test(err.message));
+      await p.kill('KILL');
+      await p.exited;
+      assert.equal(await f.runtime.stats(s.id), undefined);
+    });
+
     test('the pids limit bounds a fork bomb', async () => {
       const s = await spec(['sleep', '60'], { resources: { ...noLimits, pidsLimit: 10 } });
       const p = await f.runtime.run(s);

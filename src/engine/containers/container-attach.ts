@@ -4,14 +4,22 @@ import type { AttachOptions } from './container-io.ts';
 import type { ContainerLog } from './container-log.ts';
 import type { ContainerRecord } from './container-record.ts';
 import type { DaemonContext } from './daemon-context.ts';
+import { parseDetachKeys } from './detach-keys.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 /** Registers a client on the container's streams; call before start so no output is missed. */
 export function attach(ctx: DaemonContext, input: string, output: Writable, stdin: Readable | undefined, options: AttachOptions): () => void {
   const record = ctx.deps.store.resolve(input);
+  const detachKeys = parseDetachKeys(options.detachKeys);
   const live = ctx.liveOf(record);
-  const detach = live.io.attach(output, stdin, { ...options, stdin: options.stdin && record.config.OpenStdin, stdinOnce: record.config.StdinOnce });
+  const detach = live.io.attach(output, stdin, {
+    ...options,
+    stdin: options.stdin && record.config.OpenStdin,
+    stdinOnce: record.config.StdinOnce,
+    escapeKeys: detachKeys,
+    onDetach: () => ctx.event(record, 'detach'),
+  });
   ctx.event(record, 'attach');
   return detach;
 }

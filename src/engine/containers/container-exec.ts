@@ -4,7 +4,7 @@ import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import type { EventLog } from '../events.ts';
 import { frame } from './container-io.ts';
-import { ProcessStartError, type ContainerProcess, type Runtime } from './runtime.ts';
+import type { ContainerProcess, Runtime } from './runtime.ts';
 import type { ContainerManager } from './container-manager.ts';
 
 /** The body of POST /containers/{id}/exec. */
@@ -31,6 +31,25 @@ interface ExecRecord {
   pid: number;
   process?: ContainerProcess;
   finishedAt?: number;
+  /** The start request asked for a TTY: output goes unframed. */
+  rawOutput?: boolean;
+}
+
+/** What an exec start hands over: the client's streams and the start request's Tty and console size. */
+export interface ExecStreams {
+  output?: Writable;
+  input?: Readable;
+  tty?: boolean;
+  consoleSize?: [number, number];
+}
+
+/** What `docker exec` reports for a command that could not be started (moby daemon/exec.go). */
+const startFailedExitCode = 126;
+
+/** moby's exec event text: the entrypoint, a space, the arguments (so a bare command keeps its trailing space). */
+function commandLine(config: ExecConfig): string {
+  const [entrypoint = '', ...args] = config.Cmd ?? [];
+  return `${entrypoint} ${args.join(' ')}`;
 }
 
 /** Finished execs stay inspectable this long (the CLI inspects right after the stream ends). */
@@ -61,7 +80,7 @@ export class ContainerExecs {
     if (!config.Cmd?.length) throw new Fault('invalid-argument', 'No exec command specified');
     const id = randomBytes(32).toString('hex');
     this.#execs.set(id, { id, containerId: record.id, config, running: false, exitCode: null, pid: 0 });
-    this.#event(id, `exec_create: ${config.Cmd.join(' ')}`);
+    this.#event(id, `exec_create: ${commandLine(config)}`);
     return { Id: id };
   }
 
@@ -76,14 +95,18 @@ export class ContainerExecs {
   }
 
   /**
-   * Runs the exec. Attached (`output` given): resolves when it has exited and its output is sent; a process that
-   * cannot start is reported in the stream, as moby does, with exit code 126/127. Detached: resolves once started.
+   * Runs the exec. Attached (`output` given): resolves when it has exited and its output is sent, framed unless
+   * the start request asked for a TTY (`tty`; moby goes by the start's Tty, not the create's). A process that
+   * cannot start is reported in the stream, as moby does. Detached: resolves once started.
    */
-  async start(id: string, streams: { output?: Writable; input?: Readable; consoleSize?: [number, number] }): Promise<void> {
+  async start(id: string, streams: ExecStreams): Promise<void> {
     const exec = this.get(id);
     if (exec.running || exec.exitCode !== null) throw new Fault('conflict', `Error: Exec command ${id} has already run`);
     const { record, bundleDir, env, cwd } = this.#containers.execContext(exec.containerId, exec.config);
     exec.running = true;
+    exec.rawOutput = streams.tty ?? false;
+    // moby logs exec_start before the runtime is asked, so a command that cannot start has one too.
+    this.#event(id, `exec_start: ${commandLine(exec.config)}`);
     let process: ContainerProcess;
     try {
       process = await this.#runtime.exec(record.id, bundleDir, {
@@ -98,7 +121,8 @@ export class ContainerExecs {
         privileged: exec.config.Privileged ?? false,
       });
     } catch (err) {
-      this.#finish(exec, err instanceof ProcessStartError && err.exitCode === 127 ? 127 : 126);
+      // moby daemon/exec.go: whatever stops an exec from starting leaves ExitCode 126 (not found included), and no exec_die.
+      this.#finish(exec, startFailedExitCode, { event: false });
       if (!streams.output) throw err;
       this.#write(exec, streams.output, 'stdout', Buffer.from(`${err instanceof Error ? err.message : String(err)}\r\n`));
       streams.output.end();
@@ -106,7 +130,6 @@ export class ContainerExecs {
     }
     exec.process = process;
     exec.pid = process.pid;
-    this.#event(id, `exec_start: ${(exec.config.Cmd ?? []).join(' ')}`);
     const done = this.#pump(exec, process, streams).then(async () => {
       const { exitCode } = await process.exited;
       this.#finish(exec, exitCode);
@@ -116,7 +139,7 @@ export class ContainerExecs {
     else done.catch((err) => this.#logger.warn({ err, id }, 'detached exec failed'));
   }
 
-  #pump(exec: ExecRecord, process: ContainerProcess, streams: { output?: Writable; input?: Readable }): Promise<void> {
+  #pump(exec: ExecRecord, process: ContainerProcess, streams: ExecStreams): Promise<void> {
     if (streams.input && process.stdin) {
       const stdin = process.stdin;
       streams.input.on('data', (chunk: Buffer) => stdin.writable && stdin.write(chunk));
@@ -143,16 +166,16 @@ export class ContainerExecs {
 
   #write(exec: ExecRecord, output: Writable, stream: 'stdout' | 'stderr', chunk: Buffer): void {
     if (!output.writable) return;
-    output.write(exec.config.Tty ? chunk : frame(stream === 'stdout' ? 1 : 2, chunk));
+    output.write(exec.rawOutput ? chunk : frame(stream === 'stdout' ? 1 : 2, chunk));
   }
 
-  #finish(exec: ExecRecord, exitCode: number): void {
+  #finish(exec: ExecRecord, exitCode: number, options: { event: boolean } = { event: true }): void {
     exec.running = false;
     exec.exitCode = exitCode;
     exec.pid = 0;
     exec.process = undefined;
     exec.finishedAt = Date.now();
-    this.#event(exec.id, 'exec_die', { execID: exec.id, exitCode: String(exitCode) });
+    if (options.event) this.#event(exec.id, 'exec_die', { execID: exec.id, exitCode: String(exitCode) });
   }
 
   resize(id: string, rows: number, cols: number): void {

@@ -57,3 +57,20 @@ test('with a TTY the output is raw', async () => {
   await done;
   assert.equal(received().toString(), 'raw\r\n');
 });
+
+test('with a TTY the detach keys end the client attachment, not the container stdin; one-byte reads only, as moby', async () => {
+  const io = new ContainerIo({ log: new ContainerLog(join(dir, 'c.log')), tty: () => true });
+  const client = new PassThrough();
+  const input = new PassThrough();
+  let detached = 0;
+  io.attach(client, input, { stdin: true, stdout: true, stderr: true, stdinOnce: false, onDetach: () => detached++ });
+  const stdin = collect(io.stdin());
+  for (const chunk of [Buffer.from('ls\n'), Buffer.from([16]), Buffer.from('x'), Buffer.from([16]), Buffer.from([17])]) {
+    input.write(chunk);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(detached, 1);
+  assert.ok(client.writableEnded);
+  assert.equal(io.attachmentCount, 0);
+  assert.equal(stdin().toString(), 'ls\n\x10x');
+});

@@ -1,11 +1,14 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { ContainerLog, LogStream } from './container-log.ts';
+import { defaultDetachKeys, escapeFilter } from './detach-keys.ts';
 import type { ContainerProcess } from './runtime.ts';
 
 export interface AttachOptions {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** The `detachKeys` query as moby spells it (`ctrl-p,ctrl-q`); moby's default when absent. */
+  detachKeys?: string;
 }
 
 /** stdcopy framing: [stream, 0, 0, 0, size (big-endian uint32)] then the payload. */
@@ -14,6 +17,13 @@ export function frame(stream: 1 | 2 | 3, payload: Buffer): Buffer {
   header[0] = stream;
   header.writeUInt32BE(payload.length, 4);
   return Buffer.concat([header, payload]);
+}
+
+export interface ClientOptions {
+  stdinOnce: boolean;
+  /** The escape sequence (moby's ctrl-p ctrl-q when absent). */
+  escapeKeys?: Buffer;
+  onDetach?: () => void;
 }
 
 interface Attachment {
@@ -49,24 +59,38 @@ export class ContainerIo {
 
   /**
    * Adds a client. Its input feeds stdin when asked; with `stdinOnce` the client's half-close (CloseWrite,
-   * the only EOF signal in the protocol) closes the container's stdin. Returns the detach function.
+   * the only EOF signal in the protocol) closes the container's stdin. With a TTY the input is watched for the
+   * detach keys (moby escapes only TTY input): they end this client's attachment and call `onDetach`.
+   * Returns the detach function.
    */
-  attach(output: Writable, input: Readable | undefined, options: AttachOptions & { stdinOnce: boolean }): () => void {
+  attach(output: Writable, input: Readable | undefined, options: AttachOptions & ClientOptions): () => void {
     const attachment: Attachment = { output, options };
     this.#attachments.add(attachment);
     const detach = () => this.#attachments.delete(attachment);
     output.once('close', detach);
     output.on('error', detach);
-    if (input && options.stdin) {
-      const stdin = this.stdin();
-      input.on('data', (chunk: Buffer) => {
-        if (!stdin.writableEnded) stdin.write(chunk);
-      });
-      input.once('end', () => {
-        if (options.stdinOnce && !stdin.writableEnded) stdin.end();
-      });
-    }
+    if (input && options.stdin) this.#feed(input, options, () => {
+      detach();
+      output.end();
+      options.onDetach?.();
+    });
     return detach;
+  }
+
+  #feed(input: Readable, options: ClientOptions, detach: () => void): void {
+    const stdin = this.stdin();
+    const escape = this.#tty() ? escapeFilter(options.escapeKeys ?? defaultDetachKeys) : undefined;
+    const onData = (chunk: Buffer) => {
+      const { forward, detach: detached } = escape ? escape(chunk) : { forward: chunk, detach: false };
+      if (forward.length && !stdin.writableEnded) stdin.write(forward);
+      if (!detached) return;
+      input.off('data', onData).off('end', onEnd);
+      detach();
+    };
+    const onEnd = () => {
+      if (options.stdinOnce && !stdin.writableEnded) stdin.end();
+    };
+    input.on('data', onData).once('end', onEnd);
   }
 
   /** Wires a started process; resolves once its output streams have ended (all output logged and sent). */

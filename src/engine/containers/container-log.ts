@@ -1,5 +1,7 @@
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { LogSettings } from './log-config.ts';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -15,19 +17,33 @@ export type LogListener = (entry: LogEntry) => void;
 /** moby's log copier splits at 16 KiB so one huge line cannot hold everything else back. */
 const maxLineBytes = 16 * 1024;
 
+/** The files of a log at one instant, oldest first: open descriptors (a later rotation cannot move them) and their sizes. */
+export interface LogSnapshot {
+  files: { fd: number; end: number }[];
+}
+
 /**
- * A container's log in docker's json-file format (`{"log","stream","time"}` per line). Writes are synchronous
- * appends, so a reader that records the file size and subscribes in the same tick sees every entry exactly
- * once: older ones from the file, newer ones live.
+ * A container's log in docker's json-file format (`{"log","stream","time"}` per line), rotated as moby's
+ * json-file driver does it: when the file has reached `maxSize`, `<path>.1`… shift up (`maxFile` files in all)
+ * and a new file starts; with one file it starts over. The `none` driver keeps nothing, so it cannot be read.
+ * Writes are synchronous appends, so a reader that takes a snapshot and subscribes in the same tick sees every
+ * entry exactly once: older ones from the files, newer ones live.
  */
 export class ContainerLog {
   readonly path: string;
+  readonly settings: LogSettings;
   #fd: number | undefined;
+  #size = 0;
   #listeners = new Set<LogListener>();
   #partial: Record<LogStream, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
 
-  constructor(path: string) {
+  constructor(path: string, settings: LogSettings = { driver: 'json-file', maxSize: -1, maxFile: 1 }) {
     this.path = path;
+    this.settings = settings;
+  }
+
+  get readable(): boolean {
+    return this.settings.driver !== 'none';
   }
 
   /** Appends output, one entry per line (a trailing partial line waits for more or for `flush`). */
@@ -51,16 +67,50 @@ export class ContainerLog {
 
   #append(stream: LogStream, data: Buffer): void {
     const entry: LogEntry = { stream, time: nowNano(), data };
-    this.#fd ??= openSync(this.path, 'a', 0o640);
-    writeSync(this.#fd, `${JSON.stringify({ log: data.toString('utf8'), stream, time: entry.time })}\n`);
+    if (this.readable) this.#store(`${JSON.stringify({ log: data.toString('utf8'), stream, time: entry.time })}\n`);
     for (const listener of this.#listeners) listener(entry);
   }
 
-  /** Subscribes to new entries; returns the file size at that instant (entries before it are on disk). */
-  follow(listener: LogListener): { offset: number; stop: () => void } {
+  #store(line: string): void {
+    if (this.#fd === undefined) {
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.#fd = openSync(this.path, 'a', 0o640);
+      this.#size = fstatSync(this.#fd).size;
+    }
+    // moby checks the capacity before each write, so a file may end one entry past max-size.
+    if (this.settings.maxSize > 0 && this.#size >= this.settings.maxSize) this.#rotate();
+    this.#size += writeSync(this.#fd!, line);
+  }
+
+  #rotate(): void {
+    closeSync(this.#fd!);
+    const { maxFile } = this.settings;
+    if (maxFile >= 2) {
+      rmSync(`${this.path}.${maxFile - 1}`, { force: true });
+      for (let i = maxFile - 1; i > 1; i--) renameIfExists(`${this.path}.${i - 1}`, `${this.path}.${i}`);
+      renameIfExists(this.path, `${this.path}.1`);
+    }
+    this.#fd = openSync(this.path, 'w', 0o640);
+    this.#size = 0;
+  }
+
+  /** Subscribes to new entries; the snapshot holds every entry before that instant. The caller reads it once. */
+  follow(listener: LogListener): { snapshot: LogSnapshot; stop: () => void } {
     this.#listeners.add(listener);
-    const offset = this.#fd !== undefined ? fstatSync(this.#fd).size : existsSync(this.path) ? fstatSize(this.path) : 0;
-    return { offset, stop: () => this.#listeners.delete(listener) };
+    return { snapshot: this.#snapshot(), stop: () => this.#listeners.delete(listener) };
+  }
+
+  #snapshot(): LogSnapshot {
+    if (!this.readable) return { files: [] };
+    const names = [];
+    for (let i = this.settings.maxFile - 1; i >= 1; i--) names.push(`${this.path}.${i}`);
+    names.push(this.path);
+    const files = [];
+    for (const name of names) {
+      const fd = openIfExists(name);
+      if (fd !== undefined) files.push({ fd, end: fstatSync(fd).size });
+    }
+    return { files };
   }
 
   close(): void {
@@ -70,30 +120,53 @@ export class ContainerLog {
   }
 }
 
-function fstatSize(path: string): number {
-  const fd = openSync(path, 'r');
+function renameIfExists(from: string, to: string): void {
   try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 
-/** Reads entries from a json-file log up to byte `end` (exclusive), keeping the last `tail` when given. */
-export async function readLog(path: string, options: { end: number; tail?: number; sinceMs?: number; untilMs?: number }): Promise<LogEntry[]> {
-  if (!existsSync(path) || options.end === 0 || options.tail === 0) return [];
-  const lines = createInterface({ input: createReadStream(path, { start: 0, end: options.end - 1 }), crlfDelay: Infinity });
-  const out: LogEntry[] = [];
-  for await (const line of lines) {
-    const entry = parseLine(line);
-    if (!entry) continue;
-    const ms = Date.parse(entry.time);
-    if (options.sinceMs !== undefined && ms < options.sinceMs) continue;
-    if (options.untilMs !== undefined && ms > options.untilMs) continue;
-    out.push(entry);
-    if (options.tail !== undefined && out.length > options.tail) out.shift();
+function openIfExists(path: string): number | undefined {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
-  return out;
+}
+
+export interface ReadOptions {
+  tail?: number;
+  sinceMs?: number;
+  untilMs?: number;
+}
+
+/** Reads a snapshot's entries across its files in order, keeping the last `tail` when given; closes its files. */
+export async function readLog(snapshot: LogSnapshot, options: ReadOptions): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  try {
+    for (const file of snapshot.files) {
+      if (options.tail === 0 || file.end === 0) continue;
+      const input = createReadStream('', { fd: file.fd, start: 0, end: file.end - 1, autoClose: false });
+      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+        const entry = parseLine(line);
+        if (!entry || !inWindow(entry, options)) continue;
+        out.push(entry);
+        // Trimmed in batches: shifting one at a time is quadratic on a long log.
+        if (options.tail !== undefined && out.length > 2 * options.tail + 1024) out.splice(0, out.length - options.tail);
+      }
+    }
+  } finally {
+    for (const file of snapshot.files) closeSync(file.fd);
+  }
+  return options.tail !== undefined && out.length > options.tail ? out.slice(out.length - options.tail) : out;
+}
+
+function inWindow(entry: LogEntry, options: ReadOptions): boolean {
+  const ms = Date.parse(entry.time);
+  return !(options.sinceMs !== undefined && ms < options.sinceMs) && !(options.untilMs !== undefined && ms > options.untilMs);
 }
 
 function parseLine(line: string): LogEntry | undefined {

@@ -16,7 +16,9 @@ import { rename } from './container-rename.ts';
 import { restore, shutdown } from './container-restore.ts';
 import { commit, exportRootfs, streamFromRootfs, withRootfs, type CommitOptions, type RootView, type RunningRootView } from './container-rootfs.ts';
 import { restart, start } from './container-start.ts';
+import { containerStats, type StatsOptions } from './container-stats.ts';
 import { kill, stop } from './container-stop.ts';
+import { update, type UpdateRequest } from './container-update.ts';
 import { DaemonContext, type ContainerManagerDeps } from './daemon-context.ts';
 
 export type { CommitOptions, ContainerManagerDeps, NetworkEndpoint, RunningRootView, WaitCondition };
@@ -93,6 +95,15 @@ export class ContainerManager {
 
   unpause(input: string): Promise<void> {
     return unpause(this.#ctx, input);
+  }
+
+  /** `docker stats`: JSON lines; destroy the stream to stop sampling. */
+  stats(input: string, options: StatsOptions): Readable {
+    return containerStats(this.#ctx, input, options);
+  }
+
+  update(input: string, request: UpdateRequest): Promise<{ Warnings: string[] | null }> {
+    return update(this.#ctx, input, request);
   }
 
   resize(input: string, rows: number, cols: number): void {

@@ -1,6 +1,7 @@
 import { releaseAll } from './container-resources.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { setStopped } from './container-state.ts';
+import { stopHealthMonitor } from './container-health.ts';
 import type { DaemonContext, Live } from './daemon-context.ts';
 import type { ContainerProcess, ExitInfo } from './runtime.ts';
 
@@ -20,6 +21,7 @@ export async function watchExit(ctx: DaemonContext, id: string, process: Contain
     exit = { exitCode: 255, oomKilled: false };
   }
   await outputs;
+  await stopHealthMonitor(ctx, id, { exited: true });
   const held = ctx.deps.store.get(id);
   const exiting = ctx.live.get(id);
   if (exiting) exiting.exiting = true;

@@ -2,12 +2,14 @@ import { Fault } from '../../base/fault.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { setPaused, setUnpaused } from './container-state.ts';
 import type { DaemonContext } from './daemon-context.ts';
+import { startHealthMonitor, stopHealthMonitor } from './container-health.ts';
 
 export function pause(ctx: DaemonContext, input: string): Promise<void> {
   const record = ctx.deps.store.resolve(input);
   return ctx.withLock(record.id, async () => {
     if (!record.state.Running || record.state.Restarting) throw new Fault('conflict', `Container ${record.id} is not running`);
     if (record.state.Paused) throw new Fault('conflict', `Container ${record.id} is already paused`);
+    await stopHealthMonitor(ctx, record.id);
     await ctx.deps.runtime.pause(record.id);
     setPaused(record.state);
     ctx.deps.store.save(record);
@@ -29,6 +31,7 @@ export async function unpauseLocked(ctx: DaemonContext, record: ContainerRecord)
   setUnpaused(record.state);
   ctx.deps.store.save(record);
   ctx.event(record, 'unpause');
+  if (record.state.Running) startHealthMonitor(ctx, record, { resume: true });
 }
 
 /**

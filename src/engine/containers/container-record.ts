@@ -24,6 +24,35 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
+}
+
+/** moby's container.HealthConfig (`HEALTHCHECK`, `--health-*`): durations in nanoseconds, 0 = the default. */
+export interface HealthConfig {
+  /** [] inherit, ["NONE"] disabled, ["CMD", argv...], ["CMD-SHELL", command]. */
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/** One probe's outcome (types.HealthcheckResult). */
+export interface HealthcheckResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** State.Health: kept across runs; a start sets it back to starting. */
+export interface Health {
+  Status: HealthStatus;
+  FailingStreak: number;
+  Log: HealthcheckResult[] | null;
 }
 
 export interface RestartPolicy {
@@ -58,6 +87,8 @@ export interface HostConfig {
   Tmpfs?: Record<string, string> | null;
   SecurityOpt?: string[] | null;
   OomKillDisable: boolean | null;
+  /** `--init`: docker-init (tini) runs as PID 1 before the command. */
+  Init?: boolean | null;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -74,6 +105,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Present once a container with a healthcheck has started. */
+  Health?: Health;
 }
 
 /** Everything the engine persists about a container (config.v2.json in moby's layout). */

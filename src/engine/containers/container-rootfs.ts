@@ -129,8 +129,7 @@ export function exportRootfs(ctx: DaemonContext, input: string): Promise<Readabl
  */
 export async function commit(ctx: DaemonContext, input: string, options: CommitOptions): Promise<string> {
   const record = ctx.deps.store.resolve(input);
-  const paused = (options.pause ?? true) && record.state.Running && !record.state.Paused;
-  if (paused) await pause(ctx, record.id);
+  const paused = (options.pause ?? true) && record.state.Running && !record.state.Paused && (await pausedForCommit(ctx, record.id));
   try {
     const changes = await ctx.deps.snapshotter.diff(record.snapshotKey);
     const id = await ctx.deps.images.commit(
@@ -147,6 +146,20 @@ export async function commit(ctx: DaemonContext, input: string, options: CommitO
     return id;
   } finally {
     if (paused) await unpause(ctx, record.id).catch((err) => ctx.deps.logger.warn({ err, id: record.id }, 'unpause after commit failed'));
+  }
+}
+
+/**
+ * moby daemon/commit.go ignores a failed pause: a container that exited a moment ago is still `running` until its
+ * exit is recorded, and runc no longer knows it ("does not exist in runc"); its snapshot commits as it is.
+ */
+async function pausedForCommit(ctx: DaemonContext, id: string): Promise<boolean> {
+  try {
+    await pause(ctx, id);
+    return true;
+  } catch (err) {
+    ctx.deps.logger.debug({ err, id }, 'commit goes on without pausing');
+    return false;
   }
 }
 

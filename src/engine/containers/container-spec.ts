@@ -3,10 +3,13 @@ import { Fault } from '../../base/fault.ts';
 import type { ImageConfig } from '../images/image-config.ts';
 import type { ContainerConfig, HostConfig, RestartPolicy } from './container-record.ts';
 import { parseSignal } from './container-signals.ts';
+import { logSettings, normalizeLogConfig, type LogConfigInput } from './log-config.ts';
 import type { BindMount, ResourceSupport } from './runtime.ts';
 import type { MountPoint } from '../volumes/mount-point.ts';
 import type { NetworkingRequest } from './container-endpoints.ts';
 import { parseMountRequests } from '../volumes/mount-spec.ts';
+import { mergeHealthcheck } from './health-config.ts';
+import { checkCreateSupport } from './create-support.ts';
 
 /** The create body: container.Config plus HostConfig and NetworkingConfig. */
 export interface CreateRequest extends Partial<ContainerConfig> {
@@ -44,6 +47,7 @@ export function validateName(name: string): void {
  * an Entrypoint nor a Cmd. Validates the host config with moby's messages.
  */
 export function buildContainerSpec(request: CreateRequest, image: ImageConfig, options: { id: string }): ContainerSpec {
+  checkCreateSupport(request);
   const imageConfig = image.config ?? {};
   const hostConfig = normalizeHostConfig(request.HostConfig ?? {});
   const userEntrypoint = request.Entrypoint ?? null;
@@ -81,6 +85,8 @@ export function buildContainerSpec(request: CreateRequest, image: ImageConfig, o
     ...(request.StopTimeout !== undefined && request.StopTimeout !== null ? { StopTimeout: request.StopTimeout } : {}),
   };
   if (!config.ExposedPorts) delete config.ExposedPorts;
+  const healthcheck = mergeHealthcheck(request.Healthcheck, imageConfig.Healthcheck);
+  if (healthcheck) config.Healthcheck = healthcheck;
   if (config.StopSignal) parseSignal(config.StopSignal);
   validateHostConfig(hostConfig);
   return { config, hostConfig, path: argv[0], args: argv.slice(1) };
@@ -127,7 +133,7 @@ function normalizeHostConfig(input: HostConfigRequest): HostConfig {
     Mounts: input.Mounts ?? null,
     SecurityOpt: input.SecurityOpt ?? null,
     OomKillDisable: input.OomKillDisable ?? null,
-    LogConfig: input.LogConfig ?? { Type: 'json-file', Config: {} },
+    LogConfig: normalizeLogConfig(input.LogConfig as LogConfigInput | undefined),
   };
 }
 
@@ -135,7 +141,7 @@ function normalizeHostConfig(input: HostConfigRequest): HostConfig {
  * moby daemon_unix.go verifyPlatformContainerResources: a limit the host cannot enforce is dropped with a
  * warning (the CLI prints each as `WARNING: …`), except `--cpus`, which is refused. Adjusts `host` in place.
  */
-export function adaptToHost(host: HostConfig, support: ResourceSupport): string[] {
+export function adaptToHost(host: Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'CpuPeriod' | 'CpuQuota' | 'PidsLimit' | 'BlkioWeight'>, support: ResourceSupport): string[] {
   const warnings: string[] = [];
   if (host.Memory > 0 && host.MemorySwap !== -1 && !support.swapLimit) {
     warnings.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
@@ -260,5 +266,6 @@ function validateHostConfig(host: HostConfig): void {
     throw new Fault('invalid-argument', 'Range of blkio weight is from 10 to 1000');
   }
   parseSecurityOpt(host.SecurityOpt);
+  logSettings(host.LogConfig as LogConfigInput);
   validateMounts(host);
 }

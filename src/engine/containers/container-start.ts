@@ -7,6 +7,7 @@ import { endpointsAtCreate } from './container-endpoints.ts';
 import { setRestarting, setRunning, setStartFailed } from './container-state.ts';
 import { remove } from './container-delete.ts';
 import { watchExit } from './container-monitor.ts';
+import { startHealthMonitor } from './container-health.ts';
 import { stopLocked } from './container-stop.ts';
 import type { DaemonContext, Live } from './daemon-context.ts';
 import { runSpec } from './run-spec.ts';
@@ -46,6 +47,7 @@ async function startLocked(ctx: DaemonContext, id: string): Promise<boolean> {
   const outputs = live.io.connect(process);
   live.runDone = watchExit(ctx, record.id, process, outputs, (exited, exitedLive, ranForMs) => afterExit(ctx, exited, exitedLive, ranForMs));
   ctx.event(record, 'start');
+  startHealthMonitor(ctx, record);
   return true;
 }
 

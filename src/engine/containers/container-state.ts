@@ -1,5 +1,5 @@
 import { Fault } from '../../base/fault.ts';
-import type { ContainerState, ContainerStatus } from './container-record.ts';
+import type { ContainerState, ContainerStatus, HealthcheckResult, HealthStatus } from './container-record.ts';
 
 /** Who waits for a container's next exit and for its removal; a transition that ends either wakes them. */
 export interface StateWaiters {
@@ -99,4 +99,31 @@ export function setCrashed(state: ContainerState, at: string): void {
 
 function wake(waiters: ((code: number) => void)[], code: number): void {
   for (const resolve of waiters.splice(0)) resolve(code);
+}
+
+/** moby initHealthMonitor: each start of a container with a healthcheck begins as starting, its log kept. */
+export function setHealthStarting(state: ContainerState): void {
+  state.Health = { Status: 'starting', FailingStreak: 0, Log: state.Health?.Log ?? null };
+}
+
+/** moby keeps the last five probes in State.Health.Log. */
+const maxHealthLog = 5;
+
+/**
+ * moby daemon/health.go handleProbeResult: exit 0 is healthy; a failure counts towards `retries` unless the
+ * container is still starting within its start period. Returns the new status when it changed.
+ */
+export function setProbeResult(state: ContainerState, result: HealthcheckResult, policy: { retries: number; startPeriodMs: number }): HealthStatus | undefined {
+  const health = state.Health;
+  if (!health) return undefined;
+  const before = health.Status;
+  health.Log = [...(health.Log ?? []), result].slice(-maxHealthLog);
+  if (result.ExitCode === 0) {
+    health.FailingStreak = 0;
+    health.Status = 'healthy';
+  } else if (before !== 'starting' || Date.parse(result.Start) - Date.parse(state.StartedAt) >= policy.startPeriodMs) {
+    health.FailingStreak++;
+    if (health.FailingStreak >= policy.retries) health.Status = 'unhealthy';
+  }
+  return health.Status === before ? undefined : health.Status;
 }

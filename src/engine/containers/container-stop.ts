@@ -53,8 +53,13 @@ export async function kill(ctx: DaemonContext, input: string, signalName = 'KILL
   }
   // moby: KILL or the container's stop signal disables the restart policy until the next start.
   if (signal.number === 9 || signal.number === parseSignal(record.config.StopSignal ?? 'SIGTERM').number) live.stopping = true;
+  const runDone = live.runDone;
   await signalProcess(ctx, record, signal.number);
+  // moby daemon/kill.go: a SIGKILL waits (up to 10 s) for the exit, so an inspect right after shows it exited, 137.
+  if (signal.number === 9 && runDone) await settlesWithin(runDone, killWaitSeconds);
 }
+
+const killWaitSeconds = 10;
 
 /** Resolves true when `promise` settles within `seconds` (negative waits forever). */
 async function settlesWithin(promise: Promise<unknown>, seconds: number): Promise<boolean> {

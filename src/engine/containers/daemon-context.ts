@@ -7,10 +7,12 @@ import type { VolumeService } from '../volumes/volume-service.ts';
 import type { ContainerNetworking } from './container-networking.ts';
 import { ContainerIo } from './container-io.ts';
 import { ContainerLog } from './container-log.ts';
+import { logSettings, normalizeLogConfig, type LogConfigInput, type LogSettings } from './log-config.ts';
 import type { ContainerRecord } from './container-record.ts';
 import type { ContainerResource } from './container-resources.ts';
 import type { StateWaiters } from './container-state.ts';
 import type { ContainerStore } from './container-store.ts';
+import type { HealthMonitor } from './health-config.ts';
 import type { ContainerProcess, Runtime } from './runtime.ts';
 import { networkResource } from './network-resource.ts';
 import { volumeMountsResource } from './volume-mounts-resource.ts';
@@ -41,6 +43,8 @@ export interface Live {
   removing: boolean;
   /** Its run's exit is being handled (resources being released): a live `network connect` must wait for the next start. */
   exiting?: boolean;
+  /** Its healthcheck's monitor while it runs unpaused. */
+  health?: HealthMonitor;
 }
 
 /**
@@ -83,7 +87,7 @@ export class DaemonContext {
   liveOf(record: ContainerRecord): Live {
     let live = this.live.get(record.id);
     if (!live) {
-      const log = new ContainerLog(this.logPath(record.id));
+      const log = new ContainerLog(this.#logFile(record), storedLogSettings(record));
       live = {
         io: new ContainerIo({ log, tty: () => this.deps.store.get(record.id)?.config.Tty ?? false }),
         waiters: { exit: [], removed: [] },
@@ -100,8 +104,16 @@ export class DaemonContext {
     return join(this.deps.store.dirOf(id), 'bundle');
   }
 
+  /** What inspect shows as LogPath: moby names only a json-file log there. */
   logPath(id: string): string {
-    return join(this.deps.store.dirOf(id), `${id}-json.log`);
+    const record = this.deps.store.get(id);
+    return record && storedLogSettings(record).driver !== 'json-file' ? '' : this.#logFile({ id, hostConfig: record?.hostConfig });
+  }
+
+  /** Where the log lives: moby's json-file name, or the local driver's `local-logs/container.log`. */
+  #logFile(record: { id: string; hostConfig?: ContainerRecord['hostConfig'] }): string {
+    const dir = this.deps.store.dirOf(record.id);
+    return (record.hostConfig?.LogConfig as LogConfigInput | undefined)?.Type === 'local' ? join(dir, 'local-logs', 'container.log') : join(dir, `${record.id}-json.log`);
   }
 
   event(record: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
@@ -109,5 +121,14 @@ export class DaemonContext {
       id: record.id,
       attributes: { ...record.config.Labels, image: record.config.Image, name: record.name.slice(1), ...extra },
     });
+  }
+}
+
+/** A record's log settings; records from before log drivers were checked keep the default json-file log. */
+function storedLogSettings(record: Pick<ContainerRecord, 'hostConfig'>): LogSettings {
+  try {
+    return logSettings(normalizeLogConfig(record.hostConfig.LogConfig as LogConfigInput | undefined));
+  } catch {
+    return { driver: 'json-file', maxSize: -1, maxFile: 1 };
   }
 }

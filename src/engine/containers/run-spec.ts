@@ -1,10 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { Fault } from '../../base/fault.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { bindMounts, mergeEnv, parseSecurityOpt, recordMounts } from './container-spec.ts';
 import { etcOptions, runNetwork } from './container-run-network.ts';
 import type { DaemonContext } from './daemon-context.ts';
 import type { BindMount, ContainerRunSpec } from './runtime.ts';
+import { hostOptionsOf } from './spec-options.ts';
+
+/** docker-init: Debian's static tini, since the container may have no libc (moby binds the same build). */
+export const initBinary = '/usr/bin/tini-static';
 
 export const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -37,6 +42,9 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
       cpuPeriod: hostConfig.CpuPeriod,
       pidsLimit: hostConfig.PidsLimit,
       blkioWeight: hostConfig.BlkioWeight,
+      memoryReservation: Number(hostConfig.MemoryReservation ?? 0),
+      cpusetCpus: String(hostConfig.CpusetCpus ?? ''),
+      cpusetMems: String(hostConfig.CpusetMems ?? ''),
     },
     privileged: hostConfig.Privileged,
     readonlyRootfs: hostConfig.ReadonlyRootfs,
@@ -45,7 +53,15 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
     ...parseSecurityOpt(hostConfig.SecurityOpt),
     mounts: await createBindSources(bindMounts(recordMounts(record))),
     etc: etcOptions(record, net),
+    ...(hostConfig.Init ? { init: initPath() } : {}),
+    hostOptions: hostOptionsOf(hostConfig),
   };
+}
+
+/** moby's daemon default for `--init` is off; asked for, the binary must be there (Debian package tini). */
+function initPath(): string {
+  if (!existsSync(initBinary)) throw new Fault('failed-precondition', `docker-init binary not found: ${initBinary} (install Debian's tini)`);
+  return initBinary;
 }
 
 /** moby creates a missing `-v` source directory at start (a `--mount` source was checked at create). */

@@ -19,6 +19,7 @@ import { isMountPoint, mountAll, mountCommand, unmount } from '../snapshots/moun
 import type { Mount } from '../snapshots/snapshotter.ts';
 import { readRootfsFile, resolveUser } from './bundle-files.ts';
 import { capabilitiesInMask, execProcessSpec, nofileLimit, writeBundle, type BundleHost } from './bundle.ts';
+import { readCgroupStats, type CgroupStats } from './cgroup-stats.ts';
 import { detectCgroups, oomCounterFile, parseOomKills, type CgroupHost } from './cgroups.ts';
 import { spawnWithPipes, spawnWithPty, type Command, type SpawnedProcess } from './process-io.ts';
 import {
@@ -324,6 +325,25 @@ export class RuncRuntime implements Runtime {
     await this.#call('delete', id, options.force ? ['--force'] : []).catch((err) => {
       if (!(err instanceof Fault && err.kind === 'not-found')) throw err;
     });
+  }
+
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    validateId(id);
+    if (!existsSync(join(this.#stateRoot, id))) throw new Fault('not-found', `container ${id} does not exist in runc`);
+    const child = spawn(this.#runc, this.#args('update', '--resources', '-', id), { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdin.end(JSON.stringify(resources));
+    const code = await new Promise<number>((resolve) => {
+      child.on('error', () => resolve(-1));
+      child.on('close', (status) => resolve(status ?? -1));
+    });
+    if (code !== 0) throw new Error(runcMessage({ stderr }) || `runc update exited with ${code}`);
+  }
+
+  stats(id: string): Promise<CgroupStats | undefined> {
+    validateId(id);
+    return readCgroupStats(this.#host.cgroups, id);
   }
 
   async list(): Promise<RuntimeProcessState[]> {

@@ -35,6 +35,8 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from '../snapshots/snapshotter.ts';
 import type { EtcOptions, NetworkMode } from './bundle-files.ts';
+import type { CgroupStats } from './cgroup-stats.ts';
+import type { HostOptions } from './spec-options.ts';
 
 export type { NetworkMode };
 
@@ -56,6 +58,11 @@ export interface ResourceLimits {
   pidsLimit: number | null;
   /** 10..1000 (`--blkio-weight`). Applied when the kernel's blkio controller offers a weight file. */
   blkioWeight: number;
+  /** Bytes (`--memory-reservation`, a soft limit); 0 = none. */
+  memoryReservation?: number;
+  /** `--cpuset-cpus` / `--cpuset-mems` lists ("0-1,3"); '' = all. */
+  cpusetCpus?: string;
+  cpusetMems?: string;
 }
 
 /** A host path bind-mounted into the container (`-v /host:/ctr[:ro]`, named volumes resolved to a path). */
@@ -108,6 +115,10 @@ export interface ContainerRunSpec {
   noNewPrivileges?: boolean;
   /** Extra bind mounts (volumes). */
   mounts?: BindMount[];
+  /** `--init`: the host path of docker-init, bound read-only at /sbin/docker-init and run as PID 1. */
+  init?: string;
+  /** HostConfig options applied to the OCI spec as moby does (spec-options.ts): groups, rlimits, namespaces, devices. */
+  hostOptions?: HostOptions;
   /** What /etc/hosts and /etc/resolv.conf say besides the name (addresses, `--add-host`, links, `--dns*`). */
   etc?: EtcOptions;
 }
@@ -217,4 +228,12 @@ export interface Runtime {
   delete(id: string, options?: { force?: boolean }): Promise<void>;
   /** Every container runc knows under this runtime's state root. */
   list(): Promise<RuntimeProcessState[]>;
+  /**
+   * Changes a running container's cgroup limits (`runc update`): `resources` is an OCI LinuxResources object in
+   * which an absent or zero value leaves that limit as it is. Fault not-found without such a container;
+   * the kernel's refusal (a limit below current usage) is a plain Error carrying runc's message.
+   */
+  update(id: string, resources: Record<string, unknown>): Promise<void>;
+  /** The container's cgroup counters (`docker stats`), read from the cgroup files; undefined once it is gone. */
+  stats(id: string): Promise<CgroupStats | undefined>;
 }

@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { importBusybox } from '../support/busybox.ts';
+import { startDockerd, type Dockerd } from '../support/dockerd.ts';
+import { run, type RunResult } from '../support/run.ts';
+import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
+
+type DockerFn = (args: string[]) => Promise<RunResult>;
+
+/** The same checks against wharf and the anchor dockerd: `ok` exits 0, `json` decodes an inspect format. */
+function checks(docker: DockerFn) {
+  const ok = async (...args: string[]) => {
+    const result = await docker(args);
+    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const json = async (what: string, format: string) => JSON.parse(await ok('inspect', '-f', `{{json ${format}}}`, what));
+  return { ok, json };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** `docker ps` STATUS with the uptime cut off: `(healthy)`, `(health: starting)`, '' … by name. */
+async function psHealth(ok: (...args: string[]) => Promise<string>): Promise<Record<string, string>> {
+  const lines = (await ok('ps', '--format', '{{.Names}}|{{.Status}}')).split('\n').filter(Boolean);
+  return Object.fromEntries(lines.map((line) => line.split('|')).map(([name, status]) => [name, /\((.*)\)$/.exec(status)?.[1] ?? '']));
+}
+
+const healthRuns: Record<string, string[]> = {
+  good: ['--health-cmd', 'echo hi; exit 0', '--health-interval', '1s'],
+  bad: ['--health-cmd', 'echo bad >&2; exit 3', '--health-interval', '1s', '--health-retries', '2'],
+  off: ['--no-healthcheck'],
+  slow: ['--health-cmd', 'sleep 5', '--health-interval', '1s', '--health-timeout', '1s', '--health-retries', '20'],
+};
+
+interface HealthView {
+  ps: Record<string, string>;
+  health: Record<string, { Status: string; FailingStreak: number; Log: { ExitCode: number; Output: string }[] } | null>;
+  keys: string[];
+  logKeys: string[];
+  events: string[];
+  /** `ps --filter health=X` names by X. */
+  filtered: Record<string, string>;
+  stopped: unknown;
+  restarted: string;
+}
+
+/** Runs the four health containers, waits for each to settle and collects what a user would look at. */
+async function healthView(docker: DockerFn, network: string[]): Promise<HealthView> {
+  const { ok, json } = checks(docker);
+  for (const [name, flags] of Object.entries(healthRuns)) await ok('run', '-d', '--name', name, ...network, ...flags, 'busybox', 'sleep', '300');
+  await until('good healthy, bad unhealthy, slow probed', async () => {
+    const [good, bad, slow] = await Promise.all(['good', 'bad', 'slow'].map((n) => json(n, '.State.Health')));
+    return good.Status === 'healthy' && bad.Status === 'unhealthy' && slow.Log?.length ? true : undefined;
+  });
+  const health: HealthView['health'] = {};
+  for (const name of Object.keys(healthRuns)) health[name] = await json(name, '.State.Health');
+  const ps = await psHealth(ok);
+  const filtered: Record<string, string> = {};
+  for (const status of ['starting', 'healthy', 'unhealthy', 'none']) {
+    filtered[status] = (await ok('ps', '--filter', `health=${status}`, '--format', '{{.Names}}')).split('\n').filter((n) => n in healthRuns).sort().join(' ');
+  }
+  const events = (await ok('events', '--since', '0', '--until', String(Math.floor(Date.now() / 1000) + 1), '--format', '{{.Action}} {{.Actor.Attributes.name}}'))
+    .split('\n')
+    .filter((line) => line.startsWith('health_status'));
+  await ok('stop', '-t', '1', 'good');
+  const stopped = await json('good', '.State.Health');
+  await ok('start', 'good');
+  const restarted = (await json('good', '.State.Health')).Status as string;
+  await until('good healthy again', async () => ((await json('good', '.State.Health')).Status === 'healthy' ? true : undefined));
+  await ok('rm', '-f', ...Object.keys(healthRuns));
+  return {
+    ps: Object.fromEntries(Object.keys(healthRuns).map((n) => [n, ps[n]])),
+    health,
+    keys: Object.keys(health.good ?? {}).sort(),
+    logKeys: Object.keys(health.good?.Log[0] ?? {}).sort(),
+    events: [...new Set(events)].sort(),
+    filtered,
+    stopped: { Status: (stopped as { Status: string }).Status, FailingStreak: (stopped as { FailingStreak: number }).FailingStreak },
+    restarted,
+  };
+}
+
+interface InitView {
+  cmdline: string;
+  init: unknown;
+  zombiesWithInit: string[];
+  stopMs: number;
+  exitCode: string;
+  initBinary: string;
+}
+
+/** `--init`: docker-init as PID 1 reaps an orphan and forwards docker stop's SIGTERM to a `sleep`. */
+async function initView(docker: DockerFn, network: string[]): Promise<InitView> {
+  const { ok, json } = checks(docker);
+  await ok('run', '-d', '--name', 'inited', ...network, '--init', 'busybox', 'sh', '-c', '(sleep 1 &); exec sleep 300');
+  const cmdline = (await ok('exec', 'inited', 'cat', '/proc/1/cmdline')).replaceAll('\0', ' ').trim();
+  const init = await json('inited', '.HostConfig.Init');
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const zombiesWithInit = (await ok('exec', 'inited', 'ps', '-o', 'stat,comm')).split('\n').filter((line) => line.trim().startsWith('Z'));
+  const started = Date.now();
+  await ok('stop', '-t', '5', 'inited');
+  const stopMs = Date.now() - started;
+  const exitCode = await ok('inspect', '-f', '{{.State.ExitCode}}', 'inited');
+  await ok('rm', 'inited');
+  return { cmdline, init, zombiesWithInit, stopMs, exitCode, initBinary: await ok('info', '--format', '{{.InitBinary}}') };
+}
+
+describe('--init and healthchecks, against dockerd 20.10', () => {
+  let engine: TestEngine;
+  let dockerd: Dockerd;
+  const wharf: DockerFn = (args) => engine.docker(args);
+  const anchor: DockerFn = (args) => dockerd.docker(args);
+
+  before(async () => {
+    [engine, dockerd] = await Promise.all([startTestEngineWithBusybox(), startDockerd()]);
+    await importBusybox(dockerd, 'busybox');
+  });
+  after(async () => {
+    await Promise.all([engine?.close(), dockerd?.stop()]);
+  });
+
+  test('--init runs docker-init as PID 1, reaps orphans and stops a sleep in well under the timeout with 143', async () => {
+    const [ours, theirs] = await Promise.all([initView(wharf, []), initView(anchor, ['--network', 'none'])]);
+    assert.deepEqual({ ...ours, stopMs: 0 }, { ...theirs, stopMs: 0 });
+    assert.equal(ours.cmdline, '/sbin/docker-init -- sh -c (sleep 1 &); exec sleep 300');
+    assert.deepEqual(ours.zombiesWithInit, []);
+    assert.equal(ours.exitCode, '143');
+    assert.ok(ours.stopMs < 3000, `docker stop took ${ours.stopMs} ms`);
+  });
+
+  test('without --init the same orphan stays a zombie (the reaping check above means something)', async () => {
+    const { ok } = checks(wharf);
+    await ok('run', '-d', '--name', 'bare', 'busybox', 'sh', '-c', '(sleep 1 &); exec sleep 300');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const zombies = (await ok('exec', 'bare', 'ps', '-o', 'stat,comm')).split('\n').filter((line) => line.trim().startsWith('Z'));
+    await ok('rm', '-f', 'bare');
+    assert.equal(zombies.length, 1, 'one <defunct> sleep');
+  });
+
+  test('State.Health, ps status, health_status events and a restart are as dockerd shows them', async () => {
+    const [ours, theirs] = await Promise.all([healthView(wharf, []), healthView(anchor, ['--network', 'none'])]);
+    assert.deepEqual(ours.ps, { good: 'healthy', bad: 'unhealthy', off: '', slow: 'health: starting' });
+    assert.deepEqual(ours.ps, theirs.ps);
+    assert.deepEqual([ours.keys, ours.logKeys], [theirs.keys, theirs.logKeys]);
+    assert.deepEqual(ours.events, theirs.events);
+    assert.deepEqual(ours.events, ['health_status: healthy good', 'health_status: unhealthy bad']);
+    assert.deepEqual(ours.filtered, { starting: 'slow', healthy: 'good', unhealthy: 'bad', none: 'off' });
+    assert.deepEqual(ours.filtered, theirs.filtered);
+    assert.equal(ours.health.off, null);
+    assert.equal(theirs.health.off, null);
+    for (const view of [ours, theirs]) {
+      assert.deepEqual(view.health.good?.Log[0] && { ExitCode: view.health.good.Log[0].ExitCode, Output: view.health.good.Log[0].Output }, { ExitCode: 0, Output: 'hi\n' });
+      assert.deepEqual(view.health.bad?.Log.at(-1) && { ExitCode: view.health.bad.Log.at(-1)?.ExitCode, Output: view.health.bad.Log.at(-1)?.Output }, { ExitCode: 3, Output: 'bad\n' });
+      assert.deepEqual(view.health.slow?.Log[0] && { ExitCode: view.health.slow.Log[0].ExitCode, Output: view.health.slow.Log[0].Output }, { ExitCode: -1, Output: 'Health check exceeded timeout (1s)' });
+      assert.ok((view.health.bad?.FailingStreak ?? 0) >= 2);
+    }
+    assert.deepEqual(ours.stopped, theirs.stopped);
+    assert.deepEqual(ours.stopped, { Status: 'unhealthy', FailingStreak: 0 });
+    assert.equal(ours.restarted, 'starting');
+    assert.equal(theirs.restarted, 'starting');
+  });
+
+  test('docker-compose 1.29 starts a service that depends on service_healthy only once its db is healthy', async () => {
+    const dir = join(engine.root, 'health-project');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'docker-compose.yml'),
+      `version: "2.4"
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "sleep 3; touch /tmp/ready; exec sleep 300"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      retries: 30
+  app:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    depends_on:
+      db:
+        condition: service_healthy
+`,
+    );
+    const compose = (...args: string[]) => run('docker-compose', ['-p', 'healthe2e', ...args], { env: engine.env, cwd: dir, timeoutMs: 180_000 });
+    try {
+      const up = await compose('up', '-d');
+      assert.equal(up.code, 0, up.stderr);
+      const { json } = checks(wharf);
+      const db = await json('healthe2e_db_1', '.State');
+      const appStarted = Date.parse(await json('healthe2e_app_1', '.State.StartedAt'));
+      const firstHealthy = db.Health.Log.find((r: { ExitCode: number }) => r.ExitCode === 0);
+      assert.ok(firstHealthy, JSON.stringify(db.Health));
+      assert.equal(db.Health.Log[0].ExitCode, 1, 'the db was probed unhealthy first');
+      assert.ok(appStarted >= Date.parse(firstHealthy.End), `app started ${new Date(appStarted).toISOString()} before the db was healthy ${firstHealthy.End}`);
+    } finally {
+      await compose('down', '-t', '0');
+    }
+  });
+});
