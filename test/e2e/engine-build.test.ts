@@ -55,6 +55,22 @@ describe('docker build', () => {
     assert.doesNotMatch((await engine.docker(['images', '--format', '{{.Repository}}'])).stdout, /<none>/, 'intermediate images are not left dangling');
   });
 
+  test('HEALTHCHECK goes into the image and a container of it is checked', async () => {
+    writeFileSync(join(context, 'Health.Dockerfile'), 'FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD test -e /tmp\nCMD ["sleep", "30"]\n');
+    const built = await build(['-q', '-t', 'checked:v1', '-f', join(context, 'Health.Dockerfile'), context]);
+    assert.equal(built.code, 0, built.stderr);
+    const health = await engine.docker(['image', 'inspect', '-f', '{{json .Config.Healthcheck}}', 'checked:v1']);
+    assert.deepEqual(JSON.parse(health.stdout), { Test: ['CMD-SHELL', 'test -e /tmp'], Interval: 1e9, Timeout: 2e9, Retries: 2 });
+    const id = (await engine.docker(['run', '-d', 'checked:v1'])).stdout.trim();
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'healthy'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = (await engine.docker(['inspect', '-f', '{{.State.Health.Status}}', id])).stdout.trim();
+    }
+    assert.equal(status, 'healthy');
+    await engine.docker(['rm', '-f', id]);
+  });
+
   test('a failing RUN stops the build with moby’s message; -q prints only the ID; bad Dockerfiles are refused', async () => {
     writeFileSync(join(context, 'Failing.Dockerfile'), 'FROM busybox\nRUN exit 3\n');
     const failing = await build(['-f', join(context, 'Failing.Dockerfile'), context]);

@@ -21,6 +21,10 @@ describe('engine: create options honoured or refused by name', () => {
   test('--group-add by name and by gid', async () => {
     const groups = await run('--group-add', 'nogroup', '--group-add', '4242', 'busybox', 'id', '-G');
     assert.deepEqual(groups.split(' ').sort(), ['0', '4242', '65534']);
+    // An exec runs with them too (moby getUser).
+    const id = await ok('run', '-d', '--group-add', '4242', 'busybox', 'sleep', '30');
+    assert.deepEqual((await ok('exec', id, 'id', '-G')).split(' ').sort(), ['0', '4242']);
+    await ok('rm', '-f', id);
   });
 
   test('--oom-score-adj', async () => {
@@ -42,6 +46,12 @@ describe('engine: create options honoured or refused by name', () => {
 
   test('--ulimit', async () => {
     assert.equal(await run('--ulimit', 'nofile=1024:2048', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn'), '1024\n2048');
+    // -1 is unlimited (RLIM_INFINITY), in the container and in an exec, which copies its limits. (core, not the
+    // usual memlock: raising memlock's hard limit needs CAP_SYS_RESOURCE, which some hosts' root lacks.)
+    assert.equal(await run('--ulimit', 'core=-1:-1', 'busybox', 'sh', '-c', 'ulimit -c'), 'unlimited');
+    const id = (await engine.docker(['run', '-d', '--ulimit', 'core=-1:-1', 'busybox', 'sleep', '30'])).stdout.trim();
+    assert.equal((await engine.docker(['exec', id, 'sh', '-c', 'ulimit -c'])).stdout.trim(), 'unlimited');
+    await engine.docker(['rm', '-f', id]);
   });
 
   test('--pid host, --ipc host, --uts host', async () => {

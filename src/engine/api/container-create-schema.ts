@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { goBool, goEnum, goInt, goSet, goString, goStringMap, goStrings, goStrSlice, goStruct, goStructList, goStructListMap, goStructMap, goUintPair } from './go-json.ts';
-import { gwPrioritySchema } from './network-schemas.ts';
 
 const restartPolicyNames = ['', 'no', 'always', 'on-failure', 'unless-stopped'] as const;
 
@@ -18,6 +17,17 @@ const mountFields = {
   }),
   TmpfsOptions: goStruct('mount.TmpfsOptions', { SizeBytes: goInt('int64'), Mode: goInt('uint32') }),
 };
+
+/**
+ * EndpointSettings.GwPriority (API 1.48): which network gives the default gateway. Here the first network a
+ * container joins always does, so any other priority is refused rather than ignored.
+ */
+export const gwPrioritySchema = () =>
+  goInt('int').transform((priority, ctx) => {
+    if (!priority) return priority;
+    ctx.addIssue({ code: 'custom', message: `GwPriority ${priority} is not supported: this engine takes the default gateway from the container's first network` });
+    return z.NEVER;
+  });
 
 /** network.EndpointSettings as a create or connect body carries it. */
 export const endpointSettingsFields = {

@@ -183,7 +183,7 @@ async function wait(containers: ContainerManager, ctx: ApiContext, res: ServerRe
   return 'streamed';
 }
 
-// --- attach (helper 11e): moby's hijack, then the log replay, then the live streams ---
+// attach: moby's hijack, then the log replay, then the live streams.
 
 interface AttachQuery {
   stdin: boolean;

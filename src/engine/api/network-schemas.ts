@@ -1,40 +1,14 @@
+import { goBoolTexts } from '../../base/go-parse.ts';
+import { endpointSettingsFields } from './container-create-schema.ts';
 import { z } from 'zod';
-import { goBool, goInt, goString, goStringMap, goStrings, goStruct, goStructList } from './go-json.ts';
+import { goBool, goString, goStringMap, goStruct, goStructList } from './go-json.ts';
 import { qEnum, qFilters, qString } from './query-schema.ts';
 import type { RouteSchema } from './router.ts';
 
-/** The spellings strconv.ParseBool takes (moby parses `verbose` with it). */
-const goBoolTexts = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'] as const;
 
-/**
- * EndpointSettings.GwPriority (API 1.48): which network gives the default gateway. Here the first network a
- * container joins always does, so any other priority is refused rather than ignored.
- */
-export const gwPrioritySchema = () =>
-  goInt('int').transform((priority, ctx) => {
-    if (!priority) return priority;
-    ctx.addIssue({ code: 'custom', message: `GwPriority ${priority} is not supported: this engine takes the default gateway from the container's first network` });
-    return z.NEVER;
-  });
 
 /** network.EndpointSettings: `network connect`, and each network of a create body's NetworkingConfig. */
-export const endpointSettingsSchema = goStruct('network.EndpointSettings', {
-  IPAMConfig: goStruct('network.EndpointIPAMConfig', { IPv4Address: goString(), IPv6Address: goString(), LinkLocalIPs: goStrings() }),
-  Links: goStrings(),
-  Aliases: goStrings(),
-  MacAddress: goString(),
-  DriverOpts: goStringMap(),
-  GwPriority: gwPrioritySchema(),
-  NetworkID: goString(),
-  EndpointID: goString(),
-  Gateway: goString(),
-  IPAddress: goString(),
-  IPPrefixLen: goInt('int'),
-  IPv6Gateway: goString(),
-  GlobalIPv6Address: goString(),
-  GlobalIPv6PrefixLen: goInt('int'),
-  DNSNames: goStrings(),
-});
+export const endpointSettingsSchema = goStruct('network.EndpointSettings', endpointSettingsFields);
 
 /** One schema per network endpoint (network-routes.ts). */
 export const networkSchemas = {

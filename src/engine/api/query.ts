@@ -1,3 +1,4 @@
+import { parseGoDuration } from '../../base/go-parse.ts';
 import { Fault } from '../../base/fault.ts';
 
 /** Filters as the CLI sends them: `{"key":{"value":true}}`, or the legacy `{"key":["value"]}`. */
@@ -46,16 +47,10 @@ export function matchesLabels(labels: Record<string, string> | null | undefined,
 /** Times given as unix seconds (`1700000000.123`), RFC3339, or durations relative to now (`10m`, `1h30m`). */
 export function parseTimestamp(value: string, nowMs: number): number {
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const duration = parseGoDuration(value);
+  const ns = parseGoDuration(value);
+  const duration = ns === undefined ? undefined : ns / 1e6;
   if (duration !== undefined) return nowMs - duration;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new Fault('invalid-argument', `invalid timestamp "${value}"`);
   return ms;
-}
-
-function parseGoDuration(value: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join('') !== value) return undefined;
-  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0);
 }

@@ -10,6 +10,7 @@ import { lstat } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { parseHealthcheck } from './healthcheck-instruction.ts';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ImageRuntimeConfig } from '../images/image-config.ts';
@@ -251,8 +252,10 @@ export class ImageBuilder {
       case 'SHELL':
         config.Shell = execForm(step.args) ?? (() => { throw new Fault('invalid-argument', 'SHELL requires the arguments to be in JSON form'); })();
         break;
-      case 'MAINTAINER':
       case 'HEALTHCHECK':
+        config.Healthcheck = parseHealthcheck(step.args, execForm);
+        break;
+      case 'MAINTAINER':
         break;
     }
     await this.#derive(state, `/bin/sh -c #(nop)  ${step.original}`);

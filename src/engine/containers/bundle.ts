@@ -17,7 +17,7 @@ import { readRootfsFile, resolveUser, writeEtcFiles, type EtcFiles, type Resolve
 import { cgroupsPath, type CgroupHost } from './cgroups.ts';
 import type { ContainerRunSpec, ExecSpec, ResourceLimits } from './runtime.ts';
 import { seccompProfile } from './seccomp.ts';
-import { applyHostOptions, deviceNumbers, withGroups } from './spec-options.ts';
+import { applyHostOptions, deviceNumbers, serializeSpec, withGroups } from './spec-options.ts';
 
 /** Where `--init` puts docker-init inside the container. */
 export const initPath = '/sbin/docker-init';
@@ -241,7 +241,7 @@ export async function writeBundle(spec: ContainerRunSpec, host: BundleHost): Pro
     runUser(spec),
   ]);
   const config = ociSpec(spec, user, files, host);
-  await writeFile(join(spec.bundleDir, 'config.json'), JSON.stringify(config));
+  await writeFile(join(spec.bundleDir, 'config.json'), serializeSpec(config));
   return { config };
 }
 
@@ -258,7 +258,8 @@ export function execProcessSpec(container: { process: Record<string, unknown> },
     args: exec.args,
     env: withHome(exec.env, user),
     cwd: exec.cwd || '/',
-    user: processUser(user),
+    // Without `-u` the exec runs as the container's process does, `--group-add` groups included (moby getUser).
+    user: exec.user ? processUser(user) : container.process.user,
     ...(caps ? { capabilities: { bounding: caps, effective: caps, permitted: caps } } : {}),
   };
 }

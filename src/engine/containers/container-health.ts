@@ -103,6 +103,8 @@ async function execProbe(ctx: DaemonContext, record: ContainerRecord, argv: stri
   const kill = () => void process.kill('KILL').catch(() => undefined);
   const timer = setTimeout(() => ((timedOut = true), kill()), options.timeoutMs);
   options.stopping.addEventListener('abort', kill, { once: true });
+  // Stopped while the exec was being spawned: the listener came too late to hear it.
+  if (options.stopping.aborted) kill();
   try {
     const [output, exit] = await Promise.all([collectOutput([process.stdout, process.stderr]), process.exited]);
     ctx.event(record, 'exec_die', { execID: execId, exitCode: String(exit.exitCode) });

@@ -3,6 +3,9 @@ import type { ContainerLog, LogStream } from './container-log.ts';
 import { defaultDetachKeys, escapeFilter } from './detach-keys.ts';
 import type { ContainerProcess } from './runtime.ts';
 
+/** What one attach client may leave unread before it is let go. */
+const maxUnreadBytes = 16 * 1024 * 1024;
+
 export interface AttachOptions {
   stdin: boolean;
   stdout: boolean;
@@ -119,9 +122,18 @@ export class ContainerIo {
   #emit(stream: LogStream, chunk: Buffer): void {
     this.#log.write(stream, chunk);
     const tty = this.#tty();
-    for (const { output, options } of this.#attachments) {
+    for (const attachment of this.#attachments) {
+      const { output, options } = attachment;
       if (stream === 'stdout' ? !options.stdout : !options.stderr) continue;
-      if (output.writable) output.write(tty ? chunk : frame(stream === 'stdout' ? 1 : 2, chunk));
+      if (!output.writable) continue;
+      // A client that stops reading must not make the engine hold the container's output for it: past the cap
+      // it is let go (its connection ends; the log keeps everything for `docker logs`).
+      if (output.writableLength > maxUnreadBytes) {
+        this.#attachments.delete(attachment);
+        output.destroy();
+        continue;
+      }
+      output.write(tty ? chunk : frame(stream === 'stdout' ? 1 : 2, chunk));
     }
   }
 

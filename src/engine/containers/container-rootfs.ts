@@ -177,6 +177,7 @@ function committedConfig(container: ContainerConfig, overrides: Partial<Containe
     Volumes: c.Volumes,
     OnBuild: c.OnBuild,
     ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
   };
 }
 

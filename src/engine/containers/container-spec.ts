@@ -3,6 +3,7 @@ import { Fault } from '../../base/fault.ts';
 import type { ImageConfig } from '../images/image-config.ts';
 import type { ContainerConfig, HostConfig, RestartPolicy } from './container-record.ts';
 import { parseSignal } from './container-signals.ts';
+import { verifyCpu } from './resource-checks.ts';
 import { logSettings, normalizeLogConfig, type LogConfigInput } from './log-config.ts';
 import type { BindMount, ResourceSupport } from './runtime.ts';
 import type { MountPoint } from '../volumes/mount-point.ts';
@@ -241,6 +242,8 @@ export function parseSecurityOpt(options: readonly string[] | null | undefined):
 
 /** moby daemon/container.go verifyContainerSettings + daemon_unix.go verifyPlatformContainerResources. */
 function validateHostConfig(host: HostConfig): void {
+  // The same CPU checks as `docker update`: a cpuset the host lacks is a 400 now, not a failed start later.
+  verifyCpu({ NanoCpus: host.NanoCpus, CpuPeriod: host.CpuPeriod, CpuQuota: host.CpuQuota, CpusetCpus: (host.CpusetCpus as string | undefined) ?? '', CpusetMems: (host.CpusetMems as string | undefined) ?? '' });
   const policy = host.RestartPolicy;
   if (!restartPolicies.includes(policy.Name)) {
     throw new Fault(

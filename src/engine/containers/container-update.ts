@@ -5,9 +5,9 @@
  * live through the runtime; a runtime refusal (the kernel's, e.g. a memory limit below current usage) restores
  * the saved HostConfig.
  */
-import { cpus } from 'node:os';
 import { Fault } from '../../base/fault.ts';
 import type { HostConfig, RestartPolicy } from './container-record.ts';
+import { verifyCpu } from './resource-checks.ts';
 import { adaptToHost } from './container-spec.ts';
 import type { DaemonContext } from './daemon-context.ts';
 
@@ -81,33 +81,6 @@ function verify(request: UpdateRequest, support: Parameters<typeof adaptToHost>[
   verifyCpu(request);
   if (request.BlkioWeight > 0 && (request.BlkioWeight < 10 || request.BlkioWeight > 1000)) throw fail('Range of blkio weight is from 10 to 1000');
   return warnings;
-}
-
-function verifyCpu(request: UpdateRequest): void {
-  const fail = (message: string) => new Fault('invalid-argument', message);
-  const n = cpus().length;
-  if (request.NanoCpus > 0 && request.CpuPeriod > 0) throw fail('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  if (request.NanoCpus > 0 && request.CpuQuota > 0) throw fail('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
-  if (request.NanoCpus < 0 || request.NanoCpus > n * 1e9) throw fail(`Range of CPUs is from 0.01 to ${n}.00, as there are only ${n} CPUs available`);
-  if (request.CpuPeriod !== 0 && (request.CpuPeriod < 1000 || request.CpuPeriod > 1000000)) {
-    throw fail('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
-  }
-  if (request.CpuQuota > 0 && request.CpuQuota < 1000) throw fail('CPU cfs quota can not be less than 1ms (i.e. 1000)');
-  checkCpuset(request.CpusetCpus, n, 'cpus', (list) => `Requested CPUs are not available - requested ${list}, available: 0-${n - 1}`);
-  // Memory nodes: this engine's hosts have node 0 (moby reads cpuset.mems of its root).
-  checkCpuset(request.CpusetMems, 1, 'mems', (list) => `Requested memory nodes are not available - requested ${list}, available: 0`);
-}
-
-/** moby parsers.ParseUintList, then every member below `count`. */
-function checkCpuset(list: string, count: number, what: string, unavailable: (list: string) => string): void {
-  if (!list) return;
-  for (const part of list.split(',')) {
-    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!range || (range[2] !== undefined && Number(range[2]) < Number(range[1]))) {
-      throw new Fault('invalid-argument', `Invalid value ${list} for cpuset ${what}: invalid format: ${list}`);
-    }
-    if (Number(range[2] ?? range[1]) >= count) throw new Fault('invalid-argument', unavailable(list));
-  }
 }
 
 /** moby 20.10 daemon/container.go validateRestartPolicy. */

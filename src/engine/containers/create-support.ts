@@ -228,6 +228,11 @@ function valuesAt(request: CreateBodyView, path: string): unknown[] {
 
 /** Refuses (invalid-argument, naming the field) the first field the engine would otherwise not honour. */
 export function checkCreateSupport(request: CreateBodyView): void {
+  const host = (request as { HostConfig?: { UTSMode?: string } | null }).HostConfig;
+  // moby runconfig validateUTSMode: the host's name cannot also be set.
+  if (host?.UTSMode === 'host' && (request as { Hostname?: string }).Hostname) {
+    throw new Fault('invalid-argument', 'conflicting options: hostname and the UTS mode');
+  }
   for (const [path, support] of Object.entries(createSupport)) {
     for (const value of valuesAt(request, path)) {
       const message = refusal(path, support, value, request);

@@ -64,8 +64,10 @@ export function goDuration(ms: number): string {
   return `${hours ? `${hours}h` : ''}${hours || minutes ? `${minutes}m` : ''}${seconds}s`;
 }
 
+/** Node's timers fire at once past 2^31-1 ms (about 24.8 days): longer durations wait that long instead. */
+const maxTimerMs = 2 ** 31 - 1;
 
 /** A HealthConfig duration (ns, 0 = default) in milliseconds. */
 export function msOr(ns: number | undefined, fallback: number): number {
-  return ns ? Math.max(1, Math.round(ns / nsPerMs)) : fallback;
+  return ns ? Math.min(maxTimerMs, Math.max(1, Math.round(ns / nsPerMs))) : fallback;
 }

@@ -1,3 +1,4 @@
+import { parseGoBool } from '../../base/go-parse.ts';
 import { Fault } from '../../base/fault.ts';
 
 export type LogDriver = 'json-file' | 'local' | 'none';
@@ -74,26 +75,25 @@ export function parseSize(text: string, base: 1000 | 1024): number {
   return size;
 }
 
+const maxFileLimit = 100;
+
 function parseMaxFile(text: string): number {
   if (!/^[+-]?\d+$/.test(text)) throw initFailure(`strconv.Atoi: parsing ${JSON.stringify(text)}: invalid syntax`);
   const count = Number(text);
   if (count < 1) throw initFailure('max-file cannot be less than 1');
+  // Each rotation renames every kept file in turn, on the engine's one thread: an unbounded count would let one
+  // container's log stall every other request.
+  if (count > maxFileLimit) throw new Fault('invalid-argument', `log-opt max-file=${count}: more than ${maxFileLimit} files is not supported by this engine`);
   return count;
 }
 
 /** Rotated files are kept uncompressed here: compression is refused by name rather than dropped. */
 function checkCompress(text: string | undefined, maxFile: number, maxSize: number): void {
   if (text === undefined) return;
-  const value = goBool(text);
+  const value = parseGoBool(text);
   if (value === undefined) throw initFailure(`strconv.ParseBool: parsing ${JSON.stringify(text)}: invalid syntax`);
   if (value && (maxFile === 1 || maxSize === -1)) throw initFailure('compress cannot be true when max-file is less than 2 or max-size is not set');
   if (value) throw invalid('log opt compress=true is not supported by this engine: rotated logs are kept uncompressed');
-}
-
-function goBool(text: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
-  return undefined;
 }
 
 function initFailure(message: string): Fault {

@@ -12,6 +12,8 @@ import { existsSync, readFileSync, watch } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
@@ -20,6 +22,7 @@ import type { Mount } from '../snapshots/snapshotter.ts';
 import { readRootfsFile, resolveUser } from './bundle-files.ts';
 import { capabilitiesInMask, execProcessSpec, nofileLimit, writeBundle, type BundleHost } from './bundle.ts';
 import { readCgroupStats, type CgroupStats } from './cgroup-stats.ts';
+import { parseSpec, serializeSpec } from './spec-options.ts';
 import { detectCgroups, oomCounterFile, parseOomKills, type CgroupHost } from './cgroups.ts';
 import { spawnWithPipes, spawnWithPty, type Command, type SpawnedProcess } from './process-io.ts';
 import {
@@ -178,12 +181,12 @@ export class RuncRuntime implements Runtime {
   async exec(id: string, bundleDir: string, spec: ExecSpec): Promise<ContainerProcess> {
     validateId(id);
     if (!/^[A-Za-z0-9_.-]+$/.test(spec.execId)) throw new Fault('invalid-argument', `invalid exec id ${spec.execId}`);
-    const container = JSON.parse(await readFile(join(bundleDir, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
+    const container = parseSpec(await readFile(join(bundleDir, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
     const rootfs: Mount[] = [{ type: 'bind', source: join(bundleDir, 'rootfs'), options: [] }];
     const containerUser = container.process.user as { uid: number; gid: number };
     const user = await resolveUser((path) => readRootfsFile(rootfs, path), spec.user || `${containerUser.uid}:${containerUser.gid}`);
     const base = join(bundleDir, `exec-${spec.execId}`);
-    await writeFile(`${base}.json`, JSON.stringify(execProcessSpec(container, spec, user, this.#host.bounding)));
+    await writeFile(`${base}.json`, serializeSpec(execProcessSpec(container, spec, user, this.#host.bounding)));
     const runc = [this.#runc, ...this.#args('--log', `${base}.log`, '--log-format', 'json', 'exec', '--process', `${base}.json`, '--pid-file', `${base}.pid`, id)];
     const env = { PATH: systemPath };
     const spawned = spec.terminal
@@ -333,12 +336,13 @@ export class RuncRuntime implements Runtime {
     const child = spawn(this.#runc, this.#args('update', '--resources', '-', id), { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.stdin.end(JSON.stringify(resources));
-    const code = await new Promise<number>((resolve) => {
+    const code = new Promise<number>((resolve) => {
       child.on('error', () => resolve(-1));
       child.on('close', (status) => resolve(status ?? -1));
     });
-    if (code !== 0) throw new Error(runcMessage({ stderr }) || `runc update exited with ${code}`);
+    // runc may exit before reading (a missing binary, a bad id): the pipe's error is the exit status's to tell.
+    await pipeline(Readable.from([JSON.stringify(resources)]), child.stdin).catch(() => undefined);
+    if ((await code) !== 0) throw new Error(runcMessage({ stderr }) || `runc update exited with ${await code}`);
   }
 
   stats(id: string): Promise<CgroupStats | undefined> {

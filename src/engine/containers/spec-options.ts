@@ -74,7 +74,8 @@ export function checkSysctls(sysctls: Record<string, string>, networkMode: strin
 export function checkUlimits(ulimits: readonly { Name?: string; Soft?: number; Hard?: number }[]): string | undefined {
   for (const { Name = '', Soft = 0, Hard = 0 } of ulimits) {
     if (!ulimitNames.includes(Name)) return `invalid ulimit type: ${Name}`;
-    if (Soft > Hard) return `ulimit soft limit must be less than or equal to hard limit: ${Soft} > ${Hard}`;
+    // -1 is unlimited, above any number.
+    if (Hard >= 0 && (Soft < 0 || Soft > Hard)) return `ulimit soft limit must be less than or equal to hard limit: ${Soft} > ${Hard}`;
   }
   return undefined;
 }
@@ -176,8 +177,26 @@ export function applyHostOptions(base: Record<string, unknown>, options: HostOpt
   return spec;
 }
 
+/**
+ * RLIM_INFINITY as runc reads it (uint64 max, which a JS number cannot hold): a placeholder the bundle writer
+ * turns into the literal when it serialises the spec. go-units turns `-1` (`--ulimit memlock=-1:-1`) into it.
+ */
+export const rlimInfinity = 'RLIM_INFINITY:18446744073709551615';
+
+/** config.json text, with `rlimInfinity` placeholders written as the uint64 literal. */
+export function serializeSpec(spec: unknown): string {
+  return JSON.stringify(spec).replaceAll(`"${rlimInfinity}"`, rlimInfinity.slice(rlimInfinity.indexOf(':') + 1));
+}
+
+/** Reads config.json text back without losing RLIM_INFINITY to float rounding (the inverse of serializeSpec). */
+export function parseSpec(text: string): unknown {
+  const literal = rlimInfinity.slice(rlimInfinity.indexOf(':') + 1);
+  return JSON.parse(text.replace(new RegExp(`(?<=[:\\[,]\\s*)${literal}(?=\\s*[,}\\]])`, 'g'), `"${rlimInfinity}"`));
+}
+
 function rlimits(defaults: { type: string }[], ulimits: HostOptions['ulimits']): unknown[] {
-  const given = ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, hard: u.hard, soft: u.soft }));
+  const limit = (value: number) => (value < 0 ? rlimInfinity : value);
+  const given = ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, hard: limit(u.hard), soft: limit(u.soft) }));
   return [...defaults.filter((d) => !given.some((g) => g.type === d.type)), ...given];
 }
 

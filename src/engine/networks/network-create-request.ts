@@ -1,3 +1,4 @@
+import { parseGoBool } from '../../base/go-parse.ts';
 import { Fault } from '../../base/fault.ts';
 import { checkInterfaceName } from './driver-checks.ts';
 import { isPredefinedName, type NetworkPool } from './network-record.ts';
@@ -109,10 +110,10 @@ function bridgeSettings(options: Record<string, string>): { bridge?: string; mas
   const out: { bridge?: string; masquerade: boolean; mtu: number } = { masquerade: true, mtu: 0 };
   for (const [key, value] of Object.entries(options)) {
     if (key === bridgeOption.name) out.bridge = checkInterfaceName(value, bridgeOption.name);
-    else if (key === bridgeOption.masquerade) out.masquerade = parseGoBool(key, value);
+    else if (key === bridgeOption.masquerade) out.masquerade = parseBoolOption(key, value);
     else if (key === bridgeOption.mtu) out.mtu = parseMtu(value);
     else if (key === bridgeOption.icc) {
-      if (!parseGoBool(key, value)) throw new Fault('invalid-argument', `${key}=false is not supported: containers on one network always reach each other`);
+      if (!parseBoolOption(key, value)) throw new Fault('invalid-argument', `${key}=false is not supported: containers on one network always reach each other`);
     } else if (key === bridgeOption.hostBinding) {
       if (value !== '' && value !== '0.0.0.0') {
         throw new Fault('invalid-argument', `${key}=${value} is not supported: a published port binds to the address -p names, else to every address`);
@@ -123,9 +124,9 @@ function bridgeSettings(options: Record<string, string>): { bridge?: string; mas
 }
 
 /** strconv.ParseBool, with the bridge driver's parse error. */
-function parseGoBool(key: string, value: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+function parseBoolOption(key: string, value: string): boolean {
+  const parsed = parseGoBool(value);
+  if (parsed !== undefined) return parsed;
   throw new Fault('invalid-argument', `failed to parse ${key} value: ${value} (strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax)`);
 }
 
