@@ -155,6 +155,7 @@ describe('engine networking', () => {
   });
 
   test('connect and disconnect a running container; --network container: shares the namespace', async () => {
+    const since = (Date.now() / 1000).toFixed(3);
     await ok('network', 'create', 'side');
     await ok('run', '-d', '--name', 'peer', '--network', 'side', 'busybox', ...httpd('peer-page'));
     await ok('run', '-d', '--name', 'mover', 'busybox', 'sleep', '300');
@@ -172,6 +173,9 @@ describe('engine networking', () => {
     assert.match(await ok('run', '--rm', '--network', 'container:peer', 'busybox', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80`), /peer-page/);
     await ok('rm', '-f', 'peer', 'mover');
     await ok('network', 'rm', 'side');
+    const events = await ok('events', '--since', since, '--until', (Date.now() / 1000 + 1).toFixed(3), '--filter', 'network=side', '--format', '{{.Type}} {{.Action}}');
+    for (const action of ['create', 'connect', 'disconnect', 'destroy']) assert.match(events, new RegExp(`^network ${action}$`, 'm'));
+    assert.doesNotMatch(events, /^container /m, 'the network filter keeps network events only');
   });
 
   test('an unknown network is refused at create and leaves no container', async () => {

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname, release, totalmem, availableParallelism } from 'node:os';
 import type { ServerResponse } from 'node:http';
 import { Fault } from '../../base/fault.ts';
@@ -89,7 +90,7 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     CpuCfsQuota: deps.support.cpuQuota,
     CPUShares: true,
     PidsLimit: deps.support.pidsLimit,
-    IPv4Forwarding: false,
+    IPv4Forwarding: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1',
     Debug: false,
     NFd: 0,
     OomKillDisable: false,
@@ -97,7 +98,8 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     SystemTime: new Date().toISOString(),
     LoggingDriver: 'json-file',
     CgroupDriver: 'cgroupfs',
-    CgroupVersion: '1',
+    // A unified hierarchy at the root is cgroup v2; a hybrid host (v1 controllers, /sys/fs/cgroup/unified) is v1.
+    CgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
     NEventsListener: 0,
     KernelVersion: release(),
     OperatingSystem: 'wharf',
@@ -198,6 +200,8 @@ function matchesEvent(event: EngineEvent, filters: Filters): boolean {
           return values.some((v) => event.Actor.ID.startsWith(v) || (attrs.name ?? '').startsWith(v));
         case 'image':
           return values.some((v) => attrs.image === v || event.Actor.ID === v || attrs.name === v);
+        case 'network':
+          return event.Type === 'network' && values.some((v) => event.Actor.ID.startsWith(v) || attrs.name === v);
         case 'label':
           return values.every((v) => {
             const [k, val] = v.split('=', 2);
