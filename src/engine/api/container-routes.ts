@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Transform, type Duplex, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Fault } from '../../base/fault.ts';
@@ -15,6 +15,7 @@ import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import { versionAtLeast } from './api-version.ts';
 import { commonHeaders } from './api-server.ts';
 import { containerInspect, containerSummary } from './container-json.ts';
+import { containerInspectForVersion } from './version-gates.ts';
 import { listContainers } from './container-list.ts';
 import { containerSchemas as schemas } from './container-schemas.ts';
 import { parseTimestamp } from './query.ts';
@@ -151,7 +152,7 @@ async function inspect(deps: ContainerRouteDeps, ctx: ApiContext): Promise<Reply
     },
     deps.execIds?.(record.id) ?? [],
   );
-  return { status: 200, json };
+  return { status: 200, json: containerInspectForVersion(json, ctx.version) };
 }
 
 /** POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=, the body a container config (or nothing). */
@@ -217,7 +218,7 @@ function openAttach(deps: ContainerRouteDeps, ctx: ApiContext, stdin: Readable |
   if (options.logs && !log.readable) throw new Fault('not-implemented', 'configured logging driver does not support reading');
   const live = options.stream ? new PassThrough() : undefined;
   if (live) deps.containers.attach(record.id, live, stdin, { ...options, stdin: options.stdin && stdin !== undefined });
-  let entries: Promise<LogEntry[]> = Promise.resolve([]);
+  let entries: Readable | undefined;
   if (options.logs) {
     const { snapshot, stop } = log.follow(() => undefined);
     stop();
@@ -228,9 +229,15 @@ function openAttach(deps: ContainerRouteDeps, ctx: ApiContext, stdin: Readable |
 
 /** moby writes the log replay, then the live output, then ends the connection (the container's run ended). */
 async function sendAttach(session: ReturnType<typeof openAttach>, out: Writable): Promise<void> {
-  const { record, options, live } = session;
-  for (const entry of await session.entries) {
-    if (entry.stream === 'stdout' ? options.stdout : options.stderr) out.write(encodeEntry(entry, record.config.Tty, false));
+  const { record, options, live, entries } = session;
+  const wanted = (e: LogEntry) => (e.stream === 'stdout' ? options.stdout : options.stderr);
+  try {
+    if (entries) await pipeline(entries, entryEncoder(wanted, record.config.Tty, false), out, { end: false });
+  } catch {
+    // The client left (or the log could not be read) mid-replay: cut the connection and drop the live streams.
+    live?.destroy();
+    out.destroy();
+    return;
   }
   if (live) await pipeline(live, out).catch(() => live.destroy());
   else out.end();
@@ -288,6 +295,16 @@ async function attachPlain(deps: ContainerRouteDeps, ctx: ApiContext, res: Serve
   return 'streamed';
 }
 
+/** Log entries to the bytes of a logs or attach answer: the streams asked for, framed unless the TTY was on. */
+function entryEncoder(wanted: (e: LogEntry) => boolean, tty: boolean, timestamps: boolean): Transform {
+  return new Transform({
+    writableObjectMode: true,
+    transform(entry: LogEntry, _encoding, done) {
+      done(null, wanted(entry) ? encodeEntry(entry, tty, timestamps) : undefined);
+    },
+  });
+}
+
 function encodeEntry(entry: LogEntry, tty: boolean, timestamps: boolean): Buffer {
   const payload = timestamps ? Buffer.concat([Buffer.from(`${trimNanos(entry.time)} `), entry.data]) : entry.data;
   return tty ? payload : frame(entry.stream === 'stdout' ? 1 : 2, payload);
@@ -328,7 +345,8 @@ async function logs(containers: ContainerManager, ctx: ApiContext, res: ServerRe
   res.writeHead(200, { 'Content-Type': streamContentType(record, ctx.version) });
   res.flushHeaders();
   try {
-    for (const entry of await readLog(subscription.snapshot, { tail, sinceMs, untilMs })) send(entry);
+    const entries = readLog(subscription.snapshot, { tail, sinceMs, untilMs });
+    await pipeline(entries, entryEncoder(wanted, record.config.Tty, timestamps), res, { end: false });
     if (follow) {
       for (const entry of pending.splice(0)) send(entry);
       live = true;

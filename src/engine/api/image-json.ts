@@ -1,42 +1,41 @@
 import { renderRuntimeConfig, type ImageConfig } from '../images/image-config.ts';
 import type { ImageRecord, ImageStore } from '../images/image-store.ts';
-import { versionAtLeast } from './api-version.ts';
+import { imageInspectForVersion, imageSummaryForVersion } from './version-gates.ts';
 
-/** `GET /images/json` item (ImageSummary). From 1.44 `VirtualSize` is gone and untagged images list `[]`. */
+/** `GET /images/json` item (ImageSummary), with the request version's fields (version-gates.ts). */
 export function imageSummary(store: ImageStore, image: ImageRecord, config: ImageConfig, version: string): Record<string, unknown> {
   const tags = store.familiarTags(image.id);
   const digests = store.familiarDigests(image.id);
-  const modern = versionAtLeast(version, '1.44');
-  return {
+  return imageSummaryForVersion({
     Containers: -1,
     Created: unixSeconds(config.created),
     Id: image.id,
     Labels: config.config?.Labels ?? null,
     ParentId: '',
-    RepoDigests: digests.length || modern ? digests : ['<none>@<none>'],
-    RepoTags: tags.length || modern ? tags : ['<none>:<none>'],
+    RepoDigests: digests,
+    RepoTags: tags,
     SharedSize: -1,
     Size: image.size,
-    ...(modern ? {} : { VirtualSize: image.size }),
-  };
+  }, version);
 }
 
-/** `GET /images/{name}/json` (ImageInspect). */
+/** `GET /images/{name}/json` (ImageInspect), with the request version's fields (version-gates.ts). */
 export function imageInspect(
   store: ImageStore,
   image: ImageRecord,
   config: ImageConfig,
   options: { version: string },
 ): Record<string, unknown> {
-  const modern = versionAtLeast(options.version, '1.44');
-  return {
+  return imageInspectForVersion({
     Id: image.id,
     RepoTags: store.familiarTags(image.id),
     RepoDigests: store.familiarDigests(image.id),
     Parent: '',
     Comment: config.comment ?? '',
     Created: config.created ?? '0001-01-01T00:00:00Z',
-    ...(versionAtLeast(options.version, '1.45') ? {} : { Container: '', ContainerConfig: renderRuntimeConfig(null) }),
+    // moby drops these at 1.45, above any version this engine accepts.
+    Container: '',
+    ContainerConfig: renderRuntimeConfig(null),
     DockerVersion: config.docker_version ?? '',
     Author: config.author ?? '',
     Config: renderRuntimeConfig(config.config),
@@ -44,12 +43,11 @@ export function imageInspect(
     ...(config.variant ? { Variant: config.variant } : {}),
     Os: config.os,
     Size: image.size,
-    ...(modern ? {} : { VirtualSize: image.size }),
     // Layers are snapshots named by chainID, not directories of a graph driver (as with moby's containerd store).
     GraphDriver: { Name: 'overlay2', Data: {} },
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: image.lastTagTime ?? '0001-01-01T00:00:00Z' },
-  };
+  }, options.version);
 }
 
 export function unixSeconds(iso: string | undefined): number {

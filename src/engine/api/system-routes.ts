@@ -7,6 +7,7 @@ import type { ResourceSupport } from '../containers/runtime.ts';
 import type { EngineEvent, EventLog } from '../events.ts';
 import { apiVersion, minApiVersion } from './api-version.ts';
 import { JsonStream } from './json-stream.ts';
+import { infoForVersion } from './version-gates.ts';
 import { parseTimestamp, type Filters } from './query.ts';
 import { inputOf } from './route-schema.ts';
 import { systemSchemas as schemas } from './system-schemas.ts';
@@ -38,7 +39,7 @@ export function systemRoutes(deps: SystemDeps): Route[] {
     { name: 'ping', method: 'GET', path: '/_ping', handle: (ctx) => ping(ctx) },
     { name: 'ping-head', method: 'HEAD', path: '/_ping', handle: (ctx) => ping(ctx) },
     { name: 'version', method: 'GET', path: '/version', handle: async () => ({ status: 200, json: versionBody(deps) }) },
-    { name: 'info', method: 'GET', path: '/info', handle: async () => ({ status: 200, json: infoBody(deps) }) },
+    { name: 'info', method: 'GET', path: '/info', handle: async (ctx) => ({ status: 200, json: infoForVersion(infoBody(deps), ctx.version) }) },
     { name: 'events', method: 'GET', path: '/events', schema: schemas.events, handle: (ctx, res) => streamEvents(deps.events, ctx, res) },
     { name: 'auth', method: 'POST', path: '/auth', body: 'json', schema: schemas.auth, handle: (ctx) => login(deps.registry, ctx) },
   ];

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, fstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ContainerLog, nowNano, readLog } from './container-log.ts';
+import { ContainerLog, nowNano, readLog, type LogEntry, type LogSnapshot } from './container-log.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wharf-log-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+const all = async (snapshot: LogSnapshot) => (await readLog(snapshot, {}).toArray()) as LogEntry[];
+
 async function entries(log: ContainerLog, options: Parameters<typeof readLog>[1] = {}): Promise<string[]> {
   const { snapshot, stop } = log.follow(() => undefined);
   stop();
-  return (await readLog(snapshot, options)).map((e) => e.data.toString());
+  return ((await readLog(snapshot, options).toArray()) as LogEntry[]).map((e) => e.data.toString());
 }
 
 test('output is logged one entry per line, partial lines wait for the rest or for flush', async () => {
@@ -22,7 +24,7 @@ test('output is logged one entry per line, partial lines wait for the rest or fo
   log.flush();
   const { snapshot, stop } = log.follow(() => undefined);
   stop();
-  assert.deepEqual((await readLog(snapshot, {})).map((e) => `${e.stream}:${e.data}`), ['stdout:one\n', 'stderr:err\n', 'stdout:two\n', 'stdout:three']);
+  assert.deepEqual((await all(snapshot)).map((e) => `${e.stream}:${e.data}`), ['stdout:one\n', 'stderr:err\n', 'stdout:two\n', 'stdout:three']);
   assert.deepEqual(await entries(log, { tail: 2 }), ['two\n', 'three']);
   log.close();
 });
@@ -34,7 +36,7 @@ test('a follower sees entries after its snapshot exactly once', async () => {
   const { snapshot, stop } = log.follow((e) => live.push(e.data.toString()));
   log.write('stdout', Buffer.from('after\n'));
   stop();
-  assert.deepEqual((await readLog(snapshot, {})).map((e) => e.data.toString()), ['before\n']);
+  assert.deepEqual((await all(snapshot)).map((e) => e.data.toString()), ['before\n']);
   assert.deepEqual(live, ['after\n']);
   log.close();
 });
@@ -71,7 +73,7 @@ test('a snapshot taken before a rotation still reads what it saw', async () => {
   const { snapshot, stop } = log.follow(() => undefined);
   stop();
   for (let i = 0; i < 20; i++) log.write('stdout', Buffer.from(`new-${i}\n`));
-  assert.deepEqual((await readLog(snapshot, {})).map((e) => e.data.toString()), ['old-0\n', 'old-1\n', 'old-2\n']);
+  assert.deepEqual((await all(snapshot)).map((e) => e.data.toString()), ['old-0\n', 'old-1\n', 'old-2\n']);
   log.close();
 });
 
@@ -95,6 +97,33 @@ test('the none driver keeps nothing and cannot be read; followers still see outp
   assert.equal(log.readable, false);
   assert.ok(!existsSync(path));
   assert.deepEqual(live, ['x\n']);
+  log.close();
+});
+
+test('tail reads backwards across chunk and file boundaries and gives the last lines oldest first', async () => {
+  const path = join(dir, 't', 'id-json.log');
+  const log = new ContainerLog(path, { driver: 'json-file', maxSize: 300 * 1024, maxFile: 3 });
+  // Long lines so the 64 KiB chunks split entries and the tail crosses from one file into the one before.
+  const lines = Array.from({ length: 3000 }, (_, i) => `${i}-${'y'.repeat(200)}\n`);
+  for (const line of lines) log.write('stdout', Buffer.from(line));
+  assert.equal(readdirSync(join(dir, 't')).length, 3);
+  const kept = await entries(log);
+  for (const n of [1, 2, 300, 1000, 1400, kept.length, kept.length + 5]) {
+    assert.deepEqual(await entries(log, { tail: n }), kept.slice(-n), `tail ${n}`);
+  }
+  assert.deepEqual(await entries(log, { tail: 0 }), []);
+  log.close();
+});
+
+test('a read destroyed before its first entry still closes the snapshot files', async () => {
+  const log = new ContainerLog(join(dir, 'd.log'));
+  log.write('stdout', Buffer.from('x\n'));
+  const { snapshot, stop } = log.follow(() => undefined);
+  stop();
+  const reader = readLog(snapshot, {});
+  reader.destroy();
+  await new Promise((resolve) => reader.once('close', resolve));
+  for (const file of snapshot.files) assert.throws(() => fstatSync(file.fd), { code: 'EBADF' });
   log.close();
 });
 
