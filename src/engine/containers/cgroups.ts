@@ -71,7 +71,7 @@ function v1BlkioWeight(blkio: string): boolean {
 
 /** The file holding the OOM-kill counter of container `id`'s memory cgroup. */
 export function oomCounterFile(host: CgroupHost, id: string): string {
-  return host.version === 2 ? join(host.root, cgroupsPath(id), 'memory.events') : join(host.root, 'memory', cgroupsPath(id), 'memory.oom_control');
+  return join(cgroupDir(host, id, 'memory'), host.version === 2 ? 'memory.events' : 'memory.oom_control');
 }
 
 /** The `oom_kill N` count of a memory.oom_control (v1) or memory.events (v2) text; 0 when absent. */

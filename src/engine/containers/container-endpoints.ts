@@ -1,6 +1,7 @@
 import { Fault, isFault } from '../../base/fault.ts';
 import type { EndpointConfig } from '../networks/network-service.ts';
 import { containsAddress, parseCidr, parseIpv4 } from '../networks/cidr.ts';
+import { macPattern } from '../networks/driver-checks.ts';
 import type { AttachableNetwork, ContainerNetworking } from './container-networking.ts';
 import type { EndpointSettings, HostConfig } from './container-record.ts';
 
@@ -19,7 +20,6 @@ export interface NetworkingRequest {
   EndpointsConfig?: Record<string, EndpointRequest | null> | null;
 }
 
-const macPattern = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
 /** The network a mode names: `default` is the default bridge (moby on linux). */
 export function networkNameOf(mode: string): string {

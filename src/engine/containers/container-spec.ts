@@ -3,7 +3,7 @@ import { Fault } from '../../base/fault.ts';
 import type { ImageConfig } from '../images/image-config.ts';
 import type { ContainerConfig, HostConfig, RestartPolicy } from './container-record.ts';
 import { parseSignal } from './container-signals.ts';
-import { verifyCpu } from './resource-checks.ts';
+import { checkBlkioWeight, minMemory, verifyCpu } from './resource-checks.ts';
 import { logSettings, normalizeLogConfig, type LogConfigInput } from './log-config.ts';
 import type { BindMount, ResourceSupport } from './runtime.ts';
 import type { MountPoint } from '../volumes/mount-point.ts';
@@ -32,8 +32,6 @@ export interface ContainerSpec {
 }
 
 const restartPolicies = ['', 'no', 'always', 'on-failure', 'unless-stopped'];
-/** moby's linux floor for `-m` (daemon/daemon_unix.go linuxMinMemory). */
-const minMemory = 6 * 1024 * 1024;
 const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function validateName(name: string): void {
@@ -265,9 +263,7 @@ function validateHostConfig(host: HostConfig): void {
   }
   if (host.NanoCpus < 0) throw new Fault('invalid-argument', 'invalid CPU limit: it must not be negative');
   if (host.CpuShares < 0) throw new Fault('invalid-argument', 'invalid CPU shares: it must not be negative');
-  if (host.BlkioWeight > 0 && (host.BlkioWeight < 10 || host.BlkioWeight > 1000)) {
-    throw new Fault('invalid-argument', 'Range of blkio weight is from 10 to 1000');
-  }
+  checkBlkioWeight(host.BlkioWeight);
   parseSecurityOpt(host.SecurityOpt);
   logSettings(host.LogConfig as LogConfigInput);
   validateMounts(host);

@@ -7,7 +7,7 @@
  */
 import { Fault } from '../../base/fault.ts';
 import type { HostConfig, RestartPolicy } from './container-record.ts';
-import { verifyCpu } from './resource-checks.ts';
+import { checkBlkioWeight, minMemory, verifyCpu } from './resource-checks.ts';
 import { adaptToHost } from './container-spec.ts';
 import type { DaemonContext } from './daemon-context.ts';
 
@@ -30,7 +30,6 @@ export interface UpdateRequest {
   unsupported: string[];
 }
 
-const minMemory = 6 * 1024 * 1024;
 
 export async function update(ctx: DaemonContext, input: string, request: UpdateRequest): Promise<{ Warnings: string[] | null }> {
   const record = ctx.deps.store.resolve(input);
@@ -79,7 +78,7 @@ function verify(request: UpdateRequest, support: Parameters<typeof adaptToHost>[
     request.KernelMemory = 0;
   }
   verifyCpu(request);
-  if (request.BlkioWeight > 0 && (request.BlkioWeight < 10 || request.BlkioWeight > 1000)) throw fail('Range of blkio weight is from 10 to 1000');
+  checkBlkioWeight(request.BlkioWeight);
   return warnings;
 }
 

@@ -1,6 +1,14 @@
 import { cpus } from 'node:os';
 import { Fault } from '../../base/fault.ts';
 
+/** moby's linux floor for `-m` and `--memory-reservation` (daemon/daemon_unix.go linuxMinMemory). */
+export const minMemory = 6 * 1024 * 1024;
+
+/** `--blkio-weight`: 0 (unset) or 10..1000, at create and at update. */
+export function checkBlkioWeight(weight: number): void {
+  if (weight > 0 && (weight < 10 || weight > 1000)) throw new Fault('invalid-argument', 'Range of blkio weight is from 10 to 1000');
+}
+
 /** The CPU fields moby checks the same way at create and at update (daemon_unix.go verifyPlatformContainerResources). */
 export interface CpuSettings {
   NanoCpus: number;

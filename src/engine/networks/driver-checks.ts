@@ -10,7 +10,8 @@ import type { DriverEndpoint, DriverNetwork } from './network-driver.ts';
 // than the kernel's dev_valid_name). iproute2 keywords such as `up`, `type` or `dev` pass: the driver writes every
 // name after `dev`, `name` or `-i`/`-o`, where the tools take the next word as a name whatever it spells.
 const ifnamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
-const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+/** A MAC address as `--mac-address` and the driver take it. */
+export const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 function invalid(what: string, value: unknown): never {
   throw new Fault('invalid-argument', `invalid ${what} ${JSON.stringify(value)}`);
