@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { Fault } from './fault.ts';
 
-const aclRule = z.object({
+const aclRule = z.strictObject({
   match: z
-    .object({
+    .strictObject({
       account: z.string().optional(),
       name: z.string().optional(),
       ip: z.string().optional(),
@@ -14,25 +15,25 @@ const aclRule = z.object({
   comment: z.string().optional(),
 });
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   /** Data root: blobs/, ingest/, meta.db, engine/ */
   root: z.string().default('/var/lib/wharf'),
   log: z
-    .object({
+    .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
   registry: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true),
       addr: z.string().default('127.0.0.1:5000'),
       /** Public base URL used in Location headers and token realms; derived from the request when empty. */
       publicUrl: z.string().default(''),
       maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024),
-      tls: z.object({ cert: z.string().default(''), key: z.string().default('') }).prefault({}),
+      tls: z.strictObject({ cert: z.string().default(''), key: z.string().default('') }).prefault({}),
       /** distribution's upload purging: abandoned uploads and ingests older than `ageSeconds` are removed. */
       uploadPurging: z
-        .object({
+        .strictObject({
           enabled: z.boolean().default(true),
           ageSeconds: z.number().int().positive().default(7 * 24 * 3600),
           intervalSeconds: z.number().int().positive().default(24 * 3600),
@@ -41,7 +42,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   auth: z
-    .object({
+    .strictObject({
       mode: z.enum(['none', 'htpasswd', 'token']).default('none'),
       realm: z.string().default('wharf'),
       htpasswd: z.string().default(''),
@@ -49,7 +50,7 @@ export const configSchema = z.object({
       /** Let anyone create an account through the legacy `POST /v1/users/` (docker 1.x `docker login` signup). */
       signup: z.boolean().default(false),
       token: z
-        .object({
+        .strictObject({
           issuer: z.string().default('wharf'),
           service: z.string().default('wharf-registry'),
           /** Where `wharf auth serve` listens when the token server runs alone. */
@@ -65,7 +66,7 @@ export const configSchema = z.object({
         .prefault({}),
       acl: z.array(aclRule).default([]),
       rateLimit: z
-        .object({
+        .strictObject({
           failures: z.number().int().positive().default(10),
           windowSeconds: z.number().int().positive().default(60),
         })
@@ -73,12 +74,12 @@ export const configSchema = z.object({
     })
     .prefault({}),
   engine: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true),
       socket: z.string().default('/run/wharf/wharf.sock'),
       insecureRegistries: z.array(z.string()).default([]),
       network: z
-        .object({
+        .strictObject({
           /** The default `bridge` network's host device (not docker0: a dockerd may run beside us). */
           bridge: z
             .string()
@@ -92,7 +93,7 @@ export const configSchema = z.object({
           defaultSubnet: z.string().default(''),
           /** dockerd's default-address-pools: each `base` split into subnets of prefix length `size`, in order. */
           addressPools: z
-            .array(z.object({ base: z.string(), size: z.number().int().min(1).max(32) }))
+            .array(z.strictObject({ base: z.string(), size: z.number().int().min(1).max(32) }))
             // moby libnetwork/ipamutils localScopeDefaultNetworks: 172.17-172.31 in /16s, then 192.168 in /20s.
             .default([
               { base: '172.17.0.0/16', size: 16 },
@@ -184,7 +185,20 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const fromFile = options.file ? (parseYaml(readFileSync(options.file, 'utf8')) ?? {}) : {};
   const merged = deepMerge(deepMerge(fromFile, envOverrides(options.env ?? {})), options.overrides ?? {});
-  return configSchema.parse(merged);
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) throw new Fault('invalid-argument', `invalid configuration${options.file ? ` in ${options.file}` : ''}: ${describeIssues(parsed.error.issues)}`);
+  return parsed.data;
+}
+
+/** One line per problem, naming the key by its dotted path: a typo must stop the start, and say where it is. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .flatMap((issue) => {
+      const at = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `unknown key ${at ? `${at}.` : ''}${key}`);
+      return [`${at || '(top level)'}: ${issue.message}`];
+    })
+    .join('; ');
 }
 
 function deepMerge(base: unknown, extra: unknown): unknown {

@@ -139,6 +139,11 @@ function createHttpServer(config: Config, logger: Logger): FastifyInstance {
     requestTimeout: 0,
   });
   app.get('/health', async () => ({ status: 'ok' }));
+  // As registry:2: `/` is an empty 200 that load balancers probe, any other unknown path Go's plain 404.
+  app.get('/', async (_request, reply) => reply.header('cache-control', 'no-cache').send(''));
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).header('docker-distribution-api-version', 'registry/2.0').type('text/plain; charset=utf-8').send('404 page not found\n');
+  });
   return app;
 }
 

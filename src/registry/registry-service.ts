@@ -7,7 +7,7 @@ import type { Descriptor, ManifestRecord, MetadataStore, Page } from '../meta/me
 import { digestOf, parseDigest } from '../oci/digest.ts';
 import { type ParsedManifest, parseManifest } from '../oci/manifest.ts';
 import { mediaTypes } from '../oci/media-types.ts';
-import { parseManifestReference, validateRepositoryName } from '../oci/reference.ts';
+import { isTag, parseManifestReference, validateRepositoryName } from '../oci/reference.ts';
 import { readBlobBytes } from '../store/blob-bytes.ts';
 import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from '../store/blob-store.ts';
 import { ManifestCache } from './manifest-cache.ts';
@@ -355,6 +355,8 @@ export class RegistryService {
   /** The manifest a tag or digest names in the repository, else MANIFEST_UNKNOWN. */
   async resolveManifest(repository: string, reference: string): Promise<ManifestRecord> {
     validateRepositoryName(repository);
+    // Nothing can be stored under a tag that is not one: the OCI conformance suite expects it unknown, not invalid.
+    if (!reference.includes(':') && !isTag(reference)) throw manifestUnknown(repository, reference);
     const ref = parseManifestReference(reference);
     const digest = ref.digest ?? (await this.#meta.resolveTag(repository, ref.tag));
     const record = digest ? await this.#meta.getManifest(repository, digest) : undefined;

@@ -149,13 +149,15 @@ describe('bad manifests', () => {
     await refused(put('bad/repo', digestOf(body, 'sha512').replace(/.$/, '0'), body), 400, 'DIGEST_INVALID');
   });
 
-  test('a malformed reference is TAG_INVALID or DIGEST_INVALID, never a 500', async () => {
+  test('a malformed reference is TAG_INVALID or DIGEST_INVALID to a push or delete, unknown to a pull, never a 500', async () => {
     const body = imageManifest(config, [layer]);
     await refused(put('bad/repo', '-tag', body), 400, 'TAG_INVALID');
     await refused(put('bad/repo', 'x'.repeat(129), body), 400, 'TAG_INVALID');
     await refused(put('bad/repo', 'sha256:abc', body), 400, 'DIGEST_INVALID');
     await refused(put('bad/repo', `md5:${'a'.repeat(32)}`, body), 400, 'DIGEST_INVALID');
-    await refused({ method: 'GET', url: '/v2/bad/repo/manifests/%2Dtag' }, 400, 'TAG_INVALID');
+    await refused({ method: 'GET', url: '/v2/bad/repo/manifests/%2Dtag' }, 404, 'MANIFEST_UNKNOWN');
+    await refused({ method: 'GET', url: `/v2/bad/repo/manifests/${'x'.repeat(129)}` }, 404, 'MANIFEST_UNKNOWN');
+    assert.equal((await t.app.inject({ method: 'HEAD', url: '/v2/bad/repo/manifests/%2Dtag' })).statusCode, 404);
     await refused({ method: 'GET', url: '/v2/bad/repo/manifests/%zz' }, 400, 'UNSUPPORTED');
     await refused({ method: 'GET', url: '/v2/bad/repo/manifests/%E0%A4%A' }, 400, 'UNSUPPORTED');
     await refused({ method: 'GET', url: '/v2/bad/repo/blobs/sha256%3A%zz' }, 400, 'UNSUPPORTED');
