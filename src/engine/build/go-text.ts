@@ -1,0 +1,37 @@
+/*
+ * Go's notion of white space and of quoting, as moby's Dockerfile parser and shell lexer use them: JavaScript's
+ * `\s` and `trim()` take more characters (U+FEFF) than unicode.IsSpace does.
+ */
+
+const goSpace = /^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]$/u;
+
+/** unicode.IsSpace of one character. */
+export function isGoSpace(ch: string): boolean {
+  return goSpace.test(ch);
+}
+
+/** strings.TrimLeftFunc(text, unicode.IsSpace). */
+export function goTrimLeft(text: string): string {
+  let i = 0;
+  for (const ch of text) {
+    if (!isGoSpace(ch)) break;
+    i += ch.length;
+  }
+  return text.slice(i);
+}
+
+/** strings.TrimSpace. */
+export function goTrim(text: string): string {
+  const chars = Array.from(goTrimLeft(text));
+  let end = chars.length;
+  while (end > 0 && isGoSpace(chars[end - 1])) end--;
+  return chars.slice(0, end).join('');
+}
+
+/** Go's %q, for error texts: JSON quoting with Go's escapes for control characters. */
+export function goQuote(text: string): string {
+  const named: Record<string, string> = { '\u0007': '\\a', '\u000b': '\\v' };
+  return JSON.stringify(text)
+    .replace(/\\u00([0-1][0-9a-f])/g, (_whole, hex: string) => named[String.fromCharCode(parseInt(hex, 16))] ?? `\\x${hex}`)
+    .replace(/\u007f/g, '\\x7f');
+}
