@@ -4,6 +4,7 @@
 #     (base images are built from it), curl, openssl, htpasswd (apache2-utils), mount/umount, ps;
 #   - the anchors the benchmarks compare against: distribution 2.8.2 (docker-registry), dockerd, and wrk;
 #   - a C++ toolchain and python3 for node-gyp (node-pty has no linux prebuild), and npm when it is missing;
+#   - git, which the engine runs to clone git build contexts (`docker build` with `remote=` a git URL);
 # then the npm dependencies, Node 24 among them (the `node` package). Idempotent: apt runs only when something is
 # missing, npm ci only when node_modules does not match the lockfile.
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 packages=(
   skopeo docker.io docker-registry busybox-static runc containerd
   iproute2 iptables openssl ca-certificates curl util-linux mount procps tar gzip apache2-utils wrk
-  python3 make g++ bzip2 xz-utils zstd attr docker-compose python3-docker tini
+  python3 make g++ bzip2 xz-utils zstd attr docker-compose python3-docker tini git
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 

@@ -1,0 +1,38 @@
+/*
+ * A build context tar (plain, gzip, bzip2, xz or zstd, as moby's DecompressStream accepts) unpacked into a directory
+ * by GNU tar, which keeps members inside it: it strips leading `/` and `../`, refuses names with `..` inside, and
+ * defers symlinks whose targets are absolute or climb, so no later member is written through them. One pipeline
+ * owns the body, the decompressor and tar; tar's exit status is its error. Nothing is buffered.
+ */
+import { mkdir } from 'node:fs/promises';
+import { type Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Fault, isFault } from '../../base/fault.ts';
+import { FilterProcess } from '../images/filter-process.ts';
+import { decompressStream } from '../images/layer-compression.ts';
+
+export async function extractContextTar(body: Readable, dir: string, signal?: AbortSignal): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  let bytes = 0;
+  let inputEnded = false;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      inputEnded = true;
+      done();
+    },
+  });
+  const tar = new FilterProcess('tar', ['-x', '-C', dir, '--no-same-owner', '-f', '-'], { name: 'tar' });
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  try {
+    await pipeline(body, decompressStream(), counter, tar, discard, signal ? { signal } : {});
+  } catch (err) {
+    // Go's tar reader sees an empty stream as an empty archive (moby then misses the Dockerfile); GNU tar refuses it.
+    if (inputEnded && bytes === 0 && isFault(err, 'invalid-argument')) return;
+    if (!isFault(err, 'invalid-argument')) throw err;
+    throw new Fault('invalid-argument', `the build context is not a valid tar archive: ${err.message}`, { cause: err });
+  }
+}
