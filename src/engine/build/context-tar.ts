@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Fault, isFault } from '../../base/fault.ts';
 import { FilterProcess } from '../images/filter-process.ts';
 import { decompressStream } from '../images/layer-compression.ts';
+import { completeTarTrailer } from './tar-trailer.ts';
 
 export async function extractContextTar(body: Readable, dir: string, signal?: AbortSignal): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -28,7 +29,7 @@ export async function extractContextTar(body: Readable, dir: string, signal?: Ab
   const tar = new FilterProcess('tar', ['-x', '-C', dir, '--no-same-owner', '-f', '-'], { name: 'tar' });
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   try {
-    await pipeline(body, decompressStream(), counter, tar, discard, signal ? { signal } : {});
+    await pipeline(body, decompressStream(), counter, completeTarTrailer(), tar, discard, signal ? { signal } : {});
   } catch (err) {
     // Go's tar reader sees an empty stream as an empty archive (moby then misses the Dockerfile); GNU tar refuses it.
     if (inputEnded && bytes === 0 && isFault(err, 'invalid-argument')) return;
