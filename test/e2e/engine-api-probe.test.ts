@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
 import { importBusybox } from '../support/busybox.ts';
 import { run } from '../support/run.ts';
+import { sidesOf } from '../support/side-by-side.ts';
 import { withTempDir } from '../support/temp.ts';
 import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
@@ -15,10 +16,7 @@ import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts
 describe('engine API probes answer as dockerd does: swarm, plugins, versions, diff', () => {
   let engine: TestEngine;
   let dockerd: Dockerd;
-  const both = () => [
-    { name: 'wharf', env: engine.env, docker: (args: string[]) => engine.docker(args) },
-    { name: 'dockerd', env: dockerd.env, docker: (args: string[]) => dockerd.docker(args) },
-  ];
+  const both = () => sidesOf(engine, dockerd);
 
   before(async () => {
     [engine, dockerd] = await Promise.all([startTestEngineWithBusybox(['-c', 'CMD ["sh"]']), startDockerd()]);

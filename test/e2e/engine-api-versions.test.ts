@@ -3,18 +3,13 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { importBusybox } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
-import { run } from '../support/run.ts';
+import { both, dockerPy, ok, type Side, sidesOf } from '../support/side-by-side.ts';
 import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 type Json = Record<string, unknown>;
 
-interface Target {
-  name: 'wharf' | 'dockerd';
-  socketPath: string;
-}
-
 /** A raw GET on the engine's socket, the way an old client asks: the version in the path. */
-function getJson(target: Target, path: string): Promise<{ status: number; body: unknown }> {
+function getJson(target: Pick<Side, 'name' | 'socketPath'>, path: string): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: target.socketPath, path, method: 'GET', headers: { Host: 'docker' } }, (res) => {
       const chunks: Buffer[] = [];
@@ -27,19 +22,14 @@ function getJson(target: Target, path: string): Promise<{ status: number; body: 
   });
 }
 
-async function getOk(target: Target, path: string): Promise<unknown> {
+async function getOk(target: Pick<Side, 'name' | 'socketPath'>, path: string): Promise<unknown> {
   const { status, body } = await getJson(target, path);
   assert.equal(status, 200, `${target.name} ${path}: ${JSON.stringify(body)}`);
   return body;
 }
 
-/** docker-py 5 pinned to API 1.41, as its users get it; prints what the script prints. */
-async function dockerPy(target: Target, body: string): Promise<string> {
-  const script = `import docker, json\napi = docker.APIClient(base_url='unix://${target.socketPath}', version='1.41')\n${body}`;
-  const result = await run('python3', ['-c', script], { timeoutMs: 60_000 });
-  assert.equal(result.code, 0, `docker-py on ${target.name}: ${result.stderr}`);
-  return result.stdout.trim();
-}
+/** docker-py 5 pinned to API 1.41, as its users get it. */
+const dockerPy141 = (side: Side, body: string) => dockerPy(side, body, { version: '1.41' });
 
 const sortedKeys = (value: unknown) => Object.keys(value as Json).filter((k) => k !== 'Variant').sort();
 
@@ -48,21 +38,16 @@ const sortedKeys = (value: unknown) => Object.keys(value as Json).filter((k) => 
 describe('answers carry the fields of the request API version, as dockerd gives them', () => {
   let engine: TestEngine;
   let dockerd: Dockerd;
-  let targets: Target[] = [];
+  let targets: Side[] = [];
 
   before(async () => {
     [engine, dockerd] = await Promise.all([startTestEngineWithBusybox(), startDockerd()]);
     await importBusybox(dockerd, 'busybox');
-    targets = [
-      { name: 'wharf', socketPath: engine.socket },
-      { name: 'dockerd', socketPath: dockerd.host.replace(/^unix:\/\//, '') },
-    ];
+    targets = sidesOf(engine, dockerd);
     // An untagged image on both: a commit without a repository.
-    for (const docker of [(a: string[]) => engine.docker(a), (a: string[]) => dockerd.docker(a, { timeoutMs: 60_000 })]) {
-      const created = await docker(['create', '--name', 'committed', '--network', 'none', 'busybox', 'true']);
-      assert.equal(created.code, 0, created.stderr);
-      const committed = await docker(['commit', 'committed']);
-      assert.equal(committed.code, 0, committed.stderr);
+    for (const side of targets) {
+      await ok(side, 'create', '--name', 'committed', '--network', 'none', 'busybox', 'true');
+      await ok(side, 'commit', 'committed');
     }
   });
   after(async () => {
@@ -71,7 +56,7 @@ describe('answers carry the fields of the request API version, as dockerd gives 
 
   test('docker-py at 1.41: images and image inspect have the same fields as dockerd, VirtualSize among them', async () => {
     const script = `images = api.images()\nprint(json.dumps({'list': images, 'inspect': api.inspect_image('busybox')}))`;
-    const [mine, theirs] = await Promise.all(targets.map(async (t) => JSON.parse(await dockerPy(t, script)) as { list: Json[]; inspect: Json }));
+    const [mine, theirs] = await Promise.all(targets.map(async (t) => JSON.parse(await dockerPy141(t, script)) as { list: Json[]; inspect: Json }));
     assert.deepEqual(sortedKeys(mine.list[0]), sortedKeys(theirs.list[0]));
     assert.deepEqual(sortedKeys(mine.inspect), sortedKeys(theirs.inspect));
     for (const answer of [mine, theirs]) {
@@ -120,9 +105,55 @@ describe('answers carry the fields of the request API version, as dockerd gives 
     const ran = await engine.docker(['run', '-d', '--name', 'aliased', '--network', 'gatenet', '--network-alias', 'db', '--hostname', 'web', 'busybox', 'sleep', '30']);
     assert.equal(ran.code, 0, ran.stderr);
     const id = ran.stdout.trim();
-    const aliases = JSON.parse(await dockerPy(wharf, `print(json.dumps(api.inspect_container('aliased')['NetworkSettings']['Networks']['gatenet']['Aliases']))`));
+    const aliases = JSON.parse(await dockerPy141(wharf, `print(json.dumps(api.inspect_container('aliased')['NetworkSettings']['Networks']['gatenet']['Aliases']))`));
     assert.deepEqual(aliases, ['db', id.slice(0, 12), 'web']);
     await engine.docker(['rm', '-f', 'aliased']);
     await engine.docker(['network', 'rm', 'gatenet']);
+  });
+  test('raw /v1.27 network list carries each network\'s containers, as dockerd\'s; /v1.28 does not', async () => {
+    const ids = await both(targets, (side) => ok(side, 'run', '-d', '--name', 'listed', 'busybox', 'sleep', '60'));
+    const bridgeOf = (list: Json[]) => list.find((n) => n.Name === 'bridge')!;
+    for (const version of ['1.27', '1.28']) {
+      const [mine, theirs] = await Promise.all(targets.map(async (t) => bridgeOf((await getOk(t, `/v${version}/networks`)) as Json[])));
+      const [a, b] = [mine, theirs].map((n, i) => (n.Containers as Record<string, Json>)[ids[i]]);
+      if (version === '1.27') {
+        assert.ok(a && b, JSON.stringify([mine.Containers, theirs.Containers]));
+        assert.deepEqual(sortedKeys(a), sortedKeys(b));
+        assert.equal(a.Name, 'listed');
+        for (const entry of [a, b]) assert.match(String(entry.IPv4Address), /^\d+\.\d+\.\d+\.\d+\/\d+$/);
+      } else {
+        assert.deepEqual([mine.Containers, theirs.Containers], [{}, {}]);
+      }
+    }
+    await both(targets, (side) => ok(side, 'rm', '-f', 'listed'));
+  });
+
+  test('raw /v1.40 images/json?filter= is a reference filter on both; from /v1.41 it is ignored', async () => {
+    for (const [version, filtered] of [['1.40', true], ['1.41', false]] as const) {
+      const lists = await Promise.all(targets.map((t) => getOk(t, `/v${version}/images/json?filter=busy*`) as Promise<Json[]>));
+      const tags = lists.map((list) => list.flatMap((i) => i.RepoTags as string[]).sort());
+      assert.deepEqual(tags[0], tags[1], version);
+      assert.deepEqual(tags[0], filtered ? ['busybox:latest'] : ['<none>:<none>', 'busybox:latest'], version);
+    }
+  });
+
+  test('raw /v1.41 info says KernelMemory as dockerd does on this host; wharf at /v1.42 leaves it out (moby 25)', async () => {
+    const [mine, theirs] = (await Promise.all(targets.map((t) => getOk(t, '/v1.41/info')))) as Json[];
+    assert.equal(mine.KernelMemory, theirs.KernelMemory);
+    assert.equal(mine.KernelMemoryTCP, theirs.KernelMemoryTCP);
+    assert.ok(!('KernelMemory' in ((await getOk(targets[0], '/v1.42/info')) as Json)));
+  });
+
+  test('docker version lists runc and docker-init (tini) with their versions and commits, as dockerd', async () => {
+    const components = await Promise.all(
+      targets.map(async (t) => {
+        const all = ((await getOk(t, '/v1.41/version')) as { Components: { Name: string }[] }).Components;
+        return all.filter((c) => c.Name === 'runc' || c.Name === 'docker-init');
+      }),
+    );
+    assert.deepEqual(components[0], components[1]);
+    assert.deepEqual(components[0].map((c) => c.Name), ['runc', 'docker-init']);
+    const cli = await engine.docker(['version', '--format', '{{range .Server.Components}}{{.Name}}={{.Version}} {{end}}']);
+    assert.match(cli.stdout, /docker-init=\d+\.\d+\.\d+/);
   });
 });

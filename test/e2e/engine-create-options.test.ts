@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
-import { readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
+import { deviceNumbers } from '../../src/engine/containers/spec-options.ts';
+import { importBusybox } from '../support/busybox.ts';
+import { type Dockerd, startDockerd } from '../support/dockerd.ts';
+import { both, dockerPy, ok as okOn, type Side, sidesOf, withoutIds } from '../support/side-by-side.ts';
 import { dockerChecks, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 // The create options docs/engine-create-options.md lists as honoured, observed from inside a container through
@@ -72,7 +77,134 @@ describe('engine: create options honoured or refused by name', () => {
     await fails(/Runtime.*--runtime|runtime name: foo/, 'create', '--runtime', 'foo', 'busybox');
     await fails(/StorageOpt \(--storage-opt\) is not supported by this engine/, 'create', '--storage-opt', 'size=1G', 'busybox');
     await fails(/DeviceRequests \(--gpus\) is not supported by this engine/, 'create', '--gpus', 'all', 'busybox');
-    await fails(/CgroupParent \(--cgroup-parent\) is not supported by this engine/, 'create', '--cgroup-parent', 'mine', 'busybox');
-    await fails(/PidMode "container:x" \(--pid\) is not supported by this engine/, 'create', '--pid', 'container:x', 'busybox');
+    await fails(/CpuRealtimeRuntime \(--cpu-rt-runtime\) is not supported by this engine/, 'create', '--cpu-rt-runtime', '950000', 'busybox');
+  });
+});
+
+/** Container ids (64 hex) and the engines' cgroup parents made alike, so both sides' words compare equal. */
+const neutral = (text: string) => withoutIds(text).replace(/\/(docker|wharf)\/ID/g, '/<parent>/ID');
+
+// The cgroup and namespace options moby honours on this host, asked of wharf and of dockerd 20.10 in the same
+// test: what a process sees inside (cgroup files, /proc/self/ns, /proc/self/cgroup) and the errors must agree.
+describe('engine: cgroup and shared-namespace options as dockerd 20.10 applies them', () => {
+  let engine: TestEngine;
+  let dockerd: Dockerd;
+  let sides: Side[] = [];
+  const onBoth = <T>(work: (side: Side) => Promise<T>) => both(sides, work);
+  const runOn = (side: Side, ...args: string[]) => okOn(side, 'run', '--rm', '--network', 'none', ...args);
+
+  before(async () => {
+    [engine, dockerd] = await Promise.all([startTestEngineWithBusybox(), startDockerd()]);
+    await importBusybox(dockerd, 'busybox');
+    sides = sidesOf(engine, dockerd);
+  });
+  after(async () => {
+    await Promise.all([engine?.close(), dockerd?.stop()]);
+  });
+
+  test('--memory-swappiness sets memory.swappiness; a value outside 0..100 is refused in moby\'s words', async () => {
+    const [mine, theirs] = await onBoth((side) => runOn(side, '-m', '64m', '--memory-swappiness', '7', 'busybox', 'cat', '/sys/fs/cgroup/memory/memory.swappiness'));
+    assert.deepEqual([mine, theirs], ['7', '7']);
+    // The CLI checks the range itself; a raw API client reaches the daemon's check.
+    const script = `try:\n  api.create_container('busybox', 'true', host_config=api.create_host_config(mem_swappiness=101))\nexcept docker.errors.APIError as e:\n  print(e.status_code, e.explanation)`;
+    const refusals = await onBoth((side) => dockerPy(side, script));
+    assert.deepEqual(refusals, Array(2).fill('400 Invalid value: 101, valid memory swappiness range is 0-100'));
+  });
+
+  test('--cgroupns private gives a cgroup namespace of its own; host shares the host\'s', async () => {
+    const host = readlinkSync('/proc/self/ns/cgroup');
+    const views = await onBoth(async (side) => ({
+      private: neutral(await runOn(side, '--cgroupns', 'private', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/cgroup; cat /proc/self/cgroup')),
+      host: neutral(await runOn(side, '--cgroupns', 'host', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/cgroup; grep memory /proc/self/cgroup')),
+    }));
+    for (const view of views) {
+      const [ns, ...lines] = view.private.split('\n');
+      assert.notEqual(ns, host);
+      assert.ok(lines.length > 1 && lines.every((line) => line.endsWith(':/')), view.private);
+      assert.equal(view.host.split('\n')[0], host);
+    }
+    assert.equal(views[0].private.split('\n').slice(1).join('\n'), views[1].private.split('\n').slice(1).join('\n'));
+    assert.equal(views[0].host.split('\n')[1], views[1].host.split('\n')[1]);
+  });
+
+  test('per-device blkio throttles land in the container\'s blkio cgroup, by the device\'s major:minor', async () => {
+    const disk = ['/dev/vda', '/dev/sda', '/dev/xvda', '/dev/nvme0n1'].find((d) => existsSync(d));
+    assert.ok(disk, 'a disk to throttle');
+    const { major, minor } = deviceNumbers(statSync(disk).rdev);
+    const files = ['read_bps_device', 'write_bps_device', 'read_iops_device', 'write_iops_device'].map((f) => `/sys/fs/cgroup/blkio/blkio.throttle.${f}`);
+    const args = ['--device-read-bps', `${disk}:1mb`, '--device-write-bps', `${disk}:2mb`, '--device-read-iops', `${disk}:30`, '--device-write-iops', `${disk}:40`];
+    const seen = await onBoth((side) => runOn(side, ...args, 'busybox', 'cat', ...files));
+    assert.deepEqual(seen, Array(2).fill([`${major}:${minor} 1048576`, `${major}:${minor} 2097152`, `${major}:${minor} 30`, `${major}:${minor} 40`].join('\n')));
+    // A path that is not there fails the start with the same words on both.
+    const missing = await onBoth((side) => side.docker(['run', '--rm', '--network', 'none', '--device-read-bps', '/dev/no-such-disk:1mb', 'busybox', 'true']));
+    for (const result of missing) assert.match(result.stderr, /stat \/dev\/no-such-disk: no such file or directory/);
+    // Without blkio.weight_device (no CFQ/BFQ) both warn and discard the weight; with it both apply it.
+    const weights = await onBoth((side) => side.docker(['run', '--rm', '--network', 'none', '--blkio-weight-device', `${disk}:300`, 'busybox', 'true']));
+    assert.equal(weights[0].code, weights[1].code);
+    assert.equal(weights[0].stderr.includes('Weight-device discarded'), weights[1].stderr.includes('Weight-device discarded'), weights.map((w) => w.stderr).join('|'));
+  });
+
+  test('--cgroup-parent puts the container\'s cgroup under it on both; wharf\'s stats read it there', async () => {
+    const parentOf = (side: Side) => `/wharf-e2e-parent-${side.name}`;
+    try {
+      const seen = await onBoth(async (side) => {
+        const line = await runOn(side, '--cgroup-parent', parentOf(side), '-m', '64m', 'busybox', 'grep', ':memory:', '/proc/self/cgroup');
+        return withoutIds(line).replace(parentOf(side), '<parent>');
+      });
+      assert.deepEqual(seen, Array(2).fill(seen[0]));
+      assert.match(seen[0], /^\d+:memory:<parent>\/ID$/);
+      const id = await okOn(sides[0], 'run', '-d', '--network', 'none', '--cgroup-parent', parentOf(sides[0]), 'busybox', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/f bs=1M count=8 2>/dev/null; sleep 300');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const usage = Number(await okOn(sides[0], 'stats', '--no-stream', '--format', '{{.MemUsage}}', id).then((text) => Number.parseFloat(text)));
+      assert.ok(usage >= 8, `stats read the cgroup under the parent: ${usage}`);
+      await okOn(sides[0], 'rm', '-f', id);
+    } finally {
+      // runc leaves the parent (moby's too): remove it from every hierarchy.
+      for (const side of sides) {
+        for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
+          const dir = join('/sys/fs/cgroup', hierarchy, parentOf(side));
+          if (existsSync(dir)) rmdirSync(dir);
+        }
+      }
+    }
+  });
+
+  test('--ipc container:X shares X\'s IPC namespace and /dev/shm; a private or stopped X is refused as dockerd does', async () => {
+    const results = await onBoth(async (side) => {
+      const ok = (...args: string[]) => okOn(side, ...args);
+      const donor = await ok('run', '-d', '--network', 'none', '--ipc', 'shareable', '--name', 'ipc-donor', 'busybox', 'sh', '-c', 'echo hi > /dev/shm/note; sleep 300');
+      const donorNs = await ok('exec', donor, 'readlink', '/proc/self/ns/ipc');
+      const joined = await runOn(side, '--ipc', 'container:ipc-donor', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; cat /dev/shm/note');
+      await ok('run', '-d', '--network', 'none', '--name', 'ipc-private', 'busybox', 'sleep', '300');
+      const privateDonor = await side.docker(['run', '--rm', '--network', 'none', '--ipc', 'container:ipc-private', 'busybox', 'true']);
+      await ok('rm', '-f', 'ipc-donor', 'ipc-private');
+      await ok('create', '--name', 'ipc-stopped', '--ipc', 'shareable', 'busybox', 'true');
+      const stopped = await side.docker(['run', '--rm', '--network', 'none', '--ipc', 'container:ipc-stopped', 'busybox', 'true']);
+      await ok('rm', 'ipc-stopped');
+      return { same: joined === `${donorNs}\nhi`, privateDonor: neutral(privateDonor.stderr), stopped: neutral(stopped.stderr) };
+    });
+    assert.ok(results[0].same && results[1].same, JSON.stringify(results));
+    const shmMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(engine.root) && line.split(' ')[4].endsWith('/shm'));
+    assert.deepEqual(shmMounts, [], 'the shareable /dev/shm tmpfs is unmounted when its container exits');
+    assert.match(results[0].privateDonor, /can't join IPC of container ID: non-shareable IPC \(hint: use IpcMode:shareable for the donor container\)/);
+    assert.equal(results[0].privateDonor, results[1].privateDonor);
+    assert.match(results[0].stopped, /can't join IPC of container ID: container ID is not running/);
+    assert.equal(results[0].stopped, results[1].stopped);
+  });
+
+  test('--pid container:X runs in X\'s PID namespace; a stopped X is refused as dockerd does', async () => {
+    const results = await onBoth(async (side) => {
+      const ok = (...args: string[]) => okOn(side, ...args);
+      await ok('run', '-d', '--network', 'none', '--name', 'pid-donor', 'busybox', 'sleep', '300');
+      const first = await runOn(side, '--pid', 'container:pid-donor', 'busybox', 'cat', '/proc/1/cmdline');
+      await ok('rm', '-f', 'pid-donor');
+      await ok('create', '--name', 'pid-stopped', 'busybox', 'true');
+      const stopped = await side.docker(['run', '--rm', '--network', 'none', '--pid', 'container:pid-stopped', 'busybox', 'true']);
+      await ok('rm', 'pid-stopped');
+      return { first: first.replaceAll('\0', ' ').trim(), stopped: neutral(stopped.stderr) };
+    });
+    assert.deepEqual(results.map((r) => r.first), ['sleep 300', 'sleep 300']);
+    assert.match(results[0].stopped, /container ID is not running/);
+    assert.equal(results[0].stopped, results[1].stopped);
   });
 });

@@ -2,23 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Docker from 'dockerode';
 import { importBusybox } from '../support/busybox.ts';
 import { startDockerd, type Dockerd } from '../support/dockerd.ts';
-import { run, type RunResult } from '../support/run.ts';
+import { run } from '../support/run.ts';
+import { type Side, sideChecks } from '../support/side-by-side.ts';
 import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
-type DockerFn = (args: string[]) => Promise<RunResult>;
-
-/** The same checks against wharf and the anchor dockerd: `ok` exits 0, `json` decodes an inspect format. */
-function checks(docker: DockerFn) {
-  const ok = async (...args: string[]) => {
-    const result = await docker(args);
-    assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
-  const json = async (what: string, format: string) => JSON.parse(await ok('inspect', '-f', `{{json ${format}}}`, what));
-  return { ok, json };
-}
+type DockerSide = Pick<Side, 'name' | 'docker'>;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -56,8 +47,8 @@ interface HealthView {
 }
 
 /** Runs the four health containers, waits for each to settle and collects what a user would look at. */
-async function healthView(docker: DockerFn, network: string[]): Promise<HealthView> {
-  const { ok, json } = checks(docker);
+async function healthView(docker: DockerSide, network: string[]): Promise<HealthView> {
+  const { ok, json } = sideChecks(docker);
   for (const [name, flags] of Object.entries(healthRuns)) await ok('run', '-d', '--name', name, ...network, ...flags, 'busybox', 'sleep', '300');
   await until('good healthy, bad unhealthy, slow probed', async () => {
     const [good, bad, slow] = await Promise.all(['good', 'bad', 'slow'].map((n) => json(n, '.State.Health')));
@@ -101,8 +92,8 @@ interface InitView {
 }
 
 /** `--init`: docker-init as PID 1 reaps an orphan and forwards docker stop's SIGTERM to a `sleep`. */
-async function initView(docker: DockerFn, network: string[]): Promise<InitView> {
-  const { ok, json } = checks(docker);
+async function initView(docker: DockerSide, network: string[]): Promise<InitView> {
+  const { ok, json } = sideChecks(docker);
   await ok('run', '-d', '--name', 'inited', ...network, '--init', 'busybox', 'sh', '-c', '(sleep 1 &); exec sleep 300');
   const cmdline = (await ok('exec', 'inited', 'cat', '/proc/1/cmdline')).replaceAll('\0', ' ').trim();
   const init = await json('inited', '.HostConfig.Init');
@@ -116,11 +107,49 @@ async function initView(docker: DockerFn, network: string[]): Promise<InitView> 
   return { cmdline, init, zombiesWithInit, stopMs, exitCode, initBinary: await ok('info', '--format', '{{.InitBinary}}') };
 }
 
+interface ShellView {
+  shell: unknown;
+  committedShell: unknown;
+  probe: string[];
+  fromImage: { shell: unknown; probe: string };
+  execIds: number;
+}
+
+/**
+ * CMD-SHELL probes under the container's Config.Shell (the create request's: moby does not take the image's),
+ * each word after the shell its own argument; a commit keeps the Shell; a running probe is among ExecIDs.
+ */
+async function shellView(docker: DockerSide, api: Docker): Promise<ShellView> {
+  const { ok, json } = sideChecks(docker);
+  const container = await api.createContainer({
+    name: 'shelled',
+    Image: 'busybox',
+    Cmd: ['sleep', '300'],
+    Shell: ['/bin/sh', '-xc'],
+    Healthcheck: { Test: ['CMD-SHELL', 'echo a', 'b'], Interval: 500e6 },
+    HostConfig: { NetworkMode: 'none' },
+  });
+  await container.start();
+  const firstLog = (name: string) => until(`a probe of ${name}`, async () => (await json(name, '.State.Health')).Log?.[0]?.Output as string | undefined);
+  // `sh -x` writes its trace to stderr and the echo to stdout: their order in the log is not fixed.
+  const probe = (await firstLog('shelled')).split('\n').filter(Boolean).sort();
+  const shell = await json('shelled', '.Config.Shell');
+  await ok('commit', 'shelled', 'shelled-image');
+  const committedShell = JSON.parse(await ok('image', 'inspect', '-f', '{{json .Config.Shell}}', 'shelled-image'));
+  await ok('run', '-d', '--name', 'from-image', '--network', 'none', '--health-cmd', 'echo c', '--health-interval', '500ms', 'shelled-image');
+  const fromImage = { shell: await json('from-image', '.Config.Shell'), probe: await firstLog('from-image') };
+  await ok('run', '-d', '--name', 'probing', '--network', 'none', '--health-cmd', 'sleep 3', '--health-interval', '500ms', 'busybox', 'sleep', '300');
+  const execIds = await until('a probe in ExecIDs', async () => ((await json('probing', '.ExecIDs')) as string[] | null)?.length);
+  await ok('rm', '-f', 'shelled', 'from-image', 'probing');
+  await ok('rmi', 'shelled-image');
+  return { shell, committedShell, probe, fromImage, execIds };
+}
+
 describe('--init and healthchecks, against dockerd 20.10', () => {
   let engine: TestEngine;
   let dockerd: Dockerd;
-  const wharf: DockerFn = (args) => engine.docker(args);
-  const anchor: DockerFn = (args) => dockerd.docker(args);
+  const wharf: DockerSide = { name: 'wharf', docker: (args) => engine.docker(args) };
+  const anchor: DockerSide = { name: 'dockerd', docker: (args) => dockerd.docker(args) };
 
   before(async () => {
     [engine, dockerd] = await Promise.all([startTestEngineWithBusybox(), startDockerd()]);
@@ -140,7 +169,7 @@ describe('--init and healthchecks, against dockerd 20.10', () => {
   });
 
   test('without --init the same orphan stays a zombie (the reaping check above means something)', async () => {
-    const { ok } = checks(wharf);
+    const { ok } = sideChecks(wharf);
     await ok('run', '-d', '--name', 'bare', 'busybox', 'sh', '-c', '(sleep 1 &); exec sleep 300');
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const zombies = (await ok('exec', 'bare', 'ps', '-o', 'stat,comm')).split('\n').filter((line) => line.trim().startsWith('Z'));
@@ -171,6 +200,21 @@ describe('--init and healthchecks, against dockerd 20.10', () => {
     assert.equal(theirs.restarted, 'starting');
   });
 
+  test('CMD-SHELL probes run under Config.Shell as dockerd runs them, and a running probe is listed in ExecIDs', async () => {
+    const [ours, theirs] = await Promise.all([
+      shellView(wharf, new Docker({ socketPath: engine.socket })),
+      shellView(anchor, new Docker({ socketPath: dockerd.host.replace('unix://', '') })),
+    ]);
+    assert.deepEqual(ours, theirs);
+    assert.deepEqual(ours, {
+      shell: ['/bin/sh', '-xc'],
+      committedShell: ['/bin/sh', '-xc'],
+      probe: ['+ echo a', 'a'],
+      fromImage: { shell: null, probe: 'c\n' },
+      execIds: 1,
+    });
+  });
+
   test('docker-compose 1.29 starts a service that depends on service_healthy only once its db is healthy', async () => {
     const dir = join(engine.root, 'health-project');
     mkdirSync(dir);
@@ -199,7 +243,7 @@ services:
     try {
       const up = await compose('up', '-d');
       assert.equal(up.code, 0, up.stderr);
-      const { json } = checks(wharf);
+      const { json } = sideChecks(wharf);
       const db = await json('healthe2e_db_1', '.State');
       const appStarted = Date.parse(await json('healthe2e_app_1', '.State.StartedAt'));
       const firstHealthy = db.Health.Log.find((r: { ExitCode: number }) => r.ExitCode === 0);

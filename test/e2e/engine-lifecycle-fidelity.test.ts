@@ -1,25 +1,9 @@
-import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { importBusybox } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
-import { run, type RunResult } from '../support/run.ts';
+import { dockerPy, ok, same as sameOn, type Side, sidesOf, withoutIds } from '../support/side-by-side.ts';
 import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
-
-/** One engine as the clients see it: the docker CLI, dockerode and docker-py on its socket. */
-interface Target {
-  name: 'wharf' | 'dockerd';
-  socketPath: string;
-  docker(args: string[]): Promise<RunResult>;
-}
-
-/** A docker-py script with `client` (docker.DockerClient) and `api` (its APIClient) on the target; prints its stdout. */
-async function dockerPy(target: Target, body: string): Promise<string> {
-  const script = `import docker, json, sys\nclient = docker.DockerClient(base_url='unix://${target.socketPath}')\napi = client.api\n${body}`;
-  const result = await run('python3', ['-c', script], { timeoutMs: 60_000 });
-  assert.equal(result.code, 0, `docker-py on ${target.name}: ${result.stderr}`);
-  return result.stdout.trim();
-}
 
 const seconds = () => (Date.now() / 1000).toFixed(3);
 
@@ -28,15 +12,12 @@ const seconds = () => (Date.now() / 1000).toFixed(3);
 describe('container lifecycle and exec as dockerd 20.10 behaves, through the CLI, dockerode and docker-py', () => {
   let engine: TestEngine;
   let dockerd: Dockerd;
-  let targets: Target[] = [];
+  let targets: Side[] = [];
 
   before(async () => {
     [engine, dockerd] = await Promise.all([startTestEngineWithBusybox(), startDockerd()]);
     await importBusybox(dockerd, 'busybox');
-    targets = [
-      { name: 'wharf', socketPath: engine.socket, docker: (args) => engine.docker(args) },
-      { name: 'dockerd', socketPath: dockerd.host.replace(/^unix:\/\//, ''), docker: (args) => dockerd.docker(args, { timeoutMs: 60_000 }) },
-    ];
+    targets = sidesOf(engine, dockerd);
   });
 
   after(async () => {
@@ -44,21 +25,10 @@ describe('container lifecycle and exec as dockerd 20.10 behaves, through the CLI
     await dockerd?.stop();
   });
 
-  /** Runs `scenario` on both engines (one after the other: timing-sensitive) and asserts the same result. */
-  async function same<T>(scenario: (target: Target) => Promise<T>, expected?: T): Promise<T> {
-    const wharf = await scenario(targets[0]);
-    const anchor = await scenario(targets[1]);
-    assert.deepEqual(wharf, anchor, 'wharf answers as dockerd does');
-    if (expected !== undefined) assert.deepEqual(anchor, expected, 'dockerd answers as this test expects');
-    return wharf;
-  }
+  /** One after the other: timing-sensitive. */
+  const same = <T>(scenario: (target: Side) => Promise<T>, expected?: T) => sameOn(targets, scenario, expected);
 
-  const ok = async (target: Target, ...args: string[]) => {
-    const result = await target.docker(args);
-    assert.equal(result.code, 0, `${target.name}: docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
-  const state = (target: Target, name: string) => ok(target, 'inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}} {{.State.OOMKilled}} {{.State.Error}}', name);
+  const state = (target: Side, name: string) => ok(target, 'inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}} {{.State.OOMKilled}} {{.State.Error}}', name);
 
   test('kill leaves the container exited with 137 by the time kill returns', async () => {
     await same(async (t) => {
@@ -67,7 +37,7 @@ describe('container lifecycle and exec as dockerd 20.10 behaves, through the CLI
       const after = await state(t, 'kill1');
       const again = await t.docker(['kill', 'kill1']);
       await ok(t, 'rm', 'kill1');
-      return { after, again: again.code, message: again.stderr.replace(/[0-9a-f]{64}/, 'ID') };
+      return { after, again: again.code, message: withoutIds(again.stderr) };
     }, { after: 'exited 137 false false', again: 1, message: 'Error response from daemon: Cannot kill container: kill1: Container ID is not running\n' });
   });
 

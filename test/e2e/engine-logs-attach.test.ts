@@ -1,24 +1,25 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { importBusybox } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
+import { both as bothOn, type Side as SharedSide, sidesOf } from '../support/side-by-side.ts';
+import { CliTerminal } from '../support/cli-terminal.ts';
 import { run } from '../support/run.ts';
+import { makeTempDir } from '../support/temp.ts';
 import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 // Log drivers and the attach protocols, driven by the docker CLI, dockerode, docker-py and raw HTTP against
 // wharf and a private dockerd 20.10 side by side; each check asserts what both answer.
 
-interface Side {
-  name: string;
+/** A side (side-by-side.ts) with its socket under the name this file uses and a dockerode client on it. */
+interface Side extends SharedSide {
   socket: string;
   api: Docker;
-  docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
-  env: NodeJS.ProcessEnv;
 }
 
 /** One raw HTTP exchange on the socket: every byte the server sends until it closes (or `ms` pass). */
@@ -58,17 +59,13 @@ describe('log drivers and attach streams, wharf beside dockerd 20.10', () => {
   before(async () => {
     [engine, dockerd] = await Promise.all([startTestEngineWithBusybox(['-c', 'CMD ["sh"]']), startDockerd()]);
     await importBusybox(dockerd, 'busybox');
-    const anchorSocket = dockerd.host.replace('unix://', '');
-    sides = [
-      { name: 'wharf', socket: engine.socket, api: new Docker({ socketPath: engine.socket }), docker: (a) => engine.docker(a), env: engine.env },
-      { name: 'dockerd', socket: anchorSocket, api: new Docker({ socketPath: anchorSocket }), docker: (a) => dockerd.docker(a), env: dockerd.env },
-    ];
+    sides = sidesOf(engine, dockerd).map((side) => ({ ...side, socket: side.socketPath, api: new Docker({ socketPath: side.socketPath }) }));
   });
   after(async () => {
     await Promise.all([engine?.close(), dockerd?.stop()]);
   });
 
-  const both = <T>(work: (side: Side) => Promise<T>) => Promise.all(sides.map(work));
+  const both = <T>(work: (side: Side) => Promise<T>) => bothOn(sides, work);
 
   test('unknown drivers and bad options are refused with moby texts; the empty type is json-file', async () => {
     const cases = [
@@ -190,6 +187,62 @@ describe('log drivers and attach streams, wharf beside dockerd 20.10', () => {
     });
     assert.deepEqual(answers[0], answers[1]);
     assert.deepEqual(answers[0], { echoed: true, detached: true, running: true });
+  });
+
+  test('docker exec -it: the detach keys (default and --detach-keys) let the client go and the shell runs on', async () => {
+    const pause = () => new Promise((r) => setTimeout(r, 300));
+    const answers = await both(async (s) => {
+      const name = `exec-detach-${s.name}`;
+      await s.docker(['run', '-d', '--network', 'none', '--name', name, 'busybox', 'sleep', '60']);
+      const results = [];
+      // The CLI config's detachKeys, in a config dir of its own.
+      const configDir = makeTempDir('wharf-cli-config-');
+      writeFileSync(join(configDir.path, 'config.json'), JSON.stringify({ detachKeys: 'ctrl-e,e' }));
+      const configured = { ...s.env, DOCKER_CONFIG: configDir.path };
+      const variants = [
+        { keyArgs: [], keys: ['\x10', '\x11'], env: s.env },
+        { keyArgs: ['--detach-keys', 'ctrl-a,x'], keys: ['\x01', 'x'], env: s.env },
+        { keyArgs: [], keys: ['\x05', 'e'], env: configured },
+      ];
+      for (const { keyArgs, keys, env } of variants) {
+        const term = new CliTerminal(['exec', '-it', ...keyArgs, name, 'sh'], env);
+        try {
+          await term.waitFor(/\/ # /);
+          term.write('echo marker-$((6*7))\r');
+          await term.waitFor(/marker-42/);
+          // moby's escape proxy only sees a key that arrives alone, as typed.
+          for (const key of keys) {
+            await pause();
+            term.write(key);
+          }
+          const code = await Promise.race([term.exit, new Promise((r) => setTimeout(() => r('still attached'), 5000))]);
+          results.push({ code, said: /read escape sequence/.test(term.output) });
+        } finally {
+          term.kill();
+        }
+      }
+      configDir.remove();
+      const refused = await s.docker(['exec', '--detach-keys', 'ctrl-', name, 'true']);
+      results.push({ code: refused.code, said: refused.stderr.trim() });
+      await pause();
+      const ps = await s.docker(['exec', name, 'ps', '-o', 'args']);
+      const execIds = JSON.parse((await s.docker(['inspect', '-f', '{{json .ExecIDs}}', name])).stdout) as string[];
+      const inspected = await Promise.all(execIds.map((id) => s.api.getExec(id).inspect()));
+      // The detached execs as moby shows them (its DetachKeys are bytes, so base64 in JSON), in a fixed order.
+      const execs = inspected
+        .map(({ ID: _id, ContainerID: _c, Pid, ...rest }) => ({ ...rest, hasPid: Pid > 0 }))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      // An exec created and not started yet is listed too (moby registers it at create).
+      await s.api.getContainer(name).exec({ Cmd: ['true'] });
+      const listed = ((await s.api.getContainer(name).inspect()).ExecIDs ?? []).length;
+      await s.docker(['rm', '-f', name]);
+      return { results, shells: ps.stdout.split('\n').filter((l) => l.trim() === 'sh').length, execs, listed };
+    });
+    assert.deepEqual(answers[0], answers[1]);
+    assert.deepEqual(answers[0].results, [...Array(3).fill({ code: 1, said: true }), { code: 1, said: 'Error response from daemon: Invalid escape keys (ctrl-) provided' }]);
+    assert.equal(answers[0].shells, 3);
+    assert.equal(answers[0].execs.length, 3);
+    assert.equal(answers[0].listed, 4);
   });
 
   test('dockerode attach without TTY: stdin once, EOF ends the run, output demultiplexed', async () => {

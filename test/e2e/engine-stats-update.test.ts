@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { importBusybox } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
+import { withoutIds } from '../support/side-by-side.ts';
 import { dockerBin, dockerChecks, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
 // Real clients: the docker CLI and dockerode against wharf, and a private dockerd 20.10 as the anchor for the
@@ -123,11 +124,37 @@ describe('docker stats and docker update against wharf, with dockerd 20.10 as th
     assert.equal(cgroupFile('cpu', again, 'cpu.cfs_quota_us'), '50000');
   });
 
+  // moby (20.10 and 25) sends only a positive swap limit to the runtime: -1 is stored, and lifts the limit at the
+  // next start.
+  test('update --memory-swap -1 is stored and applies from the next start, as on dockerd', async () => {
+    const memsw = '/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes';
+    const seen = await Promise.all(
+      [(args: string[]) => engine.docker(args), (args: string[]) => dockerd.docker(args)].map(async (docker) => {
+        const step = async (...args: string[]) => {
+          const result = await docker(args);
+          assert.equal(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+          return result.stdout.trim();
+        };
+        await step('run', '-d', '--name', 'swapper', '--network', 'none', '-m', '32m', '--memory-swap', '64m', 'busybox', 'sleep', '300');
+        const before = await step('exec', 'swapper', 'cat', memsw);
+        await step('update', '--memory-swap', '-1', 'swapper');
+        const after = await step('exec', 'swapper', 'cat', memsw);
+        const stored = await step('inspect', '-f', '{{.HostConfig.MemorySwap}}', 'swapper');
+        await step('restart', '-t', '0', 'swapper');
+        const restarted = await step('exec', 'swapper', 'cat', memsw);
+        await step('rm', '-f', 'swapper');
+        return { before, after, stored, restarted };
+      }),
+    );
+    assert.deepEqual(seen[0], seen[1]);
+    assert.deepEqual(seen[0], { before: String(64 * 2 ** 20), after: String(64 * 2 ** 20), stored: '-1', restarted: '9223372036854771712' });
+  });
+
   test('refusals and warnings read as dockerd’s', async () => {
     const same = async (args: (name: string) => string[]) => {
       const mine = await engine.docker(args('xx'));
       const theirs = await dockerd.docker(args('xx'));
-      const norm = (s: string) => s.replace(/[0-9a-f]{64}/g, 'ID').trim();
+      const norm = (s: string) => withoutIds(s).trim();
       assert.equal(norm(mine.stderr), norm(theirs.stderr), args('xx').join(' '));
       assert.equal(mine.code, theirs.code);
     };

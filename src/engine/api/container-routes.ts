@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { PassThrough, Transform, type Duplex, type Readable, type Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Fault } from '../../base/fault.ts';
 import { visibleChanges } from '../containers/container-changes.ts';
 import type { ContainerManager, WaitCondition } from '../containers/container-manager.ts';
-import { frame } from '../containers/container-io.ts';
-import { readLog, type LogEntry } from '../containers/container-log.ts';
+import type { LogEntry } from '../containers/container-log.ts';
+import { encodeEntry, readLog } from '../containers/log-reader.ts';
 import { parseDetachKeys } from '../containers/detach-keys.ts';
 import type { ContainerRecord } from '../containers/container-record.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
@@ -222,17 +222,16 @@ function openAttach(deps: ContainerRouteDeps, ctx: ApiContext, stdin: Readable |
   if (options.logs) {
     const { snapshot, stop } = log.follow(() => undefined);
     stop();
-    entries = readLog(snapshot, {});
+    entries = readLog(snapshot, {}, { stdout: options.stdout, stderr: options.stderr, tty: record.config.Tty, timestamps: false });
   }
   return { record, options, live, entries };
 }
 
 /** moby writes the log replay, then the live output, then ends the connection (the container's run ended). */
 async function sendAttach(session: ReturnType<typeof openAttach>, out: Writable): Promise<void> {
-  const { record, options, live, entries } = session;
-  const wanted = (e: LogEntry) => (e.stream === 'stdout' ? options.stdout : options.stderr);
+  const { live, entries } = session;
   try {
-    if (entries) await pipeline(entries, entryEncoder(wanted, record.config.Tty, false), out, { end: false });
+    if (entries) await pipeline(entries, out, { end: false });
   } catch {
     // The client left (or the log could not be read) mid-replay: cut the connection and drop the live streams.
     live?.destroy();
@@ -295,26 +294,6 @@ async function attachPlain(deps: ContainerRouteDeps, ctx: ApiContext, res: Serve
   return 'streamed';
 }
 
-/** Log entries to the bytes of a logs or attach answer: the streams asked for, framed unless the TTY was on. */
-function entryEncoder(wanted: (e: LogEntry) => boolean, tty: boolean, timestamps: boolean): Transform {
-  return new Transform({
-    writableObjectMode: true,
-    transform(entry: LogEntry, _encoding, done) {
-      done(null, wanted(entry) ? encodeEntry(entry, tty, timestamps) : undefined);
-    },
-  });
-}
-
-function encodeEntry(entry: LogEntry, tty: boolean, timestamps: boolean): Buffer {
-  const payload = timestamps ? Buffer.concat([Buffer.from(`${trimNanos(entry.time)} `), entry.data]) : entry.data;
-  return tty ? payload : frame(entry.stream === 'stdout' ? 1 : 2, payload);
-}
-
-/** Go's RFC3339Nano drops trailing zeros of the fraction. */
-function trimNanos(time: string): string {
-  return time.replace(/\.(\d*?)0+Z$/, (_m, digits: string) => (digits ? `.${digits}Z` : 'Z'));
-}
-
 /**
  * GET /containers/{id}/logs: entries from the json-file log, then (with follow, while it runs) live ones until
  * the container stops. Subscribing and sizing the file happen in one tick, so nothing is lost or doubled.
@@ -334,19 +313,19 @@ async function logs(containers: ContainerManager, ctx: ApiContext, res: ServerRe
   const tail = tailCount(q.tail);
   const timestamps = q.timestamps;
   const follow = q.follow && source.running !== undefined && untilMs === undefined;
-  const wanted = (e: LogEntry) => (e.stream === 'stdout' ? wantOut : wantErr);
+  const encoding = { stdout: wantOut, stderr: wantErr, tty: record.config.Tty, timestamps };
   const pending: LogEntry[] = [];
   let live = false;
   const send = (e: LogEntry) => {
-    if (wanted(e) && res.writable) res.write(encodeEntry(e, record.config.Tty, timestamps));
+    const bytes = encodeEntry(e, encoding);
+    if (bytes && res.writable) res.write(bytes);
   };
   const subscription = log.follow((e) => (live ? send(e) : pending.push(e)));
   if (!follow) subscription.stop();
   res.writeHead(200, { 'Content-Type': streamContentType(record, ctx.version) });
   res.flushHeaders();
   try {
-    const entries = readLog(subscription.snapshot, { tail, sinceMs, untilMs });
-    await pipeline(entries, entryEncoder(wanted, record.config.Tty, timestamps), res, { end: false });
+    await pipeline(readLog(subscription.snapshot, { tail, sinceMs, untilMs }, encoding), res, { end: false });
     if (follow) {
       for (const entry of pending.splice(0)) send(entry);
       live = true;

@@ -6,6 +6,7 @@ import { type Filters, matchesLabels, parseTimestamp } from './query.ts';
 import { inputOf } from './route-schema.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
 import { networkSchemas as schemas } from './network-schemas.ts';
+import { networkListHasContainers } from './version-gates.ts';
 
 export interface NetworkRouteDeps {
   networks: NetworkService;
@@ -100,7 +101,8 @@ function listNetworks(networks: NetworkService, ctx: ApiContext): Reply {
   const { filters } = inputOf(schemas.list, ctx).query;
   const inUse = (r: NetworkRecord) => networks.endpointsOf(r.id).length > 0;
   const out = filterNetworks(networks.list(), filters, inUse);
-  return { status: 200, json: out.map((r) => networkJson(r)) };
+  const detailed = networkListHasContainers(ctx.version);
+  return { status: 200, json: out.map((r) => networkJson(r, detailed ? containersOf(networks, r) : {})) };
 }
 
 /** moby daemon/network/filter.go FilterNetworks: name and id match as regular expressions, the rest exactly. */

@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { hostname, release, totalmem, availableParallelism } from 'node:os';
 import type { ServerResponse } from 'node:http';
 import { Fault } from '../../base/fault.ts';
 import type { RegistryAuth, RegistryClient } from '../../client/registry-client.ts';
+import { initBinary } from '../containers/run-spec.ts';
 import type { ResourceSupport } from '../containers/runtime.ts';
 import type { EngineEvent, EventLog } from '../events.ts';
 import { apiVersion, minApiVersion } from './api-version.ts';
@@ -12,6 +15,8 @@ import { parseTimestamp, type Filters } from './query.ts';
 import { inputOf } from './route-schema.ts';
 import { systemSchemas as schemas } from './system-schemas.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
+
+const execFileAsync = promisify(execFile);
 
 export interface EngineCounts {
   containers: number;
@@ -38,8 +43,13 @@ export function systemRoutes(deps: SystemDeps): Route[] {
   return [
     { name: 'ping', method: 'GET', path: '/_ping', handle: (ctx) => ping(ctx) },
     { name: 'ping-head', method: 'HEAD', path: '/_ping', handle: (ctx) => ping(ctx) },
-    { name: 'version', method: 'GET', path: '/version', handle: async () => ({ status: 200, json: versionBody(deps) }) },
-    { name: 'info', method: 'GET', path: '/info', handle: async (ctx) => ({ status: 200, json: infoForVersion(infoBody(deps), ctx.version) }) },
+    { name: 'version', method: 'GET', path: '/version', handle: async () => ({ status: 200, json: versionBody(deps, await helperComponents(deps)) }) },
+    {
+      name: 'info',
+      method: 'GET',
+      path: '/info',
+      handle: async (ctx) => ({ status: 200, json: infoForVersion(infoBody(deps), ctx.version, { kernelMemory: existsSync(kmemFile('limit_in_bytes')) }) }),
+    },
     { name: 'events', method: 'GET', path: '/events', schema: schemas.events, handle: (ctx, res) => streamEvents(deps.events, ctx, res) },
     { name: 'auth', method: 'POST', path: '/auth', body: 'json', schema: schemas.auth, handle: (ctx) => login(deps.registry, ctx) },
   ];
@@ -52,7 +62,50 @@ async function ping(ctx: ApiContext): Promise<Reply> {
   return { status: 200, text: 'OK', headers };
 }
 
-function versionBody(deps: SystemDeps): Record<string, unknown> {
+interface Component {
+  Name: string;
+  Version: string;
+  Details: { GitCommit: string };
+}
+
+/**
+ * moby fillPlatformVersion: the runtime and docker-init, each from its `--version` (run per request, as moby
+ * does); one that cannot be run or read is left out, as moby leaves it out (with a warning in its log).
+ */
+async function helperComponents(deps: SystemDeps): Promise<Component[]> {
+  const output = (file: string) => execFileAsync(file, ['--version'], { timeout: 10_000 }).then((r) => r.stdout, () => undefined);
+  const [runtime, init] = await Promise.all([output(deps.runtimeName), output(initBinary)]);
+  const runtimeVersion = runtime === undefined ? undefined : parseRuntimeVersion(runtime);
+  const initVersion = init === undefined ? undefined : parseInitVersion(init);
+  return [
+    ...(runtimeVersion ? [{ Name: deps.runtimeName, Version: runtimeVersion.version, Details: { GitCommit: runtimeVersion.commit } }] : []),
+    ...(initVersion ? [{ Name: 'docker-init', Version: initVersion.version, Details: { GitCommit: initVersion.commit } }] : []),
+  ];
+}
+
+/** moby parseRuntimeVersion: `runc version 1.1.5` and `commit: …` lines. */
+export function parseRuntimeVersion(text: string): { version: string; commit: string } | undefined {
+  let version = '';
+  let commit = '';
+  for (const line of text.trim().split('\n')) {
+    if (line.includes('version')) version = line.split('version').at(-1)!.trim();
+    else if (line.startsWith('commit:')) commit = line.slice('commit:'.length).trim();
+  }
+  return version || commit ? { version, commit } : undefined;
+}
+
+/** moby parseInitVersion: `tini version 0.19.0 - git.de40ad0` (Debian's build prints no commit). */
+export function parseInitVersion(text: string): { version: string; commit: string } | undefined {
+  const [head, tail] = text.split(' - ');
+  const git = tail?.trim().split('.');
+  const commit = git?.length === 2 && git[0] === 'git' ? git[1] : '';
+  const version = head.trim().startsWith('tini version ') ? head.trim().slice('tini version '.length) : '';
+  return version || commit ? { version, commit } : undefined;
+}
+
+const kmemFile = (name: string) => `/sys/fs/cgroup/memory/memory.kmem.${name}`;
+
+function versionBody(deps: SystemDeps, helpers: Component[]): Record<string, unknown> {
   const details = {
     ApiVersion: apiVersion,
     MinAPIVersion: minApiVersion,
@@ -66,7 +119,7 @@ function versionBody(deps: SystemDeps): Record<string, unknown> {
   };
   return {
     Platform: { Name: 'wharf' },
-    Components: [{ Name: 'Engine', Version: deps.version, Details: details }],
+    Components: [{ Name: 'Engine', Version: deps.version, Details: details }, ...helpers],
     Version: deps.version,
     ...details,
     Experimental: false,
@@ -87,6 +140,8 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file'] },
     MemoryLimit: true,
     SwapLimit: deps.support.swapLimit,
+    // moby 25 (omitempty): the v1 TCP buffer limit file; KernelMemory is version-gated (version-gates.ts).
+    ...(existsSync(kmemFile('tcp.limit_in_bytes')) ? { KernelMemoryTCP: true } : {}),
     CpuCfsPeriod: deps.support.cpuQuota,
     CpuCfsQuota: deps.support.cpuQuota,
     CPUShares: true,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { containerInspectForVersion, imageInspectForVersion, imageSummaryForVersion, infoForVersion } from './version-gates.ts';
+import { containerInspectForVersion, imageInspectForVersion, imageListFilters, imageSummaryForVersion, infoForVersion, networkListHasContainers } from './version-gates.ts';
 
 type Json = Record<string, unknown>;
 
@@ -42,8 +42,28 @@ for (const version of ['1.24', '1.41', '1.44']) {
   rows.push({ version, check: 'inspect user network Aliases', expect: ['db', 'abcdef012345', 'web'], of: () => networks().mynet.Aliases });
   rows.push({ version, check: 'inspect bridge Aliases', expect: null, of: () => networks().bridge.Aliases });
 }
+for (const [version, kmem, detailed, filterApplies] of [['1.24', true, true, true], ['1.27', true, true, true], ['1.28', true, false, true], ['1.40', true, false, true], ['1.41', true, false, false], ['1.42', false, false, false], ['1.44', false, false, false]] as const) {
+  const withSwap = () => ({ SwapLimit: true, CpuCfsPeriod: true });
+  rows.push({ version, check: 'info KernelMemory on a kmem host', expect: kmem ? true : undefined, of: () => infoForVersion(withSwap(), version, { kernelMemory: true }).KernelMemory });
+  rows.push({ version, check: 'info KernelMemory without kmem', expect: undefined, of: () => infoForVersion(withSwap(), version, { kernelMemory: false }).KernelMemory });
+  rows.push({ version, check: 'networks list Containers', expect: detailed, of: () => networkListHasContainers(version) });
+  rows.push({
+    version,
+    check: 'images/json filter=',
+    expect: filterApplies ? [['reference', ['busy*']]] : [],
+    of: () => [...imageListFilters(new Map(), 'busy*', version)],
+  });
+}
 
 describe('version gates: what each API version shows', () => {
+  test('KernelMemory sits right after SwapLimit, as in moby\'s Info struct', () => {
+    assert.deepEqual(Object.keys(infoForVersion({ SwapLimit: true, CpuCfsPeriod: true }, '1.41', { kernelMemory: true })), ['SwapLimit', 'KernelMemory', 'CpuCfsPeriod']);
+  });
+
+  test('a filter= reference joins the filters= ones', () => {
+    assert.deepEqual(imageListFilters(new Map([['reference', ['a']]]), 'b', '1.40').get('reference'), ['a', 'b']);
+  });
+
   for (const row of rows) {
     test(`${row.version}: ${row.check}`, () => assert.deepEqual(row.of(), row.expect));
   }

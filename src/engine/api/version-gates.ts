@@ -11,9 +11,13 @@ type Json = Record<string, unknown>;
 
 const below = (version: string, floor: string) => compareVersions(version, floor) < 0;
 
-/** GET /info: 1.24 lists security options by name only and names an execution driver; before 1.39 blanks read `<unknown>`. */
-export function infoForVersion(info: Json, version: string): Json {
-  const out = { ...info };
+/**
+ * GET /info: 1.24 lists security options by name only and names an execution driver; before 1.39 blanks read
+ * `<unknown>`; before 1.42 `KernelMemory` says whether the host has v1 kmem limits (from 1.42 it is false, and
+ * omitted). `host.kernelMemory`: memory.kmem.limit_in_bytes exists (moby sysinfo).
+ */
+export function infoForVersion(info: Json, version: string, host: { kernelMemory: boolean } = { kernelMemory: false }): Json {
+  const out = below(version, '1.42') && host.kernelMemory ? withKeyAfter(info, 'SwapLimit', 'KernelMemory', true) : { ...info };
   if (below(version, '1.25')) {
     out.SecurityOptions = ((info.SecurityOptions as string[] | null) ?? []).map(securityOptionName);
     out.ExecutionDriver = '<not supported>';
@@ -22,6 +26,24 @@ export function infoForVersion(info: Json, version: string): Json {
     if (out.KernelVersion === '') out.KernelVersion = '<unknown>';
     if (out.OperatingSystem === '') out.OperatingSystem = '<unknown>';
   }
+  return out;
+}
+
+/** `object` with `key: value` placed right after `after`, as moby's struct order has it. */
+function withKeyAfter(object: Json, after: string, key: string, value: unknown): Json {
+  return Object.fromEntries(Object.entries(object).flatMap(([k, v]) => (k === after ? [[k, v], [key, value]] : [[k, v]])));
+}
+
+/** GET /networks: before 1.28 each network lists its containers (moby's NetworkListConfig Detailed), as inspect does. */
+export function networkListHasContainers(version: string): boolean {
+  return below(version, '1.28');
+}
+
+/** GET /images/json: before 1.41 the `filter` parameter is a `reference` filter (a glob on the repository name). */
+export function imageListFilters(filters: Map<string, string[]>, filter: string | undefined, version: string): Map<string, string[]> {
+  if (!filter || !below(version, '1.41')) return filters;
+  const out = new Map(filters);
+  out.set('reference', [...(filters.get('reference') ?? []), filter]);
   return out;
 }
 

@@ -210,7 +210,7 @@ function defaultOciSpec(spec: ContainerRunSpec, user: ResolvedUser, files: EtcFi
     ...(spec.domainname ? { domainname: spec.domainname } : {}),
     mounts: ociMounts(spec, files),
     linux: {
-      cgroupsPath: cgroupsPath(spec.id),
+      cgroupsPath: cgroupsPath(spec.id, spec.hostOptions?.cgroupParent),
       resources: ociResources(spec.resources, { privileged: spec.privileged, cgroups: host.cgroups }),
       namespaces,
       // moby (20.10+): unprivileged ports and ping inside a private network namespace.

@@ -252,12 +252,12 @@ function omitZero<T extends object>(value: T): T {
 }
 
 /** Container `id`'s counters, or undefined when its cgroup is gone (not running). */
-export async function readCgroupStats(host: CgroupHost, id: string): Promise<CgroupStats | undefined> {
-  return host.version === 2 ? readV2(host, id) : readV1(host, id);
+export async function readCgroupStats(host: CgroupHost, id: string, parent = ''): Promise<CgroupStats | undefined> {
+  return host.version === 2 ? readV2(host, id, parent) : readV1(host, id, parent);
 }
 
-async function readV1(host: CgroupHost, id: string): Promise<CgroupStats | undefined> {
-  const dir = (controller: string) => cgroupDir(host, id, controller);
+async function readV1(host: CgroupHost, id: string, parent: string): Promise<CgroupStats | undefined> {
+  const dir = (controller: string) => cgroupDir(host, id, controller, parent);
   const [cpuacct, cpu, memory, pids, blkio] = ['cpuacct', 'cpu', 'memory', 'pids', 'blkio'].map(dir);
   const memoryUsage = await readCgroupFile(memory, 'memory.usage_in_bytes');
   if (memoryUsage === undefined) return undefined;
@@ -287,8 +287,8 @@ async function readV1(host: CgroupHost, id: string): Promise<CgroupStats | undef
   });
 }
 
-async function readV2(host: CgroupHost, id: string): Promise<CgroupStats | undefined> {
-  const dir = cgroupDir(host, id, '');
+async function readV2(host: CgroupHost, id: string, parent: string): Promise<CgroupStats | undefined> {
+  const dir = cgroupDir(host, id, '', parent);
   const memoryCurrent = await readCgroupFile(dir, 'memory.current');
   if (memoryCurrent === undefined) return undefined;
   const names = ['cpu.stat', 'memory.stat', 'memory.max', 'memory.events', 'pids.current', 'pids.max', 'io.stat'];

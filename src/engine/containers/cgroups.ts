@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 export interface CgroupHost {
   /** 1 for v1 and hybrid hosts (runc drives the v1 controllers there), 2 for a unified-only host. */
@@ -22,13 +22,30 @@ export interface CgroupHost {
   cpuQuota: boolean;
   /** The pids controller is available (`--pids-limit`). */
   pids: boolean;
+  /** v1 memory.swappiness (`--memory-swappiness`); v2 has none. */
+  swappiness?: boolean;
+  /** A per-device weight file (v1 blkio.weight_device or blkio.bfq.weight_device; v2 io.weight). */
+  blkioWeightDevice?: boolean;
+  /** Per-device throttles (v1 blkio.throttle.*_device; v2 io.max). */
+  blkioThrottle?: boolean;
 }
 
-/** Parent of every container cgroup: <controller>/wharf/<id>. */
+/** Parent of every container cgroup without `--cgroup-parent`: <controller>/wharf/<id>. */
 export const cgroupParent = '/wharf';
 
-export function cgroupsPath(id: string): string {
-  return `${cgroupParent}/${id}`;
+/**
+ * linux.cgroupsPath for container `id` (moby WithCgroups, cgroupfs driver: filepath.Join(parent, id)). A relative
+ * `--cgroup-parent` stays relative: runc places it below its own cgroup, which is the engine's.
+ */
+export function cgroupsPath(id: string, parent = ''): string {
+  return parent ? posix.join(parent, id) : `${cgroupParent}/${id}`;
+}
+
+/** The engine's own cgroup in `controller`'s hierarchy ('' for v2's unified one), from /proc/self/cgroup. */
+function ownCgroup(controller: string): string {
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n').map((line) => line.split(':'));
+  const line = lines.find(([, controllers]) => (controller ? controllers.split(',').includes(controller) : controllers === ''));
+  return line?.slice(2).join(':') ?? '/';
 }
 
 /** Reads what the cgroup mount at `root` (default /sys/fs/cgroup) supports. Synchronous: done once at start. */
@@ -44,6 +61,9 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupHost {
       blkioWeight: controllers.includes('io') && (existsSync(join(root, 'system.slice', 'io.weight')) || existsSync(join(root, 'system.slice', 'io.bfq.weight'))),
       cpuQuota: controllers.includes('cpu'),
       pids: controllers.includes('pids'),
+      swappiness: false,
+      blkioWeightDevice: controllers.includes('io') && existsSync(join(root, 'system.slice', 'io.weight')),
+      blkioThrottle: controllers.includes('io'),
     };
   }
   return {
@@ -53,6 +73,9 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupHost {
     blkioWeight: v1BlkioWeight(join(root, 'blkio')),
     cpuQuota: existsSync(join(root, 'cpu', 'cpu.cfs_quota_us')),
     pids: existsSync(join(root, 'pids', 'pids.max')) || existsSync(join(root, 'pids')),
+    swappiness: existsSync(join(root, 'memory', 'memory.swappiness')),
+    blkioWeightDevice: existsSync(join(root, 'blkio', 'blkio.weight_device')) || existsSync(join(root, 'blkio', 'blkio.bfq.weight_device')),
+    blkioThrottle: existsSync(join(root, 'blkio', 'blkio.throttle.read_bps_device')),
   };
 }
 
@@ -70,8 +93,8 @@ function v1BlkioWeight(blkio: string): boolean {
 }
 
 /** The file holding the OOM-kill counter of container `id`'s memory cgroup. */
-export function oomCounterFile(host: CgroupHost, id: string): string {
-  return join(cgroupDir(host, id, 'memory'), host.version === 2 ? 'memory.events' : 'memory.oom_control');
+export function oomCounterFile(host: CgroupHost, id: string, parent = ''): string {
+  return join(cgroupDir(host, id, 'memory', parent), host.version === 2 ? 'memory.events' : 'memory.oom_control');
 }
 
 /** The `oom_kill N` count of a memory.oom_control (v1) or memory.events (v2) text; 0 when absent. */
@@ -85,9 +108,14 @@ export async function readOomKills(host: CgroupHost, id: string): Promise<number
   return parseOomKills(await readFile(oomCounterFile(host, id), 'utf8').catch(() => ''));
 }
 
-/** Container `id`'s cgroup directory: the v1 `controller`'s (cpu, cpuacct, memory, blkio, pids) or the unified one. */
-export function cgroupDir(host: CgroupHost, id: string, controller: string): string {
-  return host.version === 2 ? join(host.root, cgroupsPath(id)) : join(host.root, controller, cgroupsPath(id));
+/**
+ * Container `id`'s cgroup directory: the v1 `controller`'s (cpu, cpuacct, memory, blkio, pids) or the unified
+ * one, below `parent` (`--cgroup-parent`) when given.
+ */
+export function cgroupDir(host: CgroupHost, id: string, controller: string, parent = ''): string {
+  const v1 = host.version === 1 ? controller : '';
+  const path = cgroupsPath(id, parent);
+  return join(host.root, v1, path.startsWith('/') ? path : posix.join(ownCgroup(v1), path));
 }
 
 /** A cgroup file's text, or undefined when it (or the cgroup) is absent. */

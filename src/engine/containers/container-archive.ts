@@ -13,6 +13,7 @@ import type { Stats } from 'node:fs';
 import { Fault, isFault } from '../../base/fault.ts';
 import { resolveInRoot } from '../build/scoped-copy.ts';
 import { FilterProcess } from '../images/filter-process.ts';
+import { withGoTarModes } from '../snapshots/go-tar-modes.ts';
 import { decompressStream } from '../images/layer-compression.ts';
 import { applyLayerTar } from '../snapshots/layer-apply.ts';
 import { resolveUser } from './bundle-files.ts';
@@ -193,7 +194,7 @@ function tarOf({ host, st }: Located, name: string, containerRoot: boolean): Rea
     failure: 'unavailable',
   });
   tar.end();
-  return tar;
+  return withGoTarModes(tar);
 }
 
 function escapeReplacement(text: string): string {

@@ -24,8 +24,18 @@ export function visibleChanges(changes: readonly Change[]): Change[] {
   const kept = changes.filter((c) => !underMount(c.path));
   const below = (list: readonly Change[], dir: string) => list.some((d) => d.path.startsWith(`${dir}/`));
   // A directory copied up only because runc made a mount point in it goes with that mount point; one changed
-  // itself (no entries below it) or holding other changes stays.
+  // itself (its own mode or owner, or no entries below it) or holding other changes stays.
   return kept
-    .filter((c) => !initAncestor(c.path) || below(kept, c.path) || !below(changes, c.path))
+    .filter((c) => !initAncestor(c.path) || c.ownChange || below(kept, c.path) || !below(changes, c.path))
     .map((c) => ((initAncestor(c.path) || initFiles.includes(c.path)) && c.kind === 'added' ? { ...c, kind: 'modified' } : c));
+}
+
+/**
+ * The paths of `changes` a commit leaves out of the layer, as moby's never reach it (they live in the init layer):
+ * the runtime's mount points and anything under them, and a directory copied up only to hold one. A change the
+ * container made there itself (writing /etc/hosts through its bind mount) is lost, as in moby.
+ */
+export function runtimeOnlyPaths(changes: readonly Change[]): Set<string> {
+  const visible = new Set(visibleChanges(changes).map((c) => c.path));
+  return new Set(changes.filter((c) => !visible.has(c.path)).map((c) => c.path));
 }

@@ -10,6 +10,8 @@ import { initialState, type ContainerConfig, type ContainerRecord } from './cont
 import { mountBeside } from './container-rootfs.ts';
 import { adaptToHost, buildContainerSpec, recordMounts, validateName, type CreateRequest } from './container-spec.ts';
 import type { DaemonContext } from './daemon-context.ts';
+import { pinJoinedContainers } from './joined-namespaces.ts';
+import { adaptCgroupOptions, type CgroupOptions } from './resource-checks.ts';
 
 /** moby daemon/create.go: a name, a writable snapshot of the image, its mounts, then the saved record. */
 export async function create(ctx: DaemonContext, request: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
@@ -31,7 +33,8 @@ async function createRecord(ctx: DaemonContext, request: CreateRequest, id: stri
   const image = images.store.resolve(request.Image ?? '');
   const imageConfig = await images.store.config(image.id);
   const spec = buildContainerSpec(request, imageConfig, { id });
-  const warnings = adaptToHost(spec.hostConfig, runtime.support);
+  const warnings = [...adaptToHost(spec.hostConfig, runtime.support), ...adaptCgroupOptions(spec.hostConfig as CgroupOptions, runtime.support)];
+  pinJoinedContainers((input) => store.resolve(input), spec.hostConfig);
   const networks = networksAtCreate(ctx, request, spec.hostConfig);
   warnings.push(...checkPortsAtCreate(spec, networkNameOf(spec.hostConfig.NetworkMode)));
   const snapshotKey = `container-${id}`;

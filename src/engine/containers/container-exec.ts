@@ -4,6 +4,7 @@ import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
 import type { EventLog } from '../events.ts';
 import { frame } from './container-io.ts';
+import { escapeFilter, parseDetachKeys } from './detach-keys.ts';
 import type { ContainerProcess, Runtime } from './runtime.ts';
 import type { ContainerManager } from './container-manager.ts';
 
@@ -33,6 +34,8 @@ interface ExecRecord {
   finishedAt?: number;
   /** The start request asked for a TTY: output goes unframed. */
   rawOutput?: boolean;
+  /** The escape sequence that detaches a TTY exec's client (moby's ctrl-p ctrl-q unless DetachKeys). */
+  detachKeys: Buffer;
 }
 
 /** What an exec start hands over: the client's streams and the start request's Tty and console size. */
@@ -41,6 +44,22 @@ export interface ExecStreams {
   input?: Readable;
   tty?: boolean;
   consoleSize?: [number, number];
+}
+
+/** The client of an attached exec start, until it detaches, hangs up or the process ends. */
+interface ExecClient {
+  output?: Writable;
+  gone: Promise<void>;
+  letGo(): void;
+}
+
+/** moby validates an exec's detach keys at create, with its own wording. */
+function escapeKeys(text: string | undefined): Buffer {
+  try {
+    return parseDetachKeys(text);
+  } catch (cause) {
+    throw new Fault('invalid-argument', `Invalid escape keys (${text}) provided`, { cause });
+  }
 }
 
 /** What `docker exec` reports for a command that could not be started (moby daemon/exec.go). */
@@ -79,7 +98,8 @@ export class ContainerExecs {
     const record = this.#containers.execTarget(containerInput);
     if (!config.Cmd?.length) throw new Fault('invalid-argument', 'No exec command specified');
     const id = randomBytes(32).toString('hex');
-    this.#execs.set(id, { id, containerId: record.id, config, running: false, exitCode: null, pid: 0 });
+    const detachKeys = escapeKeys(config.DetachKeys);
+    this.#execs.set(id, { id, containerId: record.id, config, running: false, exitCode: null, pid: 0, detachKeys });
     this.#event(id, `exec_create: ${commandLine(config)}`);
     return { Id: id };
   }
@@ -90,8 +110,13 @@ export class ContainerExecs {
     return exec;
   }
 
+  /**
+   * A container's execs from create until they exit (moby registers one at create and drops it at its exit), its
+   * healthcheck probe among them (moby runs probes as execs).
+   */
   idsOf(containerId: string): string[] {
-    return [...this.#execs.values()].filter((e) => e.containerId === containerId && e.running).map((e) => e.id);
+    const own = [...this.#execs.values()].filter((e) => e.containerId === containerId && e.exitCode === null).map((e) => e.id);
+    return [...own, ...this.#containers.probeExecIds(containerId)];
   }
 
   /**
@@ -130,24 +155,52 @@ export class ContainerExecs {
     }
     exec.process = process;
     exec.pid = process.pid;
-    const done = this.#pump(exec, process, streams).then(async () => {
+    const client = this.#client(exec, process, streams);
+    const done = this.#pump(exec, process, client).then(async () => {
       const { exitCode } = await process.exited;
       this.#finish(exec, exitCode);
-      streams.output?.end();
+      client.letGo();
     });
-    if (streams.output) await done;
+    if (streams.output) await Promise.race([done, client.gone]);
     else done.catch((err) => this.#logger.warn({ err, id }, 'detached exec failed'));
   }
 
-  #pump(exec: ExecRecord, process: ContainerProcess, streams: ExecStreams): Promise<void> {
-    if (streams.input && process.stdin) {
-      const stdin = process.stdin;
-      streams.input.on('data', (chunk: Buffer) => stdin.writable && stdin.write(chunk));
-      streams.input.once('end', () => stdin.writable && stdin.end());
+  /**
+   * The attached client's side (moby container/stream CopyStreams with CloseStdin): without a TTY its EOF
+   * closes the process's stdin; with one, its EOF or the detach keys only let the client go (its output ends)
+   * and the process runs on, its terminal kept open and drained.
+   */
+  #client(exec: ExecRecord, process: ContainerProcess, streams: ExecStreams): ExecClient {
+    let letGo!: () => void;
+    const gone = new Promise<void>((resolve) => (letGo = resolve));
+    const client: ExecClient = { output: streams.output, gone, letGo: () => undefined };
+    client.letGo = () => {
+      client.output = undefined;
+      streams.input?.off('data', onData).off('end', onEnd);
+      if (streams.output?.writable) streams.output.end();
+      letGo();
+    };
+    const stdin = process.stdin;
+    const escape = exec.config.Tty ? escapeFilter(exec.detachKeys) : undefined;
+    const onData = (chunk: Buffer) => {
+      const { forward, detach } = escape ? escape(chunk) : { forward: chunk, detach: false };
+      if (forward.length && stdin?.writable) stdin.write(forward);
+      if (!detach) return;
+      this.#event(exec.id, 'exec_detach', { execID: exec.id });
+      client.letGo();
+    };
+    const onEnd = () => (exec.config.Tty ? client.letGo() : stdin?.writable && stdin.end());
+    if (streams.input && stdin) {
       stdin.on('error', () => undefined);
+      streams.input.on('data', onData).once('end', onEnd);
       // Reading the start body may have paused the socket; a paused stream ignores new 'data' listeners.
       streams.input.resume();
     }
+    return client;
+  }
+
+  /** Reads the process's output to its end, sending it to the client while one is attached. */
+  #pump(exec: ExecRecord, process: ContainerProcess, client: ExecClient): Promise<void> {
     const sources: [Readable, 'stdout' | 'stderr'][] = [[process.stdout, 'stdout']];
     if (process.stderr) sources.push([process.stderr, 'stderr']);
     return Promise.all(
@@ -155,7 +208,7 @@ export class ContainerExecs {
         ([source, name]) =>
           new Promise<void>((resolve) => {
             const wanted = name === 'stdout' ? exec.config.AttachStdout !== false : exec.config.AttachStderr !== false;
-            source.on('data', (chunk: Buffer) => streams.output && wanted && this.#write(exec, streams.output, name, chunk));
+            source.on('data', (chunk: Buffer) => client.output && wanted && this.#write(exec, client.output, name, chunk));
             source.once('end', resolve);
             source.once('close', resolve);
             source.once('error', () => resolve());
@@ -192,13 +245,15 @@ export class ContainerExecs {
       ID: exec.id,
       Running: exec.running,
       ExitCode: exec.exitCode,
-      ProcessConfig: { tty: exec.config.Tty ?? false, entrypoint, arguments: args, privileged: exec.config.Privileged ?? false, user: exec.config.User ?? '' },
+      // moby's ExecProcessConfig: `user` is omitempty.
+      ProcessConfig: { tty: exec.config.Tty ?? false, entrypoint, arguments: args, privileged: exec.config.Privileged ?? false, ...(exec.config.User ? { user: exec.config.User } : {}) },
       OpenStdin: exec.config.AttachStdin ?? false,
       OpenStderr: exec.config.AttachStderr ?? false,
       OpenStdout: exec.config.AttachStdout ?? false,
       CanRemove: false,
       ContainerID: exec.containerId,
-      DetachKeys: exec.config.DetachKeys ?? '',
+      // moby keeps the parsed keys as bytes, so its JSON has them in base64 (none given: empty).
+      DetachKeys: exec.config.DetachKeys ? exec.detachKeys.toString('base64') : '',
       Pid: exec.pid,
     };
   }

@@ -33,11 +33,13 @@ function monitor(ctx: DaemonContext, id: string, argv: string[]): HealthMonitor 
   const stopping = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let probing: Promise<void> = Promise.resolve();
+  let probeExecId: string | undefined;
+  const probe: ProbeOptions = { stopping: stopping.signal, running: (execId) => (probeExecId = execId) };
   const schedule = () => {
     const record = ctx.deps.store.get(id);
     if (!record || stopping.signal.aborted) return;
     timer = setTimeout(() => {
-      probing = probeOnce(ctx, id, argv, stopping.signal).catch((err) => ctx.deps.logger.warn({ err, id }, 'health check failed'));
+      probing = probeOnce(ctx, id, argv, probe).catch((err) => ctx.deps.logger.warn({ err, id }, 'health check failed'));
       void probing.then(schedule);
     }, nextInterval(record, ctx.now()));
   };
@@ -48,7 +50,14 @@ function monitor(ctx: DaemonContext, id: string, argv: string[]): HealthMonitor 
       clearTimeout(timer);
       await probing;
     },
+    probeExecId: () => probeExecId,
   };
+}
+
+/** What a probe needs from its monitor: the stop signal, and where to say which exec runs (undefined once done). */
+interface ProbeOptions {
+  stopping: AbortSignal;
+  running(execId: string | undefined): void;
 }
 
 /** moby 25: the start interval while starting within the start period, the interval otherwise. */
@@ -60,13 +69,13 @@ function nextInterval(record: ContainerRecord, now: number): number {
 }
 
 /** One probe: run, record the result (unless the monitor stopped meanwhile) and announce a change of status. */
-async function probeOnce(ctx: DaemonContext, id: string, argv: string[], stopping: AbortSignal): Promise<void> {
+async function probeOnce(ctx: DaemonContext, id: string, argv: string[], probe: ProbeOptions): Promise<void> {
   const record = ctx.deps.store.get(id);
   if (!record) return;
   const check = record.config.Healthcheck ?? {};
   const timeoutMs = msOr(check.Timeout, healthDefaults.timeoutMs);
-  const result = await runProbe(ctx, record, argv, { timeoutMs, stopping });
-  if (stopping.aborted) return;
+  const result = await runProbe(ctx, record, argv, { ...probe, timeoutMs });
+  if (probe.stopping.aborted) return;
   const changed = setProbeResult(record.state, result, {
     retries: check.Retries && check.Retries > 0 ? check.Retries : healthDefaults.retries,
     startPeriodMs: msOr(check.StartPeriod, healthDefaults.startPeriodMs),
@@ -76,7 +85,7 @@ async function probeOnce(ctx: DaemonContext, id: string, argv: string[], stoppin
 }
 
 /** moby cmdProbe.run: one probe; past the timeout it counts as failed with moby's text (-1). */
-async function runProbe(ctx: DaemonContext, record: ContainerRecord, argv: string[], options: { timeoutMs: number; stopping: AbortSignal }): Promise<HealthcheckResult> {
+async function runProbe(ctx: DaemonContext, record: ContainerRecord, argv: string[], options: ProbeOptions & { timeoutMs: number }): Promise<HealthcheckResult> {
   const start = new Date(ctx.now()).toISOString();
   const end = () => new Date(ctx.now()).toISOString();
   try {
@@ -90,10 +99,20 @@ async function runProbe(ctx: DaemonContext, record: ContainerRecord, argv: strin
 
 /**
  * An exec in the container as its user and working directory, stdin closed, stdout and stderr together, with
- * moby's exec events; killed at the timeout or when the monitor stops.
+ * moby's exec events, listed in the container's ExecIDs from its create to its exit; killed at the timeout or
+ * when the monitor stops.
  */
-async function execProbe(ctx: DaemonContext, record: ContainerRecord, argv: string[], options: { timeoutMs: number; stopping: AbortSignal }): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+async function execProbe(ctx: DaemonContext, record: ContainerRecord, argv: string[], options: ProbeOptions & { timeoutMs: number }): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
   const execId = randomBytes(32).toString('hex');
+  options.running(execId);
+  try {
+    return await runExec(ctx, record, argv, execId, options);
+  } finally {
+    options.running(undefined);
+  }
+}
+
+async function runExec(ctx: DaemonContext, record: ContainerRecord, argv: string[], execId: string, options: ProbeOptions & { timeoutMs: number }) {
   const command = argv.join(' ');
   const { env, cwd, bundleDir } = execContext(ctx, record.id, {});
   ctx.event(record, `exec_create: ${command}`, { execID: execId });

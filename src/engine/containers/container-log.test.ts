@@ -3,17 +3,28 @@ import { existsSync, fstatSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ContainerLog, nowNano, readLog, type LogEntry, type LogSnapshot } from './container-log.ts';
+import { ContainerLog, nowNano, type LogSnapshot } from './container-log.ts';
+import { readLog, type ReadOptions } from './log-reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wharf-log-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const all = async (snapshot: LogSnapshot) => (await readLog(snapshot, {}).toArray()) as LogEntry[];
+const both = { stdout: true, stderr: true, tty: false, timestamps: false };
 
-async function entries(log: ContainerLog, options: Parameters<typeof readLog>[1] = {}): Promise<string[]> {
+/** The entries of a read, from its stdcopy frames. */
+async function all(snapshot: LogSnapshot, options: ReadOptions = {}): Promise<{ stream: string; data: Buffer }[]> {
+  const bytes = Buffer.concat(await readLog(snapshot, options, both).toArray());
+  const out = [];
+  for (let at = 0; at < bytes.length; at += 8 + bytes.readUInt32BE(at + 4)) {
+    out.push({ stream: bytes[at] === 1 ? 'stdout' : 'stderr', data: bytes.subarray(at + 8, at + 8 + bytes.readUInt32BE(at + 4)) });
+  }
+  return out;
+}
+
+async function entries(log: ContainerLog, options: ReadOptions = {}): Promise<string[]> {
   const { snapshot, stop } = log.follow(() => undefined);
   stop();
-  return ((await readLog(snapshot, options).toArray()) as LogEntry[]).map((e) => e.data.toString());
+  return (await all(snapshot, options)).map((e) => e.data.toString());
 }
 
 test('output is logged one entry per line, partial lines wait for the rest or for flush', async () => {
@@ -120,7 +131,7 @@ test('a read destroyed before its first entry still closes the snapshot files', 
   log.write('stdout', Buffer.from('x\n'));
   const { snapshot, stop } = log.follow(() => undefined);
   stop();
-  const reader = readLog(snapshot, {});
+  const reader = readLog(snapshot, {}, both);
   reader.destroy();
   await new Promise((resolve) => reader.once('close', resolve));
   for (const file of snapshot.files) assert.throws(() => fstatSync(file.fd), { code: 'EBADF' });

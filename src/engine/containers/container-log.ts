@@ -1,7 +1,5 @@
-import { closeSync, fstatSync, mkdirSync, openSync, read, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import type { LogSettings } from './log-config.ts';
 
 export type LogStream = 'stdout' | 'stderr';
@@ -135,108 +133,6 @@ function openIfExists(path: string): number | undefined {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
-  }
-}
-
-export interface ReadOptions {
-  tail?: number;
-  sinceMs?: number;
-  untilMs?: number;
-}
-
-/** Bytes read at once, forwards and backwards: a log is never held whole, however large. */
-const chunkBytes = 64 * 1024;
-
-const readAt = promisify(read);
-
-/**
- * Streams a snapshot's entries across its files in order (an object-mode Readable of `LogEntry`) and closes its
- * files when it closes. As moby's json-file reader (loggerutils tailFiles): `tail` picks the last lines of the
- * files without reading the rest, then `since` skips and `until` ends.
- */
-export function readLog(snapshot: LogSnapshot, options: ReadOptions): Readable {
-  const entries = Readable.from(snapshotEntries(snapshot.files, options), { objectMode: true });
-  // On close, not in the generator's finally: a generator destroyed before its first step never runs that.
-  return entries.once('close', () => {
-    for (const file of snapshot.files) closeSync(file.fd);
-  });
-}
-
-async function* snapshotEntries(files: LogFile[], options: ReadOptions): AsyncGenerator<LogEntry> {
-  const start = options.tail === undefined ? { index: 0, offset: 0 } : await tailStart(files, options.tail);
-  for (let i = start.index; i < files.length; i++) {
-    for await (const line of fileLines(files[i], i === start.index ? start.offset : 0)) {
-      const entry = parseLine(line);
-      if (!entry) continue;
-      const ms = Date.parse(entry.time);
-      if (options.untilMs !== undefined && ms > options.untilMs) return;
-      if (options.sinceMs === undefined || ms >= options.sinceMs) yield entry;
-    }
-  }
-}
-
-type LogFile = LogSnapshot['files'][number];
-
-/** The lines of a file from `offset` to its snapshot end, read a chunk at a time. */
-async function* fileLines(file: LogFile, offset: number): AsyncGenerator<Buffer> {
-  let rest = Buffer.alloc(0);
-  // One buffer for the whole file: each line is parsed before the next read, and fresh 64 KiB buffers per read
-  // are memory V8 does not count, so it would collect them late.
-  const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(1, file.end - offset)));
-  for (let at = offset; at < file.end; ) {
-    const { bytesRead } = await readAt(file.fd, chunk, 0, Math.min(chunk.length, file.end - at), at);
-    if (bytesRead === 0) break;
-    at += bytesRead;
-    let data = rest.length ? Buffer.concat([rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10)) {
-      yield data.subarray(0, nl);
-      data = data.subarray(nl + 1);
-    }
-    rest = Buffer.from(data);
-  }
-  if (rest.length) yield rest;
-}
-
-/**
- * Where the last `count` lines of the files begin, found by reading backwards a chunk at a time from the end of
- * the newest file (moby's tailfile does the same), so a tail costs the tail, not the log.
- */
-async function tailStart(files: LogFile[], count: number): Promise<{ index: number; offset: number }> {
-  if (count === 0) return { index: files.length, offset: 0 };
-  let left = count;
-  for (let index = files.length - 1; index >= 0; index--) {
-    const found = await lineStartFromEnd(files[index], left);
-    if (found.offset !== undefined) return { index, offset: found.offset };
-    left -= found.lines;
-  }
-  return { index: 0, offset: 0 };
-}
-
-/** The offset of the `count`th line from a file's end, or how many lines the file holds when it has fewer. */
-async function lineStartFromEnd(file: LogFile, count: number): Promise<{ offset?: number; lines: number }> {
-  if (file.end === 0) return { lines: 0 };
-  const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, file.end));
-  let lines = 0;
-  for (let to = file.end; to > 0; ) {
-    const from = Math.max(0, to - chunk.length);
-    const { bytesRead } = await readAt(file.fd, chunk, 0, to - from, from);
-    // A newline starts a line after it, except the one that ends the file.
-    for (let i = bytesRead - 1; i >= 0; i--) {
-      if (chunk[i] !== 10 || from + i === file.end - 1) continue;
-      if (++lines === count) return { offset: from + i + 1, lines };
-    }
-    to = from;
-  }
-  // The file's first line starts at 0.
-  return ++lines === count ? { offset: 0, lines } : { lines };
-}
-
-function parseLine(line: Buffer): LogEntry | undefined {
-  try {
-    const parsed = JSON.parse(line.toString('utf8')) as { log: string; stream: LogStream; time: string };
-    return { stream: parsed.stream, time: parsed.time, data: Buffer.from(parsed.log, 'utf8') };
-  } catch {
-    return undefined;
   }
 }
 

@@ -150,6 +150,12 @@ export class ContainerManager {
     return execContext(this.#ctx, id, exec);
   }
 
+  /** The healthcheck probe running in a container now: moby lists it among the container's ExecIDs. */
+  probeExecIds(id: string): string[] {
+    const execId = this.#ctx.live.get(id)?.health?.probeExecId();
+    return execId ? [execId] : [];
+  }
+
   imageOf(ref: string): string | undefined {
     return imageOf(this.#ctx, ref);
   }

@@ -25,6 +25,8 @@ export interface ContainerConfig {
   StopSignal?: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
+  /** The create request's (never the image's: moby does not merge it); CMD-SHELL probes run under it. */
+  Shell?: string[];
 }
 
 /** moby's container.HealthConfig (`HEALTHCHECK`, `--health-*`): durations in nanoseconds, 0 = the default. */

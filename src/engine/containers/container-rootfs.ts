@@ -5,10 +5,12 @@ import type { Readable } from 'node:stream';
 import { Fault } from '../../base/fault.ts';
 import type { ImageRuntimeConfig } from '../images/image-config.ts';
 import { FilterProcess } from '../images/filter-process.ts';
+import { withGoTarModes } from '../snapshots/go-tar-modes.ts';
 import { mountAll, unmount } from '../snapshots/mount.ts';
 import type { ContainerConfig } from './container-record.ts';
 import type { MountPoint } from '../volumes/mount-point.ts';
 import { withMountsInRoot } from './beside-mounts.ts';
+import { runtimeOnlyPaths } from './container-changes.ts';
 import { frozen, pause, unpause } from './container-pause.ts';
 import { recordMounts } from './container-spec.ts';
 import type { DaemonContext } from './daemon-context.ts';
@@ -29,6 +31,8 @@ export interface CommitOptions {
   imageConfig?: ImageRuntimeConfig;
   /** The history line; default the container's command. */
   createdBy?: string;
+  /** A build step's cache key: the image is kept as that step's result on the container's image (BuildCache). */
+  buildKey?: string;
 }
 
 /**
@@ -131,7 +135,8 @@ export async function commit(ctx: DaemonContext, input: string, options: CommitO
   const record = ctx.deps.store.resolve(input);
   const paused = (options.pause ?? true) && record.state.Running && !record.state.Paused && (await pausedForCommit(ctx, record.id));
   try {
-    const changes = await ctx.deps.snapshotter.diff(record.snapshotKey);
+    const omit = runtimeOnlyPaths((await ctx.deps.snapshotter.changes?.(record.snapshotKey)) ?? []);
+    const changes = await ctx.deps.snapshotter.diff(record.snapshotKey, { omit });
     const id = await ctx.deps.images.commit(
       changes,
       {
@@ -178,6 +183,7 @@ function committedConfig(container: ContainerConfig, overrides: Partial<Containe
     OnBuild: c.OnBuild,
     ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
     ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
+    ...(c.Shell?.length ? { Shell: c.Shell } : {}),
   };
 }
 
@@ -192,5 +198,5 @@ function tarDirectory(dir: string): Readable {
     failure: 'unavailable',
   });
   tar.end();
-  return tar;
+  return withGoTarModes(tar);
 }

@@ -82,6 +82,7 @@ export function buildContainerSpec(request: CreateRequest, image: ImageConfig, o
     Labels: { ...imageConfig.Labels, ...request.Labels },
     ...(request.StopSignal || imageConfig.StopSignal ? { StopSignal: request.StopSignal || imageConfig.StopSignal } : {}),
     ...(request.StopTimeout !== undefined && request.StopTimeout !== null ? { StopTimeout: request.StopTimeout } : {}),
+    ...(request.Shell?.length ? { Shell: request.Shell } : {}),
   };
   if (!config.ExposedPorts) delete config.ExposedPorts;
   const healthcheck = mergeHealthcheck(request.Healthcheck, imageConfig.Healthcheck);

@@ -130,7 +130,7 @@ export function statsJson(record: Pick<ContainerRecord, 'id' | 'name'>, sample: 
 
 /** A running container's counters, the system's CPU time read right after them (as moby's collector does). */
 async function sampleStats(ctx: DaemonContext, record: ContainerRecord, sources: StatsSources): Promise<Sample | undefined> {
-  const cgroup = await ctx.deps.runtime.stats(record.id);
+  const cgroup = await ctx.deps.runtime.stats(record.id, String(record.hostConfig?.CgroupParent ?? ''));
   if (!cgroup) return undefined;
   const [procStat, networks] = await Promise.all([readFile(sources.procStat, 'utf8'), readNetworks(record, sources.netClass)]);
   return withHost(cgroup, parseProcStat(procStat), sources.machineMemory(), { read: new Date().toISOString(), networks });

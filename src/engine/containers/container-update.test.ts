@@ -134,3 +134,10 @@ test('cpus become a 100ms period and its share of it; an explicit quota goes as 
   assert.deepEqual(liveResources(request({ CpuQuota: 30000, CpuPeriod: 60000, CpusetCpus: '0' })).cpu, { shares: 0, cpus: '0', mems: '', period: 60000, quota: 30000 });
   assert.equal(liveResources(request()).pids, undefined, 'no pids key: the limit stays');
 });
+
+test('--memory-swap -1 is stored for the next start and not sent live, as moby does', async () => {
+  const f = fixture({ host: { Memory: 64 * 2 ** 20, MemorySwap: 128 * 2 ** 20 } });
+  await update(f.ctx, 'web', request({ MemorySwap: -1 }));
+  assert.equal(f.record.hostConfig.MemorySwap, -1);
+  assert.deepEqual(f.applied[0].memory, { limit: 0, reservation: 0 });
+});

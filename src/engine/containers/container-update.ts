@@ -125,7 +125,11 @@ function merge(host: HostConfig, r: UpdateRequest): string | undefined {
   return undefined;
 }
 
-/** toContainerdResources: the request as OCI LinuxResources for `runc update` (zero leaves a limit as it is). */
+/**
+ * toContainerdResources: the request as OCI LinuxResources for `runc update` (zero leaves a limit as it is).
+ * Only a positive swap limit goes live: moby (20.10 and 25) stores `--memory-swap -1` for the next start and
+ * leaves the running cgroup's memory+swap limit as it is.
+ */
 export function liveResources(r: UpdateRequest): Record<string, unknown> {
   const period = r.NanoCpus !== 0 ? 100_000 : r.CpuPeriod;
   const quota = r.NanoCpus !== 0 ? Math.round((r.NanoCpus * 100_000) / 1e9) : r.CpuQuota;

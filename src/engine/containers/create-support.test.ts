@@ -82,14 +82,13 @@ describe('create support table', () => {
   });
 
   const values: [string, unknown[], unknown[]][] = [
-    ['HostConfig.PidMode', ['host'], ['container:abc', 'private']],
-    ['HostConfig.IpcMode', ['host', 'private', 'shareable', 'none'], ['container:abc', 'x']],
+    ['HostConfig.PidMode', ['host', 'container:abc'], ['container:', 'private']],
+    ['HostConfig.IpcMode', ['host', 'private', 'shareable', 'none', 'container:abc'], ['container:', 'x']],
     ['HostConfig.UTSMode', ['host'], ['container:abc']],
     ['HostConfig.UsernsMode', ['host'], ['private']],
-    ['HostConfig.CgroupnsMode', ['host'], ['private']],
+    ['HostConfig.CgroupnsMode', ['host', 'private'], ['shared']],
     ['HostConfig.Runtime', ['runc'], ['foo']],
     ['HostConfig.Isolation', ['default'], ['hyperv']],
-    ['HostConfig.MemorySwappiness', [-1], [0, 60]],
     ['HostConfig.OomKillDisable', [false], [true]],
     ['HostConfig.OomScoreAdj', [-1000, 500], [1001, -1001]],
     ['HostConfig.ShmSize', [1 << 20], [-1]],
@@ -106,7 +105,8 @@ describe('create support table', () => {
   }
 
   test('a value refusal names the field and the value', () => {
-    assert.equal(refusalOf(bodyWith('HostConfig.PidMode', 'container:web')), 'PidMode "container:web" (--pid) is not supported by this engine');
+    assert.equal(refusalOf(bodyWith('HostConfig.PidMode', 'vm')), 'PidMode "vm" (--pid) is not supported by this engine');
+    assert.equal(refusalOf(bodyWith('HostConfig.CgroupnsMode', 'shared')), 'invalid cgroup namespace mode: shared');
     assert.equal(refusalOf(bodyWith('HostConfig.StorageOpt', { size: '1G' })), 'StorageOpt (--storage-opt) is not supported by this engine');
   });
 
@@ -173,6 +173,35 @@ describe('host options in the OCI spec', () => {
     assert.deepEqual(host.mounts, [{ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] }]);
     assert.deepEqual(host.linux.namespaces.map((n) => n.type), ['pid', 'uts', 'mount']);
     assert.deepEqual((applyHostOptions(base(), hostOptionsOf({ IpcMode: 'none' })) as ReturnType<typeof base>).mounts, []);
+  });
+
+  test('MemorySwappiness, per-device blkio and a private cgroup namespace become resources and a namespace', () => {
+    const options = hostOptionsOf({
+      MemorySwappiness: 10,
+      CgroupnsMode: 'private',
+      BlkioWeightDevice: [{ Path: '/dev/null', Weight: 300 }],
+      BlkioDeviceReadBps: [{ Path: '/dev/zero', Rate: 1048576 }],
+      BlkioDeviceWriteIOps: [{ Path: '/dev/null', Rate: 100 }],
+    });
+    const spec = applyHostOptions(base(), options) as ReturnType<typeof base> & { linux: { resources: Record<string, unknown> } };
+    assert.deepEqual(spec.linux.resources.memory, { swappiness: 10 });
+    assert.deepEqual(spec.linux.resources.blockIO, {
+      weightDevice: [{ major: 1, minor: 3, weight: 300 }],
+      throttleReadBpsDevice: [{ major: 1, minor: 5, rate: 1048576 }],
+      throttleWriteIOPSDevice: [{ major: 1, minor: 3, rate: 100 }],
+    });
+    assert.deepEqual(spec.linux.namespaces.at(-1), { type: 'cgroup' });
+    const plain = applyHostOptions(base(), hostOptionsOf({ MemorySwappiness: -1, CgroupnsMode: 'host' })) as ReturnType<typeof base> & { linux: { resources: Record<string, unknown> } };
+    assert.equal(plain.linux.resources.memory, undefined, '-1 leaves the kernel\'s swappiness');
+    assert.deepEqual(plain.linux.namespaces.map((n) => n.type), ['pid', 'ipc', 'uts', 'mount']);
+    assert.throws(() => hostOptionsOf({ BlkioDeviceReadBps: [{ Path: '/dev/no-such-disk', Rate: 1 }] }), /^Fault: stat \/dev\/no-such-disk: no such file or directory$/);
+  });
+
+  test('container:X namespaces are joined by path, and IPC binds the donor\'s /dev/shm', () => {
+    const joined = { ipc: { path: '/proc/42/ns/ipc', shm: '/proc/42/root/dev/shm' }, pid: '/proc/42/ns/pid' };
+    const spec = applyHostOptions(base(), hostOptionsOf({ IpcMode: 'container:db', PidMode: 'container:db' }, joined)) as ReturnType<typeof base>;
+    assert.deepEqual(spec.linux.namespaces, [{ type: 'pid', path: '/proc/42/ns/pid' }, { type: 'ipc', path: '/proc/42/ns/ipc' }, { type: 'uts' }, { type: 'mount' }]);
+    assert.deepEqual(spec.mounts, [{ destination: '/dev/shm', type: 'bind', source: '/proc/42/root/dev/shm', options: ['rbind', 'rprivate'] }]);
   });
 
   test('GroupAdd resolves names and gids against the image group file', () => {

@@ -42,6 +42,7 @@ const oneOf = (flag: string, values: readonly string[], note: string, refuse: (v
 });
 const notSupported = (field: string, flag: string, value: string) => `${field} ${JSON.stringify(value)} (${flag}) is not supported by this engine`;
 const field = (struct: object | null | undefined, name: string) => (struct as Record<string, unknown> | null | undefined)?.[name];
+const blkioDeviceNote = (file: string) => `the device's major:minor from stat of its path at start; discarded with moby's warning without ${file}`;
 const networkMode = (request: CreateBodyView) => String(field(request.HostConfig, 'NetworkMode') ?? '');
 
 /** container.Config, by JSON field name. */
@@ -70,20 +71,22 @@ const configFields: Record<string, FieldSupport> = {
   Labels: honoured('--label'),
   StopSignal: honoured('--stop-signal'),
   StopTimeout: honoured('--stop-timeout'),
-  Shell: ignored('build only (SHELL)'),
+  Shell: honoured(undefined, 'the shell of CMD-SHELL healthchecks (kept by commit)'),
   HostConfig: honoured(undefined, 'see HostConfig.*'),
   NetworkingConfig: honoured(undefined, 'see NetworkingConfig.*'),
 };
 
+/** `--ipc`/`--pid container:<name|id>`: the namespace of that container, joined when this one starts. */
+const joinable = (base: FieldSupport): FieldSupport => ({ ...base, check: (v, r) => (/^container:.+/.test(String(v)) ? undefined : base.check!(v, r)) });
 const namespaceModes = {
-  PidMode: oneOf('--pid', ['', 'host'], "'' (private) or host; container:<name> is refused", (v) => notSupported('PidMode', '--pid', v)),
-  IpcMode: oneOf('--ipc', ['', 'private', 'shareable', 'none', 'host'], "'', private, shareable, none or host; container:<name> is refused", (v) =>
+  PidMode: joinable(oneOf('--pid', ['', 'host'], "'' (private), host or container:<name|id> (joined at start; it must be running)", (v) => notSupported('PidMode', '--pid', v))),
+  IpcMode: joinable(oneOf('--ipc', ['', 'private', 'shareable', 'none', 'host'], "'', private, shareable, none, host or container:<name|id> (a running shareable or host one)", (v) =>
     notSupported('IpcMode', '--ipc', v),
-  ),
+  )),
   UTSMode: oneOf('--uts', ['', 'host'], "'' (private) or host", (v) => notSupported('UTSMode', '--uts', v)),
   UsernsMode: oneOf('--userns', ['', 'host'], "'' or host: the engine does not remap users, so both are the host's", (v) => notSupported('UsernsMode', '--userns', v)),
-  CgroupnsMode: oneOf('--cgroupns', ['', 'host'], "'' or host (the container sees the host's cgroup tree); private is refused", (v) =>
-    notSupported('CgroupnsMode', '--cgroupns', v),
+  CgroupnsMode: oneOf('--cgroupns', ['', 'host', 'private'], "'' or host (the host's cgroup namespace, moby's default on cgroup v1) or private (a cgroup namespace of its own)", (v) =>
+    `invalid cgroup namespace mode: ${v}`,
   ),
 };
 
@@ -128,13 +131,13 @@ const hostConfigFields: Record<string, FieldSupport> = {
   CpuShares: honoured('--cpu-shares'),
   Memory: honoured('--memory'),
   NanoCpus: honoured('--cpus'),
-  CgroupParent: refused('--cgroup-parent', 'container cgroups sit at /wharf/<id>, where stats, update and the OOM check read them'),
+  CgroupParent: honoured('--cgroup-parent', 'the cgroup is <parent>/<id> (cgroupfs driver, as moby); a relative parent sits below the engine\'s own cgroup'),
   BlkioWeight: honoured('--blkio-weight'),
-  BlkioWeightDevice: refused('--blkio-weight-device', 'per-device block I/O'),
-  BlkioDeviceReadBps: refused('--device-read-bps', 'per-device block I/O'),
-  BlkioDeviceWriteBps: refused('--device-write-bps', 'per-device block I/O'),
-  BlkioDeviceReadIOps: refused('--device-read-iops', 'per-device block I/O'),
-  BlkioDeviceWriteIOps: refused('--device-write-iops', 'per-device block I/O'),
+  BlkioWeightDevice: honoured('--blkio-weight-device', blkioDeviceNote('blkio.weight_device')),
+  BlkioDeviceReadBps: honoured('--device-read-bps', blkioDeviceNote('blkio.throttle.read_bps_device')),
+  BlkioDeviceWriteBps: honoured('--device-write-bps', blkioDeviceNote('blkio.throttle.write_bps_device')),
+  BlkioDeviceReadIOps: honoured('--device-read-iops', blkioDeviceNote('blkio.throttle.read_iops_device')),
+  BlkioDeviceWriteIOps: honoured('--device-write-iops', blkioDeviceNote('blkio.throttle.write_iops_device')),
   CpuPeriod: honoured('--cpu-period'),
   CpuQuota: honoured('--cpu-quota'),
   CpuRealtimePeriod: refused('--cpu-rt-period', 'real-time scheduling'),
@@ -151,11 +154,10 @@ const hostConfigFields: Record<string, FieldSupport> = {
   MemoryReservation: honoured('--memory-reservation'),
   MemorySwap: honoured('--memory-swap'),
   MemorySwappiness: {
-    status: 'value-checked',
+    status: 'honoured',
     pointer: true,
     flag: '--memory-swappiness',
-    note: 'the default (-1) only',
-    check: (v) => (Number(v) === -1 ? undefined : notSupported('MemorySwappiness', '--memory-swappiness', String(v))),
+    note: 'cgroup v1 memory.swappiness, 0..100; -1 is unset; discarded with moby\'s warning where the host has no memory.swappiness',
   },
   OomKillDisable: { status: 'value-checked', flag: '--oom-kill-disable', note: 'false only', check: (v) => (v === false ? undefined : 'OomKillDisable (--oom-kill-disable) is not supported by this engine') },
   PidsLimit: honoured('--pids-limit'),

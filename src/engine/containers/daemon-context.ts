@@ -10,6 +10,7 @@ import { ContainerLog } from './container-log.ts';
 import { logSettings, normalizeLogConfig, type LogConfigInput, type LogSettings } from './log-config.ts';
 import type { ContainerRecord } from './container-record.ts';
 import type { ContainerResource } from './container-resources.ts';
+import { shmResource } from './shm-resource.ts';
 import type { StateWaiters } from './container-state.ts';
 import type { ContainerStore } from './container-store.ts';
 import type { HealthMonitor } from './health-config.ts';
@@ -63,7 +64,11 @@ export class DaemonContext {
 
   constructor(deps: ContainerManagerDeps) {
     this.deps = deps;
-    this.resources = [volumeMountsResource(deps.volumes, deps.events, deps.logger), networkResource(deps.networking, deps.logger)];
+    this.resources = [
+      shmResource((id) => deps.store.dirOf(id), deps.logger),
+      volumeMountsResource(deps.volumes, deps.events, deps.logger),
+      networkResource(deps.networking, deps.logger),
+    ];
   }
 
   now(): number {

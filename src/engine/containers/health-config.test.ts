@@ -24,9 +24,12 @@ test('durations under 1ms and negative retries are refused with moby texts', () 
   assert.throws(() => mergeHealthcheck({ Retries: -1 }, undefined), /Retries in Healthcheck cannot be negative/);
 });
 
-test('CMD runs its argv, CMD-SHELL goes through /bin/sh -c, NONE and unknown kinds run nothing', () => {
+test('CMD runs its argv, CMD-SHELL goes through Config.Shell (/bin/sh -c by default), NONE and unknown kinds run nothing', () => {
   assert.deepEqual(probeArgs({ Healthcheck: { Test: ['CMD', 'cat', '/x'] } }), ['cat', '/x']);
   assert.deepEqual(probeArgs({ Healthcheck: { Test: ['CMD-SHELL', 'exit 1'] } }), ['/bin/sh', '-c', 'exit 1']);
+  // moby appends each word after the shell: the second is the shell's $0, not part of the command.
+  assert.deepEqual(probeArgs({ Healthcheck: { Test: ['CMD-SHELL', 'echo a', 'b'] }, Shell: ['/bin/ash', '-xc'] }), ['/bin/ash', '-xc', 'echo a', 'b']);
+  assert.deepEqual(probeArgs({ Healthcheck: { Test: ['CMD-SHELL', 'true'] }, Shell: [] }), ['/bin/sh', '-c', 'true']);
   assert.equal(probeArgs({ Healthcheck: { Test: ['NONE'] } }), undefined);
   assert.equal(probeArgs({ Healthcheck: { Test: ['BOGUS', 'x'] } }), undefined);
   assert.equal(probeArgs({}), undefined);

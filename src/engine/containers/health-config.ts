@@ -11,6 +11,8 @@ const nsPerMs = 1e6;
 export interface HealthMonitor {
   /** Ends the monitor; a probe in flight is killed and waited for, its result dropped. */
   stop(): Promise<void>;
+  /** The exec ID of the probe running now (moby lists it in the container's ExecIDs meanwhile). */
+  probeExecId(): string | undefined;
 }
 
 /**
@@ -41,11 +43,17 @@ function checkHealthConfig(config: HealthConfig): void {
   if ((config.Retries ?? 0) < 0) throw new Fault('invalid-argument', 'Retries in Healthcheck cannot be negative');
 }
 
-/** moby getProbe: the argv a probe runs; undefined without one (no Test, `NONE`, an unknown kind). */
-export function probeArgs(config: Pick<ContainerConfig, 'Healthcheck'>): string[] | undefined {
+/** The shell of CMD-SHELL probes when the container has none (moby getShell). */
+const defaultShell = ['/bin/sh', '-c'];
+
+/**
+ * moby getProbe and cmdProbe.run: the argv a probe runs, CMD-SHELL's words after the container's Config.Shell
+ * (each its own argument, as moby appends them); undefined without one (no Test, `NONE`, an unknown kind).
+ */
+export function probeArgs(config: Pick<ContainerConfig, 'Healthcheck' | 'Shell'>): string[] | undefined {
   const [kind, ...rest] = config.Healthcheck?.Test ?? [];
   if (kind === 'CMD' && rest.length) return rest;
-  if (kind === 'CMD-SHELL' && rest.length) return ['/bin/sh', '-c', rest.join(' ')];
+  if (kind === 'CMD-SHELL' && rest.length) return [...(config.Shell?.length ? config.Shell : defaultShell), ...rest];
   return undefined;
 }
 

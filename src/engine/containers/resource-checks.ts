@@ -45,3 +45,45 @@ function checkCpuset(list: string, count: number, what: string, unavailable: (li
   }
 }
 
+
+/** The cgroup options moby adapts to the host at create (daemon_unix.go verifyPlatformContainerResources). */
+export interface CgroupOptions {
+  MemorySwappiness?: number | null;
+  BlkioWeightDevice?: unknown[] | null;
+  BlkioDeviceReadBps?: unknown[] | null;
+  BlkioDeviceWriteBps?: unknown[] | null;
+  BlkioDeviceReadIOps?: unknown[] | null;
+  BlkioDeviceWriteIOps?: unknown[] | null;
+}
+
+const blkioDeviceWarnings = {
+  BlkioWeightDevice: 'Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.',
+  BlkioDeviceReadBps: 'Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded.',
+  BlkioDeviceWriteBps: 'Your kernel does not support BPS Block I/O write limit or the cgroup is not mounted. Block I/O BPS write limit discarded.',
+  BlkioDeviceReadIOps: 'Your kernel does not support IOPS Block read limit or the cgroup is not mounted. Block I/O IOPS read limit discarded.',
+  BlkioDeviceWriteIOps: 'Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.',
+} as const;
+
+/**
+ * Swappiness -1 is "unset" (fixMemorySwappiness); what the host cannot enforce is dropped with moby's warning
+ * (runc would fail to start on a missing file); a swappiness outside 0..100 is refused.
+ */
+export function adaptCgroupOptions(host: CgroupOptions, support: { swappiness?: boolean; blkioWeightDevice?: boolean; blkioThrottle?: boolean }): string[] {
+  const warnings: string[] = [];
+  if (host.MemorySwappiness === -1) host.MemorySwappiness = null;
+  if (host.MemorySwappiness != null && !support.swappiness) {
+    warnings.push('Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.');
+    host.MemorySwappiness = null;
+  }
+  if (host.MemorySwappiness != null && (host.MemorySwappiness < 0 || host.MemorySwappiness > 100)) {
+    throw new Fault('invalid-argument', `Invalid value: ${host.MemorySwappiness}, valid memory swappiness range is 0-100`);
+  }
+  for (const [field, warning] of Object.entries(blkioDeviceWarnings) as [keyof typeof blkioDeviceWarnings, string][]) {
+    const supported = field === 'BlkioWeightDevice' ? support.blkioWeightDevice : support.blkioThrottle;
+    if (host[field]?.length && !supported) {
+      warnings.push(warning);
+      host[field] = [];
+    }
+  }
+  return warnings;
+}

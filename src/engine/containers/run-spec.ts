@@ -6,6 +6,7 @@ import { bindMounts, mergeEnv, parseSecurityOpt, recordMounts } from './containe
 import { etcOptions, runNetwork } from './container-run-network.ts';
 import type { DaemonContext } from './daemon-context.ts';
 import type { BindMount, ContainerRunSpec } from './runtime.ts';
+import { joinedNamespaces } from './joined-namespaces.ts';
 import { hostOptionsOf } from './spec-options.ts';
 
 /** docker-init: Debian's static tini, since the container may have no libc (moby binds the same build). */
@@ -54,7 +55,7 @@ export async function runSpec(ctx: DaemonContext, record: ContainerRecord): Prom
     mounts: await createBindSources(bindMounts(recordMounts(record))),
     etc: etcOptions(record, net),
     ...(hostConfig.Init ? { init: initPath() } : {}),
-    hostOptions: hostOptionsOf(hostConfig),
+    hostOptions: hostOptionsOf(hostConfig, joinedNamespaces((input) => ctx.deps.store.resolve(input), record, (id) => ctx.deps.store.dirOf(id))),
   };
 }
 

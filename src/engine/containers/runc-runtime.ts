@@ -93,8 +93,8 @@ export class RuncRuntime implements Runtime {
   }
 
   get support(): ResourceSupport {
-    const { swapAccounting, blkioWeight, cpuQuota, pids } = this.#host.cgroups;
-    return { swapLimit: swapAccounting, blkioWeight, cpuQuota, pidsLimit: pids };
+    const { swapAccounting, blkioWeight, cpuQuota, pids, swappiness, blkioWeightDevice, blkioThrottle } = this.#host.cgroups;
+    return { swapLimit: swapAccounting, blkioWeight, cpuQuota, pidsLimit: pids, swappiness, blkioWeightDevice, blkioThrottle };
   }
 
   get host(): BundleHost {
@@ -160,7 +160,7 @@ export class RuncRuntime implements Runtime {
     if (spec.terminal) env.WHARF_TTY = '1';
     // --keep leaves the cgroup (and runc state) for the shell to read the OOM counter; only a memory limit needs it.
     const keep = spec.resources.memory > 0;
-    if (keep) env.WHARF_OOM = oomCounterFile(this.#host.cgroups, spec.id);
+    if (keep) env.WHARF_OOM = oomCounterFile(this.#host.cgroups, spec.id, spec.hostOptions?.cgroupParent);
     const runc = [
       this.#runc,
       ...this.#args('--log', join(bundle, 'runc.log'), '--log-format', 'json', 'run', ...(keep ? ['--keep'] : []), '--pid-file', join(bundle, 'pid'), '--bundle', bundle, spec.id),
@@ -345,9 +345,9 @@ export class RuncRuntime implements Runtime {
     if ((await code) !== 0) throw new Error(runcMessage({ stderr }) || `runc update exited with ${await code}`);
   }
 
-  stats(id: string): Promise<CgroupStats | undefined> {
+  stats(id: string, cgroupParent = ''): Promise<CgroupStats | undefined> {
     validateId(id);
-    return readCgroupStats(this.#host.cgroups, id);
+    return readCgroupStats(this.#host.cgroups, id, cgroupParent);
   }
 
   async list(): Promise<RuntimeProcessState[]> {

@@ -129,6 +129,12 @@ export interface ResourceSupport {
   blkioWeight: boolean;
   cpuQuota: boolean;
   pidsLimit: boolean;
+  /** `--memory-swappiness` (v1 memory.swappiness); absent: not enforceable. */
+  swappiness?: boolean;
+  /** `--blkio-weight-device` (a per-device weight file). */
+  blkioWeightDevice?: boolean;
+  /** `--device-read-bps` and the other per-device throttles. */
+  blkioThrottle?: boolean;
 }
 
 export interface ExitInfo {
@@ -234,6 +240,6 @@ export interface Runtime {
    * the kernel's refusal (a limit below current usage) is a plain Error carrying runc's message.
    */
   update(id: string, resources: Record<string, unknown>): Promise<void>;
-  /** The container's cgroup counters (`docker stats`), read from the cgroup files; undefined once it is gone. */
-  stats(id: string): Promise<CgroupStats | undefined>;
+  /** The container's cgroup counters (`docker stats`), read from the cgroup files; undefined once it is gone. `cgroupParent`: its `--cgroup-parent`. */
+  stats(id: string, cgroupParent?: string): Promise<CgroupStats | undefined>;
 }

@@ -1,7 +1,8 @@
 /*
  * HostConfig options that become a few lines of the OCI spec, as moby's daemon/oci_linux.go writes them:
  * GroupAdd, OomScoreAdj, ShmSize, Sysctls, Ulimits, PidMode/IpcMode/UTSMode host, MaskedPaths/ReadonlyPaths,
- * Annotations, Devices and DeviceCgroupRules. Their checks (moby's and runc's wording) run at create through
+ * Annotations, Devices and DeviceCgroupRules, MemorySwappiness, per-device blkio, CgroupnsMode and the namespaces
+ * of another container (`--ipc`/`--pid container:X`, resolved by the caller). Their checks (moby's and runc's wording) run at create through
  * create-support.ts; the host's device nodes are read when the run spec is made, so ociSpec stays pure.
  */
 import { statSync } from 'node:fs';
@@ -50,7 +51,34 @@ export interface HostOptions {
   annotations: Record<string, string>;
   devices: LinuxDevice[];
   deviceRules: DeviceRule[];
+  /** 0..100, or null: the kernel's. */
+  swappiness: number | null;
+  /** linux.resources.blockIO's per-device entries (weightDevice, throttle*Device), empty when none. */
+  blockIO: Record<string, { major: number; minor: number; weight?: number; rate?: number }[]>;
+  cgroupnsMode: string;
+  /** `--cgroup-parent`: the container's cgroup is <parent>/<id> ('' for the engine's /wharf). */
+  cgroupParent: string;
+  joined: JoinedNamespaces;
 }
+
+/** Namespaces of another, running container to join (moby oci_linux.go: /proc/<pid>/ns/<type>). */
+export interface JoinedNamespaces {
+  /** `--ipc container:X`: X's IPC namespace and the /dev/shm to bind (X's own, or the host's for an IpcMode host X). */
+  ipc?: { path: string; shm: string };
+  /** `--pid container:X`: X's PID namespace. */
+  pid?: string;
+  /** `--ipc shareable`: its own /dev/shm, a tmpfs the engine mounted on the host for joiners to bind too. */
+  shm?: string;
+}
+
+/** HostConfig's per-device blkio lists and the OCI blockIO key each becomes. */
+const blkioDeviceFields = {
+  BlkioWeightDevice: 'weightDevice',
+  BlkioDeviceReadBps: 'throttleReadBpsDevice',
+  BlkioDeviceWriteBps: 'throttleWriteBpsDevice',
+  BlkioDeviceReadIOps: 'throttleReadIOPSDevice',
+  BlkioDeviceWriteIOps: 'throttleWriteIOPSDevice',
+} as const;
 
 const defaultShmSize = 64 * 1024 * 1024;
 /** runc's list of sysctls that live in a namespace the container owns (libcontainer/configs/validate). */
@@ -118,8 +146,26 @@ function deviceRule(rule: string): DeviceRule {
   return { allow: true, type, ...(major !== '*' ? { major: Number(major) } : {}), ...(minor !== '*' ? { minor: Number(minor) } : {}), access };
 }
 
-/** The options of a stored HostConfig; reads the host's device nodes. */
-export function hostOptionsOf(host: Record<string, unknown>): HostOptions {
+/**
+ * moby getBlkioWeightDevices/getBlkioThrottleDevices: each path's major:minor from stat (following links, as
+ * unix.Stat does), with its weight or rate; a missing path fails the start with moby's words.
+ */
+function blockIOOf(host: Record<string, unknown>): HostOptions['blockIO'] {
+  const out: HostOptions['blockIO'] = {};
+  for (const [field, key] of Object.entries(blkioDeviceFields)) {
+    const entries = Array.isArray(host[field]) ? (host[field] as { Path?: string; Weight?: number; Rate?: number }[]) : [];
+    if (!entries.length) continue;
+    out[key] = entries.map(({ Path = '', Weight, Rate }) => {
+      const st = statSync(Path, { throwIfNoEntry: false });
+      if (!st) throw new Fault('invalid-argument', `stat ${Path}: no such file or directory`);
+      return { ...deviceNumbers(st.rdev), ...(key === 'weightDevice' ? { weight: Number(Weight ?? 0) } : { rate: Number(Rate ?? 0) }) };
+    });
+  }
+  return out;
+}
+
+/** The options of a stored HostConfig; reads the host's device nodes. `joined`: the namespaces of `container:X` modes. */
+export function hostOptionsOf(host: Record<string, unknown>, joined: JoinedNamespaces = {}): HostOptions {
   const list = <T>(value: unknown) => (Array.isArray(value) ? (value as T[]) : []);
   const map = (value: unknown) => (value && typeof value === 'object' ? (value as Record<string, string>) : {});
   const paths = (value: unknown) => (Array.isArray(value) ? (value as string[]) : null);
@@ -137,6 +183,11 @@ export function hostOptionsOf(host: Record<string, unknown>): HostOptions {
     annotations: map(host.Annotations),
     devices: list<DeviceMappingRequest>(host.Devices).map(hostDevice),
     deviceRules: list<string>(host.DeviceCgroupRules).map(deviceRule),
+    swappiness: host.MemorySwappiness == null || Number(host.MemorySwappiness) < 0 ? null : Number(host.MemorySwappiness),
+    blockIO: blockIOOf(host),
+    cgroupnsMode: String(host.CgroupnsMode ?? ''),
+    cgroupParent: String(host.CgroupParent ?? ''),
+    joined,
   };
 }
 
@@ -162,7 +213,7 @@ export function applyHostOptions(base: Record<string, unknown>, options: HostOpt
   spec.process.oomScoreAdj = options.oomScoreAdj;
   spec.process.rlimits = rlimits(spec.process.rlimits as { type: string }[], options.ulimits);
   const dropped = new Set([...(options.pidMode === 'host' ? ['pid'] : []), ...(options.ipcMode === 'host' ? ['ipc'] : []), ...(options.utsMode === 'host' ? ['uts'] : [])]);
-  spec.linux.namespaces = (spec.linux.namespaces as { type: string }[]).filter((ns) => !dropped.has(ns.type));
+  spec.linux.namespaces = namespaces(spec.linux.namespaces as { type: string }[], dropped, options);
   // runc cannot set a name without a UTS namespace of the container's own; it keeps the host's.
   if (dropped.has('uts')) {
     delete spec.hostname;
@@ -174,7 +225,27 @@ export function applyHostOptions(base: Record<string, unknown>, options: HostOpt
   if (spec.linux.readonlyPaths && options.readonlyPaths) spec.linux.readonlyPaths = options.readonlyPaths;
   if (Object.keys(options.annotations).length) spec.annotations = { ...options.annotations };
   applyDevices(spec.linux, options);
+  applyCgroupResources(spec.linux, options);
   return spec;
+}
+
+/** Without the host's, joined by path (`container:X`), plus a cgroup namespace for CgroupnsMode private. */
+function namespaces(base: { type: string; path?: string }[], dropped: Set<string>, options: HostOptions): { type: string; path?: string }[] {
+  const { ipc, pid } = options.joined;
+  const joined = base.filter((ns) => !dropped.has(ns.type)).map((ns) => {
+    if (ns.type === 'ipc' && ipc) return { type: 'ipc', path: ipc.path };
+    if (ns.type === 'pid' && pid) return { type: 'pid', path: pid };
+    return ns;
+  });
+  return options.cgroupnsMode === 'private' ? [...joined, { type: 'cgroup' }] : joined;
+}
+
+function applyCgroupResources(linux: Record<string, unknown>, options: HostOptions): void {
+  if (options.swappiness === null && !Object.keys(options.blockIO).length) return;
+  const resources = (linux.resources ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  if (options.swappiness !== null) resources.memory = { ...resources.memory, swappiness: options.swappiness };
+  if (Object.keys(options.blockIO).length) resources.blockIO = { ...resources.blockIO, ...options.blockIO };
+  linux.resources = resources;
 }
 
 /**
@@ -200,12 +271,13 @@ function rlimits(defaults: { type: string }[], ulimits: HostOptions['ulimits']):
   return [...defaults.filter((d) => !given.some((g) => g.type === d.type)), ...given];
 }
 
-/** IpcMode none: no /dev/shm; host: the host's; otherwise a tmpfs of ShmSize. */
+/** IpcMode none: no /dev/shm; host: the host's; shareable and container:X: the engine's host tmpfs (moby's ShmPath); otherwise a tmpfs of ShmSize. */
 function shmMounts(mounts: Record<string, unknown>[], options: HostOptions): Record<string, unknown>[] {
   if (options.ipcMode === 'none') return mounts.filter((m) => m.destination !== '/dev/shm');
+  const shared = options.ipcMode === 'host' ? '/dev/shm' : (options.joined.ipc?.shm ?? options.joined.shm);
   return mounts.map((m) => {
     if (m.destination !== '/dev/shm' || m.type !== 'tmpfs') return m;
-    if (options.ipcMode === 'host') return { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] };
+    if (shared) return { destination: '/dev/shm', type: 'bind', source: shared, options: ['rbind', 'rprivate'] };
     const size = `size=${options.shmSize || defaultShmSize}`;
     return { ...m, options: [...(m.options as string[]).filter((o) => !o.startsWith('size=')), size] };
   });
