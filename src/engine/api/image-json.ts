@@ -3,15 +3,20 @@ import type { ImageRecord, ImageStore } from '../images/image-store.ts';
 import { imageInspectForVersion, imageSummaryForVersion } from './version-gates.ts';
 
 /** `GET /images/json` item (ImageSummary), with the request version's fields (version-gates.ts). */
-export function imageSummary(store: ImageStore, image: ImageRecord, config: ImageConfig, version: string): Record<string, unknown> {
-  const tags = store.familiarTags(image.id);
-  const digests = store.familiarDigests(image.id);
+export function imageSummary(
+  store: ImageStore,
+  image: ImageRecord,
+  config: ImageConfig,
+  version: string,
+  shown: { tags: string[]; digests: string[] } = { tags: store.familiarTags(image.id), digests: store.familiarDigests(image.id) },
+): Record<string, unknown> {
+  const { tags, digests } = shown;
   return imageSummaryForVersion({
     Containers: -1,
     Created: unixSeconds(config.created),
     Id: image.id,
     Labels: config.config?.Labels ?? null,
-    ParentId: '',
+    ParentId: image.parent ?? '',
     RepoDigests: digests,
     RepoTags: tags,
     SharedSize: -1,
@@ -30,7 +35,7 @@ export function imageInspect(
     Id: image.id,
     RepoTags: store.familiarTags(image.id),
     RepoDigests: store.familiarDigests(image.id),
-    Parent: '',
+    Parent: image.parent ?? '',
     Comment: config.comment ?? '',
     Created: config.created ?? '0001-01-01T00:00:00Z',
     // moby drops these at 1.45, above any version this engine accepts.

@@ -8,6 +8,7 @@ import type { ImageRecord } from '../images/image-store.ts';
 import { imageInspect, imageSummary, unixSeconds } from './image-json.ts';
 import { streamProgress, type JsonStream } from './json-stream.ts';
 import { imageSchemas as schemas } from './image-schemas.ts';
+import { imageListFilters } from './version-gates.ts';
 import { compilePathPattern } from './path-pattern.ts';
 import { matchesLabels, parseTimestamp } from './query.ts';
 import { inputOf } from './route-schema.ts';
@@ -55,15 +56,31 @@ export function imageRoutes(deps: ImageRouteDeps): Route[] {
   ];
 }
 
+/**
+ * GET /images/json as moby lists: an image without references shows only with `all` or when it has no children
+ * (intermediate images hide); `dangling=true` keeps images with neither tags nor children; a reference filter
+ * keeps the matching references only.
+ */
 async function listImages(images: ImageService, ctx: ApiContext): Promise<Reply> {
-  const { filters } = inputOf(schemas.list, ctx).query;
+  const query = inputOf(schemas.list, ctx).query;
+  const { all } = query;
+  const filters = imageListFilters(query.filters, query.filter, ctx.version);
   const store = images.store;
   const matchers = await imageMatchers(images, filters);
+  const dangling = filters.get('dangling')?.length ? filterBool('dangling', filters.get('dangling')![0]) : undefined;
+  const references = filters.get('reference')?.map(compilePathPattern);
   const out: Record<string, unknown>[] = [];
   for (const image of store.list()) {
+    if (dangling && store.children(image.id).length) continue;
     const config = await store.config(image.id);
     if (!matchers.every((m) => m(image, unixSeconds(config.created), config.config?.Labels))) continue;
-    out.push(imageSummary(store, image, config, ctx.version));
+    const tags = store.familiarTags(image.id).filter((tag) => !references || references.some((p) => referenceMatches(p, tag)));
+    const digests = store.familiarDigests(image.id).filter((d) => !references || references.some((p) => p(d) || p(d.slice(0, d.indexOf('@')))));
+    if (!tags.length && !digests.length) {
+      if (!all && store.children(image.id).length) continue;
+      if (dangling === false || references) continue;
+    } else if (dangling && tags.length) continue;
+    out.push(imageSummary(store, image, config, ctx.version, { tags, digests }));
   }
   out.sort((a, b) => (b.Created as number) - (a.Created as number));
   return { status: 200, json: out };
@@ -74,16 +91,6 @@ type ImageMatcher = (image: ImageRecord, created: number, labels: Record<string,
 async function imageMatchers(images: ImageService, filters: Map<string, string[]>): Promise<ImageMatcher[]> {
   const store = images.store;
   const matchers: ImageMatcher[] = [];
-  const references = filters.get('reference');
-  if (references?.length) {
-    const patterns = references.map(compilePathPattern);
-    matchers.push((image) => store.familiarTags(image.id).some((tag) => patterns.some((pattern) => referenceMatches(pattern, tag))));
-  }
-  const dangling = filters.get('dangling');
-  if (dangling?.length) {
-    const want = filterBool('dangling', dangling[0]);
-    matchers.push((image) => (store.tags(image.id).length === 0) === want);
-  }
   const labels = filters.get('label');
   if (labels?.length) matchers.push((_i, _c, l) => matchesLabels(l, labels));
   for (const key of ['before', 'since'] as const) {

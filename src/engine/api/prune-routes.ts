@@ -1,10 +1,13 @@
-import { isFault } from '../../base/fault.ts';
+import { Fault, isFault } from '../../base/fault.ts';
+import type { Logger } from '../../base/log.ts';
+import type { EventLog } from '../events.ts';
+import { pruneImages as imagePrune } from '../images/image-prune.ts';
 import type { ContainerManager } from '../containers/container-manager.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { VolumeService } from '../volumes/volume-service.ts';
 import { containerSummary } from './container-json.ts';
 import { imageSummary } from './image-json.ts';
-import { matchesLabels } from './query.ts';
+import { matchesLabels, parseTimestamp } from './query.ts';
 import { inputOf } from './route-schema.ts';
 import { systemSchemas as schemas } from './system-schemas.ts';
 import type { ApiContext, Reply, Route } from './router.ts';
@@ -15,17 +18,20 @@ export interface PruneRouteDeps {
   images: ImageService;
   containers: ContainerManager;
   volumes: VolumeService;
+  events: EventLog;
+  logger: Logger;
 }
 
-/** `docker system df`, `docker container prune`, `docker image prune`, and the rest of `docker system prune`. */
+/**
+ * `docker system df`, `docker container prune`, `docker image prune`, and the rest of `docker system prune`
+ * (network prune: network-routes.ts; build cache prune: build-prune-routes.ts).
+ */
 export function pruneRoutes(deps: PruneRouteDeps): Route[] {
   return [
     { name: 'system-df', method: 'GET', path: '/system/df', handle: (ctx) => diskUsage(deps, ctx) },
     { name: 'container-prune', method: 'POST', path: '/containers/prune', schema: schemas.containerPrune, handle: (ctx) => pruneContainers(deps, ctx) },
     { name: 'image-prune', method: 'POST', path: '/images/prune', schema: schemas.imagePrune, handle: (ctx) => pruneImages(deps, ctx) },
     { name: 'volume-prune', method: 'POST', path: '/volumes/prune', schema: volumeSchemas.prune, handle: (ctx) => pruneVolumes(deps, ctx) },
-    // No build cache exists here: nothing to prune, answered as moby answers it (network prune: network-routes.ts).
-    { name: 'build-prune', method: 'POST', path: '/build/prune', handle: async () => ({ status: 200, json: { CachesDeleted: null, SpaceReclaimed: 0 } }) },
   ];
 }
 
@@ -87,19 +93,39 @@ async function pruneContainers(deps: PruneRouteDeps, ctx: ApiContext): Promise<R
   return { status: 200, json: { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 } };
 }
 
-/** Removes dangling images, or (dangling=false, `docker image prune -a`) every image no container uses. */
+/** moby's ImagePrune: dangling images, or (dangling=false, `docker image prune -a`) every image no container uses. */
 async function pruneImages(deps: PruneRouteDeps, ctx: ApiContext): Promise<Reply> {
   const { filters } = inputOf(schemas.imagePrune, ctx).query;
-  const danglingOnly = !['false', '0'].includes(filters.get('dangling')?.[0] ?? 'true');
-  const store = deps.images.store;
-  const deleted: Record<string, string>[] = [];
-  let reclaimed = 0;
-  for (const image of store.list()) {
-    if (deps.containers.usersOf(image.id).length) continue;
-    if (danglingOnly && store.tags(image.id).length) continue;
-    if (!matchesLabels((await store.config(image.id)).config?.Labels, filters.get('label'))) continue;
-    deleted.push(...(await deps.images.remove(image.id, { force: true })));
-    reclaimed += image.size;
+  const dangling = filters.get('dangling')?.[0];
+  const labels = filters.get('label');
+  const notLabels = filters.get('label!');
+  const report = await imagePrune(deps.images, {
+    danglingOnly: dangling === undefined ? true : goBool('dangling', dangling),
+    until: pruneUntil(filters),
+    // moby's matchLabels: every `label` matches, and not every `label!` does.
+    labels: (l) => matchesLabels(l, labels) && !(notLabels?.length && matchesLabels(l, notLabels)),
+    logger: deps.logger,
+  });
+  deps.events.emit('image', 'prune', { id: '', attributes: { reclaimed: String(report.reclaimed) } });
+  return { status: 200, json: { ImagesDeleted: report.deleted.length ? report.deleted : null, SpaceReclaimed: report.reclaimed } };
+}
+
+/** moby's filters.GetBoolOrDefault: true/1 or false/0 (any case), anything else refused by name. */
+function goBool(key: string, value: string): boolean {
+  const lower = value.toLowerCase();
+  if (lower === 'true' || lower === '1') return true;
+  if (lower === 'false' || lower === '0') return false;
+  throw new Fault('invalid-argument', `invalid filter '${key}=${value}'`);
+}
+
+/** moby's getUntilFromPruneFilters: one `until` at most, a timestamp or a duration before now. */
+export function pruneUntil(filters: Map<string, string[]>): number | undefined {
+  const values = filters.get('until');
+  if (!values?.length) return undefined;
+  if (values.length > 1) throw new Fault('invalid-argument', 'more than one until filter specified');
+  try {
+    return parseTimestamp(values[0], Date.now());
+  } catch (err) {
+    throw new Fault('invalid-argument', `invalid value for 'until' filter: ${(err as Error).message}`, { cause: err });
   }
-  return { status: 200, json: { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed } };
 }

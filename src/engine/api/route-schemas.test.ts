@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { TestEngine } from '../../../test/e2e/engine-harness.ts';
 import { apiVersion } from './api-version.ts';
 import { buildRoutes } from './build-routes.ts';
+import { buildPruneRoutes, type BuildPruneRouteDeps } from './build-prune-routes.ts';
 import { containerRoutes, type ContainerRouteDeps } from './container-routes.ts';
 import { execRoutes, type ExecRouteDeps } from './exec-routes.ts';
 import { imageRoutes, type ImageRouteDeps } from './image-routes.ts';
@@ -28,6 +29,7 @@ const routes: Route[] = [
   ...volumeRoutes({} as VolumeRouteDeps),
   ...networkRoutes({} as NetworkRouteDeps),
   ...buildRoutes({} as Parameters<typeof buildRoutes>[0]),
+  ...buildPruneRoutes({} as BuildPruneRouteDeps),
 ].filter((r) => r.schema);
 const validBodies: Record<string, unknown> = { 'container-create': { Image: 'busybox', Cmd: ['true'] }, 'exec-create': { Cmd: ['true'] } };
 

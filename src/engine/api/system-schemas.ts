@@ -22,5 +22,5 @@ export const systemSchemas = {
     }),
   },
   containerPrune: { query: z.object({ filters: qFilters(['label', 'until']) }) },
-  imagePrune: { query: z.object({ filters: qFilters(['dangling', 'label', 'until']) }) },
+  imagePrune: { query: z.object({ filters: qFilters(['dangling', 'label', 'label!', 'until']) }) },
 } satisfies Record<string, RouteSchema>;

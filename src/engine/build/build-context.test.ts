@@ -136,6 +136,26 @@ describe('openBuildContext', () => {
     }
   });
 
+  it('skips the removal, without an error, for a pattern Go\'s regexp refuses', async () => {
+    const ctx = await open(await archive({ Dockerfile: 'FROM x\n', '.dockerignore': 'Dockerfile\n.dockerignore\na/[z-a]*\n' }));
+    try {
+      assert.deepEqual(listTree(ctx.dir), ['.dockerignore', 'Dockerfile']);
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
+  it('refuses a Dockerfile beyond 16 MiB before reading it', async () => {
+    const src = join(temp.path, 'huge');
+    mkdirSync(src);
+    writeFileSync(join(src, 'Dockerfile'), 'FROM x\n');
+    truncateSync(join(src, 'Dockerfile'), 16 * 1024 * 1024 + 1);
+    const tarFile = join(temp.path, 'huge.tar');
+    await runOk('tar', ['-c', '-f', tarFile, '-C', src, '.']);
+    await assert.rejects(open(tarFile), (err) => isFault(err, 'too-large') && err.message === 'the Dockerfile (Dockerfile) is larger than 16777216 bytes');
+    assertNothingLeft();
+  });
+
   it('refuses a corrupt or truncated context cleanly, leaving nothing behind', async () => {
     const gz = await archive({ Dockerfile: 'FROM x\n', big: 'x'.repeat(200_000) }, 'gzip');
     truncateSync(gz, statSync(gz).size - 100);
@@ -213,12 +233,13 @@ describe('openBuildContext', () => {
     };
 
     for (const [compression, type] of [['gzip', 'application/octet-stream'], ['none', 'application/x-tar'], ['xz', undefined], ['zstd', undefined], ['bzip2', 'application/x-bzip2']] as const) {
-      it(`downloads a ${compression} tarball (${type ?? 'no Content-Type'}) and applies the whole .dockerignore`, async () => {
+      it(`downloads a ${compression} tarball (${type ?? 'no Content-Type'}); .dockerignore removes only the build files, as moby`, async () => {
         const url = await serve(`ctx-${compression}`, await archive(remoteTree, compression), type);
         const ctx = await openBuildContext({ body: Readable.from([]), remote: url, workDir });
         try {
           assert.equal(readFileSync(ctx.dockerfile, 'utf8'), 'FROM remote\n');
-          assert.deepEqual(listTree(ctx.dir), ['Dockerfile', 'README.md', 'docs/', 'docs/keep/', 'docs/keep/this.txt', 'src/', 'src/app.md']);
+          const kept = ['Dockerfile', 'NOTES.md', 'README.md', 'docs/', 'docs/guide.txt', 'docs/keep/', 'docs/keep/not.txt', 'docs/keep/this.txt', 'src/', 'src/app.md'];
+          assert.deepEqual(listTree(ctx.dir), kept);
         } finally {
           await ctx.dispose();
         }

@@ -2,17 +2,17 @@
  * The context a build reads, as moby's remotecontext.Detect makes it: the request body (a tar, any compression) or
  * the `remote=` URL, unpacked into a fresh directory under the engine's work dir; the Dockerfile found inside it;
  * then `.dockerignore` applied as moby's removeDockerfile does (the Dockerfile and `.dockerignore` leave the context
- * when it lists them, so `COPY .` does not copy them). A remote context was not filtered by a client, so the whole
- * `.dockerignore` applies to it. Everything made lives under one directory that dispose() removes, on every path.
+ * when it lists them, so `COPY .` does not copy them; nothing else is filtered, for a `remote=` context either, and a
+ * malformed pattern only skips that removal). Everything made lives under one directory that dispose() removes.
  */
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Fault, isFault } from '../../base/fault.ts';
+import { cleanPath, leavesRoot } from '../../base/go-path.ts';
 import { extractContextTar } from './context-tar.ts';
-import { Dockerignore, cleanPath } from './dockerignore.ts';
-import { pruneIgnored } from './prune-ignored.ts';
-import { openRemoteContext } from './remote-context.ts';
+import { Dockerignore } from './dockerignore.ts';
+import { maxDockerfileBytes, openRemoteContext } from './remote-context.ts';
 import { resolveInRoot } from './scoped-copy.ts';
 
 export interface BuildContext {
@@ -43,7 +43,7 @@ export async function openBuildContext(input: BuildContextInput): Promise<BuildC
   try {
     if (input.remote) input.body.resume();
     const source = input.remote ? await openRemoteContext(input.remote, top, input.signal) : await extractBody(input, top);
-    const dockerfile = source.dockerfile ?? (await settleDockerfile(source.dir, top, input.dockerfile || defaultDockerfile, Boolean(input.remote)));
+    const dockerfile = source.dockerfile ?? (await settleDockerfile(source.dir, top, input.dockerfile || defaultDockerfile));
     input.signal?.throwIfAborted();
     return { dir: source.dir, dockerfile, dispose };
   } catch (err) {
@@ -59,27 +59,28 @@ async function extractBody(input: BuildContextInput, top: string): Promise<{ dir
 }
 
 /**
- * Finds the Dockerfile, then applies `.dockerignore`: a listed Dockerfile moves out of the context (still read),
- * a listed `.dockerignore` is deleted, and a remote context loses everything listed.
+ * Finds the Dockerfile, then applies `.dockerignore` as moby's removeDockerfile: a listed Dockerfile moves out of
+ * the context (still read), a listed `.dockerignore` is deleted.
  */
-async function settleDockerfile(dir: string, top: string, name: string, remote: boolean): Promise<string> {
+async function settleDockerfile(dir: string, top: string, name: string): Promise<string> {
   const found = await locateDockerfile(dir, name);
-  const ignore = await readIgnore(dir, remote);
+  const ignore = await readIgnore(dir);
   if (!ignore) return found.path;
   let dockerfile = found.path;
   if (ignore.matches(found.name)) {
     dockerfile = join(top, 'Dockerfile');
     await rename(found.path, dockerfile);
   }
-  if (remote) await pruneIgnored(dir, ignore);
   if (ignore.matches('.dockerignore')) await rm(await resolveInRoot(dir, '.dockerignore'), { recursive: true, force: true });
   return dockerfile;
 }
 
-/** moby's withDockerfileFromContext: scoped resolution, the `dockerfile` fallback, an empty file refused. */
+/**
+ * moby's withDockerfileFromContext: scoped resolution, the `dockerfile` fallback, an empty file refused; and one
+ * beyond the limit a downloaded Dockerfile has, as the parser reads it whole.
+ */
 async function locateDockerfile(dir: string, name: string): Promise<{ path: string; name: string }> {
-  const relative = posix.normalize(name);
-  if (relative === '..' || relative.startsWith('../')) throw new Fault('invalid-argument', `forbidden path outside the build context: ${name} ()`);
+  if (leavesRoot(name)) throw new Fault('invalid-argument', `forbidden path outside the build context: ${name} ()`);
   const path = await resolveInRoot(dir, name);
   const st = await stat(path).catch(() => undefined);
   if (!st) {
@@ -90,14 +91,12 @@ async function locateDockerfile(dir: string, name: string): Promise<{ path: stri
   }
   if (st.isDirectory()) throw new Fault('invalid-argument', `unexpected error reading Dockerfile: read ${name}: is a directory`);
   if (st.size === 0) throw new Fault('invalid-argument', `the Dockerfile (${name}) cannot be empty`);
+  if (st.size > maxDockerfileBytes) throw new Fault('too-large', `the Dockerfile (${name}) is larger than ${maxDockerfileBytes} bytes`);
   return { path, name: cleanPath(name) };
 }
 
-/**
- * The context's `.dockerignore`, if any. moby ignores a malformed pattern when it only picks the build files to
- * remove (a client already filtered the context), but a remote context's filter cannot be skipped.
- */
-async function readIgnore(dir: string, remote: boolean): Promise<Dockerignore | undefined> {
+/** The context's `.dockerignore`, if any; a malformed pattern makes moby skip the removal, so none is returned. */
+async function readIgnore(dir: string): Promise<Dockerignore | undefined> {
   const text = await readFile(await resolveInRoot(dir, '.dockerignore'), 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
     throw err.code === 'EISDIR' ? new Fault('invalid-argument', 'error reading .dockerignore: read .dockerignore: is a directory') : err;
@@ -107,7 +106,7 @@ async function readIgnore(dir: string, remote: boolean): Promise<Dockerignore | 
     const ignore = Dockerignore.parse(text);
     return ignore.empty ? undefined : ignore;
   } catch (err) {
-    if (isFault(err, 'invalid-argument') && !remote) return undefined;
-    throw isFault(err) ? new Fault('invalid-argument', `error checking context: '${err.message}'`, { cause: err }) : err;
+    if (isFault(err, 'invalid-argument')) return undefined;
+    throw err;
   }
 }

@@ -18,7 +18,23 @@ export class LineError extends Error {}
 
 // bufio.Scanner's default limit: moby refuses longer lines.
 const maxLine = 64 * 1024 - 1;
-const directiveRe = /^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$/;
+// moby's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` runs in linear time under RE2 but backtracks quadratically
+// in V8 on a long value, so only the key is matched here and the value is trimmed by directiveValue.
+const directiveRe = /^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=(.*)$/s;
+const reSpace = new Set(['\t', '\n', '\f', '\r', ' ']);
+
+/**
+ * The value moby's `\s*(.+?)\s*$` captures from the text after `=`: trimmed of regexp spaces; when that is all
+ * there is, the lazy group still takes one (the last); undefined (no directive) when nothing follows `=`.
+ */
+function directiveValue(rest: string): string | undefined {
+  let start = 0;
+  let end = rest.length;
+  while (start < end && reSpace.has(rest[start])) start++;
+  while (end > start && reSpace.has(rest[end - 1])) end--;
+  if (start < end) return rest.slice(start, end);
+  return rest ? rest.slice(-1) : undefined;
+}
 
 /** Parser directives (`# escape=`, `# syntax=`): only in the leading run of `# k=v` comment lines, once each. */
 class Directives {
@@ -32,14 +48,15 @@ class Directives {
     if (this.#done) return;
     const match = directiveRe.exec(line);
     const key = match?.[1].toLowerCase();
-    if (!match || (key !== 'escape' && key !== 'syntax')) {
+    const value = match ? directiveValue(match[2]) : undefined;
+    if (value === undefined || (key !== 'escape' && key !== 'syntax')) {
       this.#done = true;
       return;
     }
     if (this.#seen.has(key)) throw new LineError(`only one ${key} parser directive can be used`);
     this.#seen.add(key);
-    if (key === 'syntax') this.syntax = match[2];
-    else this.#setEscape(match[2]);
+    if (key === 'syntax') this.syntax = value;
+    else this.#setEscape(value);
   }
 
   /** The line without its continuation token, and whether the instruction ends on it. */

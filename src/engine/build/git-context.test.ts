@@ -9,7 +9,8 @@ import { startStaticHttp, type StaticHttp } from '../../../test/support/static-h
 import { makeTempDir, type TempDir } from '../../../test/support/temp.ts';
 import { openBuildContext } from './build-context.ts';
 import { parseGitRemote } from './git-context.ts';
-import { isGitUrl, isUrl } from './remote-context.ts';
+import { isHttpUrl } from './http-get.ts';
+import { isGitUrl } from './remote-context.ts';
 
 describe('git remotes as moby reads them', () => {
   const detection: [string, 'git' | 'url' | 'neither'][] = [
@@ -26,7 +27,7 @@ describe('git remotes as moby reads them', () => {
   ];
   for (const [remote, kind] of detection) {
     it(`takes ${remote} as ${kind}`, () => {
-      assert.equal(isGitUrl(remote) ? 'git' : isUrl(remote) ? 'url' : 'neither', kind);
+      assert.equal(isGitUrl(remote) ? 'git' : isHttpUrl(remote) ? 'url' : 'neither', kind);
     });
   }
 
@@ -113,11 +114,11 @@ describe('git build contexts over dumb HTTP', () => {
     }
   }
 
-  it('clones master by default, with submodules, and applies .dockerignore', async () => {
+  it('clones master by default, with submodules; .dockerignore removes only the build files it lists (moby)', async () => {
     const ctx = await open(repo);
     try {
       assert.equal(readFileSync(ctx.dockerfile, 'utf8'), 'FROM two\n');
-      assert.deepEqual(readdirSync(ctx.dir).sort(), ['.git', '.gitmodules', 'Dockerfile', 'docker', 'vendor']);
+      assert.deepEqual(readdirSync(ctx.dir).sort(), ['.git', '.gitmodules', 'Dockerfile', 'debug.log', 'docker', 'vendor']);
       assert.equal(readFileSync(join(ctx.dir, 'vendor/lib/lib.txt'), 'utf8'), 'from the submodule\n');
     } finally {
       await ctx.dispose();

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Fault } from '../../base/fault.ts';
+import { leavesRoot } from '../../base/go-path.ts';
 import { resolveInRoot } from './scoped-copy.ts';
 
 export interface GitRemote {
@@ -66,7 +67,7 @@ async function updateSubmodules(git: (args: string[]) => Promise<string>): Promi
 /** The subdirectory named by the fragment, resolved inside the clone (symlinks too), as moby's checkout. */
 async function subdirOf(root: string, subdir: string): Promise<string> {
   const relative = posix.normalize(subdir);
-  if (relative === '..' || relative.startsWith('../')) {
+  if (leavesRoot(relative)) {
     throw new Fault('invalid-argument', `error setting git context, "${subdir}" not within git root`);
   }
   const dir = await resolveInRoot(root, relative);

@@ -28,10 +28,3 @@ export function goTrim(text: string): string {
   return chars.slice(0, end).join('');
 }
 
-/** Go's %q, for error texts: JSON quoting with Go's escapes for control characters. */
-export function goQuote(text: string): string {
-  const named: Record<string, string> = { '\u0007': '\\a', '\u000b': '\\v' };
-  return JSON.stringify(text)
-    .replace(/\\u00([0-1][0-9a-f])/g, (_whole, hex: string) => named[String.fromCharCode(parseInt(hex, 16))] ?? `\\x${hex}`)
-    .replace(/\u007f/g, '\\x7f');
-}

@@ -19,27 +19,32 @@ const durationFlags: Record<string, 'Interval' | 'Timeout' | 'StartPeriod' | 'St
 };
 
 /**
- * moby's dispatchHealthcheck (builder/dockerfile/dispatchers.go): `HEALTHCHECK NONE`, or flags then
- * `CMD command` (shell form: CMD-SHELL) / `CMD ["exe", …]` (exec form: CMD). `execForm` parses a JSON array.
+ * moby's HEALTHCHECK (buildkit's parseHealthcheck): `NONE`, or `CMD command` (shell form: CMD-SHELL) /
+ * `CMD ["exe", …]` (exec form: CMD), with the flags the Dockerfile parser already split off.
  */
-export function parseHealthcheck(args: string, execForm: (text: string) => string[] | undefined): BuiltHealthcheck {
-  let rest = args.trim();
-  const flags: Record<string, string> = {};
-  for (let flag = /^--([a-z-]+)=(\S*)\s*/.exec(rest); flag; flag = /^--([a-z-]+)=(\S*)\s*/.exec(rest)) {
-    flags[flag[1]] = flag[2];
-    rest = rest.slice(flag[0].length);
-  }
-  const [, kind = '', command = ''] = /^(\S*)\s*([\s\S]*)$/.exec(rest) ?? [];
+export function parseHealthcheck(inst: { flags: Record<string, string>; args: string }): BuiltHealthcheck {
+  const [, kind = '', command = ''] = /^(\S*)\s*([\s\S]*)$/.exec(inst.args.trim()) ?? [];
   if (kind.toUpperCase() === 'NONE') {
-    if (command || Object.keys(flags).length) throw new Fault('invalid-argument', 'HEALTHCHECK NONE takes no arguments');
+    if (command || Object.keys(inst.flags).length) throw new Fault('invalid-argument', 'HEALTHCHECK NONE takes no arguments');
     return { Test: ['NONE'] };
   }
   if (kind.toUpperCase() !== 'CMD') throw new Fault('invalid-argument', `Unknown type "${kind.toUpperCase()}" in HEALTHCHECK (try CMD)`);
   if (!command) throw new Fault('invalid-argument', 'Missing command after HEALTHCHECK CMD');
-  const exec = execForm(command);
+  const exec = jsonStrings(command);
   const health: BuiltHealthcheck = { Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', command] };
-  for (const [name, value] of Object.entries(flags)) applyFlag(health, name, value);
+  for (const [name, value] of Object.entries(inst.flags)) applyFlag(health, name, value);
   return health;
+}
+
+/** The exec form: a JSON array of strings. */
+function jsonStrings(text: string): string[] | undefined {
+  if (!text.startsWith('[')) return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) && parsed.every((a) => typeof a === 'string') ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function applyFlag(health: BuiltHealthcheck, name: string, value: string): void {

@@ -9,9 +9,10 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Fault, type FaultKind } from '../../base/fault.ts';
+import { Fault, isFault } from '../../base/fault.ts';
 import { extractContextTar } from './context-tar.ts';
 import { cloneGitContext } from './git-context.ts';
+import { getWithStatusError, isHttpUrl } from './http-get.ts';
 import { sniffContentType } from './sniff-content-type.ts';
 
 export interface RemoteContext {
@@ -22,20 +23,14 @@ export interface RemoteContext {
 
 /** How many first bytes tell a body's kind (moby's maxPreambleLength). */
 const preambleLength = 100;
-/** A Dockerfile answered as text is read whole by the parser: refuse one beyond reason. */
-const maxDockerfileBytes = 16 * 1024 * 1024;
-/** The part of an error page quoted in the error. */
-const maxErrorBodyBytes = 4096;
+/** A Dockerfile is read whole by the parser: one beyond reason is refused, downloaded or in a context. */
+export const maxDockerfileBytes = 16 * 1024 * 1024;
 
 const acceptableMime = /application\/(?:(?:x-)?tar|octet-stream|(?:(?:x-)?(?:gzip|bzip2?|xz)))|text\/plain/;
 
-export function isUrl(remote: string): boolean {
-  return remote.startsWith('https://') || remote.startsWith('http://');
-}
-
 /** moby's urlutil.IsGitURL: an http(s) URL whose path ends in `.git` (before a fragment), git://, git@, github.com/. */
 export function isGitUrl(remote: string): boolean {
-  if (isUrl(remote) && /\.git(?:#.+)?$/.test(remote)) return true;
+  if (isHttpUrl(remote) && /\.git(?:#.+)?$/.test(remote)) return true;
   return ['git://', 'github.com/', 'git@'].some((prefix) => remote.startsWith(prefix));
 }
 
@@ -45,7 +40,7 @@ export async function openRemoteContext(remote: string, top: string, signal?: Ab
     throw new Fault('invalid-argument', 'experimental session with v1 builder is no longer supported, use builder version v2 (BuildKit) instead');
   }
   if (isGitUrl(remote)) return gitContext(remote, top, signal);
-  if (isUrl(remote)) return downloadContext(remote, top, signal);
+  if (isHttpUrl(remote)) return downloadContext(remote, top, signal);
   throw new Fault('invalid-argument', `remoteURL (${remote}) could not be recognized as URL`);
 }
 
@@ -59,7 +54,7 @@ async function gitContext(remote: string, top: string, signal?: AbortSignal): Pr
 }
 
 async function downloadContext(url: string, top: string, signal?: AbortSignal): Promise<RemoteContext> {
-  const response = await getWithStatusError(url, signal);
+  const response = await download(url, signal);
   const reader = response.body?.getReader();
   const first = reader ? await reader.read() : { done: true as const, value: undefined };
   if (first.done || !first.value.length) {
@@ -113,31 +108,11 @@ function byteLimit(limit: number, url: string): Transform {
   });
 }
 
-/** moby's GetWithStatusError: a GET whose 4xx/5xx answer becomes an error quoting the start of its body. */
-async function getWithStatusError(url: string, signal?: AbortSignal): Promise<Response> {
-  const response = await fetch(url, { signal }).catch((err: unknown) => {
-    if (signal?.aborted) throw signal.reason;
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const kind: FaultKind = cause?.code === 'ENOTFOUND' ? 'not-found' : 'unavailable';
-    throw new Fault(kind, `error downloading remote context ${url}: Get "${url}": ${cause?.message ?? (err as Error).message}`, { cause: err });
-  });
-  if (response.status < 400) return response;
-  const text = await errorBody(response);
-  const message = `error downloading remote context ${url}: failed to GET ${url} with status ${response.status} ${response.statusText}: ${text}`;
-  throw new Fault(statusKinds[response.status] ?? 'unavailable', message);
-}
-
-const statusKinds: Record<number, FaultKind> = { 400: 'invalid-argument', 401: 'unauthenticated', 403: 'permission-denied', 404: 'not-found' };
-
-async function errorBody(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for (let next = await reader.read(); !next.done && length < maxErrorBodyBytes; next = await reader.read()) {
-    parts.push(next.value);
-    length += next.value.length;
+/** moby's GetWithStatusError, its error prefixed as moby's remote detection words it. */
+async function download(url: string, signal?: AbortSignal): Promise<Response> {
+  try {
+    return await getWithStatusError(url, signal);
+  } catch (err) {
+    throw isFault(err) ? new Fault(err.kind, `error downloading remote context ${url}: ${err.message}`, { cause: err }) : err;
   }
-  await reader.cancel().catch(() => undefined);
-  return Buffer.concat(parts).subarray(0, maxErrorBodyBytes).toString('utf8').trim();
 }

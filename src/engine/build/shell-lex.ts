@@ -1,5 +1,6 @@
 import { Fault } from '../../base/fault.ts';
-import { goQuote, isGoSpace } from './go-text.ts';
+import { goQuote } from './go-format.ts';
+import { isGoSpace } from './go-text.ts';
 
 /**
  * moby's shell.Lex (buildkit frontend/dockerfile/shell/lex.go) as the classic builder uses it: single quotes

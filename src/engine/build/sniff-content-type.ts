@@ -1,7 +1,8 @@
 /*
  * What a body's first bytes say it is, when its server did not say (or said application/octet-stream): the part
  * of Go's http.DetectContentType (the WHATWG sniffing algorithm) that tells a build context apart: a Dockerfile is
- * text, an archive is binary, and a web page or document is neither.
+ * text, an archive is binary, and a web page or document is neither. Compressed archives are left to sniff as
+ * application/octet-stream: layer-compression.ts tells their compression apart when they are unpacked.
  */
 
 const whitespace = new Set([0x09, 0x0a, 0x0c, 0x0d, 0x20]);
@@ -19,7 +20,6 @@ const signatures: [string, number[]][] = [
   ['image/gif', [...Buffer.from('GIF89a')]],
   ['image/png', [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]],
   ['image/jpeg', [0xff, 0xd8, 0xff]],
-  ['application/x-gzip', [0x1f, 0x8b, 0x08]],
   ['application/zip', [0x50, 0x4b, 0x03, 0x04]],
   ['application/x-rar-compressed', [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07]],
   ['application/wasm', [0x00, 0x61, 0x73, 0x6d]],

@@ -4,61 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, beforeEach, describe, test } from 'node:test';
-import { Fault } from '../../base/fault.ts';
 import { createLogger } from '../../base/log.ts';
 import { RegistryClient } from '../../client/registry-client.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { MemoryBlobStore } from '../../store/memory-blob-store.ts';
 import { EventLog } from '../events.ts';
-import type { Mount, SnapshotInfo, Snapshotter } from '../snapshots/snapshotter.ts';
+import { RecordingSnapshotter } from '../../../test/support/recording-snapshotter.ts';
 import { ImageService } from './image-service.ts';
 import { ImageStore } from './image-store.ts';
-
-/**
- * Records snapshots and consumes layer tars without touching the filesystem: enough for the image
- * bookkeeping these tests are about (the overlay snapshotter has its own conformance suite).
- */
-class RecordingSnapshotter implements Snapshotter {
-  snapshots = new Map<string, SnapshotInfo>();
-  applied = new Map<string, number>();
-
-  async prepare(key: string, parent?: string): Promise<Mount[]> {
-    this.snapshots.set(key, { key, parent, kind: 'active', createdAt: new Date().toISOString() });
-    return [];
-  }
-  async view(key: string, parent: string): Promise<Mount[]> {
-    this.snapshots.set(key, { key, parent, kind: 'view', createdAt: new Date().toISOString() });
-    return [];
-  }
-  async mounts(): Promise<Mount[]> {
-    return [];
-  }
-  async commit(name: string, key: string): Promise<void> {
-    const info = this.snapshots.get(key);
-    if (!info) throw new Fault('not-found', `snapshot ${key}`);
-    this.snapshots.delete(key);
-    this.snapshots.set(name, { ...info, key: name, kind: 'committed' });
-  }
-  async remove(key: string): Promise<void> {
-    if ([...this.snapshots.values()].some((s) => s.parent === key)) throw new Fault('failed-precondition', `${key} has children`);
-    if (!this.snapshots.delete(key)) throw new Fault('not-found', `snapshot ${key}`);
-  }
-  async stat(key: string): Promise<SnapshotInfo | undefined> {
-    return this.snapshots.get(key);
-  }
-  async *walk(): AsyncIterable<SnapshotInfo> {
-    yield* this.snapshots.values();
-  }
-  async applyLayer(key: string, tar: Readable): Promise<{ size: number }> {
-    let size = 0;
-    for await (const chunk of tar) size += (chunk as Buffer).length;
-    this.applied.set(key, size);
-    return { size };
-  }
-  async diff(): Promise<Readable> {
-    return Readable.from([]);
-  }
-}
 
 describe('ImageService', () => {
   const dirs: string[] = [];

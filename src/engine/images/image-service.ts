@@ -17,13 +17,12 @@ import { readArchive, saveArchive, type SavedImage } from './image-archive.ts';
 import { parseImageConfig } from './image-config.ts';
 import { ImagePuller } from './image-puller.ts';
 import { ImagePusher, type PushOptions } from './image-pusher.ts';
+import { ImageDeleter, type DeleteRecord, type ImageUsers } from './image-delete.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
 import { blobCompression, decompressStream } from './layer-compression.ts';
 import { LayerUnpacker } from './layer-unpacker.ts';
-import { shortId, type ProgressSink } from './progress.ts';
+import type { ProgressSink } from './progress.ts';
 
-/** Who uses an image, so rmi can refuse (the container manager answers). */
-export type ImageUsers = (imageId: string) => { id: string; running: boolean }[];
 
 export interface ImageServiceDeps {
   store: ImageStore;
@@ -35,7 +34,6 @@ export interface ImageServiceDeps {
   now?: () => Date;
 }
 
-export type DeleteRecord = { Untagged: string } | { Deleted: string };
 
 /** The image operations behind the API: pull, push, import, tag, remove, history. */
 export class ImageService {
@@ -44,6 +42,7 @@ export class ImageService {
   #unpacker: LayerUnpacker;
   #puller: ImagePuller;
   #pusher: ImagePusher;
+  #deleter: ImageDeleter;
   #users: ImageUsers = () => [];
 
   constructor(deps: ImageServiceDeps) {
@@ -52,6 +51,7 @@ export class ImageService {
     this.#unpacker = new LayerUnpacker({ blobs: deps.blobs, snapshotter: deps.snapshotter });
     this.#puller = new ImagePuller({ ...deps, unpacker: this.#unpacker });
     this.#pusher = new ImagePusher(deps);
+    this.#deleter = new ImageDeleter({ ...deps, users: (id) => this.#users(id) });
   }
 
   /**
@@ -189,14 +189,16 @@ export class ImageService {
   async commit(
     changes: Readable,
     from: { imageId: string; containerId: string; config: ImageRuntimeConfig; createdBy: string },
-    options: { repo?: string; tag?: string; comment?: string; author?: string; changes?: string[]; signal?: AbortSignal },
+    options: { repo?: string; tag?: string; comment?: string; author?: string; changes?: string[]; buildKey?: string; signal?: AbortSignal },
   ): Promise<string> {
     const target = importTarget(options.repo, options.tag);
-    const parent = this.store.get(from.imageId);
-    if (!parent) throw new Fault('not-found', `No such image: ${from.imageId} (the container's image was removed)`);
-    const parentConfig = await this.store.config(parent.id);
+    // '' is FROM scratch: the builder's first layer of an empty stage has no parent.
+    const parent = from.imageId ? this.store.get(from.imageId) : undefined;
+    if (from.imageId && !parent) throw new Fault('not-found', `No such image: ${from.imageId} (the container's image was removed)`);
+    const parentConfig = parent ? await this.store.config(parent.id) : scratchConfig();
+    const parentLayers = parent?.layers ?? [];
     const blob = await this.#ingestStream(changes, options.signal);
-    const unpacked = await this.#unpacker.unpack([...parent.layers.map((l) => ({ blob: l.blob, diffId: l.diffId })), { blob }]);
+    const unpacked = await this.#unpacker.unpack([...parentLayers.map((l) => ({ blob: l.blob, diffId: l.diffId })), { blob }]);
     const top = unpacked.at(-1)!;
     const created = this.#now().toISOString();
     const config: ImageConfig = {
@@ -215,27 +217,32 @@ export class ImageService {
     const id = await storeBytes(this.#deps.blobs, Buffer.from(JSON.stringify(config)));
     const size = top.size ?? this.store.layerSize(top.chainId) ?? 0;
     const layer = { blob, mediaType: mediaTypes.dockerLayerUncompressed, diffId: top.diffId, chainId: top.chainId, size };
-    this.store.put({ id, layers: [...parent.layers, layer], repoDigests: [], size: parent.size + size });
+    // moby's CommitImage: the container's image is the new image's parent (docker commit and build steps alike).
+    this.store.put({ id, layers: [...parentLayers, layer], repoDigests: [], size: (parent?.size ?? 0) + size, ...(parent ? { parent: parent.id } : {}) });
+    if (options.buildKey !== undefined) this.store.setBuilt(id, parent?.id ?? '', options.buildKey);
     if (target) this.tagImage(id, target);
     return id;
   }
 
   /**
    * A new image with `parentId`'s layers and `config` as its runtime config, one empty-layer history entry on top:
-   * what a builder's metadata step (CMD, ENV, …) makes.
+   * what a builder's metadata step (CMD, ENV, …) makes. Its parent is `parentId` ('' for FROM scratch: no layers);
+   * `buildKey` records the step for the build cache.
    */
-  async deriveConfig(parentId: string, config: ImageRuntimeConfig, createdBy: string): Promise<string> {
-    const parent = this.store.resolve(parentId);
-    const parentConfig = await this.store.config(parent.id);
+  async deriveConfig(parentId: string, config: ImageRuntimeConfig, createdBy: string, options: { buildKey?: string; author?: string } = {}): Promise<string> {
+    const parent = parentId ? this.store.resolve(parentId) : undefined;
+    const parentConfig = parent ? await this.store.config(parent.id) : scratchConfig();
     const created = this.#now().toISOString();
     const next: ImageConfig = {
       ...parentConfig,
       created,
+      ...(options.author ? { author: options.author } : {}),
       config,
-      history: [...(parentConfig.history ?? []), { created, created_by: createdBy, empty_layer: true }],
+      history: [...(parentConfig.history ?? []), { created, created_by: createdBy, ...(options.author ? { author: options.author } : {}), empty_layer: true }],
     };
     const id = await storeBytes(this.#deps.blobs, Buffer.from(JSON.stringify(next)));
-    this.store.put({ id, layers: parent.layers, repoDigests: [], size: parent.size });
+    this.store.put({ id, layers: parent?.layers ?? [], repoDigests: [], size: parent?.size ?? 0, ...(parent ? { parent: parent.id } : {}) });
+    if (options.buildKey !== undefined) this.store.setBuilt(id, parent?.id ?? '', options.buildKey);
     return id;
   }
 
@@ -273,84 +280,22 @@ export class ImageService {
     this.#deps.events.emit('image', 'tag', { id, attributes: { name: familiarReference(withDefaultTag(ref)) } });
   }
 
-  /**
-   * docker rmi, after moby's ImageDelete: a name untags (refusing when it would leave a container's image
-   * dangling unless forced); an ID removes every reference when they are all one repository (or forced);
-   * the image itself goes when nothing references it, never while a running container uses it.
-   */
-  async remove(input: string, options: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
-    const image = this.store.resolve(input);
-    const records: DeleteRecord[] = [];
-    const refs = this.store.references(image.id);
-    const key = fullKey(input);
-    if (key && refs.includes(key)) {
-      if (!options.force && refs.length === 1) this.#refuseIfUsed(image.id, `unable to remove repository reference "${input}" (must force)`);
-      records.push({ Untagged: this.store.untag(key) });
-      this.#deps.events.emit('image', 'untag', { id: image.id, attributes: { name: image.id } });
-      this.#dropOrphanDigests(image.id, key, records);
-      if (this.store.references(image.id).length > 0) return records;
-    } else {
-      const repos = new Set(refs.map((r) => parseReference(r).path));
-      if (repos.size > 1 && !options.force) {
-        throw new Fault('conflict', `conflict: unable to delete ${shortId(image.id)} (must be forced) - image is referenced in multiple repositories`);
-      }
-      this.#checkConflicts(image.id, options.force === true);
-      for (const ref of refs) records.push({ Untagged: this.store.untag(ref) });
-    }
-    this.#checkConflicts(image.id, options.force === true);
-    records.push(...(await this.#deleteImage(image)));
-    return records;
+  /** docker rmi (moby's ImageDelete): see ImageDeleter. */
+  remove(input: string, options: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
+    return this.#deleter.remove(input, options);
   }
 
-  /** moby: once a repository has no tag left on the image, its digest references go too. */
-  #dropOrphanDigests(id: string, removed: string, records: DeleteRecord[]): void {
-    const repository = removed.replace(/[@:][^/]*$/, '');
-    const remaining = this.store.references(id).filter((r) => r.replace(/[@:][^/]*$/, '') === repository);
-    if (remaining.some((r) => !r.includes('@'))) return;
-    for (const digestRef of remaining) records.push({ Untagged: this.store.untag(digestRef) });
+  /** Whether a container (running or not) was made from the image. */
+  isUsed(id: string): boolean {
+    return this.#users(id).length > 0;
   }
 
-  #refuseIfUsed(id: string, what: string): void {
-    const user = this.#users(id)[0];
-    if (user) {
-      throw new Fault('conflict', `conflict: ${what} - container ${shortId(user.id)} is using its referenced image ${shortId(id)}`);
-    }
+  /** Removes a cache image even when images descend from it: see ImageDeleter.forget. */
+  forget(id: string): Promise<DeleteRecord[]> {
+    return this.#deleter.forget(id);
   }
 
-  #checkConflicts(id: string, force: boolean): void {
-    const users = this.#users(id);
-    const running = users.find((u) => u.running);
-    if (running) {
-      throw new Fault('conflict', `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
-    }
-    if (!force && users.length) {
-      throw new Fault('conflict', `conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`);
-    }
-  }
-
-  async #deleteImage(image: ImageRecord): Promise<DeleteRecord[]> {
-    const records: DeleteRecord[] = [];
-    for (const ref of this.store.references(image.id)) records.push({ Untagged: this.store.untag(ref) });
-    this.store.delete(image.id);
-    records.push({ Deleted: image.id });
-    this.#deps.events.emit('image', 'delete', { id: image.id, attributes: { name: image.id } });
-    // Release the layer snapshots no other image shares, top first; a snapshot with children (another
-    // image's or a container's rootfs) refuses and stays. Blobs stay: the registry may share them (GC's job).
-    const inUse = this.store.chainIdsInUse();
-    for (const layer of [...image.layers].reverse()) {
-      if (inUse.has(layer.chainId)) break;
-      try {
-        await this.#deps.snapshotter.remove(layer.chainId);
-        records.push({ Deleted: layer.chainId });
-      } catch (err) {
-        this.#deps.logger.debug({ err, chainId: layer.chainId }, 'layer snapshot kept');
-        break;
-      }
-    }
-    return records;
-  }
-
-  /** docker history: newest first; the top entry carries the image ID and tags, older ones `<missing>`. */
+  /** docker history: newest first; entries carry the IDs and tags of the image and its parents, older ones `<missing>`. */
   async history(input: string): Promise<HistoryItem[]> {
     const image = this.store.resolve(input);
     const config = await this.store.config(image.id);
@@ -370,10 +315,14 @@ export class ImageService {
       };
     });
     items.reverse();
-    if (items.length) {
-      items[0].Id = image.id;
-      const tags = this.store.familiarTags(image.id);
-      items[0].Tags = tags.length ? tags : null;
+    // moby walks the parent links: each entry from the top takes the ID and tags of the next image down.
+    let id: string | undefined = image.id;
+    for (const item of items) {
+      if (!id || !this.store.get(id)) break;
+      const tags = this.store.familiarTags(id);
+      item.Id = id;
+      item.Tags = tags.length ? tags : null;
+      id = this.store.get(id)?.parent;
     }
     return items;
   }
@@ -388,7 +337,6 @@ export interface HistoryItem {
   Comment: string;
 }
 
-/** `repo` may carry the tag (`imp:1`); an explicit `tag` wins. Empty repo means untagged. */
 /** The reference a save argument spells, unless it is an image ID (full, `sha256:`-prefixed or a short hex). */
 function namedReference(name: string): ImageReference | undefined {
   if (/^sha256:/.test(name) || /^[a-f0-9]{12,64}$/.test(name)) return undefined;
@@ -399,20 +347,20 @@ function namedReference(name: string): ImageReference | undefined {
   }
 }
 
+/** `repo` may carry the tag (`imp:1`); an explicit `tag` wins. Empty repo means untagged. */
 function importTarget(repo: string | undefined, tag: string | undefined): ImageReference | undefined {
   if (!repo) return undefined;
   const ref = parseReference(repo);
   return withDefaultTag(tag ? { ...ref, tag, digest: undefined } : ref);
 }
 
-/** The reference-table key `input` names, if it parses as a reference. */
-function fullKey(input: string): string | undefined {
-  try {
-    const ref = withDefaultTag(parseReference(input));
-    return `${ref.domain}/${ref.path}${ref.tag && !ref.digest ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-  } catch {
-    return undefined;
-  }
+/** FROM scratch: an empty rootfs on the host platform. */
+function scratchConfig(): ImageConfig {
+  return { architecture: hostPlatform().architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: [] };
 }
+
+
+
+
 
 export { familiarRefString };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fault } from '../../base/fault.ts';
@@ -36,6 +37,13 @@ export interface ImageRecord {
   lastTagTime?: string;
   /** The platform manifest this image was pulled with (its bytes are a blob): a push sends it back unchanged. */
   manifest?: { digest: string; mediaType: string };
+  /** The image this one was made from by commit or a build step (moby's parent link); none for pulled images. */
+  parent?: string;
+  /**
+   * Digest of the parent id and the build step's cache key, for images a build made: the local build cache finds
+   * them by it. It goes with the parent link: an image that loses its parent is no cache entry any more.
+   */
+  buildKey?: string;
 }
 
 interface StoreFile {
@@ -57,6 +65,8 @@ export class ImageStore {
   #images = new Map<string, ImageRecord>();
   #refs = new Map<string, string>();
   #configs = new Map<string, ImageConfig>();
+  /** parent id -> child ids, in the order the children were recorded (the last is the newest). */
+  #children = new Map<string, Set<string>>();
 
   constructor(options: { dir: string; blobs: BlobStore }) {
     mkdirSync(options.dir, { recursive: true });
@@ -70,6 +80,49 @@ export class ImageStore {
     const data = JSON.parse(readFileSync(this.#file, 'utf8')) as StoreFile;
     for (const image of data.images) this.#images.set(image.id, image);
     for (const [ref, id] of Object.entries(data.refs)) if (this.#images.has(id)) this.#refs.set(ref, id);
+    for (const image of this.#images.values()) {
+      // A parent removed by an older engine that kept no links leaves the child without one, as moby's store does.
+      if (image.parent && !this.#images.has(image.parent)) orphan(image);
+    }
+    this.#breakCycles();
+    for (const image of this.#images.values()) if (image.parent) this.#link(image.id, image.parent);
+  }
+
+  /** A corrupt file may link parents in a ring: the link closing one is dropped, so no walk up the links loops. */
+  #breakCycles(): void {
+    const done = new Set<string>();
+    for (const start of this.#images.values()) {
+      const path = new Set<string>();
+      for (let image: ImageRecord | undefined = start; image && !done.has(image.id); ) {
+        path.add(image.id);
+        if (image.parent && path.has(image.parent)) orphan(image);
+        image = image.parent ? this.#images.get(image.parent) : undefined;
+      }
+      for (const id of path) done.add(id);
+    }
+  }
+
+  /** Whether `id` is `ancestor` or descends from it (the walk stops at a repeat, whatever the file held). */
+  #descendsFrom(id: string, ancestor: string): boolean {
+    const seen = new Set<string>();
+    for (let next: string | undefined = id; next && !seen.has(next); next = this.#images.get(next)?.parent) {
+      if (next === ancestor) return true;
+      seen.add(next);
+    }
+    return false;
+  }
+
+  #link(id: string, parent: string): void {
+    const set = this.#children.get(parent) ?? new Set<string>();
+    set.add(id);
+    this.#children.set(parent, set);
+  }
+
+  #unlink(id: string, parent: string | undefined): void {
+    if (!parent) return;
+    const set = this.#children.get(parent);
+    set?.delete(id);
+    if (set && !set.size) this.#children.delete(parent);
   }
 
   #save(): void {
@@ -85,13 +138,58 @@ export class ImageStore {
     return this.#images.get(id);
   }
 
-  /** Adds (or updates) an image record. */
+  /** Adds (or updates) an image record; a parent link or build key it already had stays unless `record` names one. */
   put(record: ImageRecord): void {
     const existing = this.#images.get(record.id);
     const repoDigests = [...new Set([...(existing?.repoDigests ?? []), ...record.repoDigests])];
-    this.#images.set(record.id, { ...record, repoDigests, lastTagTime: existing?.lastTagTime ?? record.lastTagTime });
+    const parent = record.parent ?? existing?.parent;
+    const buildKey = record.buildKey ?? existing?.buildKey;
+    if (parent && (parent === record.id || !this.#images.has(parent))) throw new Fault('not-found', `No such image: ${parent} (parent of ${record.id})`);
+    if (parent && this.#descendsFrom(parent, record.id)) {
+      throw new Fault('invalid-argument', `image ${record.id} cannot descend from its own descendant ${parent}`);
+    }
+    this.#images.set(record.id, {
+      ...record,
+      repoDigests,
+      lastTagTime: existing?.lastTagTime ?? record.lastTagTime,
+      ...(parent ? { parent } : {}),
+      ...(buildKey ? { buildKey } : {}),
+    });
+    this.#unlink(record.id, existing?.parent);
+    if (parent) this.#link(record.id, parent);
     for (const ref of repoDigests) this.#refs.set(ref, record.id);
     this.#save();
+  }
+
+  /** moby's SetParent: `id` now descends from `parent` (a previous link is replaced). */
+  setParent(id: string, parent: string): void {
+    const image = this.#images.get(id);
+    if (!image) throw new Fault('not-found', `No such image: ${id}`);
+    this.put({ ...image, parent });
+  }
+
+  /** Marks `id` as what the build step `key` made on `parent` ('' for FROM scratch): the local build cache. */
+  setBuilt(id: string, parent: string, key: string): void {
+    const image = this.#images.get(id);
+    if (!image) throw new Fault('not-found', `No such image: ${id}`);
+    this.put({ ...image, buildKey: buildKeyDigest(parent, key), ...(parent ? { parent } : {}) });
+  }
+
+  /** The newest image the build step `key` made on `parent` ('' for FROM scratch: parentless images), if any. */
+  builtChild(parent: string, key: string): string | undefined {
+    const digest = buildKeyDigest(parent, key);
+    const candidates = parent ? this.children(parent) : [...this.#images.values()].filter((i) => !i.parent).map((i) => i.id);
+    return candidates.filter((id) => this.#images.get(id)?.buildKey === digest).at(-1);
+  }
+
+  /** Images whose parent is `id`, oldest first. */
+  children(id: string): string[] {
+    return [...(this.#children.get(id) ?? [])];
+  }
+
+  /** moby's intermediate image: no reference at all, and another image's parent. `docker images` hides it without -a. */
+  isIntermediate(id: string): boolean {
+    return this.references(id).length === 0 && this.children(id).length > 0;
   }
 
   /** Points `ref` at image `id`; returns the image it pointed at before, if another. */
@@ -117,9 +215,15 @@ export class ImageStore {
     return familiarRefString(ref);
   }
 
-  /** Drops the record and every reference to it. */
+  /** Drops the record and every reference to it; its children lose their parent link (and build key), as in moby's store. */
   delete(id: string): void {
     for (const [ref, target] of this.#refs) if (target === id) this.#refs.delete(ref);
+    for (const child of this.children(id)) {
+      const record = this.#images.get(child);
+      if (record) orphan(record);
+    }
+    this.#children.delete(id);
+    this.#unlink(id, this.#images.get(id)?.parent);
     this.#images.delete(id);
     this.#configs.delete(id);
     this.#save();
@@ -198,6 +302,20 @@ export class ImageStore {
     }
     return inUse;
   }
+}
+
+/**
+ * Keys can be long (a step's text and config): the record keeps their digest, taken with the parent id ('' for
+ * FROM scratch) so that a key can never match under another parent, whatever happens to the links.
+ */
+function buildKeyDigest(parent: string, key: string): string {
+  return `sha256:${createHash('sha256').update(`${parent}\n${key}`).digest('hex')}`;
+}
+
+/** Without its parent an image is no build result any more: its key named a step on that parent. */
+function orphan(image: ImageRecord): void {
+  delete image.parent;
+  delete image.buildKey;
 }
 
 function tryParse(input: string): ImageReference | undefined {

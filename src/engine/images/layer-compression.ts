@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { Duplex, Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { Fault } from '../../base/fault.ts';
+import { unexpectedEof } from '../../base/archive-fault.ts';
+import { Fault, isFault } from '../../base/fault.ts';
 import { readBlobBytes } from '../../store/blob-bytes.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import { FilterProcess } from './filter-process.ts';
@@ -106,8 +107,22 @@ async function readHead(chunks: AsyncIterator<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** zlib and zstd say what was wrong with the data through their codes; anything else is not the input's fault. */
+/** How each decompressor says its input ended early: zlib's code (gzip, zstd), the tools' own words on stderr. */
+const endedEarly: Record<LayerCompression, (err: Error & { code?: unknown }) => boolean> = {
+  none: () => false,
+  gzip: (err) => err.code === 'Z_BUF_ERROR',
+  zstd: (err) => err.code === 'Z_BUF_ERROR',
+  bzip2: (err) => isFault(err, 'invalid-argument') && /^bzip2: Compressed file ends unexpectedly/.test(err.message),
+  xz: (err) => isFault(err, 'invalid-argument') && /^xz: .*Unexpected end of input/.test(err.message),
+};
+
+/**
+ * A stream that ends early is Go's `unexpected EOF` whatever the compression, as moby's readers say (the tool's own
+ * words stay in the cause); zlib and zstd say what else was wrong through their codes; anything else is not the
+ * input's fault.
+ */
 function decompressionFault(err: unknown, compression: LayerCompression): unknown {
+  if (err instanceof Error && endedEarly[compression](err)) return new Fault('invalid-argument', unexpectedEof, { cause: err });
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && /^(Z_|ZSTD_)/.test(code)) {
     return new Fault('invalid-argument', `invalid ${compression} stream: ${(err as Error).message}`, { cause: err });
