@@ -15,6 +15,7 @@ import { extractArchive, isTarArchive } from './add-archive.ts';
 import { type Download, downloadSource, isRemoteSource, unnamedFilename } from './add-url.ts';
 import { resolveChown } from './copy-owner.ts';
 import { copyIntoRoot, type CopyIntoRootOptions, makeDirs, resolveInRoot } from './scoped-copy.ts';
+import { mapConcurrent } from './map-concurrent.ts';
 import { hasWildcards, matchPath } from './source-glob.ts';
 import { entryHash, type HashedEntry, hashList, type HostNames, loadHostNames } from './source-hash.ts';
 
@@ -60,6 +61,9 @@ interface SourceInfo {
   /** ADD of a local tar archive: extracted, not copied. */
   extract: boolean;
 }
+
+/** Entries of a directory source stat'ed and hashed at once (each a few thread-pool round trips). */
+const hashConcurrency = 16;
 
 export async function prepareCopy(spec: CopySpec): Promise<PreparedCopy> {
   const mode = parseChmod(spec.chmod);
@@ -166,13 +170,10 @@ async function sourceInfo(spec: CopySpec, origin: string, statted: HostNames | u
     const hash = `file:${await entryHash({ path, name, st, statted })}`;
     return { path, origin, hash, isDir: false, extract: spec.keyword === 'ADD' && st.isFile() && (await isTarArchive(path)) };
   }
-  const sums: string[] = [];
-  const links: string[] = [];
-  for (const entry of await treeEntries(spec.from, path, spec.signal)) {
-    entry.statted = statted;
-    sums.push(await contextSum(spec.from, entry));
-    if (entry.link !== undefined) links.push(`${entry.name}->${entry.link}`);
-  }
+  const entries = await treeEntries(spec.from, path, spec.signal);
+  for (const entry of entries) entry.statted = statted;
+  const sums = await mapConcurrent(entries, hashConcurrency, (entry) => contextSum(spec.from, entry));
+  const links = entries.filter((entry) => entry.link !== undefined).map((entry) => `${entry.name}->${entry.link}`);
   return { path, origin, hash: hashList('dir', sums.sort()), links, isDir: true, extract: false };
 }
 
@@ -195,13 +196,13 @@ async function treeEntries(root: string, dir: string, signal?: AbortSignal): Pro
   const name = relative(root, dir);
   // The root itself has no entry (moby's walk skips "."): `COPY . /app` hashes what is in it.
   const entries: HashedEntry[] = name ? [{ path: dir, name, st: await lstat(dir) }] : [];
-  for (const name of (await readdir(dir)).sort()) {
+  const children = await mapConcurrent((await readdir(dir)).sort(), hashConcurrency, async (name): Promise<HashedEntry[]> => {
     const path = join(dir, name);
     const child = await lstat(path);
-    if (child.isDirectory()) entries.push(...(await treeEntries(root, path, signal)));
-    else entries.push({ path, name: relative(root, path), st: child, link: child.isSymbolicLink() ? await readlink(path) : undefined });
-  }
-  return entries;
+    if (child.isDirectory()) return treeEntries(root, path, signal);
+    return [{ path, name: relative(root, path), st: child, link: child.isSymbolicLink() ? await readlink(path) : undefined }];
+  });
+  return entries.concat(...children);
 }
 
 interface ApplyContext {

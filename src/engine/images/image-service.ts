@@ -20,6 +20,7 @@ import { ImagePusher, type PushOptions } from './image-pusher.ts';
 import { ImageDeleter, type DeleteRecord, type ImageUsers } from './image-delete.ts';
 import { familiarRefString, type ImageRecord, type ImageStore } from './image-store.ts';
 import { blobCompression, decompressStream } from './layer-compression.ts';
+import { untarFault } from '../../base/archive-fault.ts';
 import { LayerUnpacker } from './layer-unpacker.ts';
 import type { ProgressSink } from './progress.ts';
 
@@ -86,7 +87,9 @@ export class ImageService {
   /** docker load: every image of the archive, its layers unpacked (diffIDs verified), its tags set. */
   async load(body: Readable, options: { progress?: ProgressSink; signal?: AbortSignal } = {}): Promise<string[]> {
     const progress = options.progress ?? (() => undefined);
-    const images = await readArchive(body, this.#deps.blobs, (source) => this.#ingestStream(source, options.signal));
+    const images = await readArchive(body, this.#deps.blobs, (source) => this.#ingestStream(source, options.signal)).catch((err: unknown) => {
+      throw this.#untarFault(err, 'load');
+    });
     const ids: string[] = [];
     for (const image of images) {
       const config = parseImageConfig(image.config, image.configDigest);
@@ -146,6 +149,13 @@ export class ImageService {
     return record;
   }
 
+  /** dockerd's words for a cut archive (untarFault); what the decompressor or tar reader said goes to the log. */
+  #untarFault(err: unknown, what: 'load' | 'import'): unknown {
+    const fault = untarFault(err);
+    if (fault !== err) this.#deps.logger.info({ err, cause: (err as Error).cause }, `docker ${what}: the archive ended early`);
+    return fault;
+  }
+
   /** docker import: the body is a rootfs tar (plain, gzip, zstd, bzip2 or xz); it becomes a one-layer image. */
   async import(
     body: Readable,
@@ -154,8 +164,11 @@ export class ImageService {
     const target = importTarget(options.repo, options.tag);
     // A layer blob is plain, gzip or zstd (what a manifest can name): bzip2 and xz are stored decompressed.
     const layerBytes = chain(body, decompressStream({ keep: ['gzip', 'zstd'] }), () => undefined);
-    const blob = await this.#ingestStream(layerBytes, options.signal);
-    const [layer] = await this.#unpacker.unpack([{ blob }]);
+    const untar = (err: unknown) => {
+      throw this.#untarFault(err, 'import');
+    };
+    const blob = await this.#ingestStream(layerBytes, options.signal).catch(untar);
+    const [layer] = await this.#unpacker.unpack([{ blob }]).catch(untar);
     const created = this.#now().toISOString();
     const comment = options.message || 'Imported from -';
     const platform = hostPlatform();

@@ -3,7 +3,7 @@
  * `--mount` structs (HostConfig.Mounts) and the image's VOLUME list, turned into what a container asks for.
  * Pure: whether a bind source exists and which volume a name means are the caller's business.
  */
-import { posix } from 'node:path';
+import { cleanPath } from '../../base/go-path.ts';
 import { Fault } from '../../base/fault.ts';
 import { validateVolumeName } from './volume-name.ts';
 
@@ -115,11 +115,6 @@ function checkDestination(destination: string, type: 'bind' | 'volume', spec: st
   const clean = cleanPath(destination);
   if (clean === '/') throw new Fault('invalid-argument', `${prefix}: invalid specification: destination can't be '/'`);
   return clean;
-}
-
-/** Go's filepath.Clean: `..` resolved lexically, no trailing slash. */
-function cleanPath(path: string): string {
-  return posix.normalize(path).replace(/(.)\/$/, '$1');
 }
 
 /** moby's tmpfs defaults (daemon/oci_linux.go): a user's `exec`, `suid` or `dev` replaces its `no…` twin. */
