@@ -27,9 +27,9 @@ describe('the default policy (no rules)', () => {
     test(sentence, () => assert.deepEqual(acl.allowedActions(context, repo(name)), want));
   }
   test('the catalog is readable by signed-in users (its listing is filtered) and by anonymous only with anonymousPull', () => {
-    assert.deepEqual(acl.allowedActions(ctx(user('alice')), { type: 'registry', name: 'catalog' }), ['*']);
+    assert.deepEqual(acl.allowedActions(ctx(user('alice')), { type: 'registry', name: 'catalog' }), ['*', 'search']);
     assert.deepEqual(acl.allowedActions(ctx(anon), { type: 'registry', name: 'catalog' }), []);
-    assert.deepEqual(acl.allowedActions(ctx(anon, '::1', true), { type: 'registry', name: 'catalog' }), ['*']);
+    assert.deepEqual(acl.allowedActions(ctx(anon, '::1', true), { type: 'registry', name: 'catalog' }), ['*', 'search']);
   });
   test('unknown resource types get nothing, even from the catch-all of a user', () => {
     assert.deepEqual(acl.allowedActions(ctx(user('alice')), { type: 'plugin', name: 'alice/app' }), []);

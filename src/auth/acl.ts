@@ -42,8 +42,9 @@ interface CompiledRule {
 export function compileAcl(rules: readonly AclRule[]): Acl {
   const compiled = rules.map((rule, index) => compileRule(rule, index));
   const byPolicy = (ctx: AclContext, resource: Resource): string[] => {
-    // The catalog is filtered per caller (pullable), so reading it needs only what pulling would.
-    if (resource.type === 'registry') return ctx.identity.account || ctx.anonymousPull ? ['*'] : [];
+    // The catalog and search (dockerd asks `registry:catalog:search`) are filtered per caller (pullable), so
+    // reading them needs only what pulling would.
+    if (resource.type === 'registry') return ctx.identity.account || ctx.anonymousPull ? ['*', 'search'] : [];
     if (ctx.identity.admin) return expand(['*']);
     if (resource.type !== 'repository') return [];
     if (compiled.length === 0) return defaultPolicy(ctx, resource.name);

@@ -1,6 +1,6 @@
 /**
  * Admin commands of the auth part: `wharf user add|passwd|del|list|import`, `wharf token create|list|revoke`,
- * `wharf cert generate`.
+ * `wharf cert generate`, `wharf cert token`.
  *
  * Wiring (src/cli/admin-commands.ts): `registerAuthCommands(program, open, addCommon)` where
  * - `open(flags)` receives the parsed `--root` / `--config` flags and returns an `AdminContext`: the same Config
@@ -17,8 +17,11 @@ import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
 import type { UserStore } from '../meta/user-store.ts';
 import { hashPassword, newAccessToken } from './accounts.ts';
 import { generateCertificates } from './cert-generate.ts';
+import { tokenKeyDir } from './create-authorizer.ts';
 import { readHtpasswd } from './htpasswd.ts';
 import { parseScopes } from './scope.ts';
+import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
+import { loadOrCreateTokenKeys } from './token-keys.ts';
 
 /** What the CLI hands admin commands: the same config and database `serve` uses (`--root`, `--config`). */
 export interface AdminContext {
@@ -59,16 +62,29 @@ export function registerAuthCommands(program: Command, open: OpenAdminContext, a
   const deps = { open, io };
   registerUserCommands(program.command('user').description('registry users (bcrypt, in <root>/meta.db)'), deps, addCommon);
   registerTokenCommands(program.command('token').description('revocable access tokens for robots and CI, used as passwords'), deps, addCommon);
-  program
-    .command('cert')
-    .description('TLS certificates')
+  registerCertCommands(program.command('cert').description('TLS certificates, and the token signing key\'s certificate'), deps, addCommon);
+}
+
+function registerCertCommands(cert: Command, deps: Deps, addCommon: AddCommon): void {
+  cert
     .command('generate')
     .description('a self-signed CA and a server certificate for the registry (uses openssl)')
     .requiredOption('--out <dir>', 'where to write ca.crt, ca.key, server.crt, server.key')
     .option('--host <host...>', 'names and addresses the certificate covers (the first is the CN)', ['127.0.0.1', 'localhost'])
     .option('--port <port>', 'registry port, for the printed instructions', '5000')
     .action((flags: { out: string; host: string[]; port: string }) => {
-      io.out(generateCertificates({ out: flags.out, hosts: flags.host, port: Number(flags.port) }).instructions);
+      deps.io.out(generateCertificates({ out: flags.out, hosts: flags.host, port: Number(flags.port) }).instructions);
+    });
+  addCommon(cert.command('token').description(`print the certificate of the token signing key (<keyDir>/${tokenCertFile}, made with the key if missing): registry:2's auth.token.rootcertbundle`))
+    .action(async (flags: Flags) => {
+      const ctx = deps.open(flags);
+      try {
+        const dir = tokenKeyDir(ctx.config);
+        const keys = await loadOrCreateTokenKeys(dir, { algorithm: ctx.config.auth.token.algorithm });
+        deps.io.out(ensureTokenCertificate(dir, keys.publicKey).trimEnd());
+      } finally {
+        ctx.close();
+      }
     });
 }
 

@@ -6,10 +6,12 @@ import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
 import { type Acl, compileAcl } from './acl.ts';
 import { Accounts } from './accounts.ts';
 import type { Authorizer } from './authorizer.ts';
+import { ExternalKeys } from './external-keys.ts';
 import { HtpasswdAuthorizer } from './htpasswd-authorizer.ts';
 import { IndexTokens } from './index-tokens.ts';
 import { NoneAuthorizer } from './none-authorizer.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
 import { loadOrCreateTokenKeys } from './token-keys.ts';
 import { TokenAuthorizer } from './token-authorizer.ts';
 import { TokenService } from './token-service.ts';
@@ -60,8 +62,20 @@ export async function createAuthServices(options: CreateAuthOptions): Promise<Au
 
 /** The token issuer/verifier alone, for a token server run without a registry (`wharf auth serve`). */
 export async function createTokenService(config: Config, options: { logger?: Logger; clock?: () => number } = {}): Promise<TokenService> {
-  const dir = config.auth.token.keyDir || join(config.root, 'auth');
+  const dir = tokenKeyDir(config);
   const keys = await loadOrCreateTokenKeys(dir, { algorithm: config.auth.token.algorithm });
   if (keys.created) options.logger?.info({ dir, kid: keys.kid, alg: keys.alg }, 'token signing key generated');
-  return new TokenService({ keys, config, now: options.clock });
+  try {
+    ensureTokenCertificate(dir, keys.publicKey);
+  } catch (err) {
+    // Only registry:2 interop needs the certificate; wharf's own tokens work without it.
+    options.logger?.warn({ err: (err as Error).message }, `no ${tokenCertFile} for the token key (registry:2 cannot trust wharf's tokens)`);
+  }
+  const external = ExternalKeys.load(config.auth.token, options.clock);
+  return new TokenService({ keys, config, now: options.clock, external });
+}
+
+/** Where the token signing key and its certificate live: `auth.token.keyDir`, else `<root>/auth`. */
+export function tokenKeyDir(config: Config): string {
+  return config.auth.token.keyDir || join(config.root, 'auth');
 }

@@ -42,6 +42,15 @@ describe('scopes', () => {
     });
   }
 
+  test('the token server keeps actions it does not know, for the ACL to leave out; they must still look like one', () => {
+    assert.deepEqual(parseScope('registry:catalog:search', { anyAction: true }).actions, ['search']);
+    assert.deepEqual(parseScope('repository:a:pull,fly', { anyAction: true }).actions, ['pull', 'fly']);
+    for (const scope of ['repository:a:FLY', 'repository:a:pu ll', 'repository:a:', 'repository:a:x!']) {
+      assert.throws(() => parseScope(scope, { anyAction: true }), /invalid scope/, scope);
+    }
+    assert.throws(() => parseScope('registry:catalog:search'), /invalid scope/, 'robot scopes still take only the known actions');
+  });
+
   test('robot-token scopes may use globs, still within the name characters', () => {
     assert.equal(parseScope('repository:team/*:pull', { namePatterns: true }).name, 'team/*');
     assert.equal(parseScope('repository:**:pull,push', { namePatterns: true }).name, '**');

@@ -2,9 +2,13 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
+import { libtrustKeyId } from './libtrust-key-id.ts';
 
 export interface TokenKeys {
+  /** libtrust's key ID, what registry:2 and docker_auth put in `kid` (see libtrust-key-id.ts). */
   kid: string;
+  /** Every `kid` this key's tokens may carry: the libtrust ID, and the RFC 7638 thumbprint earlier wharf wrote. */
+  kids: string[];
   alg: 'ES256' | 'RS256';
   privateKey: KeyObject;
   publicKey: KeyObject;
@@ -19,7 +23,9 @@ export const tokenKeyFile = 'token-key.pem';
  * The token server's signing key in `<dir>/token-key.pem` (0600, dir 0700): generated on first start (ES256 by
  * default, RS256 when asked) and reused after, so tokens survive a restart and a token server run alone shares it
  * with registries on the same root. Any P-256 EC or RSA key put there is used as it is (e.g. one docker_auth
- * already has); its algorithm follows the key. `kid` is the key's RFC 7638 thumbprint.
+ * already has); its algorithm follows the key. `kid` is the key's libtrust ID, so registry:2 trusts the tokens
+ * given the certificate `token.crt` (token-certificate.ts); tokens carrying the RFC 7638 thumbprint, the `kid`
+ * wharf wrote before, still verify (refresh tokens live for weeks).
  */
 export async function loadOrCreateTokenKeys(dir: string, options: { algorithm?: 'ES256' | 'RS256' } = {}): Promise<TokenKeys> {
   const path = join(dir, tokenKeyFile);
@@ -32,8 +38,9 @@ export async function loadOrCreateTokenKeys(dir: string, options: { algorithm?: 
   }
   const publicKey = createPublicKey(privateKey);
   const jwk = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(jwk);
-  return { kid, alg, privateKey, publicKey, jwks: { keys: [{ ...jwk, kid, alg, use: 'sig' }] }, created };
+  const kid = libtrustKeyId(publicKey);
+  const kids = [kid, await calculateJwkThumbprint(jwk)];
+  return { kid, kids, alg, privateKey, publicKey, jwks: { keys: [{ ...jwk, kid, alg, use: 'sig' }] }, created };
 }
 
 /** Written aside then hard-linked into place: a registry and a token server starting together agree on one key. */

@@ -79,12 +79,26 @@ describe('the token server', () => {
     assert.equal((await get('offline_token=true')).json().refresh_token, undefined);
   });
 
+  test('an action the server does not know is not granted, never a 400 (dockerd\'s registry:catalog:search is)', async () => {
+    const res = await get('service=wharf-registry&scope=repository:alice/app:pull,fly&scope=registry:catalog:search', basic('alice', 'alice-pw'));
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(claims(res.json().token).access, [
+      { type: 'repository', name: 'alice/app', actions: ['pull'] },
+      { type: 'registry', name: 'catalog', actions: ['search'] },
+    ]);
+    const refresh = (await app.inject(form({ grant_type: 'password', username: 'alice', password: 'alice-pw', access_type: 'offline' }))).json().refresh_token;
+    const post = await app.inject(form({ grant_type: 'refresh_token', refresh_token: refresh, service: 'wharf-registry', scope: 'registry:catalog:search' }));
+    assert.equal(post.statusCode, 200);
+    assert.equal(post.json().scope, 'registry:catalog:search');
+    assert.deepEqual(claims((await get('scope=registry:catalog:search')).json().token).access, [], 'anonymous: nothing without anonymousPull');
+  });
+
   const badGets: [string, string, string | undefined, number, string][] = [
     ['a wrong password', 'scope=repository:alice/app:pull', basic('alice', 'nope'), 401, 'UNAUTHORIZED'],
     ['an unknown user', 'scope=repository:alice/app:pull', basic('mallory', 'x'), 401, 'UNAUTHORIZED'],
     ['a malformed Authorization header', 'scope=repository:alice/app:pull', 'Basic %%%', 401, 'UNAUTHORIZED'],
     ['a Bearer header', '', 'Bearer abc', 401, 'UNAUTHORIZED'],
-    ['a scope that does not parse', 'scope=repository:alice/app:fly', basic('alice', 'alice-pw'), 400, 'invalid_scope'],
+    ['a scope that does not parse', 'scope=repository:alice/app:FLY!', basic('alice', 'alice-pw'), 400, 'invalid_scope'],
     ['a traversal in the scope', 'scope=repository:alice/../root:pull', basic('alice', 'alice-pw'), 400, 'invalid_scope'],
     ['an unknown service', 'service=other&scope=repository:alice/app:pull', basic('alice', 'alice-pw'), 400, 'invalid_request'],
     ['an account that is not the signed-in one', 'account=bob&scope=repository:bob/app:push', basic('alice', 'alice-pw'), 400, 'invalid_request'],

@@ -56,7 +56,7 @@ async function getToken(request: FastifyRequest, reply: FastifyReply, ctx: Token
   const query = (request.query ?? {}) as Params;
   const bad = checkService(first(query.service), ctx);
   if (bad) return oauthError(reply, 400, 'invalid_request', bad);
-  const requested = parseScopes(all(query.scope));
+  const requested = parseScopes(all(query.scope), { anyAction: true });
   const credentials = parseAuthorization(request.headers.authorization);
   let principal: Principal = { identity: { admin: false } };
   if (credentials.kind === 'basic') {
@@ -84,7 +84,7 @@ async function postToken(request: FastifyRequest, reply: FastifyReply, ctx: Toke
   const bad = checkService(first(form.service), ctx);
   if (bad) return oauthError(reply, 400, 'invalid_request', bad);
   const grantType = first(form.grant_type);
-  const requested = parseScopes(all(form.scope));
+  const requested = parseScopes(all(form.scope), { anyAction: true });
   let principal: Principal;
   let refreshToken: string | undefined;
   if (grantType === 'password') {

@@ -1,8 +1,10 @@
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { createHash, createHmac, type KeyObject, randomUUID, timingSafeEqual } from 'node:crypto';
+import { errors, type FlattenedJWSInput, type JWSHeaderParameters, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../base/config.ts';
 import { Fault } from '../base/fault.ts';
 import type { Access, Identity } from './authorizer.ts';
+import type { ExternalKeys } from './external-keys.ts';
+import { algorithmsFor, asymmetricAlgorithms } from './jwt-algorithms.ts';
 import type { TokenKeys } from './token-keys.ts';
 
 export interface IssuedToken {
@@ -27,10 +29,9 @@ export interface RefreshClaims {
 }
 
 const leewaySeconds = 30;
-// Only the asymmetric algorithms: `none` and any HMAC (signed with our public key as the secret) are refused.
-const algorithms = ['ES256', 'RS256'];
 const refreshTtlSeconds = 30 * 24 * 3600;
-const maxTokenLength = 8192;
+// Room for an `x5c` chain of a few RSA certificates in an external issuer's header.
+const maxTokenLength = 16384;
 
 /** Issues and checks registry tokens as the Docker token specification describes them. */
 export class TokenService {
@@ -40,9 +41,12 @@ export class TokenService {
   readonly #ttl: number;
   readonly #now: () => number;
   readonly #stampKey: Buffer;
+  readonly #external?: ExternalKeys;
 
-  constructor(options: { keys: TokenKeys; config: Config; now?: () => number }) {
+  /** `external`: an outside issuer's keys (auth.token.rootCertBundle, auth.token.jwks), trusted for access tokens. */
+  constructor(options: { keys: TokenKeys; config: Config; now?: () => number; external?: ExternalKeys }) {
     this.#keys = options.keys;
+    this.#external = options.external;
     this.#issuer = options.config.auth.token.issuer;
     this.#service = options.config.auth.token.service;
     this.#ttl = options.config.auth.token.ttlSeconds;
@@ -75,19 +79,23 @@ export class TokenService {
     return { token, expiresIn: this.#ttl, issuedAt: new Date(now * 1000).toISOString() };
   }
 
-  /** Throws Fault unauthenticated with a short reason (expired, signature, claim) on any token it does not trust. */
+  /**
+   * Throws Fault unauthenticated with a short reason (expired, signature, claim) on any token it does not trust.
+   * Trusted: our key (either `kid` form), or an external issuer's key; its `alg` must be one the key can verify.
+   */
   async verify(token: string): Promise<VerifiedToken> {
     try {
       if (token.length > maxTokenLength) throw new Fault('unauthenticated', 'token too long');
-      const { payload, protectedHeader } = await jwtVerify(token, this.#keys.publicKey, {
-        algorithms,
-        issuer: this.#issuer,
-        audience: this.#service,
-        clockTolerance: leewaySeconds,
-        currentDate: new Date(this.#now()),
-        requiredClaims: ['exp', 'iat', 'sub'],
-      });
-      if (protectedHeader.kid !== this.#keys.kid) throw new Fault('unauthenticated', 'token signed by an unknown key');
+      let external = false;
+      const keyFor = async (header: JWSHeaderParameters, jws: FlattenedJWSInput): Promise<KeyObject> => {
+        if (header.x5c === undefined && header.kid !== undefined && this.#keys.kids.includes(header.kid)) return checkedAlg(header, this.#keys.publicKey);
+        if (!this.#external) throw new Fault('unauthenticated', 'token signed by an unknown key');
+        external = true;
+        return checkedAlg(header, await this.#external.keyFor(header, jws));
+      };
+      const { payload } = await jwtVerify(token, keyFor, this.#claimChecks(this.#service));
+      // An outside issuer need not write iat or sub (distribution requires neither); ours always does.
+      if (!external && (payload.iat === undefined || payload.sub === undefined)) throw new Fault('unauthenticated', 'token claim iat or sub is missing');
       if (payload.typ === 'refresh') throw new Fault('unauthenticated', 'a refresh token is not an access token');
       const verified: VerifiedToken = { subject: String(payload.sub ?? ''), access: parseAccessClaim(payload.access) };
       if (typeof payload.wharf_rid === 'string') verified.tokenId = payload.wharf_rid;
@@ -118,14 +126,8 @@ export class TokenService {
   async verifyRefresh(token: string): Promise<RefreshClaims> {
     try {
       if (token.length > maxTokenLength) throw new Error('too long');
-      const { payload, protectedHeader } = await jwtVerify(token, this.#keys.publicKey, {
-        algorithms,
-        issuer: this.#issuer,
-        audience: `${this.#service}/refresh`,
-        clockTolerance: leewaySeconds,
-        currentDate: new Date(this.#now()),
-      });
-      if (protectedHeader.kid !== this.#keys.kid) throw new Error('unknown key');
+      const { payload, protectedHeader } = await jwtVerify(token, this.#keys.publicKey, this.#claimChecks(`${this.#service}/refresh`));
+      if (protectedHeader.kid === undefined || !this.#keys.kids.includes(protectedHeader.kid)) throw new Error('unknown key');
       if (payload.typ !== 'refresh' || !payload.sub || typeof payload.wharf_cst !== 'string') throw new Error('not a refresh token');
       const claims: RefreshClaims = { account: payload.sub, stamp: payload.wharf_cst };
       if (typeof payload.wharf_rid === 'string') claims.tokenId = payload.wharf_rid;
@@ -146,12 +148,22 @@ export class TokenService {
     return want.length === got.length && timingSafeEqual(want, got);
   }
 
+  #claimChecks(audience: string) {
+    const algorithms = asymmetricAlgorithms;
+    return { algorithms, issuer: this.#issuer, audience, clockTolerance: leewaySeconds, currentDate: new Date(this.#now()), requiredClaims: ['exp'] };
+  }
+
   #sign(claims: Record<string, unknown>): SignJWT {
     return new SignJWT(claims)
       .setProtectedHeader({ alg: this.#keys.alg, kid: this.#keys.kid, typ: 'JWT' })
       .setIssuer(this.#issuer)
       .setJti(randomUUID());
   }
+}
+
+function checkedAlg(header: JWSHeaderParameters, key: KeyObject): KeyObject {
+  if (!header.alg || !algorithmsFor(key).includes(header.alg)) throw new Fault('unauthenticated', 'token algorithm not allowed for its key');
+  return key;
 }
 
 function parseAccessClaim(claim: unknown): Access[] {

@@ -13,14 +13,27 @@ export interface Distribution {
   close(): Promise<void>;
 }
 
+/** registry:2's `auth.token`: it trusts tokens signed by a key of `rootCertBundle` (a PEM file of certificates). */
+export interface DistributionTokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootCertBundle: string;
+}
+
+function tokenAuth(token: DistributionTokenAuth): string {
+  const lines = Object.entries({ realm: token.realm, service: token.service, issuer: token.issuer, rootcertbundle: token.rootCertBundle });
+  return `auth:\n  token:\n${lines.map(([key, value]) => `    ${key}: ${JSON.stringify(value)}\n`).join('')}`;
+}
+
 /**
  * Debian's docker-registry (CNCF distribution 2.8.2), the registry anchor, on a free loopback port: filesystem
  * storage in a temp dir, deletes enabled, quiet logs (kept in the temp dir and shown if it fails to start).
  */
-export async function startDistribution(options: { htpasswdFile?: string } = {}): Promise<Distribution> {
+export async function startDistribution(options: { htpasswdFile?: string; token?: DistributionTokenAuth } = {}): Promise<Distribution> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-distribution-'));
   const port = await freePort();
-  const auth = options.htpasswdFile ? `auth:\n  htpasswd:\n    realm: test\n    path: ${options.htpasswdFile}\n` : '';
+  const auth = options.htpasswdFile ? `auth:\n  htpasswd:\n    realm: test\n    path: ${options.htpasswdFile}\n` : options.token ? tokenAuth(options.token) : '';
   const dataDir = join(dir, 'data');
   writeFileSync(
     join(dir, 'config.yml'),

@@ -116,7 +116,7 @@ describe('token auth on the wire', () => {
     const grant = await fetch(`${wharf.url}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials' }) });
     assert.equal(grant.status, 400);
     assert.equal(((await grant.json()) as { error: string }).error, 'unsupported_grant_type');
-    const scope = await fetch(`${wharf.url}/auth/token?scope=repository:x:fly`);
+    const scope = await fetch(`${wharf.url}/auth/token?scope=repository:x:FLY!`);
     assert.equal(scope.status, 400);
     const huge = await fetch(`${wharf.url}/v2/`, { headers: { authorization: `Bearer ${'x'.repeat(20_000)}` } }).catch(() => undefined);
     assert.ok(!huge || huge.status === 431 || huge.status === 401, `status ${huge?.status}`);
