@@ -12,6 +12,7 @@ import { containerRoutes } from './api/container-routes.ts';
 import { statsRoutes } from './api/stats-routes.ts';
 import { execRoutes } from './api/exec-routes.ts';
 import { pruneRoutes } from './api/prune-routes.ts';
+import { buildPruneRoutes } from './api/build-prune-routes.ts';
 import { imageRoutes } from './api/image-routes.ts';
 import { Router } from './api/router.ts';
 import { systemRoutes } from './api/system-routes.ts';
@@ -28,6 +29,7 @@ import type { NetworkDriver } from './networks/network-driver.ts';
 import { PortAllocator } from './networks/port-allocator.ts';
 import type { ContainerNetworking } from './containers/container-networking.ts';
 import { ImageBuilder } from './build/image-builder.ts';
+import { BuildCache } from './build/build-cache.ts';
 import { pluginRoutes } from './api/plugin-routes.ts';
 import { swarmRoutes } from './api/swarm-routes.ts';
 import { volumeRoutes } from './api/volume-routes.ts';
@@ -39,6 +41,7 @@ import { ContainerArchive } from './containers/container-archive.ts';
 import { ContainerManager } from './containers/container-manager.ts';
 import { ContainerStore } from './containers/container-store.ts';
 import { EventLog } from './events.ts';
+import { startEngineMetrics } from './engine-metrics.ts';
 import { ImageService } from './images/image-service.ts';
 import { ImageStore } from './images/image-store.ts';
 import { RuncRuntime } from './containers/runc-runtime.ts';
@@ -129,9 +132,10 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     ...execRoutes({ execs, serverHeader }),
     ...archiveRoutes({ archive: new ContainerArchive(containers) }),
     ...volumeRoutes({ volumes }),
-    ...pruneRoutes({ images, containers, volumes }),
+    ...pruneRoutes({ images, containers, volumes, events, logger }),
+    ...buildPruneRoutes({ images, logger }),
     ...networkRoutes({ networks }),
-    ...buildRoutes({ builder: new ImageBuilder({ images, containers, workDir: join(root, 'build') }) }),
+    ...buildRoutes({ builder: new ImageBuilder({ images, containers, cache: new BuildCache({ store: images.store, blobs }), snapshotter, workDir: join(root, 'build') }) }),
     ...swarmRoutes(),
     ...pluginRoutes(),
   ]);
@@ -146,10 +150,21 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
   const api = createApiServer({ router, logger, serverHeader });
   const socketPath = config.engine.socket;
   await api.listen(socketPath);
+  const metrics = config.engine.metricsAddr
+    ? await startEngineMetrics({
+        addr: config.engine.metricsAddr,
+        containerStates: () => containers.store.list().map((c) => c.state.Status),
+        imageCount: () => images.store.list().length,
+        api: api.server,
+        router,
+        logger,
+      })
+    : undefined;
   return {
     socketPath,
     close: async () => {
       const closing = api.close(socketPath);
+      await metrics?.close();
       await containers.shutdown();
       await dns.close();
       await closing;

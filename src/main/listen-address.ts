@@ -1,14 +1,2 @@
-import { Fault } from '../base/fault.ts';
-
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-/** `127.0.0.1:5000`, `[::1]:5000` or `:5000` (which still binds loopback only: nothing listens wider unless asked). */
-export function parseListenAddress(addr: string): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) throw new Fault('invalid-argument', `invalid listen address "${addr}": want HOST:PORT`);
-  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
-}
+// The parser moved to base/ so the engine's and the registry's metrics listeners share it; main keeps its name.
+export { parseListenAddress, type ListenAddress } from '../base/listen-address.ts';

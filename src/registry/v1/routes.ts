@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Acl, compileAcl } from '../../auth/acl.ts';
 import type { Accounts } from '../../auth/accounts.ts';
+import type { Authorizer } from '../../auth/authorizer.ts';
 import { IndexTokens } from '../../auth/index-tokens.ts';
 import type { Config } from '../../base/config.ts';
 import { Fault } from '../../base/fault.ts';
@@ -9,6 +10,7 @@ import type { Logger } from '../../base/log.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import type { V1Store } from '../../meta/v1-store.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
+import { type RegistryEvents, silentRegistryEvents } from '../notifications/request-events.ts';
 import type { RegistryService } from '../registry-service.ts';
 import { V1Users } from './users.ts';
 import { V1Auth } from './v1-auth.ts';
@@ -29,10 +31,14 @@ export interface RegistryV1Deps {
   accounts: Accounts;
   /** The compiled ACL; compiled from config when absent. */
   acl?: Acl;
+  /** The v2 authorizer: in token mode search takes its Bearer tokens too (dockerd's identity-token search). */
+  authorizer?: Authorizer;
   /** The X-Docker-Token signer/verifier; a per-process one when absent. */
   indexTokens?: IndexTokens;
   config: Config;
   logger: Logger;
+  /** Notifications, shared with the v2 routes; none when absent. */
+  events?: RegistryEvents;
 }
 
 /** Headers the v1 API adds: the version on every answer; X-Docker-Encrypt also on `/v2/` (start-wharf passes it). */
@@ -68,7 +74,7 @@ const bodyMethods = new Set(['PUT', 'POST', 'PATCH']);
  */
 export function registerRegistryV1(app: FastifyInstance, deps: RegistryV1Deps): void {
   const images = new V1Images({ v1: deps.v1, blobs: deps.blobs });
-  const auth = new V1Auth({ accounts: deps.accounts, acl: deps.acl ?? compileAcl(deps.config.auth.acl), tokens: deps.indexTokens ?? new IndexTokens(), config: deps.config });
+  const auth = new V1Auth({ accounts: deps.accounts, acl: deps.acl ?? compileAcl(deps.config.auth.acl), tokens: deps.indexTokens ?? new IndexTokens(), config: deps.config, authorizer: deps.authorizer });
   const ctx: handlers.V1Context = {
     auth,
     images,
@@ -76,6 +82,7 @@ export function registerRegistryV1(app: FastifyInstance, deps: RegistryV1Deps): 
     users: new V1Users({ accounts: deps.accounts, config: deps.config }),
     meta: deps.meta,
     config: deps.config,
+    events: deps.events ?? silentRegistryEvents,
   };
   app.register(
     async (scope) => {

@@ -1,6 +1,6 @@
 import type { Acl } from '../../auth/acl.ts';
 import type { Accounts } from '../../auth/accounts.ts';
-import type { Identity } from '../../auth/authorizer.ts';
+import type { Authorizer, Identity } from '../../auth/authorizer.ts';
 import { type IndexAccess, type IndexGrant, IndexTokens } from '../../auth/index-tokens.ts';
 import type { Config } from '../../base/config.ts';
 import { Fault } from '../../base/fault.ts';
@@ -23,7 +23,11 @@ export interface V1AuthDeps {
   acl: Acl;
   tokens: IndexTokens;
   config: Config;
+  /** Token mode: checks the Bearer tokens dockerd sends to search with (scope `registry:catalog:search`). */
+  authorizer?: Authorizer;
 }
+
+const searchAccess = [{ type: 'registry', name: 'catalog', actions: ['search'] }];
 
 export const sessionCookieName = 'session';
 
@@ -38,8 +42,10 @@ export class V1Auth {
   readonly #acl: Acl;
   readonly #tokens: IndexTokens;
   readonly #config: Config;
+  readonly #authorizer?: Authorizer;
 
   constructor(deps: V1AuthDeps) {
+    this.#authorizer = deps.authorizer;
     this.#accounts = deps.accounts;
     this.#acl = deps.acl;
     this.#tokens = deps.tokens;
@@ -76,6 +82,17 @@ export class V1Auth {
       throw new Fault('unauthenticated', login.reason === 'malformed' ? 'unsupported authorization: use Basic or Token' : 'Wrong username or password');
     }
     return { identity: login.principal.identity, ...(grant ? { grant } : {}), tokenHeader: false, ip };
+  }
+
+  /**
+   * The caller of a search that carries a Bearer token in token mode, undefined otherwise: dockerd signed in with
+   * an identity token searches with a token for `registry:catalog:search` (moby registry.Service.Search).
+   */
+  async bearerSearchCaller(authorization: string | undefined, ip: string): Promise<V1Caller | undefined> {
+    if (!authorization || !/^bearer\s/i.test(authorization) || this.#authorizer?.mode !== 'token') return undefined;
+    const decision = await this.#authorizer.authorize({ authorization, ip, protocol: 'v1' }, searchAccess);
+    if (!decision.allowed) throw new Fault('unauthenticated', decision.message);
+    return { identity: decision.identity, tokenHeader: false, ip };
   }
 
   may(caller: V1Caller, repository: string, action: V1Action): boolean {

@@ -7,6 +7,7 @@ import type { V1ImageRecord } from '../../meta/v1-store.ts';
 import { encryptedLayerMediaTypes } from '../../oci/media-types.ts';
 import { maxV1ImageJsonBytes, validateV1Id } from '../../oci/v1-image.ts';
 import { matchV1RepositoryPath, type V1RepositoryRoute } from '../../oci/v1-routes.ts';
+import type { RegistryEvents, RequestEvents } from '../notifications/request-events.ts';
 import { parseRangeHeader } from '../v2/http-ranges.ts';
 import { parseImageList, parseTagBody, readText } from './v1-body.ts';
 import type { V1Action, V1Auth, V1Caller } from './v1-auth.ts';
@@ -22,6 +23,7 @@ export interface V1Context {
   users: V1Users;
   meta: MetadataStore;
   config: Config;
+  events: RegistryEvents;
 }
 
 export interface V1Exchange {
@@ -50,7 +52,7 @@ export const signup: V1Handler = ({ request, reply, ctx }) => ctx.users.signup(r
 export const updateUser: V1Handler = ({ request, reply, ctx }) => ctx.users.update(request, reply);
 
 export const search: V1Handler = async (x) => {
-  const caller = await callerOf(x);
+  const caller = (await x.ctx.auth.bearerSearchCaller(x.request.headers.authorization, x.request.ip)) ?? (await callerOf(x));
   const { q, n, page } = parseSearchQuery(x.request.query as Record<string, string | undefined>);
   const result = await searchRepositories(x.ctx.meta, { q, n, page, pullable: (names) => x.ctx.auth.pullable(caller, names) });
   return x.reply.send(result);
@@ -65,6 +67,7 @@ export const getImage: V1Handler = async (x) => {
   const image = await readableImage(x, caller, id);
   if (part === 'ancestry') return x.reply.send(await x.ctx.images.ancestry(id));
   if (part === 'json') return sendImageJson(x, image);
+  await notifyLayer(x, caller, 'pull', image);
   return sendLayer(x, image);
 };
 
@@ -78,6 +81,7 @@ export const putImage: V1Handler = async (x) => {
     await x.ctx.images.putJson(id, await readText(x.request, maxV1ImageJsonBytes), holder);
   } else if (part === 'layer') {
     await x.ctx.images.putLayer(id, x.request.raw, { declared: declaredChecksums(x.request), signal: x.signal });
+    await notifyLayer(x, caller, 'push', await x.ctx.images.peek(id), holder);
   } else {
     await x.ctx.images.putChecksum(id, declaredChecksums(x.request) ?? {});
   }
@@ -201,8 +205,9 @@ const repositoryHandlers: Record<V1RepositoryRoute['route'], Partial<Record<stri
   },
   tag: {
     GET: async (x, route, repository) => {
-      await authorize(x, repository, 'pull');
+      const caller = await authorize(x, repository, 'pull');
       const { id, signature } = await x.ctx.repositories.tag(repository, tagOf(route));
+      await notifyTag(x, caller, 'pull', repository, tagOf(route));
       if (signature !== undefined) x.reply.header('x-docker-sign', signature);
       return x.reply.type('application/json').send(JSON.stringify(id));
     },
@@ -213,11 +218,13 @@ const repositoryHandlers: Record<V1RepositoryRoute['route'], Partial<Record<stri
       // An image nobody holds was uploaded without a repository (Basic, no session): its id is its key.
       const usable = (holders: string[]) => holders.length === 0 || holders.some((holder) => x.ctx.auth.may(caller, holder, 'pull'));
       await x.ctx.repositories.setTag(repository, tag, id, { usable, ...signatureOf(x.request) });
+      await notifyTag(x, caller, 'push', repository, tag);
       return x.reply.send(true);
     },
     DELETE: async (x, route, repository) => {
-      await authorize(x, repository, 'delete');
+      const caller = await authorize(x, repository, 'delete');
       await x.ctx.repositories.deleteTag(repository, tagOf(route));
+      eventsOf(x, caller).deleted(repository, tagOf(route));
       return x.reply.send(true);
     },
   },
@@ -237,6 +244,7 @@ async function deleteRepository(x: V1Exchange, _route: V1RepositoryRoute, reposi
   }
   const deleted = await x.ctx.repositories.deleteRepository(repository);
   if (!deleted && x.request.headers['x-docker-endpoints'] === undefined) throw new Fault('not-found', 'Repository not found');
+  if (deleted) eventsOf(x, caller).deleted(repository);
   return x.reply.send(true);
 }
 
@@ -302,6 +310,27 @@ function endpointHost(request: FastifyRequest, config: Config): string {
   if (config.registry.publicUrl) return new URL(config.registry.publicUrl).host;
   const host = request.headers.host ?? '';
   return hostPattern.test(host) ? host : config.registry.addr;
+}
+
+// ---- notifications: each v1 operation as the v2 event closest to it
+
+function eventsOf(x: V1Exchange, caller: V1Caller): RequestEvents {
+  return x.ctx.events.forRequest(x.request, caller.identity.account ?? caller.grant?.account);
+}
+
+/** A tag set or read on v1 is the bridged v2 manifest pushed or pulled under that tag. */
+async function notifyTag(x: V1Exchange, caller: V1Caller, action: 'push' | 'pull', repository: string, tag: string): Promise<void> {
+  const digest = await x.ctx.meta.resolveTag(repository, tag);
+  const manifest = digest === undefined ? undefined : await x.ctx.meta.getManifest(repository, digest);
+  if (manifest) eventsOf(x, caller).manifest(action, repository, manifest, tag);
+}
+
+/** A layer is a blob of the repository the push session names, else of one the image is in (and the caller may pull). */
+async function notifyLayer(x: V1Exchange, caller: V1Caller, action: 'push' | 'pull', image: V1ImageRecord | undefined, holder?: string): Promise<void> {
+  if (!image?.layerDigest) return;
+  const holders = holder ? [holder] : await x.ctx.images.holders(image.id);
+  const repository = holders.find((name) => x.ctx.auth.open || x.ctx.auth.may(caller, name, action));
+  if (repository) eventsOf(x, caller).blob(action, repository, { digest: image.layerDigest, size: image.layerSize ?? 0 });
 }
 
 function methodNotAllowed(reply: FastifyReply, allowed: string[]): Fault {

@@ -5,6 +5,7 @@ import type { Page } from '../../meta/metadata-store.ts';
 import { nextPageLink, v2Urls } from '../../oci/distribution-routes.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
+import type { RequestEvents } from '../notifications/request-events.ts';
 import type { RegistryService } from '../registry-service.ts';
 import { parseContentRange, parseRangeHeader, uploadRange } from './http-ranges.ts';
 import { acceptsManifest, matchesEtag } from './negotiation.ts';
@@ -26,6 +27,8 @@ export interface HandlerContext {
   filterPullable(names: string[]): Promise<string[]>;
   /** Whether the caller may pull another repository (the `from` of a cross-repository mount). */
   canPull(name: string): Promise<boolean>;
+  /** Notifications: what succeeded, reported before the answer goes out. */
+  events: RequestEvents;
 }
 
 export type Handler = (ctx: HandlerContext) => Promise<FastifyReply>;
@@ -70,6 +73,7 @@ export const getManifest: Handler = async (ctx) => {
     .header('docker-content-digest', record.digest)
     .header('etag', `"${record.digest}"`);
   if (matchesEtag(ctx.request.headers['if-none-match'], record.digest)) return reply.code(304).send();
+  ctx.events.manifest('pull', ctx.name, record, ctx.param);
   reply.header('content-length', record.size);
   if (ctx.request.method === 'HEAD') return reply.send();
   return reply.send(await ctx.service.manifestBody(record.digest));
@@ -78,6 +82,7 @@ export const getManifest: Handler = async (ctx) => {
 export const putManifest: Handler = async (ctx) => {
   const body = await readCapped(ctx.request, ctx.service.maxManifestBytes);
   const result = await ctx.service.putManifest(ctx.name, ctx.param, body, ctx.request.headers['content-type']);
+  ctx.events.manifest('push', ctx.name, { mediaType: result.mediaType, digest: result.digest, size: body.length }, ctx.param);
   ctx.reply
     .code(201)
     .header('location', ctx.location(v2Urls.manifest(ctx.name, result.digest)))
@@ -89,6 +94,7 @@ export const putManifest: Handler = async (ctx) => {
 
 export const deleteManifest: Handler = async (ctx) => {
   await ctx.service.deleteManifest(ctx.name, ctx.param);
+  ctx.events.deleted(ctx.name, ctx.param);
   return ctx.reply.code(202).header('content-length', 0).send();
 };
 
@@ -107,6 +113,7 @@ export const getBlob: Handler = async (ctx) => {
     .header('accept-ranges', 'bytes')
     .header('content-type', 'application/octet-stream');
   if (!range && matchesEtag(ctx.request.headers['if-none-match'], info.digest)) return reply.code(304).send();
+  ctx.events.blob('pull', ctx.name, info);
   if (range) {
     reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`);
   }
@@ -117,6 +124,7 @@ export const getBlob: Handler = async (ctx) => {
 
 export const deleteBlob: Handler = async (ctx) => {
   await ctx.service.deleteBlob(ctx.name, ctx.param);
+  ctx.events.deleted(ctx.name, ctx.param);
   return ctx.reply.code(202).header('content-length', 0).send();
 };
 
@@ -128,10 +136,14 @@ export const startUpload: Handler = async (ctx) => {
   // without pull on `from` learns nothing about it and still gets to push.
   if (mount !== undefined && (from === undefined || (await ctx.canPull(from)))) {
     const mounted = await ctx.service.mountBlob(ctx.name, mount, from);
-    if (mounted) return blobCreated(ctx, mounted.digest);
+    if (mounted) {
+      ctx.events.mounted(ctx.name, mounted, from);
+      return blobCreated(ctx, mounted.digest);
+    }
   }
   if (digest !== undefined) {
     const info = await ctx.service.uploadMonolithic(ctx.name, digest, ctx.request.raw, ctx.signal);
+    ctx.events.blob('push', ctx.name, info);
     return blobCreated(ctx, info.digest);
   }
   const { id } = await ctx.service.startUpload(ctx.name);
@@ -155,6 +167,7 @@ export const putUpload: Handler = async (ctx) => {
   const body = hasBody(ctx.request) ? ctx.request.raw : undefined;
   const range = body ? chunkRange(ctx.request) : undefined;
   const info = await ctx.service.finishUpload(ctx.name, ctx.param, digest, body, { range, signal: ctx.signal });
+  ctx.events.blob('push', ctx.name, info);
   return blobCreated(ctx, info.digest);
 };
 

@@ -8,6 +8,7 @@ import type { MetadataStore } from '../../meta/metadata-store.ts';
 import { matchV2Route, type V2Match, type V2RouteName } from '../../oci/distribution-routes.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
+import { type RegistryEvents, silentRegistryEvents } from '../notifications/request-events.ts';
 import { RegistryService } from '../registry-service.ts';
 import { closeIfBodyUnread, closeUnreadBodies } from '../unread-body.ts';
 import { accessFor } from './access.ts';
@@ -24,6 +25,8 @@ export interface RegistryDeps {
   service?: RegistryService;
   /** Extra headers on `/v2/` (the v1 bridge's X-Docker-Encrypt). */
   baseHeaders?: Record<string, string>;
+  /** Notifications (src/registry/notifications/); none when absent. */
+  events?: RegistryEvents;
 }
 
 /** Handlers by route and method: the dispatcher's whole routing table. */
@@ -128,6 +131,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, { service,
       filterPullable: (names) => deps.authorizer.filterPullable(decision.identity, names, request.ip),
       canPull: async (repository) =>
         (await deps.authorizer.authorize(authRequest(request), [{ type: 'repository', name: repository, actions: ['pull'] }])).allowed,
+      events: (deps.events ?? silentRegistryEvents).forRequest(request, decision.identity.account),
     });
   } catch (err) {
     // The metadata store's SQLITE_FULL arrives here unmapped; the blob store maps its own ENOSPC.

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { configSchema } from '../../base/config.ts';
+import { openDatabase } from '../../meta/sqlite-database.ts';
+import { EndpointSender, type PostEnvelope } from './endpoint-sender.ts';
+import { type EndpointSettings, endpointSettings } from './endpoint-settings.ts';
+import { eventsMediaType } from './notification-event.ts';
+import { SqliteNotificationQueue } from './sqlite-notification-queue.ts';
+
+const logger = pino({ level: 'silent' });
+
+function settings(overrides: Record<string, unknown> = {}): EndpointSettings {
+  const config = configSchema.parse({ registry: { notifications: { endpoints: [{ name: 'hook', url: 'http://127.0.0.1:9/', ...overrides }] } } });
+  return endpointSettings(config.registry.notifications.endpoints[0]);
+}
+
+async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test('delivers in order, retrying a failing event before the next, removing only what was accepted', async () => {
+  const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
+  for (const e of ['"a"', '"b"', '"c"']) queue.append([{ event: e, endpoints: ['hook'] }]);
+  const attempts: string[] = [];
+  let failuresLeft = 3;
+  const post: PostEnvelope = async (_settings, body) => {
+    attempts.push(JSON.parse(body).events[0]);
+    if (failuresLeft-- > 0) return failuresLeft % 2 ? 500 : Promise.reject(new Error('connect ECONNREFUSED'));
+    return 202;
+  };
+  const sender = new EndpointSender({ settings: settings({ threshold: 2, backoff: '20ms' }), queue, logger, post });
+  await until('three deliveries', () => queue.count('hook') === 0);
+  await sender.stop();
+  assert.deepEqual(attempts, ['a', 'a', 'a', 'a', 'b', 'c']);
+  assert.equal(sender.queued, 0);
+});
+
+test('after threshold failures in a row it waits backoff between attempts', async () => {
+  const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
+  queue.append([{ event: '"x"', endpoints: ['hook'] }]);
+  const times: number[] = [];
+  const post: PostEnvelope = async () => {
+    times.push(Date.now());
+    return times.length < 5 ? 503 : 200;
+  };
+  const sender = new EndpointSender({ settings: settings({ threshold: 2, backoff: '100ms' }), queue, logger, post });
+  await until('delivery', () => queue.count('hook') === 0);
+  await sender.stop();
+  const gaps = times.slice(1).map((t, i) => t - times[i]);
+  assert.ok(gaps[0] < 50, `the first retry is immediate (${gaps[0]} ms)`);
+  for (const gap of gaps.slice(1)) assert.ok(gap >= 95, `then backoff: ${gaps.join(', ')}`);
+});
+
+test('stop aborts a POST in flight and leaves the event queued; appended events wake an idle sender', async () => {
+  const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
+  let calls = 0;
+  const post: PostEnvelope = (_s, _b, signal) => {
+    calls++;
+    return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+  };
+  const sender = new EndpointSender({ settings: settings(), queue, logger, post });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(calls, 0, 'an empty queue sends nothing');
+  queue.append([{ event: '"late"', endpoints: ['hook'] }]);
+  sender.appended();
+  await until('the POST', () => calls === 1);
+  await sender.stop();
+  assert.equal(queue.count('hook'), 1);
+  assert.equal(queue.head('hook')?.event, '"late"');
+});
+
+test('the HTTP POST: envelope, media type, configured headers, timeout', async (t) => {
+  const seen: { headers: Record<string, unknown>; body: string }[] = [];
+  let hang = true;
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      seen.push({ headers: request.headers, body });
+      if (hang) return; // never answered: the sender's timeout must fire
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
+  queue.append([{ event: '{"id":"e1"}', endpoints: ['hook'] }]);
+  const sender = new EndpointSender({
+    settings: settings({ url, timeout: '100ms', threshold: 1, backoff: '50ms', headers: { Authorization: 'Bearer s3cret', 'X-Multi': ['a', 'b'] } }),
+    queue,
+    logger,
+  });
+  await until('a timed-out attempt', () => seen.length >= 1);
+  hang = false;
+  await until('delivery', () => queue.count('hook') === 0);
+  await sender.stop();
+  const last = seen[seen.length - 1];
+  assert.equal(last.headers['content-type'], eventsMediaType);
+  assert.equal(last.headers.authorization, 'Bearer s3cret');
+  assert.equal(last.headers['x-multi'], 'a, b');
+  assert.deepEqual(JSON.parse(last.body), { events: [{ id: 'e1' }] });
+});

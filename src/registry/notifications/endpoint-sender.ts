@@ -1,0 +1,128 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../base/log.ts';
+import type { EndpointSettings } from './endpoint-settings.ts';
+import { envelopeOf, eventsMediaType } from './notification-event.ts';
+import type { NotificationQueue, QueuedEvent } from './notification-queue.ts';
+
+/** POSTs one envelope; resolves with the status, rejects when no answer came (refused, timed out, aborted). */
+export type PostEnvelope = (settings: EndpointSettings, body: string, signal: AbortSignal) => Promise<number>;
+
+export interface EndpointSenderOptions {
+  settings: EndpointSettings;
+  queue: NotificationQueue;
+  logger: Logger;
+  post?: PostEnvelope;
+}
+
+/**
+ * Delivers one endpoint's queue in order, one event per POST, removing an event only once the endpoint answered
+ * 2xx or 3xx (at-least-once: a crash between the answer and the removal sends it again). A failure is retried
+ * at once until `threshold` failures in a row, then after `backoff` each time (distribution's retrying sink
+ * behind its breaker); an event is never given up.
+ */
+export class EndpointSender {
+  readonly #settings: EndpointSettings;
+  readonly #queue: NotificationQueue;
+  readonly #logger: Logger;
+  readonly #post: PostEnvelope;
+  readonly #stop = new AbortController();
+  #wake: (() => void) | undefined;
+  #failures = 0;
+  #queued: number;
+  readonly #running: Promise<void>;
+
+  constructor(options: EndpointSenderOptions) {
+    this.#settings = options.settings;
+    this.#queue = options.queue;
+    this.#logger = options.logger.child({ endpoint: options.settings.name });
+    this.#post = options.post ?? httpPost;
+    this.#queued = this.#queue.count(this.#settings.name);
+    this.#running = this.#run();
+  }
+
+  get settings(): EndpointSettings {
+    return this.#settings;
+  }
+
+  /** Events waiting for this endpoint. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Called after events were appended for this endpoint. */
+  appended(count = 1): void {
+    this.#queued += count;
+    this.#wake?.();
+  }
+
+  /** Stops after the POST in flight is aborted; what was not acknowledged stays queued for the next start. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.#wake?.();
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    const { signal } = this.#stop;
+    while (!signal.aborted) {
+      const head = this.#queue.head(this.#settings.name);
+      if (!head) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      const failure = await this.#deliver(head, signal);
+      if (failure === undefined) this.#delivered(head);
+      else if (!signal.aborted) await this.#failed(failure, signal);
+    }
+  }
+
+  /** undefined when delivered, else why not. */
+  async #deliver(head: QueuedEvent, signal: AbortSignal): Promise<string | undefined> {
+    try {
+      const status = await this.#post(this.#settings, envelopeOf(head.event), signal);
+      return status >= 200 && status < 400 ? undefined : `response status ${status} unaccepted`;
+    } catch (err) {
+      return describe(err);
+    }
+  }
+
+  #delivered(head: QueuedEvent): void {
+    this.#queue.remove(head.seq);
+    this.#queued = Math.max(0, this.#queued - 1);
+    if (this.#failures >= this.#settings.threshold) this.#logger.info({ queued: this.#queued }, 'notification endpoint reachable again');
+    this.#failures = 0;
+  }
+
+  async #failed(reason: string, signal: AbortSignal): Promise<void> {
+    this.#failures++;
+    if (this.#failures < this.#settings.threshold) {
+      this.#logger.debug({ reason, failures: this.#failures }, 'notification not delivered, retrying');
+      return;
+    }
+    if (this.#failures === this.#settings.threshold) {
+      this.#logger.warn({ reason, queued: this.#queued, backoffMs: this.#settings.backoffMs }, 'notification endpoint failing, retrying after each backoff');
+    }
+    await sleep(this.#settings.backoffMs, undefined, { signal }).catch(() => undefined);
+  }
+}
+
+/** The POST distribution's httpSink makes: the envelope, its media type, the endpoint's headers, a timeout. */
+export async function httpPost(settings: EndpointSettings, body: string, signal: AbortSignal): Promise<number> {
+  const headers = new Headers(settings.headers);
+  headers.set('content-type', eventsMediaType);
+  const response = await fetch(settings.url, {
+    method: 'POST',
+    headers,
+    body,
+    signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutMs)]),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
+}
