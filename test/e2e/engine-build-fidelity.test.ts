@@ -411,6 +411,8 @@ describe('docker build (classic builder) as dockerd 20.10 builds', { timeout: 42
         succeeded(anchor);
         assert.ok(anchor.tree!.some((line) => /^file 750 1000:1000 10 x\/both\/sub\/run.sh \w+ @2021-03-04T05:06:07.000Z$/.test(line)), anchor.tree!.join('\n'));
         assert.ok(anchor.tree!.some((line) => /^file 600 0:0 \d+ web\/remote\.tar\.gz .* @2015-10-21T07:28:00.000Z$/.test(line)), anchor.tree!.join('\n'));
+        // The download's progress ends with an empty line after the step's line (the CLI prints no progress bar here).
+        assert.ok(anchor.stdout.includes(`Step 5/7 : ADD ${files.url}/hello.txt /web/\n\n ---> `), anchor.stdout);
       },
     );
   });
