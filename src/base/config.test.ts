@@ -34,3 +34,10 @@ test('an unknown key anywhere in the config file stops the start and is named wi
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('registry.metrics.path must be an absolute path outside the registry\'s own routes', () => {
+  assert.equal(loadConfig({ overrides: { registry: { metrics: { path: '/debug/metrics' } } } }).registry.metrics.path, '/debug/metrics');
+  for (const path of ['metrics', '/v2/metrics', '/v1', '/auth/metrics', '/', '/health', '/a b']) {
+    assert.throws(() => loadConfig({ overrides: { registry: { metrics: { path } } } }), /registry\.metrics\.path/, path);
+  }
+});

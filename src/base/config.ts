@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { Fault } from './fault.ts';
+import { parseGoDuration } from './go-parse.ts';
 
 const aclRule = z.strictObject({
   match: z
@@ -13,6 +14,28 @@ const aclRule = z.strictObject({
     .default({}),
   actions: z.array(z.string()),
   comment: z.string().optional(),
+});
+
+const goDuration = (fallback: string) =>
+  z.string().refine((text) => parseGoDuration(text) !== undefined, { message: 'expected a Go duration such as 500ms, 1s or 1m30s' }).default(fallback);
+
+/** distribution's `notifications.endpoints[]`, camelCased; `maxQueued` is wharf's (the queue is on disk). */
+const notificationEndpoint = z.strictObject({
+  name: z.string().min(1),
+  url: z.string().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { message: 'expected an http or https URL' }),
+  headers: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+  timeout: goDuration('1s'),
+  threshold: z.number().int().positive().default(10),
+  backoff: goDuration('1s'),
+  ignoredMediaTypes: z.array(z.string()).default([]),
+  ignore: z
+    .strictObject({
+      mediaTypes: z.array(z.string()).default([]),
+      actions: z.array(z.enum(['push', 'pull', 'delete', 'mount'])).default([]),
+    })
+    .prefault({}),
+  disabled: z.boolean().default(false),
+  maxQueued: z.number().int().nonnegative().default(1_000_000),
 });
 
 export const configSchema = z.strictObject({
@@ -39,6 +62,40 @@ export const configSchema = z.strictObject({
           intervalSeconds: z.number().int().positive().default(24 * 3600),
         })
         .prefault({}),
+      /** Online garbage collection (`wharf gc`, and on a schedule in the registry part when intervalSeconds > 0). */
+      gc: z
+        .strictObject({
+          gracePeriodSeconds: z.number().int().nonnegative().default(3600),
+          intervalSeconds: z.number().int().nonnegative().default(0),
+          deleteUntagged: z.boolean().default(false),
+        })
+        .prefault({}),
+      /** Prometheus exposition (`GET /metrics`): on the registry's own address, or on a listener of its own. */
+      metrics: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** '' = served on `registry.addr` behind the registry's authorizer; else an open listener of its own. */
+          addr: z.string().default(''),
+          path: z
+            .string()
+            .regex(/^\/[A-Za-z0-9._~\/-]*$/, 'registry.metrics.path must be an absolute URL path')
+            .refine((path) => !/^\/(v1|v2|auth)(\/|$)/.test(path) && path !== '/' && path !== '/health', {
+              message: 'registry.metrics.path must not be /, /health or under /v1, /v2 or /auth',
+            })
+            .default('/metrics'),
+          /** Storage bytes and blob count come from a walk of the blob store, reused this long (0 = every scrape). */
+          storageCacheSeconds: z.number().int().nonnegative().default(60),
+        })
+        .prefault({}),
+      /** Webhooks as distribution sends them (src/registry/notifications/). */
+      notifications: z
+        .strictObject({
+          endpoints: z
+            .array(notificationEndpoint)
+            .refine((list) => new Set(list.map((e) => e.name)).size === list.length, { message: 'endpoint names must be unique' })
+            .default([]),
+        })
+        .prefault({}),
     })
     .prefault({}),
   auth: z
@@ -62,6 +119,10 @@ export const configSchema = z.strictObject({
           keyDir: z.string().default(''),
           /** Algorithm of a key generated on first start; an existing key keeps its own (EC P-256: ES256, RSA: RS256). */
           algorithm: z.enum(['ES256', 'RS256']).default('ES256'),
+          /** An external issuer's certificates (PEM): tokens with a libtrust `kid` or `x5c` chain to them are trusted. */
+          rootCertBundle: z.string().default(''),
+          /** An external issuer's JWKS, an http(s) URL or a file: tokens whose `kid` it holds are trusted. */
+          jwks: z.string().default(''),
         })
         .prefault({}),
       acl: z.array(aclRule).default([]),
@@ -78,6 +139,8 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       socket: z.string().default('/run/wharf/wharf.sock'),
       insecureRegistries: z.array(z.string()).default([]),
+      /** moby's --metrics-addr: Prometheus exposition of the engine on a TCP listener of its own; '' = off. */
+      metricsAddr: z.string().default(''),
       network: z
         .strictObject({
           /** The default `bridge` network's host device (not docker0: a dockerd may run beside us). */

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { type AdminContext, registerAuthCommands } from '../auth/cli.ts';
 import { openDatabase } from '../meta/sqlite-database.ts';
 import { addCommonOptions, type CommonFlags, configFromFlags } from './config-options.ts';
+import { registerGcCommand } from './gc-command.ts';
 
 /** Admin commands open the same root and database as `serve`, so they work while it runs. */
 function openAdminContext(flags: CommonFlags): AdminContext {
@@ -15,4 +16,5 @@ function openAdminContext(flags: CommonFlags): AdminContext {
 
 export function registerAdminCommands(program: Command): void {
   registerAuthCommands(program, openAdminContext, addCommonOptions);
+  registerGcCommand(program, openAdminContext, addCommonOptions);
 }

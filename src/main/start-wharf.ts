@@ -4,15 +4,28 @@ import type { DatabaseSync } from 'node:sqlite';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../base/config.ts';
 import { createLogger, type Logger } from '../base/log.ts';
+import type { Authorizer } from '../auth/authorizer.ts';
 import { createAuthServices } from '../auth/create-authorizer.ts';
 import { startEngine } from '../engine/engine.ts';
 import { registerTokenRoutes } from '../auth/token-routes.ts';
 import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
 import { SqliteV1Store } from '../meta/sqlite-v1-store.ts';
+import { SqliteGcIndex } from '../meta/sqlite-gc-index.ts';
 import { openDatabase } from '../meta/sqlite-database.ts';
 import { registerRegistryV1, v1Headers } from '../registry/v1/routes.ts';
+import { Notifier } from '../registry/notifications/notifier.ts';
+import { SqliteNotificationQueue } from '../registry/notifications/sqlite-notification-queue.ts';
 import { startUploadPurger } from '../registry/upload-purger.ts';
+import { EngineRoots } from '../registry/gc/engine-roots.ts';
+import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
+import { startGcScheduler } from '../registry/gc/gc-scheduler.ts';
 import { registerRegistryV2, registryFrameworkErrors } from '../registry/v2/routes.ts';
+import { instrumentRegistry } from '../registry/metrics/instrument-registry.ts';
+import { MeteredCollector } from '../registry/metrics/metered-collector.ts';
+import { registerMetricsRoute } from '../registry/metrics/metrics-route.ts';
+import { RegistryMetrics } from '../registry/metrics/registry-metrics.ts';
+import { storageStats } from '../registry/metrics/storage-stats.ts';
+import { startMetricsServer } from '../base/metrics-server.ts';
 import { FsBlobStore } from '../store/fs-blob-store.ts';
 import { parseListenAddress } from './listen-address.ts';
 
@@ -104,16 +117,46 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   const meta = new SqliteMetadataStore(db);
   const auth = await createAuthServices({ config, db, logger });
   const app = createHttpServer(config, logger);
-  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] } });
+  const metrics = await serveRegistryMetrics(app, { ...deps, authorizer: auth.authorizer });
+  const { endpoints } = config.registry.notifications;
+  const events = endpoints.length > 0 ? new Notifier({ endpoints, queue: new SqliteNotificationQueue(db), logger, publicUrl: config.registry.publicUrl }) : undefined;
+  if (events) app.addHook('onClose', async () => events.close());
+  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, events, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] } });
   const v1 = new SqliteV1Store(db);
-  registerRegistryV1(app, { registry, blobs, meta, v1, accounts: auth.accounts, acl: auth.acl, indexTokens: auth.indexTokens, config, logger });
+  registerRegistryV1(app, { registry, blobs, meta, v1, accounts: auth.accounts, authorizer: auth.authorizer, acl: auth.acl, indexTokens: auth.indexTokens, config, logger, events });
   if (config.registry.uploadPurging.enabled) {
     const purger = startUploadPurger(registry, { ...config.registry.uploadPurging, logger });
     app.addHook('onClose', async () => purger.stop());
   }
+  if (config.registry.gc.intervalSeconds > 0) {
+    const gcDeps = { blobs, index: new SqliteGcIndex(db), engine: new EngineRoots(config.root), logger };
+    const collector = metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps);
+    const gc = startGcScheduler(collector, { ...config.registry.gc, logger });
+    app.addHook('onClose', async () => gc.stop());
+  }
   if (auth.tokens) registerTokenRoutes(app, { tokens: auth.tokens, accounts: auth.accounts, acl: auth.acl, config, logger });
   await app.ready();
   return app;
+}
+
+/**
+ * registry.metrics: counts every request of `app` and serves the exposition on the registry's address (behind
+ * its authorizer, see metrics-route.ts) or on a listener of its own (`registry.metrics.addr`, no auth).
+ */
+async function serveRegistryMetrics(app: FastifyInstance, deps: RegistryServerDeps & { authorizer: Authorizer }): Promise<RegistryMetrics | undefined> {
+  const { config, blobs, logger } = deps;
+  const options = config.registry.metrics;
+  if (!options.enabled) return undefined;
+  const metrics = new RegistryMetrics({ storage: storageStats(blobs, { cacheSeconds: options.storageCacheSeconds }) });
+  instrumentRegistry(app, metrics, { metricsPath: options.path });
+  if (!options.addr) {
+    registerMetricsRoute(app, metrics, { path: options.path, authorizer: deps.authorizer, logger });
+    return metrics;
+  }
+  const server = await startMetricsServer({ addr: options.addr, path: options.path, registry: metrics.registry, logger });
+  app.addHook('onClose', () => server.close());
+  logger.info({ url: server.url }, 'registry metrics listening');
+  return metrics;
 }
 
 /** The token server alone (`wharf auth serve`): same keys, users and ACL as a registry on the same root. */

@@ -171,7 +171,11 @@ export class SqliteMetadataStore implements MetadataStore {
         now,
       );
       for (const blob of input.blobs) s.linkBlob.run(input.repository, blob.digest, blob.size);
-      for (const child of input.manifests) s.addChild.run(input.repository, input.digest, child);
+      for (const child of input.manifests) {
+        // Checked again here: garbage collection may have removed an untagged child since the caller looked.
+        if (!s.getManifest.get(input.repository, child)) throw childUnknown(input.repository, child);
+        s.addChild.run(input.repository, input.digest, child);
+      }
       if (input.tag !== undefined) s.setTag.run(input.repository, input.tag, input.digest, now);
     });
   }
@@ -269,6 +273,13 @@ export class SqliteMetadataStore implements MetadataStore {
   #timestamp(): string {
     return this.#now().toISOString();
   }
+}
+
+function childUnknown(repository: string, child: string): Fault {
+  return new Fault('invalid-argument', `index references manifest ${child} unknown to ${repository}`, {
+    code: 'MANIFEST_BLOB_UNKNOWN',
+    detail: { digest: child },
+  });
 }
 
 function pageSize(page: Page | undefined): number | undefined {

@@ -253,7 +253,8 @@ export class RegistryService {
     } else if (!(await this.#meta.isBlobReferenced(value))) {
       return undefined;
     }
-    const info = await this.#blobs.stat(value);
+    // A touch, not a stat: the new link is a use garbage collection must see (see docs/architecture.md, gc).
+    const info = await this.#blobs.touch(value);
     if (!info) return undefined;
     await this.#meta.linkBlob(repository, info);
     return info;
@@ -315,7 +316,8 @@ export class RegistryService {
   async #checkReferences(repository: string, manifest: ParsedManifest): Promise<void> {
     for (const blob of manifest.blobs) {
       const link = await this.#meta.getBlobLink(repository, blob.digest);
-      const info = link ? await this.#blobs.stat(blob.digest) : undefined;
+      // Touched: the manifest about to be written is a new use of the blob (gc's rule, docs/architecture.md).
+      const info = link ? await this.#blobs.touch(blob.digest) : undefined;
       if (!info) {
         throw new Fault('invalid-argument', `manifest references blob ${blob.digest} unknown to ${repository}`, {
           code: 'MANIFEST_BLOB_UNKNOWN',
@@ -341,7 +343,7 @@ export class RegistryService {
 
   /** Stores small content known whole (manifests, bridged configs) under its digest, verified like any upload. */
   async storeBytes(digest: string, body: Buffer): Promise<void> {
-    if (await this.#blobs.stat(digest)) return;
+    if (await this.#blobs.touch(digest)) return;
     const writer = await this.#blobs.ingest(`bytes-${this.#newId()}`);
     try {
       await writer.write(Readable.from([body]));

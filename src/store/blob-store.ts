@@ -35,8 +35,27 @@ export interface BlobStore {
   abortIngest(ref: string): Promise<void>;
   /** Removes a blob. Throws not-found when absent. */
   delete(digest: string): Promise<void>;
-  /** Every committed blob, for garbage collection and checks. */
-  list(): AsyncIterable<BlobInfo>;
+  /** Every committed blob with its last use, for garbage collection and checks. */
+  list(): AsyncIterable<StoredBlobInfo>;
+  /**
+   * Marks the blob as used now and returns it; undefined when absent. Whoever makes a new reference to a blob
+   * already stored (a manifest naming it, a mount, an engine reusing a layer) touches it first and treats
+   * undefined as absent: garbage collection never removes a blob touched after its collection's cutoff.
+   */
+  touch(digest: string): Promise<BlobInfo | undefined>;
+  /**
+   * Garbage collection's delete: removes the blob unless it was used at or after `cutoff`, also when a touch or
+   * a commit of the same digest races it (that touch then finds the blob absent, or the blob stays). False when
+   * kept or absent.
+   */
+  deleteUnused(digest: string, cutoff: Date): Promise<boolean>;
+  /** Puts back blobs a `deleteUnused` interrupted by a crash had set aside; a collection starts with it. */
+  recoverDeletes(): Promise<number>;
+}
+
+/** A stored blob with its last use: its commit, or the last touch or commit of the same digest. */
+export interface StoredBlobInfo extends BlobInfo {
+  usedAt: Date;
 }
 
 export interface IngestInfo {

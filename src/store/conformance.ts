@@ -33,6 +33,7 @@ export function describeBlobStore(name: string, make: () => Promise<BlobStoreFix
     describeResume(withStore);
     describeConcurrency(withStore);
     describeRemoval(withStore);
+    describeCollectionSupport(withStore);
     describeValidation(withStore);
   });
 }
@@ -339,6 +340,45 @@ function describeConcurrency(withStore: WithStore): void {
   }));
 }
 
+/** What online garbage collection relies on: last use by commit and touch, and a delete that yields to it. */
+function describeCollectionSupport(withStore: WithStore): void {
+  test('list reports last use; touch refreshes it and is undefined when absent', withStore(async (store) => {
+    const before = new Date(Date.now() - 1000);
+    const digest = await put(store, 'used', pattern(3, 10));
+    const [listed] = await collect(store.list());
+    assert.ok(listed.usedAt >= before, 'a commit is a use');
+    assert.deepEqual(await store.touch(digest), { digest, size: 10 });
+    assert.equal(await store.touch(digestOf(Buffer.from('absent'))), undefined);
+    await store.delete(digest);
+  }));
+
+  test('deleteUnused removes a blob unused since the cutoff and keeps one used at or after it', withStore(async (store) => {
+    const digest = await put(store, 'old', pattern(4, 10));
+    assert.equal(await store.deleteUnused(digest, new Date(Date.now() - 60_000)), false, 'used after the cutoff: kept');
+    assert.deepEqual(await store.stat(digest), { digest, size: 10 });
+    assert.equal(await store.deleteUnused(digest, new Date(Date.now() + 60_000)), true);
+    assert.equal(await store.stat(digest), undefined);
+    assert.equal(await store.deleteUnused(digest, new Date(Date.now() + 60_000)), false, 'absent');
+    assert.equal(await store.recoverDeletes(), 0, 'nothing left aside');
+    assert.deepEqual(await listAll(store), []);
+  }));
+
+  test('committing a digest already stored counts as a use of it', withStore(async (store) => {
+    const digest = await put(store, 'first', pattern(5, 10));
+    const cutoff = new Date(Date.now() + 5);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await put(store, 'second', pattern(5, 10));
+    assert.equal(await store.deleteUnused(digest, cutoff), false);
+    await store.delete(digest);
+  }));
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
 function describeRemoval(withStore: WithStore): void {
   test('delete removes a blob, and a second delete is not-found', withStore(async (store) => {
     const keep = await put(store, 'keep', pattern(0, 10));
@@ -469,7 +509,7 @@ async function readAll(store: BlobStore, digest: string, range?: { start: number
 
 async function listAll(store: BlobStore): Promise<BlobInfo[]> {
   const out: BlobInfo[] = [];
-  for await (const info of store.list()) out.push(info);
+  for await (const info of store.list()) out.push({ digest: info.digest, size: info.size });
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { constants, createReadStream } from 'node:fs';
-import { chmod, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -11,6 +11,7 @@ import type { BlobInfo, BlobWriter } from './blob-store.ts';
 import { AbortableSource } from './abortable-source.ts';
 import type { FsLayout } from './fs-layout.ts';
 import { checkLimit, writeLimitExceeded } from './write-limit.ts';
+import { touchFile } from './fs-touch.ts';
 
 // Large buffers keep a 1 GiB push at disk/hash speed: the sink gathers what arrives while a write is in
 // flight and hands it to one writev.
@@ -220,14 +221,15 @@ export class FsBlobWriter implements BlobWriter {
   async #publish(fh: FileHandle, digest: Digest): Promise<void> {
     await fh.sync();
     await fh.chmod(0o444);
+    // The commit is the blob's last use, however long ago its bytes were written (a resumed upload).
+    const now = new Date();
+    await fh.utimes(now, now);
     this.#fh = undefined;
     await fh.close();
     const target = this.#layout.blobPath(digest);
-    const exists = await stat(target).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
+    // An existing blob is touched, not skipped: a collection running now then keeps it (or, had it already set
+    // the file aside, the touch misses and this ingest publishes it again).
+    if (!(await touchFile(target, now))) {
       const shard = dirname(target);
       const created = await mkdir(shard, { recursive: true });
       await rename(this.#layout.ingestData(this.ref), target);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 import { Digester, digestOf, parseDigest, type DigestAlgorithm } from '../oci/digest.ts';
-import type { BlobInfo, BlobStore, BlobWriter, ByteRange, IngestInfo } from './blob-store.ts';
+import type { BlobInfo, BlobStore, BlobWriter, ByteRange, IngestInfo, StoredBlobInfo } from './blob-store.ts';
 import { resolveRange } from './byte-range.ts';
 import { AbortableSource } from './abortable-source.ts';
 import { assertIngestRef } from './ingest-ref.ts';
@@ -23,6 +23,8 @@ interface Ingest {
  */
 export class MemoryBlobStore implements BlobStore {
   #blobs = new Map<string, Buffer>();
+  /** Last use of each blob (commit or touch): what garbage collection's grace period counts from. */
+  #usedAt = new Map<string, Date>();
   #ingests = new Map<string, Ingest>();
   #held = new Map<string, MemoryBlobWriter>();
 
@@ -52,6 +54,7 @@ export class MemoryBlobStore implements BlobStore {
     const writer = new MemoryBlobWriter(ref, state, {
       publish: (digest, data) => {
         if (!this.#blobs.has(digest)) this.#blobs.set(digest, data);
+        this.#usedAt.set(digest, new Date());
       },
       drop: () => this.#ingests.delete(ref),
       release: () => this.#held.delete(ref),
@@ -81,13 +84,34 @@ export class MemoryBlobStore implements BlobStore {
     if (!this.#blobs.delete(parsed.value)) {
       throw new Fault('not-found', `blob ${parsed.value} not found`, { code: 'BLOB_UNKNOWN' });
     }
+    this.#usedAt.delete(parsed.value);
   }
 
-  async *list(): AsyncIterable<BlobInfo> {
+  async *list(): AsyncIterable<StoredBlobInfo> {
     for (const digest of [...this.#blobs.keys()].sort()) {
       const data = this.#blobs.get(digest);
-      if (data) yield { digest, size: data.byteLength };
+      if (data) yield { digest, size: data.byteLength, usedAt: this.#usedAt.get(digest) ?? new Date(0) };
     }
+  }
+
+  async touch(digest: string): Promise<BlobInfo | undefined> {
+    const info = await this.stat(digest);
+    if (info) this.#usedAt.set(info.digest, new Date());
+    return info;
+  }
+
+  /** Synchronous from check to delete: nothing interleaves, so no touch can race it. */
+  async deleteUnused(digest: string, cutoff: Date): Promise<boolean> {
+    const { value } = parseDigest(digest);
+    const usedAt = this.#usedAt.get(value);
+    if (!this.#blobs.has(value) || (usedAt && usedAt >= cutoff)) return false;
+    this.#blobs.delete(value);
+    this.#usedAt.delete(value);
+    return true;
+  }
+
+  async recoverDeletes(): Promise<number> {
+    return 0;
   }
 }
 

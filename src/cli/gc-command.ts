@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { SqliteGcIndex } from '../meta/sqlite-gc-index.ts';
+import { EngineRoots } from '../registry/gc/engine-roots.ts';
+import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
+import { FsBlobStore } from '../store/fs-blob-store.ts';
+import type { AdminContext } from '../auth/cli.ts';
+
+interface GcFlags {
+  config?: string;
+  root?: string;
+  dryRun?: boolean;
+  deleteUntagged?: boolean;
+  grace?: string;
+}
+
+/**
+ * `wharf gc`: one online collection on a root a running `wharf serve` may be using. Prints each manifest and
+ * blob it removes (or, with --dry-run, would remove: the same lines), then a summary.
+ */
+export function registerGcCommand(
+  program: Command,
+  open: (flags: GcFlags) => AdminContext,
+  addCommon: (command: Command) => Command,
+  out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): void {
+  addCommon(program.command('gc').description('garbage collection: remove blobs nothing references (safe while serving)'))
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .option('--delete-untagged', 'first remove manifests no tag reaches (not children of a kept index, not referrers of a kept subject)')
+    .option('--grace <seconds>', 'keep blobs used this recently (default registry.gc.gracePeriodSeconds)')
+    .action(async (flags: GcFlags) => {
+      const context = open(flags);
+      try {
+        const graceSeconds = flags.grace === undefined ? context.config.registry.gc.gracePeriodSeconds : parseGrace(flags.grace);
+        const collector = new GarbageCollector({
+          blobs: new FsBlobStore({ root: context.config.root }),
+          index: new SqliteGcIndex(context.db),
+          engine: new EngineRoots(context.config.root),
+          // Logs go to stderr: stdout is the list of what was removed.
+          logger: pino({ level: context.config.log.level, name: 'wharf-gc' }, pino.destination(2)),
+        });
+        const started = performance.now();
+        const result = await collector.collect({
+          graceSeconds,
+          dryRun: flags.dryRun ?? false,
+          deleteUntagged: flags.deleteUntagged ?? false,
+          onManifest: (m) => out(`manifest ${m.repository}@${m.digest}`),
+          onBlob: (b) => out(`blob ${b.digest} ${b.size}`),
+        });
+        const verb = flags.dryRun ? 'would free' : 'freed';
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        out(`${verb} ${result.blobs} blobs, ${result.bytes} bytes; ${result.manifests} untagged manifests; ${result.kept} kept by a re-check; ${seconds} s`);
+      } finally {
+        context.close();
+      }
+    });
+}
+
+function parseGrace(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isSafeInteger(seconds) || seconds < 0) throw new Error(`--grace: ${text} is not a whole number of seconds`);
+  return seconds;
+}
