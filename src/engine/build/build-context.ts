@@ -20,6 +20,8 @@ export interface BuildContext {
   dir: string;
   /** Host path of the Dockerfile: read it (it may lie outside `dir` when `.dockerignore` removed it). */
   dockerfile: string;
+  /** The names the body's tar had headers for (undefined for a remote context: moby's own tar of it names all). */
+  members?: ReadonlySet<string>;
   dispose(): Promise<void>;
 }
 
@@ -42,20 +44,21 @@ export async function openBuildContext(input: BuildContextInput): Promise<BuildC
   const dispose = () => rm(top, { recursive: true, force: true });
   try {
     if (input.remote) input.body.resume();
-    const source = input.remote ? await openRemoteContext(input.remote, top, input.signal) : await extractBody(input, top);
+    const source: { dir: string; dockerfile?: string; members?: ReadonlySet<string> } = input.remote
+      ? await openRemoteContext(input.remote, top, input.signal)
+      : await extractBody(input, top);
     const dockerfile = source.dockerfile ?? (await settleDockerfile(source.dir, top, input.dockerfile || defaultDockerfile));
     input.signal?.throwIfAborted();
-    return { dir: source.dir, dockerfile, dispose };
+    return { dir: source.dir, dockerfile, ...(source.members ? { members: source.members } : {}), dispose };
   } catch (err) {
     await dispose();
     throw err;
   }
 }
 
-async function extractBody(input: BuildContextInput, top: string): Promise<{ dir: string; dockerfile?: string }> {
+async function extractBody(input: BuildContextInput, top: string): Promise<{ dir: string; members: ReadonlySet<string> }> {
   const dir = join(top, 'context');
-  await extractContextTar(input.body, dir, input.signal);
-  return { dir };
+  return { dir, members: await extractContextTar(input.body, dir, input.signal) };
 }
 
 /**

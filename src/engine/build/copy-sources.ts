@@ -30,6 +30,8 @@ export interface CopySpec {
   from: string;
   /** False for --from: a missing source is then not "in build context", and owners are kept without --chown. */
   fromContext: boolean;
+  /** The context tar's member names (BuildContext.members): a directory it had no header for hashes as its path. */
+  contextMembers?: ReadonlySet<string>;
   /** As written (expanded). */
   chown?: string;
   chmod?: string;
@@ -172,17 +174,20 @@ async function sourceInfo(spec: CopySpec, origin: string, statted: HostNames | u
   }
   const entries = await treeEntries(spec.from, path, spec.signal);
   for (const entry of entries) entry.statted = statted;
-  const sums = await mapConcurrent(entries, hashConcurrency, (entry) => contextSum(spec.from, entry));
+  const sums = await mapConcurrent(entries, hashConcurrency, (entry) => contextSum(spec, entry));
   const links = entries.filter((entry) => entry.link !== undefined).map((entry) => `${entry.name}->${entry.link}`);
   return { path, origin, hash: hashList('dir', sums.sort()), links, isDir: true, extract: false };
 }
 
 /**
- * An entry's sum in a directory's list as moby's context gives it: a symlink counts as what it points to inside
+ * An entry's sum in a directory's list as moby's context gives it: a directory the context tar had no header for
+ * is its bare path (moby's archiveContext.Hash falls back to it); a symlink counts as what it points to inside
  * the root (the file that is copied in moby's eyes), or as its bare name when that is missing. The link targets
  * themselves go into the cache key separately (SourceInfo.links), so retargeting a link still misses the cache.
  */
-async function contextSum(root: string, entry: HashedEntry): Promise<string> {
+async function contextSum(spec: CopySpec, entry: HashedEntry): Promise<string> {
+  if (spec.contextMembers && entry.st.isDirectory() && !spec.contextMembers.has(entry.name)) return entry.name;
+  const root = spec.from;
   if (entry.link === undefined) return entryHash(entry);
   const path = await resolveInRoot(root, entry.name);
   const st = await lstat(path).catch(() => undefined);

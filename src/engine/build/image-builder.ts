@@ -53,7 +53,7 @@ export class ImageBuilder {
       const scratchDir = await mkdtemp(join(context.dir, '..', 'scratch-'));
       const steps = new StepContainers({ containers: this.#containers, host: options.hostConfig, output, remove: options.remove !== false, forceRemove: options.forceRemove === true });
       const changed = (id: string) => this.#changed(id);
-      const ctx: StepContext = { images: this.#images, containers: this.#containers, cache: this.#cache, output, steps, options, contextDir: context.dir, scratchDir, stages: new StageResults(dockerfile.stages), changed };
+      const ctx: StepContext = { images: this.#images, containers: this.#containers, cache: this.#cache, output, steps, options, contextDir: context.dir, contextMembers: context.members, scratchDir, stages: new StageResults(dockerfile.stages), changed };
       const id = await runPlan(ctx, dockerfile);
       for (const tag of tags) this.#images.tagImage(id, tag);
       output.finish(id, tags.map((tag) => familiarReference(tag)));

@@ -19,6 +19,8 @@ export interface StepContext {
   options: BuildOptions;
   /** The unpacked build context. */
   contextDir: string;
+  /** The context tar's member names, for COPY's directory hashes (BuildContext.members). */
+  contextMembers?: ReadonlySet<string>;
   /** A directory of this build for downloads and scratch roots; removed with the context. */
   scratchDir: string;
   /** Images of the finished stages, by index and by lower-cased name (COPY --from, FROM <stage>). */

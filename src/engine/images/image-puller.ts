@@ -134,7 +134,7 @@ export class ImagePuller {
       waiting.shift()?.();
     };
     const out = layers.map(async (layer, index) => {
-      if (await this.#deps.blobs.stat(layer.digest)) {
+      if (await this.#deps.blobs.touch(layer.digest)) {
         progressOf(index)({ status: 'Download complete', progressDetail: {}, id: shortId(layer.digest) });
         return;
       }
@@ -158,7 +158,7 @@ export class ImagePuller {
     signal?: AbortSignal,
   ): Promise<void> {
     const id = shortId(layer.digest);
-    if (!(await this.#deps.blobs.stat(layer.digest))) {
+    if (!(await this.#deps.blobs.touch(layer.digest))) {
       let pending = this.#downloads.get(layer.digest);
       if (!pending) {
         pending = this.#fetchBlob(session, repository, layer, progress, signal);
