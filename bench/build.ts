@@ -9,13 +9,13 @@
  * A case a daemon cannot build yet is reported as such and the others still run.
  * Run: node bench/build.ts [--runs 5] [--context-mb 200]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBusyboxRootfsTar, runDocker } from '../test/e2e/engine-harness.ts';
 import { writeRandomBlob } from '../test/support/busybox.ts';
-import { type Daemon, docker, percentile, startDockerdDaemon, startWharfEngine } from './engine-daemons.ts';
+import { type Daemon, docker, percentile, startDockerdDaemon, startWharfEngine, rssMb, closeDaemons } from './engine-daemons.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'context-mb': { type: 'string', default: '200' } } });
 const runs = Number(values.runs);
@@ -88,18 +88,6 @@ function report(title: string, timings: Record<string, Timing>, aim: string): vo
   if (wharf?.median !== undefined && dockerd?.median !== undefined) console.log(`ratio wharf/dockerd (median, aim ${aim}): ${(wharf.median / dockerd.median).toFixed(2)}`);
 }
 
-function rssMb(pids: number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return kb / 1024;
-}
-
 /** The big-context build on one daemon with its RSS sampled every 50 ms (bounded by the build's own timeout). */
 async function bigContext(daemon: Daemon, dir: string): Promise<{ ms: number | string; before: number; peak: number; samples: number }> {
   const before = rssMb(daemon.daemonPids());
@@ -151,12 +139,7 @@ async function main(): Promise<void> {
       rmSync(big, { recursive: true, force: true });
     }
   } finally {
-    for (const d of daemons) {
-      await d.close().catch((err: Error) => {
-        console.error(`closing ${d.name}: ${err.message}`);
-        process.exitCode = 1;
-      });
-    }
+    await closeDaemons(daemons);
     rmSync(root, { recursive: true, force: true });
   }
 }

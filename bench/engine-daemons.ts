@@ -174,3 +174,26 @@ export async function runLatency(cases: LatencyCase[], runs: number): Promise<Re
     }),
   );
 }
+
+/** Resident memory of `pids` together, in MiB (a pid that exited meanwhile counts 0). */
+export function rssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
+/** Closes every daemon; a failure is printed and fails the run, and the others still close. */
+export async function closeDaemons(daemons: readonly Daemon[]): Promise<void> {
+  for (const d of daemons) {
+    await d.close().catch((err: Error) => {
+      console.error(`closing ${d.name}: ${err.message}`);
+      process.exitCode = 1;
+    });
+  }
+}

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildBusyboxRootfsTar } from '../test/e2e/engine-harness.ts';
 import { layerTar, pushImage, startDistribution } from '../test/e2e/engine-registry.ts';
-import { type Daemon, docker, runLatency, startDockerdDaemon, startWharfEngine } from './engine-daemons.ts';
+import { type Daemon, docker, runLatency, startDockerdDaemon, startWharfEngine, rssMb, closeDaemons } from './engine-daemons.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '30' }, containers: { type: 'string', default: '50' }, 'pull-mb': { type: 'string', default: '200' } },
@@ -22,18 +22,6 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const containerCount = Number(values.containers);
 const pullMb = Number(values['pull-mb']);
-function rssMb(pids: number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return kb / 1024;
-}
-
 // Loopback only on both sides, so this measures the engine, not its networking (bench/network.ts measures the bridge).
 const runRm = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
 const runRmVolume = ['run', '--rm', '--network', 'none', '-v', 'benchvol:/d', 'busybox', 'true'];
@@ -95,12 +83,7 @@ async function main(): Promise<void> {
     console.log(`RSS, ${containerCount} running, with helpers  ${(mem.wharf.busyTotal / mem.dockerd.busyTotal).toFixed(2)}`);
     console.log(`pull ${pullMb} MB                   ${(pulls.wharf / pulls.dockerd).toFixed(2)}`);
   } finally {
-    for (const d of daemons) {
-      await d.close().catch((err: Error) => {
-        console.error(`closing ${d.name}: ${err.message}`);
-        process.exitCode = 1;
-      });
-    }
+    await closeDaemons(daemons);
     await registry.close();
     rmSync(root, { recursive: true, force: true });
   }

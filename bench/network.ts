@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { buildBusyboxRootfsTar } from '../test/e2e/engine-harness.ts';
 import { freePort, waitFor } from '../test/support/ports.ts';
 import { run } from '../test/support/run.ts';
-import { type Daemon, docker, percentile, runLatency, startDockerdDaemon, startWharfEngine } from './engine-daemons.ts';
+import { type Daemon, docker, percentile, runLatency, startDockerdDaemon, startWharfEngine, closeDaemons } from './engine-daemons.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, transfers: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
@@ -94,12 +94,7 @@ async function main(): Promise<void> {
     await latency(daemons[0], daemons[1]);
     await throughput(daemons);
   } finally {
-    for (const d of daemons) {
-      await d.close().catch((err: Error) => {
-        console.error(`closing ${d.name}: ${err.message}`);
-        process.exitCode = 1;
-      });
-    }
+    await closeDaemons(daemons);
     rmSync(root, { recursive: true, force: true });
   }
 }
