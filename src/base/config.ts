@@ -38,6 +38,26 @@ const notificationEndpoint = z.strictObject({
   maxQueued: z.number().int().nonnegative().default(1_000_000),
 });
 
+const validRegex = z.string().refine((text) => {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}, { message: 'expected a regular expression' });
+
+/** A tag that may never move nor be deleted (src/registry/retention/immutable-tags.ts). */
+const immutableTagRule = z.strictObject({ repository: z.string().min(1), tag: validRegex });
+
+/** What `wharf retention` deletes in the repositories matching `repository` (src/registry/retention/). */
+const retentionRule = z.strictObject({
+  repository: z.string().min(1),
+  keepLast: z.number().int().nonnegative().optional(),
+  keepTags: validRegex.optional(),
+  untaggedOlderThan: z.string().refine((text) => parseGoDuration(text) !== undefined, { message: 'expected a Go duration such as 24h or 168h' }).optional(),
+});
+
 export const configSchema = z.strictObject({
   /** Data root: blobs/, ingest/, meta.db, engine/ */
   root: z.string().default('/var/lib/wharf'),
@@ -96,6 +116,8 @@ export const configSchema = z.strictObject({
             .default([]),
         })
         .prefault({}),
+      immutableTags: z.array(immutableTagRule).default([]),
+      retention: z.array(retentionRule).default([]),
     })
     .prefault({}),
   auth: z

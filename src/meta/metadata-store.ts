@@ -58,6 +58,13 @@ export interface RepositoryInfo {
   description: string;
 }
 
+/** A namespace's quota and what it uses now (unique blob bytes: layers, configs, manifests), in bytes. */
+export interface NamespaceQuota {
+  namespace: string;
+  limit: number;
+  used: number;
+}
+
 /**
  * The registry's truth: repositories, manifests, tags, blob links, referrers, upload sessions. Asynchronous so
  * a PostgreSQL implementation fits the same seam; every multi-row change is one transaction.
@@ -103,6 +110,18 @@ export interface MetadataStore {
   deleteUpload(id: string): Promise<void>;
   /** Sessions started before `cutoff` (ISO 8601), oldest first: what an upload purge abandons. */
   uploadsStartedBefore(cutoff: string): Promise<UploadSession[]>;
+
+  /** Sets (or replaces) the namespace's quota in bytes. */
+  setQuota(namespace: string, limit: number): Promise<void>;
+  /** The namespace's quota in bytes, undefined when it has none. */
+  getQuota(namespace: string): Promise<number | undefined>;
+  deleteQuota(namespace: string): Promise<boolean>;
+  /** Every quota with its usage, by namespace. */
+  listQuotas(): Promise<NamespaceQuota[]>;
+  /** Unique bytes linked or stored as manifests by the repositories `namespace` and `namespace/…`. */
+  namespaceUsage(namespace: string): Promise<number>;
+  /** True when a repository of the namespace already links the digest or stores it as a manifest. */
+  namespaceHolds(namespace: string, digest: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

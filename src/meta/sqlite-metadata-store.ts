@@ -4,12 +4,15 @@ import type {
   Descriptor,
   ManifestRecord,
   MetadataStore,
+  NamespaceQuota,
   Page,
   PutManifestInput,
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
+import { quotaMigrations } from './quota-migrations.ts';
 import { registryMigrations } from './registry-migrations.ts';
+import { SqliteQuotaQueries } from './sqlite-quota-queries.ts';
 import { applyMigrations, runInTransaction } from './sqlite-database.ts';
 
 export interface SqliteMetadataStoreOptions {
@@ -86,12 +89,15 @@ export class SqliteMetadataStore implements MetadataStore {
   #db: DatabaseSync;
   #now: () => Date;
   #sql: ReturnType<typeof prepareStatements>;
+  #quotas: SqliteQuotaQueries;
 
   constructor(db: DatabaseSync, options: SqliteMetadataStoreOptions = {}) {
     applyMigrations(db, 'registry', registryMigrations);
+    applyMigrations(db, 'quota', quotaMigrations);
     this.#db = db;
     this.#now = options.now ?? (() => new Date());
     this.#sql = prepareStatements(db);
+    this.#quotas = new SqliteQuotaQueries(db);
   }
 
   async listRepositories(page?: Page): Promise<string[]> {
@@ -256,6 +262,30 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async deleteUpload(id: string): Promise<void> {
     this.#sql.deleteUpload.run(id);
+  }
+
+  async setQuota(namespace: string, limit: number): Promise<void> {
+    this.#quotas.set(namespace, limit, this.#timestamp());
+  }
+
+  async getQuota(namespace: string): Promise<number | undefined> {
+    return this.#quotas.get(namespace);
+  }
+
+  async deleteQuota(namespace: string): Promise<boolean> {
+    return this.#quotas.delete(namespace);
+  }
+
+  async listQuotas(): Promise<NamespaceQuota[]> {
+    return this.#quotas.list();
+  }
+
+  async namespaceUsage(namespace: string): Promise<number> {
+    return this.#quotas.usage(namespace);
+  }
+
+  async namespaceHolds(namespace: string, digest: string): Promise<boolean> {
+    return this.#quotas.holds(namespace, digest);
   }
 
   /** The database is shared and owned by the composition root, which closes it; nothing to release here. */

@@ -11,6 +11,8 @@ import { isTag, parseManifestReference, validateRepositoryName } from '../oci/re
 import { readBlobBytes } from '../store/blob-bytes.ts';
 import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from '../store/blob-store.ts';
 import { ManifestCache } from './manifest-cache.ts';
+import { admitToNamespace } from './quota/quota-guard.ts';
+import { ImmutableTags } from './retention/immutable-tags.ts';
 import { UploadWriters } from './upload-writers.ts';
 
 export interface RegistryServiceDeps {
@@ -61,6 +63,7 @@ export class RegistryService {
   readonly #now: () => Date;
   readonly #manifests = new ManifestCache();
   readonly #writers: UploadWriters;
+  readonly #immutable: ImmutableTags;
 
   constructor(deps: RegistryServiceDeps) {
     this.#blobs = deps.blobs;
@@ -69,6 +72,7 @@ export class RegistryService {
     this.#newId = deps.newId ?? randomUUID;
     this.#now = deps.now ?? (() => new Date());
     this.#writers = new UploadWriters({ blobs: deps.blobs, logger: deps.logger });
+    this.#immutable = new ImmutableTags(deps.config.registry.immutableTags);
   }
 
   get blobs(): BlobStore {
@@ -212,6 +216,11 @@ export class RegistryService {
         throw err;
       }
     });
+    // Over quota the session ends and the blob stays unlinked: garbage collection frees it after its grace period.
+    await admitToNamespace(this.#meta, repository, [info]).catch(async (err: unknown) => {
+      await this.#meta.deleteUpload(id);
+      throw err;
+    });
     await this.#meta.linkBlob(repository, info);
     await this.#meta.deleteUpload(id);
     return info;
@@ -236,6 +245,7 @@ export class RegistryService {
       await writer.cancel().catch(() => undefined);
       throw err;
     }
+    await admitToNamespace(this.#meta, repository, [info]);
     await this.#meta.linkBlob(repository, info);
     return info;
   }
@@ -256,6 +266,7 @@ export class RegistryService {
     // A touch, not a stat: the new link is a use garbage collection must see (see docs/architecture.md, gc).
     const info = await this.#blobs.touch(value);
     if (!info) return undefined;
+    await admitToNamespace(this.#meta, repository, [info]);
     await this.#meta.linkBlob(repository, info);
     return info;
   }
@@ -295,6 +306,11 @@ export class RegistryService {
     }
     const manifest = parseManifest(body, contentType);
     await this.#checkReferences(repository, manifest);
+    if (ref.tag !== undefined && this.#immutable.active) {
+      this.#immutable.checkPut(repository, ref.tag, await this.#meta.resolveTag(repository, ref.tag), digest);
+    }
+    // The layers and config were admitted when they were linked; what is new here is the manifest's own bytes.
+    await admitToNamespace(this.#meta, repository, [{ digest, size: body.length }]);
     await this.storeBytes(digest, body);
     await this.#meta.putManifest({
       repository,
@@ -384,8 +400,18 @@ export class RegistryService {
   async deleteManifest(repository: string, reference: string): Promise<void> {
     validateRepositoryName(repository);
     const ref = parseManifestReference(reference);
+    if (this.#immutable.active) await this.#checkDeletable(repository, ref);
     const deleted = ref.tag !== undefined ? await this.#meta.deleteTag(repository, ref.tag) : await this.#meta.deleteManifest(repository, ref.digest);
     if (!deleted) throw manifestUnknown(repository, reference);
+  }
+
+  /** registry.immutableTags: a tag deleted by name, or the tags a manifest deleted by digest takes with it. */
+  async #checkDeletable(repository: string, ref: { tag?: string; digest?: string }): Promise<void> {
+    if (ref.tag !== undefined) {
+      if (await this.#meta.resolveTag(repository, ref.tag)) this.#immutable.checkDelete(repository, [ref.tag]);
+    } else if (ref.digest !== undefined) {
+      this.#immutable.checkDelete(repository, await this.#meta.tagsOf(repository, ref.digest));
+    }
   }
 
   /** Sorted tags; NAME_UNKNOWN when the repository does not exist. */

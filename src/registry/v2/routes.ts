@@ -9,6 +9,7 @@ import { matchV2Route, type V2Match, type V2RouteName } from '../../oci/distribu
 import { validateRepositoryName } from '../../oci/reference.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import { type RegistryEvents, silentRegistryEvents } from '../notifications/request-events.ts';
+import { registerQuotaRoute } from '../quota/quota-route.ts';
 import { RegistryService } from '../registry-service.ts';
 import { closeIfBodyUnread, closeUnreadBodies } from '../unread-body.ts';
 import { accessFor } from './access.ts';
@@ -69,6 +70,7 @@ export function registerRegistryV2(app: FastifyInstance, deps: RegistryDeps): Re
       const methods = [...scope.supportedMethods];
       scope.route({ method: methods, url: '', handler: handle, exposeHeadRoute: false });
       scope.route({ method: methods, url: '/*', handler: handle, exposeHeadRoute: false });
+      registerQuotaRoute(scope, { meta: deps.meta, logger: deps.logger, allow: (request, reply) => allowCatalog(request, reply, deps.authorizer) });
       // Methods fastify does not route (PROPFIND, …) still get the registry's 404/405 JSON.
       scope.setNotFoundHandler(handle);
       if (ownsService) scope.addHook('onClose', async () => service.close());
@@ -141,6 +143,13 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, { service,
 
 function authRequest(request: FastifyRequest): AuthRequest {
   return { authorization: request.headers.authorization, ip: request.ip, protocol: 'v2', host: request.headers.host, secure: request.protocol === 'https' };
+}
+
+/** wharf's operator endpoints (quota usage) ask for what the catalog does. */
+async function allowCatalog(request: FastifyRequest, reply: FastifyReply, authorizer: Authorizer): Promise<boolean> {
+  const decision = await authorizer.authorize(authRequest(request), [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+  if (!decision.allowed) deny(reply, decision);
+  return decision.allowed;
 }
 
 function deny(reply: FastifyReply, decision: Extract<AuthDecision, { allowed: false }>): FastifyReply {
