@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Config } from '../base/config.ts';
 import { Fault } from '../base/fault.ts';
 import type { Access, Identity } from './authorizer.ts';
+import { escapeRegex, globSource } from './glob-source.ts';
 
 export type AclRule = Config['auth']['acl'][number];
 
@@ -150,21 +151,6 @@ export function patternMatches(pattern: string, value: string, account: string):
   return compilePattern(pattern).matches(value, account);
 }
 
-function globSource(glob: string): string {
-  return glob
-    .split('**')
-    .map((part) =>
-      part
-        .split('*')
-        .map((p) => p.split('?').map(escapeRegex).join('[^/]'))
-        .join('[^/]*'),
-    )
-    .join('.*');
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
 
 /** One CIDR or several separated by commas: `10.0.0.0/8,fd00::/8`. A bare address means /32 or /128. */
 function compileCidrs(spec: string, where: string): BlockList {

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync, type KeyObject, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -92,7 +90,7 @@ describe('tokens from an outside issuer (docker_auth), trusted as registry:2 tru
 
   test('RS256 with the libtrust key ID of a bundle certificate\'s key, as docker_auth signs', async () => {
     const token = await sign(dockerAuth.privateKey, { alg: 'RS256', kid: libtrustKeyId(dockerAuth.publicKey) });
-    assert.deepEqual(await service().verify(token), { subject: 'alice', access });
+    assert.deepEqual(await service().verify(token), { subject: 'alice', access, external: true });
   });
 
   test('an x5c chain that leads to a bundle CA; one that leads elsewhere is refused', async () => {
@@ -147,15 +145,19 @@ describe('tokens from an outside issuer (docker_auth), trusted as registry:2 tru
     const token = await sign(jwksKey.privateKey, { alg: 'ES384', kid: 'jwks-key-1' });
     assert.equal((await service({ jwks: jwksFile }).verify(token)).subject, 'alice');
     await assert.rejects(service({ jwks: jwksFile }).verify(await sign(jwksKey.privateKey, { alg: 'ES384', kid: 'other' })), /unknown key/);
-    const server: Server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(readFileSync(jwksFile)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
-      assert.equal((await service({ jwks: url }).verify(token)).subject, 'alice');
-    } finally {
-      server.close();
-    }
+    const fetched: string[] = [];
+    const fetchJwks = async (url: string) => {
+      fetched.push(url);
+      return new Response(readFileSync(jwksFile), { headers: { 'content-type': 'application/json' } });
+    };
+    const url = 'https://issuer.example/jwks';
+    const config = loadConfig({ overrides: { auth: { token: { issuer: 'auth-service', service: 'wharf-registry', jwks: url } } } });
+    const remote = new TokenService({ keys: own, config, now: () => clock, external: ExternalKeys.load(config.auth.token, () => clock, fetchJwks) });
+    assert.equal((await remote.verify(token)).subject, 'alice');
+    assert.deepEqual(fetched, [url]);
     assert.throws(() => ExternalKeys.load({ rootCertBundle: '', jwks: bundle }), /not a JWKS/);
+    assert.throws(() => ExternalKeys.load({ rootCertBundle: '', jwks: 'http://issuer.example/jwks' }), /auth\.token\.jwks: a JWKS URL must be https/);
+    assert.throws(() => ExternalKeys.load({ rootCertBundle: '', jwks: 'HTTP://issuer.example/jwks' }), /must be https/);
     assert.throws(() => ExternalKeys.load({ rootCertBundle: jwksFile, jwks: '' }), /holds no certificate/);
   });
 

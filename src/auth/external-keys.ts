@@ -1,6 +1,14 @@
 import { KeyObject, type X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  type FetchImplementation,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+} from 'jose';
 import { Fault } from '../base/fault.ts';
 import { parseCertificateBundle, verifyCertificateChain } from './certificate-chain.ts';
 import { libtrustKeyId } from './libtrust-key-id.ts';
@@ -10,7 +18,7 @@ type JwksLookup = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Pro
 export interface ExternalKeySources {
   /** PEM file of certificates: their keys by libtrust ID, and the roots an `x5c` chain must lead to. */
   rootCertBundle: string;
-  /** An http(s) URL or a file holding a JWKS. */
+  /** An https URL or a file holding a JWKS (plain http is refused: whoever is on the path could add a key). */
   jwks: string;
 }
 
@@ -37,11 +45,14 @@ export class ExternalKeys {
     this.#now = now;
   }
 
-  /** undefined when neither source is configured; throws invalid-argument at start on an unusable one. */
-  static load(sources: ExternalKeySources, now: () => number = Date.now): ExternalKeys | undefined {
+  /**
+   * undefined when neither source is configured; throws invalid-argument at start on an unusable one.
+   * `fetchJwks` replaces fetch for a JWKS URL (tests).
+   */
+  static load(sources: ExternalKeySources, now: () => number = Date.now, fetchJwks?: FetchImplementation): ExternalKeys | undefined {
     if (!sources.rootCertBundle && !sources.jwks) return undefined;
     const roots = sources.rootCertBundle ? readBundle(sources.rootCertBundle) : [];
-    return new ExternalKeys(roots, sources.jwks ? jwksLookup(sources.jwks) : undefined, now);
+    return new ExternalKeys(roots, sources.jwks ? jwksLookup(sources.jwks, fetchJwks) : undefined, now);
   }
 
   async keyFor(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<KeyObject> {
@@ -76,9 +87,13 @@ function readBundle(path: string): X509Certificate[] {
   return certs;
 }
 
-function jwksLookup(source: string): JwksLookup {
-  if (/^https?:\/\//i.test(source)) {
-    return createRemoteJWKSet(new URL(source), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
+function jwksLookup(source: string, fetchJwks: FetchImplementation | undefined): JwksLookup {
+  if (/^http:\/\//i.test(source)) {
+    throw new Fault('invalid-argument', 'auth.token.jwks: a JWKS URL must be https (or a file): over plain http anyone on the path could add a key');
+  }
+  if (/^https:\/\//i.test(source)) {
+    const options = { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 };
+    return createRemoteJWKSet(new URL(source), fetchJwks ? { ...options, [customFetch]: fetchJwks } : options);
   }
   try {
     return createLocalJWKSet(JSON.parse(readFileSync(source, 'utf8')) as JSONWebKeySet);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { exportSPKI, SignJWT } from 'jose';
+import { exportJWK, exportSPKI, SignJWT } from 'jose';
 import type { AuthFixture } from './auth-fixture.ts';
 import { createAuthFixture } from './auth-fixture.ts';
 import type { Access, AuthDecision, AuthRequest } from './authorizer.ts';
@@ -140,5 +141,43 @@ describe('token mode: what the registry accepts', () => {
     assert.equal(authorizer.challenge({ host: 'registry.example:443', secure: true }, []), 'Bearer realm="https://registry.example:443/auth/token",service="wharf-registry"');
     assert.equal(authorizer.challenge({ host: 'evil",x="y' }, []), 'Bearer realm="http://127.0.0.1:5000/auth/token",service="wharf-registry"');
     assert.equal(authorizer.challenge({ host: '[::1]:5000' }, []), 'Bearer realm="http://[::1]:5000/auth/token",service="wharf-registry"');
+  });
+});
+
+describe('token mode: an outside issuer\'s subject is not a local account', () => {
+  let f: AuthFixture;
+  let dir: string;
+  const outside = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wharf-ext-'));
+    const jwks = join(dir, 'jwks.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(outside.publicKey)), kid: 'outside-1', use: 'sig' }] }));
+    f = await createAuthFixture({ auth: { mode: 'token', token: { jwks } } });
+    await f.addUser('root', 'root-pw', { admin: true });
+  });
+  after(() => {
+    f.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a token whose sub names a local admin gets no admin flag, and no robot token from wharf_rid', async () => {
+    const now = Math.floor(f.now() / 1000);
+    const token = await new SignJWT({ access: [{ type: 'registry', name: 'catalog', actions: ['*'] }], wharf_rid: 'r1' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'outside-1' })
+      .setIssuer('wharf')
+      .setAudience('wharf-registry')
+      .setSubject('root')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(outside.privateKey);
+    const decision = await f.auth.authorizer.authorize(bearer(token), [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+    assert.ok(decision.allowed);
+    assert.deepEqual(decision.identity, { account: 'root', admin: false });
+    // wharf's own token for the same account still carries the flag.
+    const own = (await f.auth.tokens!.issue({ account: 'root', admin: true }, [repo('x/y', 'pull')])).token;
+    const ownDecision = await f.auth.authorizer.authorize(bearer(own), [repo('x/y', 'pull')]);
+    assert.ok(ownDecision.allowed);
+    assert.equal(ownDecision.identity.admin, true);
   });
 });

@@ -40,7 +40,7 @@ export class TokenAuthorizer implements Authorizer {
     } catch (err) {
       return unauthorized(this.challenge(request, needs, 'invalid_token'), needs, (err as Error).message);
     }
-    const identity = await this.#identity(verified.subject, verified.tokenId);
+    const identity = verified.external ? externalIdentity(verified.subject) : await this.#identity(verified.subject, verified.tokenId);
     if (!identity) return unauthorized(this.challenge(request, needs, 'invalid_token'), needs, 'token revoked');
     if (!covers(verified.access, needs)) {
       return unauthorized(this.challenge(request, needs, 'insufficient_scope'), needs, 'insufficient scope');
@@ -71,4 +71,12 @@ export class TokenAuthorizer implements Authorizer {
     if (tokenId) return (await this.#accounts.current(subject, tokenId))?.principal.identity;
     return (await this.#accounts.identityOf(subject)) ?? { account: subject, admin: false };
   }
+}
+
+/**
+ * An outside issuer's subject lives in its own namespace: it never takes a local account's admin flag (catalog,
+ * search, /metrics) or robot token; what it may do is its token's `access` claim.
+ */
+function externalIdentity(subject: string): Identity {
+  return subject ? { account: subject, admin: false } : { admin: false };
 }

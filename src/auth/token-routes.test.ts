@@ -192,6 +192,22 @@ describe('the token server', () => {
     assert.equal(huge.statusCode, 413);
   });
 
+  test('fields that are not strings are refused by the schema with invalid_request, naming the field, never a 500', async () => {
+    const post = (payload: string) => app.inject({ method: 'POST', url: '/auth/token', headers: { 'content-type': 'application/json' }, payload });
+    const numeric = await post('{"grant_type":5}');
+    assert.equal(numeric.statusCode, 400);
+    assert.deepEqual(numeric.json(), { error: 'invalid_request', error_description: 'malformed parameter "grant_type": expected a string' });
+    const object = await post('{"grant_type":"password","username":{"$ne":""},"password":"p"}');
+    assert.equal(object.statusCode, 400);
+    assert.equal(object.json().error_description, 'malformed parameter "username": expected a string');
+    // What is not a JSON object still reads as no fields: an unsupported grant_type, as before.
+    const array = await post('[1,2]');
+    assert.equal(array.statusCode, 400);
+    assert.equal(array.json().error, 'unsupported_grant_type');
+    // Unknown fields (client_id, docker's own) stay allowed in the query and the form.
+    assert.equal((await get('service=wharf-registry&client_id=docker&scope=repository:alice/app:pull', 'Basic ' + Buffer.from('alice:alice-pw').toString('base64'))).statusCode, 200);
+  });
+
   test('failed logins are rate limited per address: 429 TOOMANYREQUESTS with Retry-After, even for the right password', async () => {
     for (let i = 0; i < 4; i++) await get('', basic(`guess${i}`, 'x'), '10.9.9.9');
     const limited = await get('', basic('bob', 'bob-pw'), '10.9.9.9');

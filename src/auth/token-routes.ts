@@ -7,6 +7,7 @@ import type { Accounts, Principal } from './accounts.ts';
 import type { Access } from './authorizer.ts';
 import { parseAuthorization } from './credentials.ts';
 import { formatScope, parseScopes } from './scope.ts';
+import { describeIssue, tokenFormSchema, tokenQuerySchema } from './token-schemas.ts';
 import type { TokenService } from './token-service.ts';
 
 export interface TokenRouteDeps {
@@ -18,7 +19,7 @@ export interface TokenRouteDeps {
   logger?: Logger;
 }
 
-type Params = Record<string, string | string[] | undefined>;
+type Fields = Record<string, string | string[]>;
 
 interface TokenContext {
   deps: TokenRouteDeps;
@@ -53,7 +54,9 @@ async function handle(work: () => Promise<FastifyReply>, reply: FastifyReply): P
 }
 
 async function getToken(request: FastifyRequest, reply: FastifyReply, ctx: TokenContext): Promise<FastifyReply> {
-  const query = (request.query ?? {}) as Params;
+  const parsed = tokenQuerySchema.safeParse(request.query ?? {});
+  if (!parsed.success) return oauthError(reply, 400, 'invalid_request', describeIssue(parsed.error));
+  const query = parsed.data;
   const bad = checkService(first(query.service), ctx);
   if (bad) return oauthError(reply, 400, 'invalid_request', bad);
   const requested = parseScopes(all(query.scope), { anyAction: true });
@@ -80,7 +83,9 @@ async function getToken(request: FastifyRequest, reply: FastifyReply, ctx: Token
 }
 
 async function postToken(request: FastifyRequest, reply: FastifyReply, ctx: TokenContext): Promise<FastifyReply> {
-  const form = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Params;
+  const parsed = tokenFormSchema.safeParse(request.body);
+  if (!parsed.success) return oauthError(reply, 400, 'invalid_request', describeIssue(parsed.error));
+  const form = parsed.data;
   const bad = checkService(first(form.service), ctx);
   if (bad) return oauthError(reply, 400, 'invalid_request', bad);
   const grantType = first(form.grant_type);
@@ -162,7 +167,7 @@ function oauthError(reply: FastifyReply, status: number, error: string, descript
 }
 
 /** Like a query string: a repeated field (scope) becomes an array. */
-function formFields(body: string): Params {
+function formFields(body: string): Fields {
   const fields: Record<string, string | string[]> = {};
   for (const [key, value] of new URLSearchParams(body)) {
     const seen = fields[key];

@@ -17,8 +17,10 @@ export interface VerifiedToken {
   /** The account, '' for an anonymous token. */
   subject: string;
   access: Access[];
-  /** The robot token the caller signed in with, if any (claim `wharf_rid`). */
+  /** The robot token the caller signed in with, if any (claim `wharf_rid`; wharf's own tokens only). */
   tokenId?: string;
+  /** Signed by an outside issuer: its `sub` names no local account. */
+  external?: true;
 }
 
 export interface RefreshClaims {
@@ -98,7 +100,8 @@ export class TokenService {
       if (!external && (payload.iat === undefined || payload.sub === undefined)) throw new Fault('unauthenticated', 'token claim iat or sub is missing');
       if (payload.typ === 'refresh') throw new Fault('unauthenticated', 'a refresh token is not an access token');
       const verified: VerifiedToken = { subject: String(payload.sub ?? ''), access: parseAccessClaim(payload.access) };
-      if (typeof payload.wharf_rid === 'string') verified.tokenId = payload.wharf_rid;
+      if (external) verified.external = true;
+      else if (typeof payload.wharf_rid === 'string') verified.tokenId = payload.wharf_rid;
       return verified;
     } catch (err) {
       if (err instanceof Fault) throw err;

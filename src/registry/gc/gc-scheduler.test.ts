@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { createLogger } from '../../base/log.ts';
 import { pushBlob, pushImage } from '../v2/test-registry.ts';
 import { graceSeconds, startGcFixture } from './gc-fixture.ts';
@@ -19,4 +20,33 @@ test('the schedule collects every interval until stopped', async () => {
     scheduler.stop();
     await t.close();
   }
+});
+
+test('beforeCollect runs before each collection; its failure is logged and the collection still runs', async () => {
+  const calls: string[] = [];
+  let failNext = true;
+  const collector = {
+    collect: async () => {
+      calls.push('collect');
+      return { manifests: 0, blobs: 0, bytes: 0, kept: 0, recovered: 0 };
+    },
+  };
+  const beforeCollect = async () => {
+    calls.push('before');
+    if (failNext) {
+      failNext = false;
+      throw new Error('database is locked');
+    }
+  };
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+  const scheduler = startGcScheduler(collector, { intervalSeconds: 0.02, gracePeriodSeconds: 0, deleteUntagged: false, logger, beforeCollect });
+  try {
+    const deadline = Date.now() + 5000;
+    while (calls.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  } finally {
+    scheduler.stop();
+  }
+  assert.deepEqual(calls.slice(0, 4), ['before', 'collect', 'before', 'collect']);
+  assert.ok(lines.some((line) => line.includes('retention failed') && line.includes('database is locked')), lines.join('\n'));
 });

@@ -6,13 +6,20 @@ export interface GcSchedulerOptions {
   gracePeriodSeconds: number;
   deleteUntagged: boolean;
   logger: Logger;
+  /** Runs before each collection (retention: what it deletes is collected in the same run); a failure is logged, the collection still runs. */
+  beforeCollect?: () => Promise<void>;
 }
 
 /** Runs a collection every interval in the registry part (`registry.gc`); `stop()` ends it. Timers never hold the process. */
-export function startGcScheduler(collector: GarbageCollector, options: GcSchedulerOptions): { stop(): void } {
+export function startGcScheduler(collector: Pick<GarbageCollector, 'collect'>, options: GcSchedulerOptions): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const run = async () => {
+    try {
+      await options.beforeCollect?.();
+    } catch (err) {
+      options.logger.warn({ err }, 'before garbage collection: retention failed');
+    }
     try {
       const started = Date.now();
       const result = await collector.collect({ graceSeconds: options.gracePeriodSeconds, deleteUntagged: options.deleteUntagged });

@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { configSchema } from '../../base/config.ts';
 import { openDatabase } from '../../meta/sqlite-database.ts';
-import { EndpointSender, type PostEnvelope } from './endpoint-sender.ts';
+import { EndpointSender, httpPost, type PostEnvelope } from './endpoint-sender.ts';
 import { type EndpointSettings, endpointSettings } from './endpoint-settings.ts';
 import { eventsMediaType } from './notification-event.ts';
+import type { NotificationQueue } from './notification-queue.ts';
 import { SqliteNotificationQueue } from './sqlite-notification-queue.ts';
 
 const logger = pino({ level: 'silent' });
@@ -110,4 +111,79 @@ test('the HTTP POST: envelope, media type, configured headers, timeout', async (
   assert.equal(last.headers.authorization, 'Bearer s3cret');
   assert.equal(last.headers['x-multi'], 'a, b');
   assert.deepEqual(JSON.parse(last.body), { events: [{ id: 'e1' }] });
+});
+
+test('a database error is logged and retried after backoff, never an unhandled rejection; removals are batched', async (t) => {
+  const real = new SqliteNotificationQueue(openDatabase(':memory:'));
+  for (const e of ['"a"', '"b"', '"c"']) real.append([{ event: e, endpoints: ['hook'] }]);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.after(() => process.off('unhandledRejection', onUnhandled));
+  let busy = 2;
+  const removals: number[] = [];
+  const queue: NotificationQueue = {
+    append: (entries) => real.append(entries),
+    head: (endpoint, after) => {
+      if (busy-- > 0) throw Object.assign(new Error('database is locked'), { code: 'ERR_SQLITE_ERROR', errcode: 5 });
+      return real.head(endpoint, after);
+    },
+    removeThrough: (endpoint, seq) => {
+      removals.push(seq);
+      real.removeThrough(endpoint, seq);
+    },
+    count: (endpoint) => real.count(endpoint),
+    endpointsQueued: () => real.endpointsQueued(),
+  };
+  const lines: string[] = [];
+  const recording = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+  const delivered: string[] = [];
+  const post: PostEnvelope = async (_s, body) => (delivered.push(JSON.parse(body).events[0]), 202);
+  const sender = new EndpointSender({ settings: settings({ backoff: '20ms' }), queue, logger: recording, post });
+  await until('three deliveries', () => real.count('hook') === 0);
+  await sender.stop();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(unhandled, []);
+  assert.deepEqual(delivered, ['a', 'b', 'c']);
+  assert.equal(removals.length, 1, `one removal for the three events: ${removals.join(', ')}`);
+  assert.ok(lines.some((line) => line.includes('database is locked')), 'the error is logged');
+});
+
+test('a URL with userinfo is delivered with Basic auth, and the password is never logged', async (t) => {
+  const seen: { url: string | undefined; authorization: string | undefined }[] = [];
+  const server = createServer((request, response) => {
+    seen.push({ url: request.url, authorization: request.headers.authorization });
+    request.resume();
+    request.on('end', () => response.writeHead(seen.length === 1 ? 500 : 200).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const port = (server.address() as AddressInfo).port;
+  const lines: string[] = [];
+  const recording = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+  const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
+  queue.append([{ event: '{"id":"e1"}', endpoints: ['hook'] }]);
+  const hook = settings({ url: `http://us%40er:s3cret@127.0.0.1:${port}/hook?x=1`, threshold: 5, backoff: '10ms' });
+  assert.equal(hook.url, `http://127.0.0.1:${port}/hook?x=1`);
+  const sender = new EndpointSender({ settings: hook, queue, logger: recording, post: (s, body, signal) => httpPost(s, body, signal) });
+  await until('delivery', () => queue.count('hook') === 0);
+  await sender.stop();
+  assert.equal(seen[1].url, '/hook?x=1');
+  assert.equal(seen[1].authorization, `Basic ${Buffer.from('us@er:s3cret').toString('base64')}`);
+  assert.ok(lines.length > 0, 'the failed first attempt was logged');
+  assert.ok(!lines.some((line) => line.includes('s3cret')), lines.join('\n'));
+  // A failure that quotes the URL (undici's own refusal of userinfo) is redacted too.
+  const failing = new EndpointSender({ settings: { ...hook, url: `http://user:s3cret@127.0.0.1:${port}/` }, queue, logger: recording });
+  queue.append([{ event: '{"id":"e2"}', endpoints: ['hook'] }]);
+  failing.appended();
+  await until('a logged failure', () => lines.some((line) => line.includes('not delivered')) && lines.length > 2);
+  await failing.stop();
+  assert.ok(!lines.some((line) => line.includes('s3cret')), lines.join('\n'));
+});
+
+test('an endpoint header value with CR or LF is refused when the settings are built', () => {
+  assert.throws(() => settings({ headers: { 'X-Token': 'a\r\nX-Evil: 1' } }), /header X-Token has a CR, LF or NUL/);
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../base/log.ts';
-import type { EndpointSettings } from './endpoint-settings.ts';
+import { type EndpointSettings, redactUserinfo } from './endpoint-settings.ts';
 import { envelopeOf, eventsMediaType } from './notification-event.ts';
 import type { NotificationQueue, QueuedEvent } from './notification-queue.ts';
 
@@ -14,11 +14,17 @@ export interface EndpointSenderOptions {
   post?: PostEnvelope;
 }
 
+/** Delivered events are removed together, once this many are acknowledged or `ackDelayMs` after the first. */
+const ackBatch = 100;
+const ackDelayMs = 100;
+
 /**
  * Delivers one endpoint's queue in order, one event per POST, removing an event only once the endpoint answered
  * 2xx or 3xx (at-least-once: a crash between the answer and the removal sends it again). A failure is retried
  * at once until `threshold` failures in a row, then after `backoff` each time (distribution's retrying sink
- * behind its breaker); an event is never given up.
+ * behind its breaker); an event is never given up. Removals are batched: a lost one only resends events, which
+ * carry their ids. A database error (e.g. SQLITE_BUSY while `wharf gc` holds meta.db) is logged and retried
+ * after `backoff`; the loop never ends but by `stop`.
  */
 export class EndpointSender {
   readonly #settings: EndpointSettings;
@@ -29,6 +35,10 @@ export class EndpointSender {
   #wake: (() => void) | undefined;
   #failures = 0;
   #queued: number;
+  /** The last delivered event's seq; those up to it are removed by the next `#acknowledge`. */
+  #acked = 0;
+  #unacknowledged = 0;
+  #ackTimer: NodeJS.Timeout | undefined;
   readonly #running: Promise<void>;
 
   constructor(options: EndpointSenderOptions) {
@@ -37,7 +47,7 @@ export class EndpointSender {
     this.#logger = options.logger.child({ endpoint: options.settings.name });
     this.#post = options.post ?? httpPost;
     this.#queued = this.#queue.count(this.#settings.name);
-    this.#running = this.#run();
+    this.#running = this.#run().catch((err: unknown) => this.#logger.error({ reason: describe(err) }, 'notification sender stopped'));
   }
 
   get settings(): EndpointSettings {
@@ -60,20 +70,45 @@ export class EndpointSender {
     this.#stop.abort();
     this.#wake?.();
     await this.#running;
+    this.#acknowledge();
   }
 
   async #run(): Promise<void> {
     const { signal } = this.#stop;
     while (!signal.aborted) {
-      const head = this.#queue.head(this.#settings.name);
-      if (!head) {
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        this.#wake = undefined;
-        continue;
+      try {
+        await this.#step(signal);
+      } catch (err) {
+        this.#logger.warn({ reason: describe(err), backoffMs: this.#settings.backoffMs }, 'notification queue unavailable, retrying after backoff');
+        await sleep(this.#settings.backoffMs, undefined, { signal }).catch(() => undefined);
       }
-      const failure = await this.#deliver(head, signal);
-      if (failure === undefined) this.#delivered(head);
-      else if (!signal.aborted) await this.#failed(failure, signal);
+    }
+  }
+
+  async #step(signal: AbortSignal): Promise<void> {
+    const head = this.#queue.head(this.#settings.name, this.#acked);
+    if (!head) {
+      this.#acknowledge();
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+      return;
+    }
+    const failure = await this.#deliver(head, signal);
+    if (failure === undefined) this.#delivered(head);
+    else if (!signal.aborted) await this.#failed(failure, signal);
+  }
+
+  /** Removes what was delivered; on a database error the removal is left for the next time. */
+  #acknowledge(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (this.#unacknowledged === 0) return;
+    try {
+      this.#queue.removeThrough(this.#settings.name, this.#acked);
+      this.#unacknowledged = 0;
+    } catch (err) {
+      this.#logger.warn({ reason: describe(err) }, 'delivered notifications not yet removed from the queue; retried later');
+      if (!this.#stop.signal.aborted) this.#ackTimer = setTimeout(() => this.#acknowledge(), this.#settings.backoffMs).unref();
     }
   }
 
@@ -88,7 +123,10 @@ export class EndpointSender {
   }
 
   #delivered(head: QueuedEvent): void {
-    this.#queue.remove(head.seq);
+    this.#acked = head.seq;
+    this.#unacknowledged++;
+    if (this.#unacknowledged >= ackBatch) this.#acknowledge();
+    else this.#ackTimer ??= setTimeout(() => this.#acknowledge(), ackDelayMs).unref();
     this.#queued = Math.max(0, this.#queued - 1);
     if (this.#failures >= this.#settings.threshold) this.#logger.info({ queued: this.#queued }, 'notification endpoint reachable again');
     this.#failures = 0;
@@ -121,8 +159,11 @@ export async function httpPost(settings: EndpointSettings, body: string, signal:
   return response.status;
 }
 
+/** Why a POST or the queue failed, for the log: never a URL's userinfo, never a header's value. */
 function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return redactUserinfo(String(err));
+  // undici's TypeErrors for a bad header or URL quote the value; name them only.
+  if (err.name === 'TypeError' && !(err.cause instanceof Error)) return 'TypeError: request could not be built (invalid URL or header)';
   const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return `${err.message}${cause}`;
+  return redactUserinfo(`${err.message}${cause}`);
 }

@@ -95,8 +95,8 @@ test('a push whose event cannot be queued fails its caller; the event is queued 
       if (full) throw Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR' });
       real.append(entries);
     },
-    head: (endpoint) => real.head(endpoint),
-    remove: (seq) => real.remove(seq),
+    head: (endpoint, after) => real.head(endpoint, after),
+    removeThrough: (endpoint, seq) => real.removeThrough(endpoint, seq),
     count: (endpoint) => real.count(endpoint),
     endpointsQueued: () => real.endpointsQueued(),
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyRequest } from 'fastify';
+import { formatHostPort } from '../../base/listen-address.ts';
 import type { Logger } from '../../base/log.ts';
 import { EndpointSender, type PostEnvelope } from './endpoint-sender.ts';
 import { accepts, type EndpointConfig, endpointSettings } from './endpoint-settings.ts';
@@ -99,13 +100,13 @@ export class Notifier implements RegistryEvents {
     return {
       request: {
         id: String(request.id),
-        addr: socket?.remotePort !== undefined ? joinHostPort(request.ip, socket.remotePort) : request.ip,
+        addr: socket?.remotePort !== undefined ? formatHostPort(request.ip, socket.remotePort) : request.ip,
         host: request.headers.host,
         method: request.method,
         useragent: typeof userAgent === 'string' ? userAgent : '',
       },
       actor: { name: actor },
-      source: { addr: socket?.localPort !== undefined ? joinHostPort(this.#source.host, socket.localPort) : this.#source.host, instanceID: this.#source.instanceID },
+      source: { addr: socket?.localPort !== undefined ? formatHostPort(this.#source.host, socket.localPort) : this.#source.host, instanceID: this.#source.instanceID },
     };
   }
 
@@ -115,8 +116,4 @@ export class Notifier implements RegistryEvents {
       if (!active.has(name)) this.#logger.warn({ endpoint: name, queued: this.#queue.count(name) }, 'notifications queued for an endpoint that is not configured or disabled; kept until it is back');
     }
   }
-}
-
-function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

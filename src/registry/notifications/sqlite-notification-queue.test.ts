@@ -19,12 +19,14 @@ test('events come back per endpoint in the order appended, until removed', () =>
   assert.equal(queue.count('b'), 2);
   const first = queue.head('a');
   assert.equal(first?.event, 'e1');
-  queue.remove(first!.seq);
+  assert.equal(queue.head('a', first!.seq)?.event, 'e2', 'head after a seq skips what is acknowledged');
+  queue.removeThrough('a', first!.seq);
   assert.equal(queue.head('a')?.event, 'e2');
   assert.equal(queue.head('b')?.event, 'e1', 'removing a\'s copy leaves b\'s');
   assert.deepEqual(queue.endpointsQueued(), ['a', 'b']);
-  queue.remove(queue.head('a')!.seq);
+  queue.removeThrough('a', queue.head('a')!.seq);
   assert.equal(queue.head('a'), undefined);
+  assert.equal(queue.count('b'), 2, 'removeThrough keeps other endpoints\' events');
   assert.equal(queue.count('a'), 0);
 });
 
@@ -35,7 +37,7 @@ test('what was appended is there after the database is closed and reopened', (t)
   const db = openDatabase(file);
   const queue = new SqliteNotificationQueue(db);
   for (let i = 0; i < 5; i++) queue.append([{ event: `e${i}`, endpoints: ['hook'] }]);
-  queue.remove(queue.head('hook')!.seq);
+  queue.removeThrough('hook', queue.head('hook')!.seq);
   db.close();
   const again = new SqliteNotificationQueue(openDatabase(file));
   assert.equal(again.count('hook'), 4);

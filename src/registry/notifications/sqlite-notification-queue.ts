@@ -24,8 +24,8 @@ export class SqliteNotificationQueue implements NotificationQueue {
     applyMigrations(db, 'notifications', migrations);
     this.#db = db;
     this.#insert = db.prepare('INSERT INTO notification_queue (endpoint, event, queued_at) VALUES (?, ?, ?)');
-    this.#head = db.prepare('SELECT seq, event FROM notification_queue WHERE endpoint = ? ORDER BY seq LIMIT 1');
-    this.#remove = db.prepare('DELETE FROM notification_queue WHERE seq = ?');
+    this.#head = db.prepare('SELECT seq, event FROM notification_queue WHERE endpoint = ? AND seq > ? ORDER BY seq LIMIT 1');
+    this.#remove = db.prepare('DELETE FROM notification_queue WHERE endpoint = ? AND seq <= ?');
     this.#count = db.prepare('SELECT COUNT(*) AS n FROM notification_queue WHERE endpoint = ?');
   }
 
@@ -37,13 +37,13 @@ export class SqliteNotificationQueue implements NotificationQueue {
     });
   }
 
-  head(endpoint: string): QueuedEvent | undefined {
-    const row = this.#head.get(endpoint) as { seq: number; event: string } | undefined;
+  head(endpoint: string, after = 0): QueuedEvent | undefined {
+    const row = this.#head.get(endpoint, after) as { seq: number; event: string } | undefined;
     return row ? { seq: Number(row.seq), event: row.event } : undefined;
   }
 
-  remove(seq: number): void {
-    this.#remove.run(seq);
+  removeThrough(endpoint: string, seq: number): void {
+    this.#remove.run(endpoint, seq);
   }
 
   count(endpoint: string): number {

@@ -1,3 +1,4 @@
+import type { Logger } from '../../base/log.ts';
 import type { GcIndex, GcManifest } from '../../meta/gc-index.ts';
 import type { RetentionIndex, TagRecord } from '../../meta/retention-index.ts';
 import type { ImmutableTags } from './immutable-tags.ts';
@@ -56,4 +57,10 @@ async function deleteManifests(gc: GcIndex, planned: readonly ExpiredManifest[],
     if (left.length === pending.length) return deleted;
     pending = left;
   }
+}
+
+/** Retention as the gc scheduler's `beforeCollect`: applied now, its counts logged; blobs go in the collection that follows. */
+export async function applyScheduledRetention(deps: Omit<RetentionDeps, 'now'> & { logger: Logger }): Promise<void> {
+  const result = await applyRetention({ ...deps, now: new Date() }, { dryRun: false });
+  deps.logger.info(result, 'retention applied before garbage collection');
 }
