@@ -13,6 +13,8 @@ export const faultKinds = [
   'too-large',
   // The disk (or quota) holding the data is full: the request may succeed once space is freed.
   'storage-full',
+  // The server failed at something it should have been able to do: a 500 with the message, as dockerd answers.
+  'internal',
 ] as const;
 
 export type FaultKind = (typeof faultKinds)[number];

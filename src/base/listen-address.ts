@@ -12,3 +12,8 @@ export function parseListenAddress(addr: string): ListenAddress {
   if (!match || port > 65535) throw new Fault('invalid-argument', `invalid listen address "${addr}": want HOST:PORT`);
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
+
+/** Go's net.JoinHostPort: `host:port`, an IPv6 host in brackets (`[::1]:5000`), as URLs and listen addresses want. */
+export function formatHostPort(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { parseListenAddress } from './listen-address.ts';
+import { formatHostPort, parseListenAddress } from './listen-address.ts';
 import type { Logger } from './log.ts';
 
 export interface MetricsServerOptions {
@@ -34,7 +34,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    url: `http://${formatHostPort(host, bound)}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -2,7 +2,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../base/log.ts';
 import { type MetricsServer, startMetricsServer } from '../base/metrics-server.ts';
-import { splitVersion } from './api/api-version.ts';
 import type { Router } from './api/router.ts';
 import type { ContainerStatus } from './containers/container-record.ts';
 
@@ -50,9 +49,19 @@ export async function startEngineMetrics(options: EngineMetricsOptions): Promise
 function countRequests(options: EngineMetricsOptions, requests: Counter<'route' | 'method' | 'code'>): void {
   const labels = (req: IncomingMessage, code: number) => {
     const method = req.method ?? 'GET';
-    const { path } = splitVersion(URL.parse(req.url ?? '/', 'http://engine')?.pathname ?? '/');
-    return { route: options.router.match(method, path)?.route.name ?? 'unknown', method, code: String(code) };
+    return { route: routeName(options.router, method, req.url), method, code: String(code) };
   };
   options.api.on('request', (req, res) => res.once('close', () => requests.inc(labels(req, res.statusCode))));
   options.api.on('upgrade', (req: IncomingMessage) => requests.inc(labels(req, 101)));
+}
+
+/**
+ * The route a request names, whatever its version prefix: this runs in event listeners, where a throw would
+ * kill the engine, so an unsupported version (which the dispatcher refuses with a 400) is stripped, not checked.
+ */
+function routeName(router: Router, method: string, url: string | undefined): string {
+  const pathname = URL.parse(url ?? '/', 'http://engine')?.pathname ?? '/';
+  const versioned = /^\/v[0-9.]+(\/.*)?$/.exec(pathname);
+  const path = versioned ? (versioned[1] ?? '/') : pathname;
+  return router.match(method, path)?.route.name ?? 'unknown';
 }

@@ -11,6 +11,7 @@ import { registerTokenRoutes } from '../auth/token-routes.ts';
 import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
 import { SqliteV1Store } from '../meta/sqlite-v1-store.ts';
 import { SqliteGcIndex } from '../meta/sqlite-gc-index.ts';
+import { SqliteRetentionIndex } from '../meta/sqlite-retention-index.ts';
 import { openDatabase } from '../meta/sqlite-database.ts';
 import { registerRegistryV1, v1Headers } from '../registry/v1/routes.ts';
 import { Notifier } from '../registry/notifications/notifier.ts';
@@ -19,6 +20,8 @@ import { startUploadPurger } from '../registry/upload-purger.ts';
 import { EngineRoots } from '../registry/gc/engine-roots.ts';
 import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
 import { startGcScheduler } from '../registry/gc/gc-scheduler.ts';
+import { applyScheduledRetention } from '../registry/retention/apply-retention.ts';
+import { ImmutableTags } from '../registry/retention/immutable-tags.ts';
 import { registerRegistryV2, registryFrameworkErrors } from '../registry/v2/routes.ts';
 import { instrumentRegistry } from '../registry/metrics/instrument-registry.ts';
 import { MeteredCollector } from '../registry/metrics/metered-collector.ts';
@@ -27,7 +30,7 @@ import { RegistryMetrics } from '../registry/metrics/registry-metrics.ts';
 import { storageStats } from '../registry/metrics/storage-stats.ts';
 import { startMetricsServer } from '../base/metrics-server.ts';
 import { FsBlobStore } from '../store/fs-blob-store.ts';
-import { parseListenAddress } from './listen-address.ts';
+import { formatHostPort, parseListenAddress } from '../base/listen-address.ts';
 
 export type WharfPart = 'registry' | 'engine' | 'token';
 
@@ -131,7 +134,11 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   if (config.registry.gc.intervalSeconds > 0) {
     const gcDeps = { blobs, index: new SqliteGcIndex(db), engine: new EngineRoots(config.root), logger };
     const collector = metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps);
-    const gc = startGcScheduler(collector, { ...config.registry.gc, logger });
+    const { retention, immutableTags } = config.registry;
+    const beforeCollect = retention.length > 0
+      ? () => applyScheduledRetention({ rules: retention, immutable: new ImmutableTags(immutableTags), tags: new SqliteRetentionIndex(db), gc: gcDeps.index, logger })
+      : undefined;
+    const gc = startGcScheduler(collector, { ...config.registry.gc, logger, beforeCollect });
     app.addHook('onClose', async () => gc.stop());
   }
   if (auth.tokens) registerTokenRoutes(app, { tokens: auth.tokens, accounts: auth.accounts, acl: auth.acl, config, logger });
@@ -202,7 +209,7 @@ async function listen(app: FastifyInstance, config: Config, addr: string): Promi
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const scheme = config.registry.tls.cert ? 'https' : 'http';
-  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  return `${scheme}://${formatHostPort(host, boundPort)}`;
 }
 
 /**

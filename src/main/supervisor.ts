@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Config } from '../base/config.ts';
 import { Fault } from '../base/fault.ts';
 import { createLogger, type Logger } from '../base/log.ts';
-import { parseListenAddress } from './listen-address.ts';
+import { formatHostPort, parseListenAddress } from '../base/listen-address.ts';
 import type { SupervisedPartName } from './part-messages.ts';
 import { enabledParts } from './start-wharf.ts';
 import { SupervisedPart } from './supervised-part.ts';
@@ -67,6 +67,6 @@ function pinRegistryPort(config: Config, registryUrl: string | undefined): Confi
   const { host, port } = parseListenAddress(config.registry.addr);
   if (port !== 0 || !registryUrl) return config;
   const bound = new URL(registryUrl).port;
-  const addr = `${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const addr = formatHostPort(host, bound);
   return { ...config, registry: { ...config.registry, addr } };
 }

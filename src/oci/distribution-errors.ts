@@ -50,6 +50,7 @@ export const defaultErrorForKind: Record<FaultKind, { code: DistributionErrorCod
   // prints it as such and gives up), while a full disk is the server's condition, which 507 states and which may
   // clear; the message and detail name the disk.
   'storage-full': { code: 'UNKNOWN', status: 507 },
+  internal: { code: 'UNKNOWN', status: 500 },
 };
 
 /** Kinds whose status wins over their code's: an unsatisfiable range is 416, an oversized body 413, a full disk 507. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Every registry answer sent before its request body was read (a refusal, an unknown upload, a 413, a mount
@@ -16,7 +17,11 @@ export function closeUnreadBodies(scope: FastifyInstance): void {
 export function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
   if (raw.complete || raw.readableEnded || reply.raw.headersSent) return;
-  const length = raw.headers['content-length'];
-  const hasBody = length !== undefined ? Number(length) > 0 : raw.headers['transfer-encoding'] !== undefined;
-  if (hasBody) reply.header('connection', 'close');
+  if (hasBody(raw)) reply.header('connection', 'close');
+}
+
+/** Whether a request carries a body: a positive Content-Length, or none and a Transfer-Encoding. */
+export function hasBody(request: { headers: IncomingHttpHeaders }): boolean {
+  const length = request.headers['content-length'];
+  return length !== undefined ? Number(length) > 0 : request.headers['transfer-encoding'] !== undefined;
 }

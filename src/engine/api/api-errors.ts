@@ -18,6 +18,7 @@ export const engineStatusByKind: Record<FaultKind, number> = {
   unavailable: 503,
   // dockerd answers a full disk (ENOSPC) with a 500 that carries the message.
   'storage-full': 500,
+  internal: 500,
 };
 
 export interface RenderedError {

@@ -113,12 +113,13 @@ async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffe
       const onEnd = () => done(undefined);
       const done = (c: Buffer | undefined) => {
         socket.off('data', onData);
-        socket.off('end', onEnd);
+        socket.off('end', onEnd).off('close', onEnd);
         socket.pause();
         resolve(c);
       };
       socket.on('data', onData);
-      socket.once('end', onEnd);
+      // A connection reset brings 'close' without 'end'.
+      socket.once('end', onEnd).once('close', onEnd);
       socket.resume();
     });
     if (!chunk) throw new Fault('invalid-argument', 'exec start body ended early');

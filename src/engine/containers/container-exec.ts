@@ -168,7 +168,8 @@ export class ContainerExecs {
   /**
    * The attached client's side (moby container/stream CopyStreams with CloseStdin): without a TTY its EOF
    * closes the process's stdin; with one, its EOF or the detach keys only let the client go (its output ends)
-   * and the process runs on, its terminal kept open and drained.
+   * and the process runs on, its terminal kept open and drained. A dropped connection counts as EOF (moby closes
+   * stdin on any read error).
    */
   #client(exec: ExecRecord, process: ContainerProcess, streams: ExecStreams): ExecClient {
     let letGo!: () => void;
@@ -176,7 +177,7 @@ export class ContainerExecs {
     const client: ExecClient = { output: streams.output, gone, letGo: () => undefined };
     client.letGo = () => {
       client.output = undefined;
-      streams.input?.off('data', onData).off('end', onEnd);
+      streams.input?.off('data', onData).off('end', onEnd).off('close', onEnd);
       if (streams.output?.writable) streams.output.end();
       letGo();
     };
@@ -192,7 +193,8 @@ export class ContainerExecs {
     const onEnd = () => (exec.config.Tty ? client.letGo() : stdin?.writable && stdin.end());
     if (streams.input && stdin) {
       stdin.on('error', () => undefined);
-      streams.input.on('data', onData).once('end', onEnd);
+      // A connection that drops without a clean close has no 'end', only 'close' (after any 'error').
+      streams.input.on('data', onData).once('end', onEnd).once('close', onEnd);
       // Reading the start body may have paused the socket; a paused stream ignores new 'data' listeners.
       streams.input.resume();
     }

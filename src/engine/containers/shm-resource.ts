@@ -8,6 +8,11 @@ import type { ContainerResource } from './container-resources.ts';
 
 const defaultShmSize = 64 * 1024 * 1024;
 
+/** A HostConfig's /dev/shm size in bytes: its ShmSize, or moby's 64 MiB when that is 0 or unset. */
+export function shmSizeOf(host: Record<string, unknown>): number {
+  return Number(host.ShmSize ?? 0) || defaultShmSize;
+}
+
 /** Where a shareable container's /dev/shm lives on the host while it runs (moby's container ShmPath). */
 export function shmPath(containerDir: string): string {
   return join(containerDir, 'shm');
@@ -27,7 +32,7 @@ export function shmResource(containerDir: (id: string) => string, logger: Logger
       if (!shareable(record)) return;
       const target = shmPath(containerDir(record.id));
       await mkdir(target, { recursive: true, mode: 0o700 });
-      const size = Number(record.hostConfig.ShmSize ?? 0) || defaultShmSize;
+      const size = shmSizeOf(record.hostConfig);
       await mountAll([{ type: 'tmpfs', source: 'shm', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', `size=${size}`] }], target);
     },
     release: async (record) => {

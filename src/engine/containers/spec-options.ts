@@ -8,6 +8,7 @@
 import { statSync } from 'node:fs';
 import { Fault } from '../../base/fault.ts';
 import type { ResolvedUser } from './bundle-files.ts';
+import { shmSizeOf } from './shm-resource.ts';
 
 export interface DeviceMappingRequest {
   PathOnHost?: string;
@@ -38,7 +39,7 @@ export interface LinuxDevice {
 export interface HostOptions {
   groupAdd: string[];
   oomScoreAdj: number;
-  /** Bytes of /dev/shm; 0 = moby's default 64m. */
+  /** Bytes of /dev/shm: ShmSize, or moby's default 64m for 0 (shm-resource.ts shmSizeOf). */
   shmSize: number;
   sysctls: Record<string, string>;
   ulimits: { name: string; soft: number; hard: number }[];
@@ -80,7 +81,6 @@ const blkioDeviceFields = {
   BlkioDeviceWriteIOps: 'throttleWriteIOPSDevice',
 } as const;
 
-const defaultShmSize = 64 * 1024 * 1024;
 /** runc's list of sysctls that live in a namespace the container owns (libcontainer/configs/validate). */
 const namespacedSysctls = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'];
 const ulimitNames = ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'];
@@ -172,7 +172,7 @@ export function hostOptionsOf(host: Record<string, unknown>, joined: JoinedNames
   return {
     groupAdd: list<string>(host.GroupAdd),
     oomScoreAdj: Number(host.OomScoreAdj ?? 0),
-    shmSize: Number(host.ShmSize ?? 0),
+    shmSize: shmSizeOf(host),
     sysctls: map(host.Sysctls),
     ulimits: list<{ Name: string; Soft: number; Hard: number }>(host.Ulimits).map((u) => ({ name: u.Name, soft: u.Soft ?? 0, hard: u.Hard ?? 0 })),
     pidMode: String(host.PidMode ?? ''),
@@ -278,7 +278,7 @@ function shmMounts(mounts: Record<string, unknown>[], options: HostOptions): Rec
   return mounts.map((m) => {
     if (m.destination !== '/dev/shm' || m.type !== 'tmpfs') return m;
     if (shared) return { destination: '/dev/shm', type: 'bind', source: shared, options: ['rbind', 'rprivate'] };
-    const size = `size=${options.shmSize || defaultShmSize}`;
+    const size = `size=${options.shmSize}`;
     return { ...m, options: [...(m.options as string[]).filter((o) => !o.startsWith('size=')), size] };
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
+import { hasBody } from '../unread-body.ts';
 import type { AuthFailureReason, RegistryMetrics } from './registry-metrics.ts';
 import { routeLabel } from './route-label.ts';
 
@@ -56,7 +57,3 @@ function isStream(payload: unknown): payload is Readable {
   return typeof payload === 'object' && payload !== null && typeof (payload as Readable).pipe === 'function' && typeof (payload as Readable).on === 'function';
 }
 
-function hasBody(request: FastifyRequest): boolean {
-  const length = request.headers['content-length'];
-  return length !== undefined ? Number(length) > 0 : request.headers['transfer-encoding'] !== undefined;
-}

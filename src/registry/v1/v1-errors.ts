@@ -19,6 +19,7 @@ export const v1StatusByKind: Record<FaultKind, number> = {
   'not-implemented': 501,
   unavailable: 503,
   'storage-full': 507,
+  internal: 500,
 };
 
 /** Fault codes that override the kind's status. */

@@ -7,6 +7,7 @@ import { mediaTypes } from '../../oci/media-types.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
 import type { RequestEvents } from '../notifications/request-events.ts';
 import type { RegistryService } from '../registry-service.ts';
+import { hasBody } from '../unread-body.ts';
 import { parseContentRange, parseRangeHeader, uploadRange } from './http-ranges.ts';
 import { acceptsManifest, matchesEtag } from './negotiation.ts';
 
@@ -215,10 +216,6 @@ function chunkRange(request: FastifyRequest) {
   return range;
 }
 
-function hasBody(request: FastifyRequest): boolean {
-  const length = request.headers['content-length'];
-  return length !== undefined ? Number(length) > 0 : request.headers['transfer-encoding'] !== undefined;
-}
 
 function parsePage(query: Record<string, string | undefined>): Page {
   const page: Page = {};
