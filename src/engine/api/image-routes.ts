@@ -141,9 +141,15 @@ async function saveImages(images: ImageService, names: string[], res: ServerResp
   return 'streamed';
 }
 
-/** docker load: the body is the archive; the answer a JSON stream of `Loaded image: …` lines. */
+/**
+ * docker load: the body is the archive; the answer a JSON stream of `Loaded image: …` lines. moby's postImagesLoad
+ * answers 200 at once and any failure in-band, so the CLI prints it without "Error response from daemon".
+ */
 async function loadImages(images: ImageService, ctx: ApiContext, res: ServerResponse): Promise<Reply> {
-  return streamProgress(res, (stream) => images.load(requestBody(ctx.req), { progress: (m) => stream.write(m), signal: ctx.signal }));
+  return streamProgress(res, (stream) => {
+    stream.start();
+    return images.load(requestBody(ctx.req), { progress: (m) => stream.write(m), signal: ctx.signal });
+  });
 }
 
 /** GET /images/search?term=&limit=&filters=: the index's /v1/search, narrowed by moby's filters. */

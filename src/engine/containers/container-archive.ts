@@ -10,6 +10,7 @@ import { posix, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Stats } from 'node:fs';
+import { untarFault } from '../../base/archive-fault.ts';
 import { Fault, isFault } from '../../base/fault.ts';
 import { resolveInRoot } from '../build/scoped-copy.ts';
 import { FilterProcess } from '../images/filter-process.ts';
@@ -96,8 +97,12 @@ export class ContainerArchive {
         const plain = decompressStream();
         const feeding = pipeline(tar, plain);
         feeding.catch(() => undefined);
-        await applyLayerTar(plain, { root: dir, lowers: [], owner, noOverwriteDirNonDir: options.noOverwriteDirNonDir });
-        await feeding;
+        try {
+          await applyLayerTar(plain, { root: dir, lowers: [], owner, noOverwriteDirNonDir: options.noOverwriteDirNonDir });
+          await feeding;
+        } catch (err) {
+          throw untarFault(err);
+        }
       },
       { running: 'mounts' },
     );
@@ -188,7 +193,7 @@ function tarOf({ host, st }: Located, name: string, containerRoot: boolean): Rea
   const rename = st.isDirectory() && name !== '/' && name !== '.' ? [`--transform=s,^\\.,${escapeReplacement(name)},S`] : [];
   // The kernel's views a running container has mounted (moby's copy of `/` shows those mount points empty).
   const kernelViews = containerRoot ? ['--anchored', '--exclude=./proc/*', '--exclude=./sys/*'] : [];
-  const tar = new FilterProcess('tar', ['--numeric-owner', '-C', dir, '-cf', '-', ...kernelViews, ...rename, '--', member], {
+  const tar = new FilterProcess('tar', ['--numeric-owner', '--sort=name', '-C', dir, '-cf', '-', ...kernelViews, ...rename, '--', member], {
     name: 'tar',
     okCodes: [0, 1],
     failure: 'unavailable',

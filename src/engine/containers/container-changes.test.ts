@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Change } from '../snapshots/layer-diff.ts';
-import { visibleChanges } from './container-changes.ts';
+import { runtimeOnlyPaths, visibleChanges } from './container-changes.ts';
 
 const added = (path: string): Change => ({ path, kind: 'added' });
 const modified = (path: string): Change => ({ path, kind: 'modified' });
@@ -23,4 +23,16 @@ test('a directory changed itself stays; files of the init layer show as changed,
   assert.deepEqual(visibleChanges([modified('/etc')]), [modified('/etc')]);
   assert.deepEqual(visibleChanges([added('/.dockerenv'), added('/etc/mtab')]), [modified('/.dockerenv'), modified('/etc/mtab')]);
   assert.deepEqual(visibleChanges([added('/devices'), added('/system')]), [added('/devices'), added('/system')]);
+});
+
+test('a directory whose own mode or owner changed stays though only mount points lie below it', () => {
+  const chmodded: Change = { path: '/etc', kind: 'modified', ownChange: true };
+  assert.deepEqual(visibleChanges([chmodded, added('/etc/hosts'), added('/etc/hostname')]), [chmodded]);
+});
+
+test('a commit leaves out exactly what docker diff hides', () => {
+  const runcMade = [added('/dev'), added('/proc'), modified('/etc'), added('/etc/hosts'), added('/etc/hostname'), added('/etc/resolv.conf')];
+  assert.deepEqual([...runtimeOnlyPaths([...runcMade, modified('/tmp'), added('/tmp/x')])], runcMade.map((c) => c.path));
+  assert.deepEqual([...runtimeOnlyPaths([modified('/etc'), added('/etc/hosts'), added('/etc/motd')])], ['/etc/hosts']);
+  assert.deepEqual([...runtimeOnlyPaths([{ path: '/etc', kind: 'modified', ownChange: true }, added('/etc/hosts')])], ['/etc/hosts']);
 });

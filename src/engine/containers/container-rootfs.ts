@@ -189,10 +189,10 @@ function committedConfig(container: ContainerConfig, overrides: Partial<Containe
 
 /** A tar of `dir`'s contents (names without a leading `./`, numeric owners), streamed from GNU tar. */
 function tarDirectory(dir: string): Readable {
-  const names = readdirSync(dir);
+  const names = readdirSync(dir).sort();
   // --files-from=/dev/null: an empty rootfs makes an empty archive instead of tar's refusal. GNU tar's status 1
   // is "a file changed as we read it" (a running container): a warning, not a failure.
-  const tar = new FilterProcess('tar', ['--numeric-owner', '-C', dir, '-cf', '-', '--files-from=/dev/null', '--', ...names], {
+  const tar = new FilterProcess('tar', ['--numeric-owner', '--sort=name', '-C', dir, '-cf', '-', '--files-from=/dev/null', '--', ...names], {
     name: 'tar',
     okCodes: [0, 1],
     failure: 'unavailable',

@@ -199,7 +199,7 @@ async function fromOciIndex(
 
 async function storeSmall(blobs: BlobStore, bytes: Buffer, ingest: (source: Readable) => Promise<string>): Promise<string> {
   const digest = digestOf(bytes);
-  return (await blobs.stat(digest)) ? digest : ingest(Readable.from([bytes]));
+  return (await blobs.touch(digest)) ? digest : ingest(Readable.from([bytes]));
 }
 
 function parseJson(bytes: Buffer, what: string): unknown {

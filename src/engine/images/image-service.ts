@@ -10,6 +10,7 @@ import type { Snapshotter } from '../snapshots/snapshotter.ts';
 import type { EventLog } from '../events.ts';
 import { applyConfigChanges } from './config-changes.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
+import { emptyLayerDiffId } from '../../oci/v1-image.ts';
 import { storeBytes } from './store-bytes.ts';
 import type { HistoryEntry, ImageConfig, ImageRuntimeConfig } from './image-config.ts';
 import { searchIndex, type SearchResult } from '../../client/index-search.ts';
@@ -211,8 +212,10 @@ export class ImageService {
     const parentConfig = parent ? await this.store.config(parent.id) : scratchConfig();
     const parentLayers = parent?.layers ?? [];
     const blob = await this.#ingestStream(changes, options.signal);
-    const unpacked = await this.#unpacker.unpack([...parentLayers.map((l) => ({ blob: l.blob, diffId: l.diffId })), { blob }]);
-    const top = unpacked.at(-1)!;
+    // moby's NewChildImage: a container that changed nothing (an empty tar) adds no layer, an empty_layer history entry.
+    const empty = blob === emptyLayerDiffId;
+    const unpacked = empty ? [] : await this.#unpacker.unpack([...parentLayers.map((l) => ({ blob: l.blob, diffId: l.diffId })), { blob }]);
+    const top = unpacked.at(-1);
     const created = this.#now().toISOString();
     const config: ImageConfig = {
       ...parentConfig,
@@ -221,17 +224,23 @@ export class ImageService {
       ...(options.comment ? { comment: options.comment } : {}),
       container: from.containerId,
       config: applyConfigChanges(from.config, options.changes ?? []),
-      rootfs: { type: 'layers', diff_ids: [...parentConfig.rootfs.diff_ids, top.diffId] },
+      rootfs: { type: 'layers', diff_ids: [...parentConfig.rootfs.diff_ids, ...(top ? [top.diffId] : [])] },
       history: [
         ...(parentConfig.history ?? []),
-        { created, created_by: from.createdBy, ...(options.author ? { author: options.author } : {}), ...(options.comment ? { comment: options.comment } : {}) },
+        {
+          created,
+          created_by: from.createdBy,
+          ...(options.author ? { author: options.author } : {}),
+          ...(options.comment ? { comment: options.comment } : {}),
+          ...(empty ? { empty_layer: true } : {}),
+        },
       ],
     };
     const id = await storeBytes(this.#deps.blobs, Buffer.from(JSON.stringify(config)));
-    const size = top.size ?? this.store.layerSize(top.chainId) ?? 0;
-    const layer = { blob, mediaType: mediaTypes.dockerLayerUncompressed, diffId: top.diffId, chainId: top.chainId, size };
+    const size = top ? (top.size ?? this.store.layerSize(top.chainId) ?? 0) : 0;
+    const layers = top ? [...parentLayers, { blob, mediaType: mediaTypes.dockerLayerUncompressed, diffId: top.diffId, chainId: top.chainId, size }] : parentLayers;
     // moby's CommitImage: the container's image is the new image's parent (docker commit and build steps alike).
-    this.store.put({ id, layers: [...parentLayers, layer], repoDigests: [], size: (parent?.size ?? 0) + size, ...(parent ? { parent: parent.id } : {}) });
+    this.store.put({ id, layers, repoDigests: [], size: (parent?.size ?? 0) + size, ...(parent ? { parent: parent.id } : {}) });
     if (options.buildKey !== undefined) this.store.setBuilt(id, parent?.id ?? '', options.buildKey);
     if (target) this.tagImage(id, target);
     return id;

@@ -9,10 +9,11 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Header, type Pack } from 'tar-stream';
 
+import { goTarModes } from './go-tar-modes.ts';
 import { isWhiteout, opaqueDirectories } from './overlay-marks.ts';
 import { writePaxXattrs } from './pax-xattrs.ts';
 import { readXattrs, type Xattrs } from './xattrs.ts';
@@ -25,6 +26,8 @@ export interface Change {
   /** Absolute path inside the container ('/etc/hosts'). */
   path: string;
   kind: ChangeKind;
+  /** A directory present below whose own mode or owner differs there (moby's statDifferent for directories). */
+  ownChange?: true;
 }
 
 interface Node {
@@ -80,8 +83,17 @@ function layerXattr(name: string): boolean {
 }
 
 
-async function writeLayer(tar: Pack, root: string, hasLowers: boolean): Promise<void> {
-  const nodes = await walk(root);
+/** What diffLayerTar leaves out of a layer besides overlay's own marks. */
+export interface DiffOptions {
+  /** Whether there are layers below (whiteout marks only count then). */
+  hasLowers: boolean;
+  /** Paths (`/etc/hosts`, as Change paths) that are not the layer's: the runtime's mount points (container-changes.ts). */
+  omit?: ReadonlySet<string>;
+}
+
+async function writeLayer(tar: Pack, root: string, options: DiffOptions): Promise<void> {
+  const { hasLowers, omit } = options;
+  const nodes = (await walk(root)).filter((n) => !omit?.has(`/${n.rel}`));
   const dirs = nodes.filter((n) => n.stat.isDirectory()).map((n) => join(root, n.rel));
   const opaque = hasLowers ? await opaqueDirectories(dirs) : new Set<string>();
   const xattrs = await readXattrs(nodes.map((n) => join(root, n.rel)));
@@ -110,13 +122,14 @@ async function writeLayer(tar: Pack, root: string, hasLowers: boolean): Promise<
   }
 }
 
-/** Streams the tree under `root` as a layer tar; whiteout marks only count when there are layers below. */
-export function diffLayerTar(root: string, options: { hasLowers: boolean }): Readable {
+/** Streams the tree under `root` as a layer tar. */
+export function diffLayerTar(root: string, options: DiffOptions): Readable {
   const tar = pack();
-  const out = new PassThrough();
+  // Headers as moby's layer tars have them: the mode with its file type bits.
+  const out = goTarModes();
   // The pipeline owns both streams: a reader that goes away destroys the packer, a failing walk ends the reader.
   pipeline(tar as unknown as Readable, out).catch(() => undefined);
-  writeLayer(tar, root, options.hasLowers).then(
+  writeLayer(tar, root, options).then(
     () => tar.finalize(),
     (err: Error) => out.destroy(err),
   );
@@ -132,14 +145,21 @@ export async function listChanges(root: string, lowers: readonly string[]): Prom
   const below = async (rel: string) => {
     for (const lower of lowers) {
       const st = await lstat(join(lower, rel)).catch(() => undefined);
-      if (st) return !isWhiteout(st);
+      if (st) return isWhiteout(st) ? undefined : st;
     }
-    return false;
+    return undefined;
   };
   const changes: Change[] = [];
   for (const { rel, stat } of nodes) {
-    if (isWhiteout(stat)) changes.push({ path: `/${rel}`, kind: 'deleted' });
-    else changes.push({ path: `/${rel}`, kind: (await below(rel)) ? 'modified' : 'added' });
+    if (isWhiteout(stat)) {
+      changes.push({ path: `/${rel}`, kind: 'deleted' });
+      continue;
+    }
+    const lower = await below(rel);
+    if (!lower) changes.push({ path: `/${rel}`, kind: 'added' });
+    else if (stat.isDirectory() && (stat.mode !== lower.mode || stat.uid !== lower.uid || stat.gid !== lower.gid)) {
+      changes.push({ path: `/${rel}`, kind: 'modified', ownChange: true });
+    } else changes.push({ path: `/${rel}`, kind: 'modified' });
   }
   return changes;
 }

@@ -189,10 +189,10 @@ export class OverlaySnapshotter implements Snapshotter {
     return applyLayerTar(tar, { root: join(this.#dir(record), 'fs'), lowers: this.#chain(record.parent) });
   }
 
-  async diff(key: string): Promise<Readable> {
+  async diff(key: string, options: { omit?: ReadonlySet<string> } = {}): Promise<Readable> {
     const record = this.#record(key);
     if (record.kind === 'view') throw new Fault('failed-precondition', `snapshot ${key} is a view: it has no changes`);
-    return diffLayerTar(join(this.#dir(record), 'fs'), { hasLowers: record.parent !== undefined });
+    return diffLayerTar(join(this.#dir(record), 'fs'), { hasLowers: record.parent !== undefined, omit: options.omit });
   }
 
   async changes(key: string): Promise<Change[]> {

@@ -61,9 +61,10 @@ export interface Snapshotter {
   applyLayer(key: string, tar: Readable): Promise<{ size: number }>;
   /**
    * The changes of active (or committed) snapshot `key` against its parent, as an uncompressed OCI layer tar
-   * stream (for `docker commit`/`export` of changes). Pause a running container first.
+   * stream (for `docker commit`/`export` of changes). Pause a running container first. `omit` names paths (as
+   * `changes` gives them) left out of the layer.
    */
-  diff(key: string): Promise<Readable>;
+  diff(key: string, options?: { omit?: ReadonlySet<string> }): Promise<Readable>;
   /** `docker diff`: paths the active snapshot added, modified or deleted against its parent. Optional: added later. */
   changes?(key: string): Promise<Change[]>;
 }
