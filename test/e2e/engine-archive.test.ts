@@ -66,7 +66,7 @@ describe('docker save and docker load, with dockerd on the other side', () => {
     writeFileSync(join(engine.root, 'not-a-tar'), 'hello');
     const garbage = await engine.docker(['load', '-i', join(engine.root, 'not-a-tar')]);
     assert.notEqual(garbage.code, 0);
-    assert.match(garbage.stderr + garbage.stdout, /invalid tar archive|neither manifest.json nor index.json/);
+    assert.match(garbage.stderr + garbage.stdout, /Error processing tar file\(exit status 1\): unexpected EOF/);
   });
 
   test('a save that fails midway ends the archive with an error and leaves the engine serving', async () => {

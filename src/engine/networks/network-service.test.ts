@@ -339,7 +339,8 @@ describe('NetworkService', () => {
   test('find: full ID, exact name, then a unique ID prefix', async () => {
     let n = 0;
     const ids = ['ab' + '1'.repeat(62), 'ab' + '2'.repeat(62)];
-    const own = newService(h, { ipam: new Ipam(), newId: () => ids[n++] ?? 'f'.repeat(64) });
+    // Its own records: the harness's default networks have random IDs, and one may start with `ab` too.
+    const own = newService({ ...h, dir: join(h.dir, 'own') }, { ipam: new Ipam(), newId: () => ids[n++] ?? 'f'.repeat(64) });
     await own.create({ Name: 'one' });
     await own.create({ Name: ids[0].slice(0, 3) });
     assert.equal(own.find(ids[0]).name, 'one');
