@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { getWithStatusError, isHttpUrl } from './http-get.ts';
+import { getWithStatusError } from './http-get.ts';
 
 /** The name moby gives a download it cannot name (and refuses when the destination is a directory). */
 export const unnamedFilename = '__unnamed__';
@@ -23,9 +23,6 @@ export interface Download {
   /** The name from the URL or Content-Disposition; '' when there is none (the file is then `__unnamed__`). */
   name: string;
 }
-
-/** An ADD source that is downloaded (moby's urlutil.IsURL). */
-export const isRemoteSource = isHttpUrl;
 
 /** Downloads `url` into a new directory under `scratchDir`. */
 export async function downloadSource(url: string, scratchDir: string, signal?: AbortSignal): Promise<Download> {

@@ -12,7 +12,8 @@ import { lstat, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { Fault, isFault } from '../../base/fault.ts';
 import { extractArchive, isTarArchive } from './add-archive.ts';
-import { type Download, downloadSource, isRemoteSource, unnamedFilename } from './add-url.ts';
+import { type Download, downloadSource, unnamedFilename } from './add-url.ts';
+import { isHttpUrl } from './http-get.ts';
 import { resolveChown } from './copy-owner.ts';
 import { copyIntoRoot, type CopyIntoRootOptions, makeDirs, resolveInRoot } from './scoped-copy.ts';
 import { mapConcurrent } from './map-concurrent.ts';
@@ -114,7 +115,7 @@ async function collectSources(spec: CopySpec, downloads: Download[]): Promise<So
     const statted = spec.fromContext ? undefined : await loadHostNames();
     for (const source of spec.sources) {
       spec.signal?.throwIfAborted();
-      if (isRemoteSource(source)) infos.push(await remoteSource(spec, source, downloads));
+      if (isHttpUrl(source)) infos.push(await remoteSource(spec, source, downloads));
       else infos.push(...(await localSources(spec, source, statted)));
     }
     if (!infos.length) throw new Fault('invalid-argument', 'no source files were specified');

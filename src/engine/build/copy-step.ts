@@ -1,6 +1,6 @@
 import { Fault, isFault } from '../../base/fault.ts';
 import { commitScratchLayer } from './scratch-layer.ts';
-import { isRemoteSource } from './add-url.ts';
+import { isHttpUrl } from './http-get.ts';
 import { prepareCopy, type PreparedCopy } from './copy-sources.ts';
 import type { Instruction } from './dockerfile-parser.ts';
 import { expandWord } from './shell-lex.ts';
@@ -45,7 +45,7 @@ async function copyFrom(ctx: StepContext, state: StageState, inst: Instruction, 
     signal: ctx.options.signal,
   });
   // moby's downloader ends each URL's download progress with an empty line on the build's output.
-  if (inst.keyword === 'ADD') for (const source of words.slice(0, -1)) if (isRemoteSource(source)) ctx.output.say('\n');
+  if (inst.keyword === 'ADD') for (const source of words.slice(0, -1)) if (isHttpUrl(source)) ctx.output.say('\n');
   try {
     // moby's text (its `--chown=x` runs into the hash); --chmod, which moby's classic builder refuses, is named too
     // so that it reaches the cache key.
