@@ -14,6 +14,7 @@ packages=(
   skopeo docker.io docker-registry busybox-static runc containerd
   iproute2 iptables openssl ca-certificates curl util-linux mount procps tar gzip apache2-utils wrk
   python3 make g++ bzip2 xz-utils zstd attr docker-compose python3-docker tini git
+  postgresql haproxy
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
