@@ -44,6 +44,8 @@ import { EventLog } from './events.ts';
 import { startEngineMetrics } from './engine-metrics.ts';
 import { ImageService } from './images/image-service.ts';
 import { ImageStore } from './images/image-store.ts';
+import { BlobLeases } from './images/blob-leases.ts';
+import type { BlobReleaser } from './images/blob-releaser.ts';
 import { RuncRuntime } from './containers/runc-runtime.ts';
 import type { Runtime } from './containers/runtime.ts';
 import { unmountUnder } from './snapshots/mount.ts';
@@ -59,6 +61,8 @@ export interface StartEngineOptions {
   /** Lower-half parts; the defaults are the overlay snapshotter and runc. Tests may pass their own. */
   snapshotter?: Snapshotter;
   runtime?: Runtime;
+  /** Frees the blobs of deleted images (rmi, prune) nothing else names; without it a full collection does. */
+  releaser?: BlobReleaser;
 }
 
 export interface RunningEngine {
@@ -82,7 +86,17 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     caFor: (host) => registryCa(root, host),
     userAgent: `wharf/${engineVersion}`,
   });
-  const images = new ImageService({ store: new ImageStore({ dir: join(root, 'images'), blobs }), blobs, snapshotter, registry, events, logger });
+  const images = new ImageService({
+    store: new ImageStore({ dir: join(root, 'images'), blobs }),
+    blobs,
+    snapshotter,
+    registry,
+    events,
+    logger,
+    // Read by the registry's collector (registry/gc/engine-roots.ts) beside images.json.
+    leases: new BlobLeases(join(root, 'leases')),
+    releaser: options.releaser,
+  });
   const volumesDir = join(root, 'volumes');
   const volumes = new VolumeService({
     records: new VolumeRecords(join(root, 'volume-records')),

@@ -8,6 +8,7 @@ import type { Logger } from '../../base/log.ts';
 import { parseReference, withDefaultTag } from '../../client/reference.ts';
 import type { EventLog } from '../events.ts';
 import type { Snapshotter } from '../snapshots/snapshotter.ts';
+import { blobsOfImage } from './blob-releaser.ts';
 import type { ImageRecord, ImageStore } from './image-store.ts';
 import { shortId } from './progress.ts';
 
@@ -50,9 +51,10 @@ export class ImageDeleter {
    * docker rmi, after moby's ImageDelete: a name untags (refusing when it would leave a container's image
    * dangling unless forced) and removes the image once nothing references it, quietly; an ID removes every
    * reference when they are one tag of one repository (or forced). The image itself goes only without hard
-   * conflicts (child images, a running container); with `prune` its untagged, unused parents follow it.
+   * conflicts (child images, a running container); with `prune` its untagged, unused parents follow it. The
+   * blobs of every image deleted are added to `freed`.
    */
-  async remove(input: string, options: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
+  async remove(input: string, options: { force?: boolean; prune?: boolean } = {}, freed = new Set<string>()): Promise<DeleteRecord[]> {
     const image = this.#store.resolve(input);
     const force = options.force === true;
     const records: DeleteRecord[] = [];
@@ -65,7 +67,7 @@ export class ImageDeleter {
       if (conflict) throw conflict.fault;
       for (const ref of this.#store.references(image.id)) this.#untag(image.id, ref, records);
     }
-    await this.#deleteHelper(image.id, records, { force, prune: options.prune !== false, quiet });
+    await this.#deleteHelper(image.id, records, { force, prune: options.prune !== false, quiet, freed });
     return records;
   }
 
@@ -119,7 +121,7 @@ export class ImageDeleter {
    * moby's imageDeleteHelper: deletes the image unless a conflict stops it (quietly, when the image is not
    * dangling or a container uses it), then tries its parent the same way, quietly and unforced.
    */
-  async #deleteHelper(id: string, records: DeleteRecord[], options: { force: boolean; prune: boolean; quiet: boolean }): Promise<void> {
+  async #deleteHelper(id: string, records: DeleteRecord[], options: { force: boolean; prune: boolean; quiet: boolean; freed: Set<string> }): Promise<void> {
     // Each turn deletes the image it walks from, so the walk up the parents ends, ring of links or not.
     for (let next: string | undefined = id, first = true; next; first = false) {
       const conflict = this.#conflict(next, { soft: first && options.force ? 'none' : 'all' });
@@ -129,7 +131,7 @@ export class ImageDeleter {
       }
       const image = this.#store.get(next);
       if (!image) return;
-      records.push(...(await this.#deleteImage(image)));
+      records.push(...(await this.#deleteImage(image, options.freed)));
       next = options.prune && image.parent && this.#store.get(image.parent) ? image.parent : undefined;
     }
   }
@@ -137,29 +139,31 @@ export class ImageDeleter {
 
   /**
    * Removes an unreferenced image no container uses even when images descend from it (they lose their parent
-   * link, keeping their layers): how the build cache is pruned.
+   * link, keeping their layers): how the build cache is pruned. Its blobs are added to `freed`.
    */
-  async forget(id: string): Promise<DeleteRecord[]> {
+  async forget(id: string, freed = new Set<string>()): Promise<DeleteRecord[]> {
     const image = this.#store.get(id);
     if (!image) throw new Fault('not-found', `No such image: ${id}`);
     if (this.#store.references(id).length) throw new Fault('conflict', `conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories`);
     const conflict = this.#conflict(id, { soft: 'containers', children: false });
     if (conflict) throw conflict.fault;
-    return this.#deleteImage(image);
+    return this.#deleteImage(image, freed);
   }
 
   #isDangling(id: string): boolean {
     return this.#store.references(id).length === 0 && this.#store.children(id).length === 0;
   }
 
-  async #deleteImage(image: ImageRecord): Promise<DeleteRecord[]> {
+  async #deleteImage(image: ImageRecord, freed: Set<string>): Promise<DeleteRecord[]> {
     const records: DeleteRecord[] = [];
     for (const ref of this.#store.references(image.id)) records.push({ Untagged: this.#store.untag(ref) });
     this.#store.delete(image.id);
     records.push({ Deleted: image.id });
     this.#events.emit('image', 'delete', { id: image.id, attributes: { name: image.id } });
+    for (const digest of blobsOfImage(image)) freed.add(digest);
     // Release the layer snapshots no other image shares, top first; a snapshot with children (another
-    // image's or a container's rootfs) refuses and stays. Blobs stay: the registry may share them (GC's job).
+    // image's or a container's rootfs) refuses and stays. Blobs are the caller's to release (BlobReleaser): the
+    // registry and other images may share them.
     const inUse = this.#store.chainIdsInUse();
     for (const layer of [...image.layers].reverse()) {
       if (inUse.has(layer.chainId)) break;

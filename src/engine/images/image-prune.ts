@@ -42,12 +42,15 @@ export async function pruneImages(images: ImageService, options: ImagePruneOptio
     chosen.push(image);
   }
   const deleted: DeleteRecord[] = [];
+  const freed = new Set<string>();
   for (const image of chosen) {
     const refs = store.get(image.id) ? store.references(image.id) : [];
     const tagged = refs.some((r) => !r.includes('@'));
     const names = refs.length ? (options.danglingOnly && tagged ? [] : refs) : store.get(image.id) ? [image.id.slice('sha256:'.length)] : [];
-    for (const name of names) deleted.push(...(await quietly(images.remove(name, { prune: true }), name, options.logger)));
+    for (const name of names) deleted.push(...(await quietly(images.remove(name, { prune: true }, freed), name, options.logger)));
   }
+  // One targeted collection for every image pruned.
+  await images.releaseBlobs(freed);
   return { deleted, reclaimed: reclaimedBy(deleted, sizes) };
 }
 
@@ -83,15 +86,17 @@ export async function pruneBuildCache(images: ImageService, options: BuildCacheP
   let kept = [...cache].reduce((sum, id) => sum + topLayerSize(store, id), 0);
   const records: DeleteRecord[] = [];
   const deleted: string[] = [];
+  const freed = new Set<string>();
   for (const id of leavesFirst(store, cache, created)) {
     if (options.keep !== undefined && kept <= options.keep) break;
     kept -= topLayerSize(store, id);
     // A child that could not go (a failed delete) still needs its parent, unless the whole cache goes.
     if (!options.all && store.children(id).length) continue;
-    const removed = await quietly(images.forget(id), id, options.logger);
+    const removed = await quietly(images.forget(id, freed), id, options.logger);
     if (removed.length) deleted.push(id);
     records.push(...removed);
   }
+  await images.releaseBlobs(freed);
   return { deleted, reclaimed: reclaimedBy(records, sizes) };
 }
 

@@ -8,6 +8,7 @@ import { parseDigest } from '../../oci/digest.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import { chainIds } from './chain-id.ts';
 import { parseImageConfig } from './image-config.ts';
+import type { BlobLeases } from './blob-leases.ts';
 import { storeBytes } from './store-bytes.ts';
 import type { ImageRecord, ImageStore, LayerRecord } from './image-store.ts';
 import type { LayerUnpacker } from './layer-unpacker.ts';
@@ -18,6 +19,7 @@ export interface ImagePullerDeps {
   blobs: BlobStore;
   unpacker: LayerUnpacker;
   registry: RegistryClient;
+  leases: Pick<BlobLeases, 'hold'>;
   logger: Logger;
 }
 
@@ -44,10 +46,18 @@ export class ImagePuller {
   }
 
   async pull(ref: ImageReference, options: PullOptions = {}): Promise<{ record: ImageRecord; upToDate: boolean }> {
-    const { store, registry } = this.#deps;
-    const progress = options.progress ?? (() => undefined);
-    const session = registry.session(ref.domain, ref.path, options.auth ?? {});
+    const session = this.#deps.registry.session(ref.domain, ref.path, options.auth ?? {});
     const resolved = await this.#resolve(session, ref, options.signal);
+    // Layers already stored are touched early and recorded only after the others arrived: the lease covers that.
+    return this.#deps.leases.hold((lease) => {
+      lease.add([resolved.configDigest, resolved.manifestDigest, ...resolved.manifest.layers.map((l) => l.digest)]);
+      return this.#pullResolved(ref, session, resolved, options);
+    });
+  }
+
+  async #pullResolved(ref: ImageReference, session: RegistrySession, resolved: ResolvedImage, options: PullOptions): Promise<{ record: ImageRecord; upToDate: boolean }> {
+    const { store } = this.#deps;
+    const progress = options.progress ?? (() => undefined);
     const id = resolved.configDigest;
     const wasTagged = ref.tag ? store.find(familiarReference(ref))?.id === id : false;
     // moby pull_v2: reference.Path, i.e. `library/busybox` for Hub images, `bb` for localhost:5000/bb.

@@ -7,7 +7,8 @@ import { after, beforeEach, describe, test } from 'node:test';
 import { createLogger } from '../../base/log.ts';
 import { RegistryClient } from '../../client/registry-client.ts';
 import { digestOf } from '../../oci/digest.ts';
-import { MemoryBlobStore } from '../../store/memory-blob-store.ts';
+import { DriverBlobStore } from '../../store/driver-blob-store.ts';
+import { MemoryDriver } from '../../store/memory-driver.ts';
 import { EventLog } from '../events.ts';
 import { RecordingSnapshotter } from '../../../test/support/recording-snapshotter.ts';
 import { ImageService } from './image-service.ts';
@@ -23,7 +24,7 @@ describe('ImageService', () => {
   beforeEach(() => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-images-'));
     dirs.push(dir);
-    const blobs = new MemoryBlobStore();
+    const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
     snapshotter = new RecordingSnapshotter();
     events = new EventLog();
     users = [];

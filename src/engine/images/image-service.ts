@@ -24,6 +24,8 @@ import { blobCompression, decompressStream } from './layer-compression.ts';
 import { untarFault } from '../../base/archive-fault.ts';
 import { LayerUnpacker } from './layer-unpacker.ts';
 import type { ProgressSink } from './progress.ts';
+import { noLeases, type BlobLease, type BlobLeases } from './blob-leases.ts';
+import type { BlobReleaser } from './blob-releaser.ts';
 
 
 export interface ImageServiceDeps {
@@ -34,6 +36,10 @@ export interface ImageServiceDeps {
   events: EventLog;
   logger: Logger;
   now?: () => Date;
+  /** Leases on the blobs an operation is about to record (see BlobLeases); none when no collector shares the store. */
+  leases?: Pick<BlobLeases, 'hold'>;
+  /** Frees deleted images' blobs nothing else names; without it they stay until a full collection. */
+  releaser?: BlobReleaser;
 }
 
 
@@ -45,13 +51,15 @@ export class ImageService {
   #puller: ImagePuller;
   #pusher: ImagePusher;
   #deleter: ImageDeleter;
+  #leases: Pick<BlobLeases, 'hold'>;
   #users: ImageUsers = () => [];
 
   constructor(deps: ImageServiceDeps) {
     this.#deps = deps;
     this.store = deps.store;
+    this.#leases = deps.leases ?? noLeases;
     this.#unpacker = new LayerUnpacker({ blobs: deps.blobs, snapshotter: deps.snapshotter });
-    this.#puller = new ImagePuller({ ...deps, unpacker: this.#unpacker });
+    this.#puller = new ImagePuller({ ...deps, leases: this.#leases, unpacker: this.#unpacker });
     this.#pusher = new ImagePusher(deps);
     this.#deleter = new ImageDeleter({ ...deps, users: (id) => this.#users(id) });
   }
@@ -86,11 +94,17 @@ export class ImageService {
   }
 
   /** docker load: every image of the archive, its layers unpacked (diffIDs verified), its tags set. */
-  async load(body: Readable, options: { progress?: ProgressSink; signal?: AbortSignal } = {}): Promise<string[]> {
+  load(body: Readable, options: { progress?: ProgressSink; signal?: AbortSignal } = {}): Promise<string[]> {
+    return this.#leases.hold((lease) => this.#load(body, lease, options));
+  }
+
+  async #load(body: Readable, lease: BlobLease, options: { progress?: ProgressSink; signal?: AbortSignal }): Promise<string[]> {
     const progress = options.progress ?? (() => undefined);
-    const images = await readArchive(body, this.#deps.blobs, (source) => this.#ingestStream(source, options.signal)).catch((err: unknown) => {
+    const images = await readArchive(body, this.#deps.blobs, (source) => this.#ingestStream(source, lease, options.signal)).catch((err: unknown) => {
       throw this.#untarFault(err, 'load');
     });
+    // Small files already stored were touched just now, when the archive ended; their images are recorded after every unpack.
+    for (const image of images) lease.add([image.configDigest, ...image.layers]);
     const ids: string[] = [];
     for (const image of images) {
       const config = parseImageConfig(image.config, image.configDigest);
@@ -158,8 +172,13 @@ export class ImageService {
   }
 
   /** docker import: the body is a rootfs tar (plain, gzip, zstd, bzip2 or xz); it becomes a one-layer image. */
-  async import(
+  import(body: Readable, options: { repo?: string; tag?: string; message?: string; changes?: string[]; signal?: AbortSignal }): Promise<string> {
+    return this.#leases.hold((lease) => this.#import(body, lease, options));
+  }
+
+  async #import(
     body: Readable,
+    lease: BlobLease,
     options: { repo?: string; tag?: string; message?: string; changes?: string[]; signal?: AbortSignal },
   ): Promise<string> {
     const target = importTarget(options.repo, options.tag);
@@ -168,7 +187,7 @@ export class ImageService {
     const untar = (err: unknown) => {
       throw this.#untarFault(err, 'import');
     };
-    const blob = await this.#ingestStream(layerBytes, options.signal).catch(untar);
+    const blob = await this.#ingestStream(layerBytes, lease, options.signal).catch(untar);
     const [layer] = await this.#unpacker.unpack([{ blob }]).catch(untar);
     const created = this.#now().toISOString();
     const comment = options.message || 'Imported from -';
@@ -200,10 +219,19 @@ export class ImageService {
    * image. The tar is stored as a blob first, then unpacked like any layer (the parent chain is reused), so the
    * new image's top snapshot is a committed snapshot and the container's own stays untouched.
    */
-  async commit(
+  commit(
     changes: Readable,
     from: { imageId: string; containerId: string; config: ImageRuntimeConfig; createdBy: string },
     options: { repo?: string; tag?: string; comment?: string; author?: string; changes?: string[]; buildKey?: string; signal?: AbortSignal },
+  ): Promise<string> {
+    return this.#leases.hold((lease) => this.#commit(changes, from, options, lease));
+  }
+
+  async #commit(
+    changes: Readable,
+    from: { imageId: string; containerId: string; config: ImageRuntimeConfig; createdBy: string },
+    options: { repo?: string; tag?: string; comment?: string; author?: string; changes?: string[]; buildKey?: string; signal?: AbortSignal },
+    lease: BlobLease,
   ): Promise<string> {
     const target = importTarget(options.repo, options.tag);
     // '' is FROM scratch: the builder's first layer of an empty stage has no parent.
@@ -211,7 +239,7 @@ export class ImageService {
     if (from.imageId && !parent) throw new Fault('not-found', `No such image: ${from.imageId} (the container's image was removed)`);
     const parentConfig = parent ? await this.store.config(parent.id) : scratchConfig();
     const parentLayers = parent?.layers ?? [];
-    const blob = await this.#ingestStream(changes, options.signal);
+    const blob = await this.#ingestStream(changes, lease, options.signal);
     // moby's NewChildImage: a container that changed nothing (an empty tar) adds no layer, an empty_layer history entry.
     const empty = blob === emptyLayerDiffId;
     const unpacked = empty ? [] : await this.#unpacker.unpack([...parentLayers.map((l) => ({ blob: l.blob, diffId: l.diffId })), { blob }]);
@@ -275,11 +303,13 @@ export class ImageService {
   }
 
 
-  async #ingestStream(body: Readable, signal?: AbortSignal): Promise<string> {
+  /** Stores a stream as a blob, leased before its commit (which may only touch a copy stored long ago). */
+  async #ingestStream(body: Readable, lease: BlobLease, signal?: AbortSignal): Promise<string> {
     const writer = await this.#deps.blobs.ingest(`engine-import-${randomUUID().replace(/-/g, '')}`);
     try {
       await writer.write(body, { signal });
       const digest = await writer.digest();
+      lease.add([digest]);
       await writer.commit({ digest });
       return digest;
     } catch (err) {
@@ -302,9 +332,25 @@ export class ImageService {
     this.#deps.events.emit('image', 'tag', { id, attributes: { name: familiarReference(withDefaultTag(ref)) } });
   }
 
-  /** docker rmi (moby's ImageDelete): see ImageDeleter. */
-  remove(input: string, options: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
-    return this.#deleter.remove(input, options);
+  /**
+   * docker rmi (moby's ImageDelete): see ImageDeleter. The deleted images' blobs are released before it answers,
+   * or, when `freed` is given, added to it for the caller to release once (prune).
+   */
+  async remove(input: string, options: { force?: boolean; prune?: boolean } = {}, freed?: Set<string>): Promise<DeleteRecord[]> {
+    const blobs = freed ?? new Set<string>();
+    const records = await this.#deleter.remove(input, options, blobs);
+    if (!freed) await this.releaseBlobs(blobs);
+    return records;
+  }
+
+  /** Frees those of `digests` nothing else names (BlobReleaser); a failure is logged, a full collection frees them later. */
+  async releaseBlobs(digests: Set<string>): Promise<void> {
+    if (!digests.size || !this.#deps.releaser) return;
+    try {
+      await this.#deps.releaser.release([...digests]);
+    } catch (err) {
+      this.#deps.logger.warn({ err }, 'freeing the blobs of deleted images failed');
+    }
   }
 
   /** Whether a container (running or not) was made from the image. */
@@ -312,9 +358,9 @@ export class ImageService {
     return this.#users(id).length > 0;
   }
 
-  /** Removes a cache image even when images descend from it: see ImageDeleter.forget. */
-  forget(id: string): Promise<DeleteRecord[]> {
-    return this.#deleter.forget(id);
+  /** Removes a cache image even when images descend from it: see ImageDeleter.forget. Its blobs go into `freed`, for the caller to release. */
+  forget(id: string, freed: Set<string>): Promise<DeleteRecord[]> {
+    return this.#deleter.forget(id, freed);
   }
 
   /** docker history: newest first; entries carry the IDs and tags of the image and its parents, older ones `<missing>`. */

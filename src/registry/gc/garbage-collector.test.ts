@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { rename, utimes } from 'node:fs/promises';
+import { mkdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { createLogger } from '../../base/log.ts';
+import { SqliteGcIndex } from '../../meta/sqlite-gc-index.ts';
 import { SqliteV1Store } from '../../meta/sqlite-v1-store.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import { imageManifest, pushBlob, pushImage, putManifest } from '../v2/test-registry.ts';
+import { EngineRoots } from './engine-roots.ts';
+import { GarbageCollector } from './garbage-collector.ts';
 import { blobPath, corruptBlobs, startGcFixture } from './gc-fixture.ts';
 
 test('a tagged image keeps its manifest, config and layers; an unreferenced blob goes once past the grace period', async () => {
@@ -198,6 +203,73 @@ test('pushes of manifests naming old unreferenced blobs while collections run lo
     ctx.diagnostic(`${accepted} pushes accepted, ${refused} refused because a collection had removed their blobs first`);
     assert.ok(accepted > 0, 'some pushes went through');
     assert.deepEqual(await corruptBlobs(t.root), []);
+  } finally {
+    await t.close();
+  }
+});
+
+test('release frees the candidates no root names and leaves the rest; what was used within the grace period is answered as recent', async () => {
+  const t = await startGcFixture();
+  try {
+    const image = await pushImage(t.app, 'team/app', 'v1');
+    const v1Layer = await pushBlob(t.app, 'x', 'v1 layer');
+    const id = 'b'.repeat(64);
+    const v1 = new SqliteV1Store(t.db);
+    await v1.putImageJson({ id, json: '{}', createdAt: new Date().toISOString() });
+    assert.ok(await v1.setLayer(id, '{}', { digest: v1Layer.digest, size: v1Layer.size, diffId: v1Layer.digest, checksum: 'x', checksums: ['x'] }, true));
+    const [engineConfig, shared, gone, other] = await Promise.all(['engine config', 'shared layer', 'deleted layer', 'not a candidate'].map((text) => pushBlob(t.app, 'x', text)));
+    await t.writeEngine([{ id: engineConfig.digest, layers: [shared.digest] }]);
+    await t.age();
+    const fresh = await pushBlob(t.app, 'x', 'used just now');
+    const candidates = [image.layer.digest, image.config.digest, v1Layer.digest, engineConfig.digest, shared.digest, gone.digest, fresh.digest, `sha256:${'0'.repeat(64)}`];
+    const removed: string[] = [];
+    const result = await t.collector.release(candidates, { graceSeconds: 3600, onBlob: (b) => removed.push(b.digest) });
+    assert.deepEqual(removed, [gone.digest]);
+    assert.deepEqual(result, { blobs: 1, bytes: gone.size, recent: [fresh.digest] });
+    assert.ok((await t.present()).includes(other.digest), 'a blob that was no candidate stays');
+    assert.deepEqual((await t.collector.release([fresh.digest], { graceSeconds: 0 })).blobs, 1, 'past its grace period it goes');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a lease of a live process is a root; a lease of a dead process, or one dropped, is not', async () => {
+  const t = await startGcFixture();
+  try {
+    const [leased, stale] = await Promise.all(['leased layer', 'stale lease'].map((text) => pushBlob(t.app, 'x', text)));
+    await mkdir(join(t.root, 'engine', 'leases'), { recursive: true });
+    await writeFile(join(t.root, 'engine', 'leases', 'a.json'), JSON.stringify({ pid: process.pid, digests: [leased.digest] }));
+    // A pid past the kernel's pid_max names no process.
+    await writeFile(join(t.root, 'engine', 'leases', 'b.json'), JSON.stringify({ pid: 2 ** 22 + 1, digests: [stale.digest] }));
+    await writeFile(join(t.root, 'engine', 'leases', 'c.json.tmp'), 'half written');
+    await t.age();
+    assert.deepEqual((await t.collect()).removed, [stale.digest]);
+    await unlink(join(t.root, 'engine', 'leases', 'a.json'));
+    assert.deepEqual((await t.collect()).removed, [leased.digest]);
+  } finally {
+    await t.close();
+  }
+});
+
+test('with cacheListings a second mark reads no manifest body it read before, and a removed manifest takes its listing along', async () => {
+  const t = await startGcFixture();
+  try {
+    const image = await pushImage(t.app, 'cached', 'v1');
+    const reads: string[] = [];
+    const blobs = new Proxy(t.blobs, {
+      get: (target, key) => {
+        if (key === 'read') return (digest: string) => (reads.push(digest), target.read(digest));
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const collector = new GarbageCollector({ blobs, index: new SqliteGcIndex(t.db), engine: new EngineRoots(t.root), logger: createLogger({ level: 'silent' }), cacheListings: true });
+    await t.age();
+    assert.equal((await collector.release([image.layer.digest], { graceSeconds: 0 })).blobs, 0);
+    assert.equal((await collector.release([image.layer.digest], { graceSeconds: 0 })).blobs, 0);
+    assert.deepEqual(reads, [image.digest], 'the body was read once');
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v2/cached/manifests/${image.digest}` })).statusCode, 202);
+    assert.equal((await collector.release([image.layer.digest, image.config.digest], { graceSeconds: 0 })).blobs, 2);
   } finally {
     await t.close();
   }

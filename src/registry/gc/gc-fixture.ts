@@ -3,14 +3,15 @@ import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../base/log.ts';
 import { SqliteGcIndex } from '../../meta/sqlite-gc-index.ts';
-import { FsBlobStore } from '../../store/fs-blob-store.ts';
+import { DriverBlobStore } from '../../store/driver-blob-store.ts';
+import { FsDriver } from '../../store/fs-driver.ts';
 import { startTestV1, type TestV1 } from '../v1/test-v1.ts';
 import { EngineRoots } from './engine-roots.ts';
 import { type CollectOptions, type CollectResult, GarbageCollector } from './garbage-collector.ts';
 
 /** A v2 + v1 registry on a temp root with a collector over the same files and database, for the gc tests. */
 export interface GcFixture extends TestV1 {
-  blobs: FsBlobStore;
+  blobs: DriverBlobStore;
   collector: GarbageCollector;
   /** One collection with the default grace (an hour), recording what it removed in the order it reported. */
   collect(options?: Partial<CollectOptions>): Promise<CollectResult & { removed: string[] }>;
@@ -26,7 +27,7 @@ export const graceSeconds = 3600;
 
 export async function startGcFixture(): Promise<GcFixture> {
   const t = await startTestV1();
-  const blobs = new FsBlobStore({ root: t.root });
+  const blobs = new DriverBlobStore({ driver: new FsDriver({ root: t.root }) });
   const collector = new GarbageCollector({ blobs, index: new SqliteGcIndex(t.db), engine: new EngineRoots(t.root), logger: createLogger({ level: 'silent' }) });
   return {
     ...t,
