@@ -5,18 +5,26 @@
  * is a config and `--layers` layers of its own; `--deleted` of the manifests are untagged and deleted, so their
  * blobs are garbage. Time and peak RSS come from /usr/bin/time.
  *
+ * Then push throughput with and without a collection running: a `wharf registry serve` on a second copy of the
+ * content takes `--push-lanes` concurrent streams of `--push-mib` MiB blob pushes (POST, then PUT with the
+ * whole body), `--push-blobs` of them before, then as many as fit while `wharf gc` collects that root (at most
+ * `--push-max`), then `--push-blobs` after. The ratio is the during-gc throughput over the mean of before and
+ * after, as the issue asks (>= 0.8x). `--push-only` skips the collector comparison.
+ *
  *   node bench/gc.ts [--manifests 10000] [--layers 3] [--repositories 100] [--deleted 0.2]
+ *     [--push-mib 64] [--push-blobs 8] [--push-lanes 2] [--push-max 64] [--push-only]
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDatabase } from '../src/meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../src/meta/sqlite-metadata-store.ts';
 import { mediaTypes } from '../src/oci/media-types.ts';
 import { run } from '../test/support/run.ts';
-import { wharfBin } from '../test/support/wharf.ts';
+import { spawnWharfProcess, wharfBin } from '../test/support/wharf.ts';
+import { type PushLoad, pushThroughput } from './push-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +32,11 @@ const { values } = parseArgs({
     layers: { type: 'string', default: '3' },
     repositories: { type: 'string', default: '100' },
     deleted: { type: 'string', default: '0.2' },
+    'push-mib': { type: 'string', default: '64' },
+    'push-blobs': { type: 'string', default: '8' },
+    'push-lanes': { type: 'string', default: '2' },
+    'push-max': { type: 'string', default: '64' },
+    'push-only': { type: 'boolean', default: false },
   },
 });
 const manifests = Number(values.manifests);
@@ -75,7 +88,15 @@ function writeFile(path: string, data: Buffer | string): void {
 }
 
 async function layOutWharf(root: string, images: Image[]): Promise<void> {
-  for (const image of images) for (const b of blobsOfImage(image)) writeFile(join(root, 'blobs', 'sha256', b.hex.slice(0, 2), b.hex), b.data);
+  // Used two hours ago: past a collection's grace, so its garbage goes, while blobs pushed during it stay.
+  const used = new Date(Date.now() - 7_200_000);
+  for (const image of images) {
+    for (const b of blobsOfImage(image)) {
+      const path = join(root, 'blobs', 'sha256', b.hex.slice(0, 2), b.hex);
+      writeFile(path, b.data);
+      utimesSync(path, used, used);
+    }
+  }
   const db = openDatabase(join(root, 'meta.db'));
   const meta = new SqliteMetadataStore(db);
   db.exec('BEGIN');
@@ -109,18 +130,15 @@ function layOutDistribution(dataDir: string, images: Image[]): void {
   }
 }
 
-async function measure(command: string, args: string[]): Promise<{ seconds: number; rssMiB: number; output: string }> {
-  const result = await run('/usr/bin/time', ['-f', 'BENCH %e %M', command, ...args], { timeoutMs: 3_600_000 });
+async function measure(command: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number; rssMiB: number; output: string }> {
+  const result = await run('/usr/bin/time', ['-f', 'BENCH %e %U %S %M', command, ...args], { timeoutMs: 3_600_000 });
   if (result.code !== 0) throw new Error(`${command} exited ${result.code}: ${result.stderr.slice(-2000)}`);
-  const [, seconds, kib] = /BENCH ([\d.]+) (\d+)/.exec(result.stderr) ?? [];
-  return { seconds: Number(seconds), rssMiB: Math.round(Number(kib) / 1024), output: result.stdout.trim().split('\n').at(-1) ?? '' };
+  const [, seconds, user, system, kib] = /BENCH ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(result.stderr) ?? [];
+  const output = result.stdout.trim().split('\n').at(-1) ?? '';
+  return { seconds: Number(seconds), cpuSeconds: Number(user) + Number(system), rssMiB: Math.round(Number(kib) / 1024), output };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'wharf-gc-bench-'));
-try {
-  const images = makeImages();
-  const garbage = images.filter((i) => i.deleted).length * (2 + layersPer);
-  console.log(`${manifests} manifests, ${manifests * (2 + layersPer)} blobs, ${garbage} of them garbage, ${repositories} repositories`);
+async function compareCollectors(dir: string, images: Image[]): Promise<void> {
   const wharfRoot = join(dir, 'wharf');
   const dataDir = join(dir, 'distribution');
   await layOutWharf(wharfRoot, images);
@@ -136,6 +154,48 @@ try {
   console.log(`| docker-registry garbage-collect (offline) | ${distribution.seconds} | ${distribution.rssMiB} |`);
   console.log(`wharf: ${wharf.output}`);
   console.log(`distribution: ${distribution.output}`);
+}
+
+/** Pushes before, during and after a collection of `root`, served by a registry process of its own. */
+async function pushesDuringGc(root: string): Promise<void> {
+  const server = await spawnWharfProcess({ root });
+  try {
+    const load: PushLoad = { url: server.url, repository: 'push/blobs', mib: Number(values['push-mib']), lanes: Number(values['push-lanes']) };
+    const count = Number(values['push-blobs']);
+    await pushThroughput(load, { count: load.lanes }); // warm-up: the server's first pushes compile its paths
+    const before = await pushThroughput(load, { count });
+    let gc = { seconds: 0, cpuSeconds: 0, output: '' };
+    const load1 = loadavg()[0];
+    const during = await pushThroughput(load, {
+      count: Number(values['push-max']),
+      // The collection's window: from spawning `wharf gc` (its program load included) to its exit.
+      while: async () => {
+        gc = await measure(wharfBin, ['gc', '--root', root, '--grace', '600']);
+      },
+    });
+    const after = await pushThroughput(load, { count });
+    const quiet = (before.mibPerSecond + after.mibPerSecond) / 2;
+    console.log(`| pushes (${load.lanes} lanes x ${load.mib} MiB blobs) | blobs | window (s) | MiB/s |\n| --- | ---: | ---: | ---: |`);
+    for (const [name, r] of [['before gc', before], ['during gc', during], ['after gc', after]] as const) {
+      console.log(`| ${name} | ${r.blobs} | ${r.seconds.toFixed(1)} | ${r.mibPerSecond.toFixed(1)} |`);
+    }
+    console.log(`during / mean(before, after) = ${(during.mibPerSecond / quiet).toFixed(2)}x; load average (1 min) ${load1.toFixed(1)} as gc started, ${loadavg()[0].toFixed(1)} at the end`);
+    console.log(`gc: ${gc.seconds} s, ${gc.cpuSeconds.toFixed(1)} s of CPU; ${gc.output}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'wharf-gc-bench-'));
+try {
+  const images = makeImages();
+  const garbage = images.filter((i) => i.deleted).length * (2 + layersPer);
+  console.log(`${manifests} manifests, ${manifests * (2 + layersPer)} blobs, ${garbage} of them garbage, ${repositories} repositories`);
+  if (!values['push-only']) await compareCollectors(dir, images);
+  const pushRoot = join(dir, 'push');
+  await layOutWharf(pushRoot, images);
+  await run('sync', []);
+  await pushesDuringGc(pushRoot);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

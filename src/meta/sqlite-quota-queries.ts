@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { NamespaceQuota } from './metadata-store.ts';
+import type { QuotaShortfall } from './quota-exceeded.ts';
 
 /**
  * Quota rows and namespace usage on the registry tables. A namespace holds the repositories named `ns` and
@@ -47,6 +48,26 @@ export class SqliteQuotaQueries {
 
   usage(namespace: string): number {
     return Number(this.#sql.usage.get(...this.#bounds(namespace))?.used ?? 0);
+  }
+
+  /**
+   * What refuses `blobs` entering the namespace, undefined when they fit (or it has no quota): unique digests
+   * it does not hold yet, against its usage. Run inside the transaction that writes the links, so the check and
+   * the write are one step for every connection (BEGIN IMMEDIATE serializes writers across processes).
+   */
+  shortfall(namespace: string, blobs: readonly { digest: string; size: number }[]): QuotaShortfall | undefined {
+    const limit = this.get(namespace);
+    if (limit === undefined) return undefined;
+    let needed = 0;
+    const seen = new Set<string>();
+    for (const blob of blobs) {
+      if (seen.has(blob.digest)) continue;
+      seen.add(blob.digest);
+      if (!this.holds(namespace, blob.digest)) needed += blob.size;
+    }
+    if (needed === 0) return undefined;
+    const used = this.usage(namespace);
+    return used + needed <= limit ? undefined : { namespace, used, limit, needed };
   }
 
   holds(namespace: string, digest: string): boolean {

@@ -4,7 +4,7 @@ import { importBusybox } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
 import { run, runOk } from '../support/run.ts';
 import { destTlsOff, skopeo, skopeoCopy, srcTlsOff, tlsOff } from '../support/skopeo.ts';
-import { startTestWharf, type TestWharf, wharfBin } from '../support/wharf.ts';
+import { spawnWharfProcess, startTestWharf, type TestWharf, wharfBin } from '../support/wharf.ts';
 
 // Real clients: docker push through a private dockerd shows the quota refusal; skopeo meets an immutable tag.
 describe('quotas and immutable tags through docker and skopeo', () => {
@@ -52,6 +52,36 @@ describe('quotas and immutable tags through docker and skopeo', () => {
     await dockerd.dockerOk(['push', `${wharf.host}/team/copy:v1`]);
     assert.match(await quota(['rm', 'team']), /team: quota removed/);
     assert.equal((await run(wharfBin, ['quota', 'rm', 'team', '--root', wharf.root])).code, 1);
+  });
+
+  test('concurrent docker pushes through two registry processes on one root never end above the quota', async () => {
+    // Two `wharf registry serve` on the same root (and meta.db): the check and the link must be one step across them.
+    const servers = await Promise.all([spawnWharfProcess({ root: wharf.root }), spawnWharfProcess({ root: wharf.root })]);
+    try {
+      await dockerd.dockerOk(['tag', 'busybox:quota', `${servers[0].host}/race/base:v1`]);
+      await dockerd.dockerOk(['push', `${servers[0].host}/race/base:v1`]);
+      const usage = async () => ((await (await fetch(`${servers[1].url}/v2/_wharf/quota/race`)).json()) as { used: number }).used;
+      const base = await usage();
+      // Four images, each the base and a layer of 300 kB of random bytes (as big gzipped); two fit.
+      const refs = await Promise.all([0, 1, 2, 3].map(async (i) => {
+        const ref = `${servers[i % 2].host}/race/app${i}:v1`;
+        await dockerd.dockerOk(['run', '--name', `race${i}`, '--network', 'none', 'busybox:quota', 'sh', '-c', 'head -c 300000 /dev/urandom > /blob']);
+        await dockerd.dockerOk(['commit', `race${i}`, ref]);
+        await dockerd.dockerOk(['rm', `race${i}`]);
+        return ref;
+      }));
+      const limit = base + 700_000;
+      await quota(['set', 'race', String(limit)]);
+      const pushes = await Promise.all(refs.map((ref) => dockerd.docker(['push', ref])));
+      const refused = pushes.filter((p) => p.code !== 0);
+      assert.ok(refused.length >= 2, `at most two fit: ${pushes.map((p) => p.code).join(',')}`);
+      for (const p of refused) assert.match(p.stderr + p.stdout, /denied: quota exceeded: namespace race uses \d+ of \d+ bytes, this push needs \d+ more/);
+      const used = await usage();
+      assert.ok(used <= limit, `usage ${used} within ${limit}`);
+      assert.ok(used > base + 300_000, `one image's layer at least landed: ${used - base}`);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
   });
 
   test('skopeo cannot overwrite nor delete an immutable tag; the same digest again is fine', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Access, Authorizer } from '../../auth/authorizer.ts';
 import { test } from 'node:test';
+import type { MetadataStore } from '../../meta/metadata-store.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { assertError, imageManifest, pushBlob, pushImage, putManifest, startTestRegistry } from '../v2/test-registry.ts';
 import { parseSize } from './parse-size.ts';
@@ -109,4 +110,62 @@ test('the quota endpoint asks for the catalog access: refused callers get the ch
   assertError(res, 401, 'UNAUTHORIZED');
   assert.equal(res.headers['www-authenticate'], 'Basic realm="wharf"');
   assert.deepEqual(asked, [[{ type: 'registry', name: 'catalog', actions: ['*'] }]]);
+});
+
+/** Every store call waits a turn of the event loop first, as a round trip to another process's database does. */
+function withLatency(store: MetadataStore): MetadataStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+test('concurrent pushes into one namespace never take it over its quota (commit, mount, manifest)', async (t) => {
+  const reg = await startTestRegistry({ meta: withLatency });
+  t.after(() => reg.close());
+  const meta = reg.registry.meta;
+  const size = 1000;
+  const limit = 5 * size + 500;
+  await meta.setQuota('team', limit);
+  // Twenty pushes of distinct 1000-byte blobs at once, monolithic and chunked: five fit.
+  const blobs = Array.from({ length: 20 }, (_, i) => Buffer.alloc(size, i + 1));
+  const results = await Promise.all(blobs.map(async (blob, i) => {
+    const digest = digestOf(blob);
+    const headers = { 'content-type': 'application/octet-stream' };
+    if (i % 2 === 0) return reg.app.inject({ method: 'POST', url: `/v2/team/r${i % 3}/blobs/uploads/?digest=${digest}`, payload: blob, headers });
+    const start = await reg.app.inject({ method: 'POST', url: `/v2/team/r${i % 3}/blobs/uploads/` });
+    const location = start.headers.location as string;
+    return reg.app.inject({ method: 'PUT', url: `${location}${location.includes('?') ? '&' : '?'}digest=${digest}`, payload: blob, headers });
+  }));
+  const accepted = results.filter((r) => r.statusCode === 201).length;
+  const refused = results.filter((r) => r.statusCode === 403);
+  assert.equal(accepted, 5, results.map((r) => r.statusCode).join(','));
+  assert.equal(refused.length, 15);
+  for (const res of refused) assert.match(res.body, new RegExp(`quota exceeded: namespace team uses ${5 * size} of ${limit} bytes, this push needs ${size} more`));
+  assert.equal(await meta.namespaceUsage('team'), 5 * size);
+
+  // Mounts from another namespace racing for 1000 bytes more: three of 300 fit.
+  await meta.setQuota('team', 5 * size + 1000);
+  const foreign = await Promise.all(Array.from({ length: 6 }, (_, i) => pushBlob(reg.app, 'other/app', Buffer.alloc(300, 100 + i))));
+  const mounts = await Promise.all(foreign.map((b, i) => reg.app.inject({ method: 'POST', url: `/v2/team/m${i}/blobs/uploads/?mount=${b.digest}&from=other/app` })));
+  assert.deepEqual(mounts.map((r) => r.statusCode).sort(), [201, 201, 201, 403, 403, 403]);
+  assert.equal(await meta.namespaceUsage('team'), 5 * size + 900);
+
+  // Manifests (each its own bytes) racing for two and a half manifests' worth: two land.
+  const layer = await pushBlob(reg.app, 'team/r0', Buffer.alloc(50, 7));
+  const bodies = Array.from({ length: 6 }, (_, i) => imageManifest(layer, [layer], { annotations: { n: String(i).repeat(40) } }));
+  const each = Buffer.byteLength(bodies[0]);
+  const before = await meta.namespaceUsage('team');
+  await meta.setQuota('team', before + Math.floor(2.5 * each));
+  const puts = await Promise.all(bodies.map((body, i) => putManifest(reg.app, 'team/r0', `t${i}`, body)));
+  assert.deepEqual(puts.map((r) => r.statusCode).sort(), [201, 201, 403, 403, 403, 403]);
+  for (const res of puts.filter((r) => r.statusCode === 403)) assert.match(res.body, /quota exceeded: namespace team uses \d+ of \d+ bytes, this push needs \d+ more/);
+  assert.equal(await meta.namespaceUsage('team'), before + 2 * each);
+  assert.equal((await meta.listManifests('team/r0')).length, 2, 'a refused manifest leaves no row');
 });
