@@ -3,19 +3,20 @@
  * docker-registry), both started here in the same run on loopback. Not a test: it prints figures and
  * wharf/distribution ratios as a markdown table.
  *
- *   node bench/registry.ts [--size 1G] [--chunk-mib 8] [--seconds 10] [--connections 64] [--runs 1]
+ *   node bench/registry.ts [--size 1G] [--chunk-mib 8] [--seconds 10] [--connections 64] [--runs 1] [--pulls 3]
  *                          [--cpu-prof DIR] [--wharf-env NAME=VALUE ...]
  *
  * Per target and run: push of a random layer monolithic (POST, then PUT ?digest= with the streamed body) and in
- * chunks (PATCH per chunk, PUT ?digest=), pull of that blob (curl to /dev/null, then an untimed hashing pull to
- * check the bytes), manifest GET by tag with wrk at N connections, and the server's peak RSS while pushing
- * (VmRSS from /proc every 25 ms). With --runs > 1 the order of the targets alternates and medians are printed
+ * chunks (PATCH per chunk, PUT ?digest=), pulls of that blob (curl to /dev/null, --pulls times, the median
+ * counts; then an untimed hashing pull to check the bytes), manifest GET by tag with wrk at N connections, and
+ * the server's peak RSS while pushing and while pulling (VmRSS from /proc every 25 ms). With --runs > 1 the order of the targets alternates and medians are printed
  * (RSS: the highest peak); each run's figures go to stderr.
  * --cpu-prof DIR writes wharf's V8 CPU profile there (open in Chrome DevTools or speedscope).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BlobFile, writeRandomBlob } from '../test/support/busybox.ts';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     runs: { type: 'string', default: '1' },
+    pulls: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
     'wharf-env': { type: 'string', multiple: true, default: [] },
   },
@@ -50,6 +52,7 @@ const chunkBytes = Number(values['chunk-mib']) * 1024 * 1024;
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const runs = Number(values.runs);
+const pulls = Number(values.pulls);
 const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
 /** `--wharf-env K=V` (repeatable): environment for the wharf process, for experiments such as MALLOC_ARENA_MAX=1. */
 const wharfEnv: Record<string, string> = Object.fromEntries(
@@ -74,6 +77,7 @@ interface Figures {
   idleRssMiB: number;
   peakRssMonolithicMiB: number;
   peakRssChunkedMiB: number;
+  peakRssPullMiB: number;
 }
 
 interface Answer {
@@ -216,7 +220,11 @@ async function measure(target: Target, blob: BlobFile, run: number): Promise<Fig
   const peakRssChunkedMiB = await withPeakRss(target.pid, async () => {
     chunked = await elapsed(() => pushChunked(target, `bench/chunked${run}`, blob));
   });
-  const pulled = await elapsed(() => pull(target, `bench/monolithic${run}`, blob));
+  // A pull takes a second or less: the median of a few says more on a shared machine than one.
+  const pulled: number[] = [];
+  const peakRssPullMiB = await withPeakRss(target.pid, async () => {
+    for (let i = 0; i < pulls; i++) pulled.push(await elapsed(() => pull(target, `bench/monolithic${run}`, blob)));
+  });
   await verifyPull(target, `bench/chunked${run}`, blob);
   await pushSmallImage(target, 'bench/manifest');
   const manifestRps = await manifestRate(target, 'bench/manifest');
@@ -225,11 +233,12 @@ async function measure(target: Target, blob: BlobFile, run: number): Promise<Fig
   const figures = {
     monolithicMiBps: mib / monolithic,
     chunkedMiBps: mib / chunked,
-    pullMiBps: mib / pulled,
+    pullMiBps: mib / median(pulled),
     manifestRps,
     idleRssMiB,
     peakRssMonolithicMiB,
     peakRssChunkedMiB,
+    peakRssPullMiB,
   };
   console.error(`run ${run + 1} ${target.name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
   return figures;
@@ -246,7 +255,11 @@ function medianFigures(all: Figures[]): Figures {
   return Object.fromEntries(keys.map((k) => [k, k.startsWith('peakRss') ? Math.max(...all.map((f) => f[k])) : median(all.map((f) => f[k]))])) as unknown as Figures;
 }
 
+/** The 1-minute load average: the machine is shared, so every table says how busy it was. */
+const load = () => loadavg()[0].toFixed(2);
+
 async function main(): Promise<void> {
+  const loadBefore = load();
   const tmp = makeTempDir('wharf-bench-');
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   try {
@@ -270,26 +283,27 @@ async function main(): Promise<void> {
       await wharf.stop();
       await distribution.close();
     }
-    print(medianFigures(results.wharf), medianFigures(results.distribution), blob.size);
+    print(medianFigures(results.wharf), medianFigures(results.distribution), blob.size, `${loadBefore} before, ${load()} after`);
     if (cpuProfDir) console.log(`\nwharf CPU profile written to ${cpuProfDir}`);
   } finally {
     tmp.remove();
   }
 }
 
-function print(wharf: Figures, distribution: Figures, size: number): void {
+function print(wharf: Figures, distribution: Figures, size: number, loads: string): void {
   const mib = `${+(size / 1048576).toFixed(1)} MiB`;
   const rows: [string, keyof Figures, string, string][] = [
     [`push ${mib} monolithic (POST + PUT ?digest)`, 'monolithicMiBps', 'MiB/s', '>= 1'],
     [`push ${mib} in ${chunkBytes / 1048576} MiB chunks (PATCH)`, 'chunkedMiBps', 'MiB/s', '>= 1'],
-    [`pull ${mib} (GET)`, 'pullMiBps', 'MiB/s', '>= 1'],
+    [`pull ${mib} (GET, median of ${pulls})`, 'pullMiBps', 'MiB/s', '>= 1'],
     [`manifest GET by tag, ${connections} connections`, 'manifestRps', 'req/s', '>= 2'],
     ['RSS before the pushes (idle)', 'idleRssMiB', 'MiB', ''],
     ['peak RSS pushing monolithic', 'peakRssMonolithicMiB', 'MiB', 'wharf < 150 MiB'],
     ['peak RSS pushing in chunks', 'peakRssChunkedMiB', 'MiB', 'wharf < 150 MiB'],
+    ['peak RSS pulling', 'peakRssPullMiB', 'MiB', 'wharf < 150 MiB'],
   ];
   const env = Object.entries(wharfEnv).map(([k, v]) => `${k}=${v}`).join(' ');
-  console.log(`runs: ${runs}${runs > 1 ? ' (medians; RSS: the highest peak)' : ''}, node ${process.version}, ${new Date().toISOString()}${env ? `, wharf env: ${env}` : ''}\n`);
+  console.log(`runs: ${runs}${runs > 1 ? ' (medians; RSS: the highest peak)' : ''}, node ${process.version}, ${new Date().toISOString()}, load average ${loads}${env ? `, wharf env: ${env}` : ''}\n`);
   console.log('| measure | wharf | distribution 2.8.2 | wharf/distribution | aim |');
   console.log('| --- | ---: | ---: | ---: | --- |');
   for (const [label, key, unit, aim] of rows) {

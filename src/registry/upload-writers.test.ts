@@ -3,11 +3,12 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { isFault } from '../base/fault.ts';
 import { createLogger } from '../base/log.ts';
-import { MemoryBlobStore } from '../store/memory-blob-store.ts';
+import { DriverBlobStore } from '../store/driver-blob-store.ts';
+import { MemoryDriver } from '../store/memory-driver.ts';
 import { UploadWriters } from './upload-writers.ts';
 
-function make(options: { maxOpen?: number; idleMs?: number } = {}) {
-  const blobs = new MemoryBlobStore();
+function make(options: { maxOpen?: number; idleMs?: number; releaseAfterUse?: boolean } = {}) {
+  const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
   let now = 0;
   const writers = new UploadWriters({ blobs, logger: createLogger({ level: 'silent' }), now: () => now, ...options });
   return { blobs, writers, advance: (ms: number) => (now += ms) };
@@ -26,12 +27,26 @@ test('a writer stays open between requests and reports its offset', async () => 
   await writers.close();
 });
 
+test('releaseAfterUse: the ingest is free between requests (another replica may continue it), bytes kept', async () => {
+  const { blobs, writers } = make({ releaseAfterUse: true });
+  assert.equal(await append(writers, 'a', 'abc'), 3);
+  assert.equal(writers.offset('a'), undefined);
+  const other = await blobs.ingest('a');
+  assert.equal(other.offset, 3);
+  await other.write(Readable.from([Buffer.from('de')]));
+  await other.close();
+  assert.equal(await append(writers, 'a', 'f'), 6);
+  await writers.close();
+});
+
 test('a second request on a busy upload is refused with BLOB_UPLOAD_INVALID', async () => {
   const { writers } = make();
   let release!: () => void;
   const first = writers.use('a', () => new Promise<void>((resolve) => (release = resolve)));
   await assert.rejects(writers.use('a', async () => undefined), (err) => isFault(err, 'conflict') && err.code === 'BLOB_UPLOAD_INVALID');
   await assert.rejects(writers.cancel('a'), (err) => isFault(err, 'conflict'));
+  // The first request's work starts once its ingest is open, a few turns of the event loop later.
+  while (!release) await new Promise((resolve) => setImmediate(resolve));
   release();
   await first;
   await writers.use('a', async () => undefined);
@@ -71,10 +86,10 @@ test('idle writers are closed (bytes kept) and the least recently used goes beyo
 });
 
 test('while the first request opens the ingest, the upload has no open offset and stays busy', async () => {
-  const blobs = new MemoryBlobStore();
+  const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
   let opened!: () => void;
   const gate = new Promise<void>((resolve) => (opened = resolve));
-  const slow = Object.assign(Object.create(blobs) as MemoryBlobStore, {
+  const slow = Object.assign(Object.create(blobs) as DriverBlobStore, {
     ingest: async (ref: string) => {
       await gate;
       return blobs.ingest(ref);

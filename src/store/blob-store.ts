@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface BlobInfo {
   /** `algorithm:hex` */
@@ -21,6 +21,14 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobInfo | undefined>;
   /** Streams the blob (or a range of it). Throws Fault not-found (code BLOB_UNKNOWN) when absent, out-of-range for a bad range. */
   read(digest: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The blob GET's fast path, where the store has one: writes the blob (or a range of it) into `sink` without
+   * ending it, resolving with the bytes written once the last write's callback fired. Faults as `read`; rejects
+   * when the sink fails or closes, or `signal` aborts.
+   */
+  copyTo?(digest: string, sink: Writable, options?: { range?: ByteRange; signal?: AbortSignal }): Promise<number>;
+  /** A URL the client may fetch the blob from directly (a presigned S3 URL); undefined when the store has none. */
+  redirectUrl?(digest: string, method: 'GET' | 'HEAD'): Promise<string | undefined>;
   /**
    * Opens the ingest `ref` (an upload id: [a-zA-Z0-9_-]{1,128}), creating it or resuming it with the bytes
    * already written (also after a restart). One writer per ref at a time: a second open while the first is

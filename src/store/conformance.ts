@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { isFault, type FaultKind } from '../base/fault.ts';
 import { digestOf } from '../oci/digest.ts';
@@ -29,6 +29,7 @@ export function describeBlobStore(name: string, make: () => Promise<BlobStoreFix
   describe(`BlobStore conformance: ${name}`, () => {
     describeLifecycle(withStore);
     describeReads(withStore);
+    describeCopyTo(withStore);
     describeVerification(withStore);
     describeResume(withStore);
     describeConcurrency(withStore);
@@ -90,6 +91,15 @@ function describeLifecycle(withStore: WithStore): void {
     assert.equal(await store.stat(digestOf(data)), undefined, 'only the committed algorithm names it');
   }));
 
+  test('a sha512 digest of an ingest larger than an s3 part (5 MiB) is verified', withStore(async (store) => {
+    const data = pattern(12, 6 * 1024 * 1024 + 5);
+    const digest = digestOf(data, 'sha512');
+    const writer = await store.ingest('sha512-big');
+    await writer.write(chunked(data, 1024 * 1024));
+    assert.deepEqual(await writer.commit({ digest, size: data.byteLength }), { digest, size: data.byteLength });
+    assert.equal(digestOf(await readAll(store, digest), 'sha512'), digest);
+  }));
+
   test('a multi-megabyte blob streams back intact', withStore(async (store) => {
     const data = pattern(5, 3 * 1024 * 1024 + 17);
     const digest = await put(store, 'big', data);
@@ -147,6 +157,42 @@ function describeReads(withStore: WithStore): void {
     assert.deepEqual(sortInfos(await listAll(store)), sortInfos(expected), 'open ingests are not listed');
     await open.cancel();
   }));
+}
+
+/** The optional blob GET fast path: the same bytes, ranges and faults as `read`. */
+function describeCopyTo(withStore: WithStore): void {
+  test('copyTo writes the blob or a range into a sink, with read\'s faults', withStore(async (store) => {
+    if (!store.copyTo) return; // Optional: callers fall back to read().
+    const data = pattern(2, 2 * 1024 * 1024 + 3);
+    const digest = await put(store, 'copy', data);
+    const whole = new CollectingSink();
+    assert.equal(await store.copyTo(digest, whole), data.byteLength);
+    assert.ok(whole.received().equals(data));
+    assert.equal(whole.writableEnded, false, 'the caller ends the sink');
+    const part = new CollectingSink();
+    assert.equal(await store.copyTo(digest, part, { range: { start: 10, end: 5_000_000 } }), data.byteLength - 10);
+    assert.ok(part.received().equals(data.subarray(10)));
+    await expectFault(store.copyTo(digest, new CollectingSink(), { range: { start: data.byteLength, end: data.byteLength + 1 } }), 'out-of-range');
+    await expectFault(store.copyTo(digestOf('absent'), new CollectingSink()), 'not-found', 'BLOB_UNKNOWN');
+    await expectFault(store.copyTo(digestOf('absent'), new CollectingSink(), { range: { start: 0, end: 1 } }), 'not-found', 'BLOB_UNKNOWN');
+    await expectFault(store.copyTo('sha256:nothex', new CollectingSink()), 'invalid-argument', 'DIGEST_INVALID');
+  }));
+}
+
+/** Copies each chunk at its write callback, so a buffer reused before then shows as wrong bytes. */
+class CollectingSink extends Writable {
+  #chunks: Buffer[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    setImmediate(() => {
+      this.#chunks.push(Buffer.from(chunk));
+      callback();
+    });
+  }
+
+  received(): Buffer {
+    return Buffer.concat(this.#chunks);
+  }
 }
 
 function describeVerification(withStore: WithStore): void {

@@ -2,7 +2,7 @@ import { utimes } from 'node:fs/promises';
 
 /**
  * Sets a file's times to now; false when it is absent. The mtime of a blob file is its last use, which garbage
- * collection compares with its cutoff (FsBlobStore.deleteUnused).
+ * collection compares with its cutoff (FsDriver.removeIfUnusedSince).
  */
 export async function touchFile(path: string, now = new Date()): Promise<boolean> {
   try {

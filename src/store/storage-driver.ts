@@ -12,6 +12,11 @@ export interface StorageFileInfo {
   modifiedAt: Date;
 }
 
+export interface StorageDirInfo {
+  path: string;
+  modifiedAt: Date;
+}
+
 /** Inclusive byte span of a file; `end` undefined means to the end. */
 export interface StorageSpan {
   start: number;
@@ -36,18 +41,26 @@ export interface StorageDriver {
   /**
    * Writes a file's span into `sink` (an HTTP response), waiting for each write's callback before reusing its
    * buffer: the blob GET's fast path (docs/benchmarks.md, "Blob pull"). Resolves when the last byte was
-   * handed to the sink; rejects when the sink or the file fails, or `signal` aborts.
+   * handed to the sink (which it does not end); rejects when the sink or the file fails, or `signal` aborts.
    */
   copyTo(path: string, sink: Writable, options: { span?: StorageSpan; signal?: AbortSignal }): Promise<number>;
   /**
    * Opens the file for appending: `append` true continues after the bytes already written (also written by
-   * another process or replica), false starts it empty. Nothing is visible at `path` to `reader`/`stat` of
-   * another writer's caller until `commit` on drivers that cannot append in place (s3); fs appends in place.
+   * another process or replica; an absent file starts empty), false starts it empty. While a writer is open,
+   * its latest bytes may not yet be visible at `path` to `reader`/`stat` on drivers that cannot append in place
+   * (s3); fs appends in place. After `commit` they are; after `close`, once a writer has opened the file again
+   * (s3 completes its upload then): DriverBlobStore re-hashes them after that open.
    */
   writer(path: string, options: { append: boolean }): Promise<StorageWriter>;
   stat(path: string): Promise<StorageFileInfo | undefined>;
   /** Every file under the directory `prefix` (recursively), in byte order of their paths. */
   list(prefix: string): AsyncIterable<StorageFileInfo>;
+  /**
+   * Directories under `prefix` (recursively) that hold nothing, with their last change: only drivers with real
+   * directories (fs) have them, e.g. left by a crash between a move and the delete of its directory. Absent
+   * where a prefix without files does not exist (s3, memory).
+   */
+  emptyDirectories?(prefix: string): AsyncIterable<StorageDirInfo>;
   /** Renames, replacing `to`: atomic on fs; copy then delete where the backend has no rename (s3). */
   move(from: string, to: string): Promise<void>;
   /** Removes a file, or every file under a directory prefix. No-op when absent. */
@@ -75,7 +88,7 @@ export interface StorageWriter {
    * the driver acknowledged stay (size says how many) and the promise rejects.
    */
   write(source: AsyncIterable<Uint8Array> | Readable, options?: { signal?: AbortSignal }): Promise<number>;
-  /** Makes every byte written durable and the file complete at `path`; the writer is done. */
+  /** Makes every byte written durable and the file complete at `path` (modifiedAt: now); the writer is done. */
   commit(): Promise<void>;
   /** Releases the writer, keeping the bytes for a later `writer(path, { append: true })`. */
   close(): Promise<void>;

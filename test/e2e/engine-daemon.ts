@@ -5,12 +5,13 @@
 import { configSchema } from '../../src/base/config.ts';
 import { createLogger } from '../../src/base/log.ts';
 import { startEngine } from '../../src/engine/engine.ts';
-import { FsBlobStore } from '../../src/store/fs-blob-store.ts';
+import { DriverBlobStore } from '../../src/store/driver-blob-store.ts';
+import { FsDriver } from '../../src/store/fs-driver.ts';
 import { testNetworkConfig } from '../support/test-network.ts';
 
 const [root, socket] = process.argv.slice(2);
 const config = configSchema.parse({ root, engine: { socket, network: testNetworkConfig(root) }, log: { level: 'warn' } });
-const engine = await startEngine({ config, blobs: new FsBlobStore({ root }), logger: createLogger({ level: 'warn' }) });
+const engine = await startEngine({ config, blobs: new DriverBlobStore({ driver: new FsDriver({ root }) }), logger: createLogger({ level: 'warn' }) });
 process.once('SIGTERM', () => {
   void engine.close().then(() => process.exit(0));
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { configSchema, type ConfigInput } from '../../src/base/config.ts';
 import { createLogger } from '../../src/base/log.ts';
 import { removeHostNetworking, startEngine, type RunningEngine } from '../../src/engine/engine.ts';
-import { FsBlobStore } from '../../src/store/fs-blob-store.ts';
+import { DriverBlobStore } from '../../src/store/driver-blob-store.ts';
+import { FsDriver } from '../../src/store/fs-driver.ts';
 import { buildBusyboxRootfsTar } from '../support/busybox.ts';
 import { dockerCli } from '../support/dockerd.ts';
 import { run } from '../support/run.ts';
@@ -43,7 +44,7 @@ export async function startTestEngine(overrides: ConfigInput = {}): Promise<Test
     engine: { ...overrides.engine, socket, network: { ...testNetworkConfig(root), ...overrides.engine?.network } },
   });
   const logger = createLogger({ level: config.log.level });
-  const boot = () => startEngine({ config, blobs: new FsBlobStore({ root }), logger });
+  const boot = () => startEngine({ config, blobs: new DriverBlobStore({ driver: new FsDriver({ root }) }), logger });
   let engine: RunningEngine | undefined = await boot();
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',

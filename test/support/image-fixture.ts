@@ -7,12 +7,13 @@ import { RegistryClient } from '../../src/client/registry-client.ts';
 import { EventLog } from '../../src/engine/events.ts';
 import { ImageService } from '../../src/engine/images/image-service.ts';
 import { ImageStore } from '../../src/engine/images/image-store.ts';
-import { MemoryBlobStore } from '../../src/store/memory-blob-store.ts';
+import { DriverBlobStore } from '../../src/store/driver-blob-store.ts';
+import { MemoryDriver } from '../../src/store/memory-driver.ts';
 import { RecordingSnapshotter } from './recording-snapshotter.ts';
 
 export interface ImageFixture {
   dir: string;
-  blobs: MemoryBlobStore;
+  blobs: DriverBlobStore;
   service: ImageService;
   snapshotter: RecordingSnapshotter;
   /** The containers the service is told use each image ID. */
@@ -29,7 +30,7 @@ export interface ImageFixture {
 /** An ImageService on a temp dir, in-memory blobs and a recording snapshotter: image bookkeeping without a host. */
 export function imageFixture(): ImageFixture {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-image-fixture-'));
-  const blobs = new MemoryBlobStore();
+  const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
   const snapshotter = new RecordingSnapshotter();
   const users = new Map<string, { id: string; running: boolean }[]>();
   const service = new ImageService({

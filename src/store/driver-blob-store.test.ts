@@ -7,19 +7,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { digestOf, parseDigest } from '../oci/digest.ts';
+import { blobPath } from './blob-paths.ts';
 import { chunked, describeBlobStore, pattern } from './conformance.ts';
-import { FsBlobStore } from './fs-blob-store.ts';
+import { DriverBlobStore } from './driver-blob-store.ts';
+import { FsDriver } from './fs-driver.ts';
+import { MemoryDriver } from './memory-driver.ts';
 
-describeBlobStore('FsBlobStore', async () => {
+describeBlobStore('DriverBlobStore over FsDriver', async () => {
   const root = await tempRoot();
   return {
-    store: new FsBlobStore({ root }),
-    reopen: async () => new FsBlobStore({ root }),
+    store: fsStore(root),
+    reopen: async () => fsStore(root),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 });
 
-describe('FsBlobStore on disk', () => {
+describeBlobStore('DriverBlobStore over MemoryDriver', async () => ({ store: new DriverBlobStore({ driver: new MemoryDriver() }), cleanup: async () => {} }));
+
+describe('DriverBlobStore over FsDriver, on disk', () => {
   test('a committed blob lives at blobs/<alg>/<hex[0:2]>/<hex>, read-only, and its ingest directory is gone', async () => {
     await withRoot(async (root, store) => {
       const data = pattern(0, 5000);
@@ -28,7 +33,7 @@ describe('FsBlobStore on disk', () => {
       await writer.write(chunked(data, 1000));
       await writer.commit({ digest: digest.value, size: 5000 });
       const path = join(root, 'blobs', 'sha256', digest.hex.slice(0, 2), digest.hex);
-      assert.equal(store.layout.blobPath(digest), path);
+      assert.equal(join(root, blobPath(digest)), path);
       const info = await stat(path);
       assert.equal(info.size, 5000);
       assert.equal(info.mode & 0o777, 0o444);
@@ -52,11 +57,25 @@ describe('FsBlobStore on disk', () => {
   test('an ingest directory left empty by a commit interrupted after its rename starts over', async () => {
     await withRoot(async (root, store) => {
       await mkdir(join(root, 'ingest', 'half-done'), { recursive: true });
-      assert.deepEqual(await store.ingestStatus('half-done'), { offset: 0 });
+      assert.equal(await store.ingestStatus('half-done'), undefined, 'no bytes: the registry answers offset 0');
       const writer = await store.ingest('half-done');
       assert.equal(writer.offset, 0);
       await writer.cancel();
       assert.equal(await store.ingestStatus('half-done'), undefined);
+      assert.deepEqual(await readdir(join(root, 'ingest')), [], 'cancel removes the directory');
+    });
+  });
+
+  test('an empty ingest directory is listed with offset 0, so that an upload purge removes it; strays are not', async () => {
+    await withRoot(async (root, store) => {
+      await mkdir(join(root, 'ingest', 'half-done'), { recursive: true });
+      await mkdir(join(root, 'ingest', 'not.a.ref'), { recursive: true });
+      const listed = [];
+      for await (const info of store.listIngests()) listed.push(info);
+      assert.deepEqual(listed.map(({ ref, offset }) => ({ ref, offset })), [{ ref: 'half-done', offset: 0 }]);
+      assert.ok(listed[0].updatedAt.getTime() > Date.now() - 60_000);
+      await store.abortIngest('half-done');
+      assert.deepEqual(await readdir(join(root, 'ingest')), ['not.a.ref']);
     });
   });
 
@@ -83,6 +102,7 @@ describe('FsBlobStore on disk', () => {
       await writeFile(join(root, 'blobs', 'sha256', 'zz', 'junk'), 'x');
       await writeFile(join(root, 'blobs', 'sha256', 'zz', 'a'.repeat(64)), 'wrong shard');
       await mkdir(join(root, 'blobs', 'md5', 'ab'), { recursive: true });
+      await writeFile(join(root, 'blobs', 'sha256', digest.slice(7, 9), `${digest.slice(7)}.tmp-x`), 'a put in progress');
       const listed = [];
       for await (const info of store.list()) listed.push(info.digest);
       assert.deepEqual(listed, [digest]);
@@ -100,14 +120,14 @@ describe('FsBlobStore on disk', () => {
         await once(child, 'exit');
       }
       assert.deepEqual(await filesUnder(join(root, 'blobs')), [], 'nothing partial is visible');
-      const restarted = new FsBlobStore({ root });
+      const restarted = fsStore(root);
       const offset = (await restarted.ingestStatus('killed'))?.offset ?? 0;
       const writer = await restarted.ingest('killed');
       assert.equal(writer.offset, offset);
       await writer.write(patternChunks(offset, total));
       const digest = patternDigest(total);
       assert.deepEqual(await writer.commit({ digest, size: total }), { digest, size: total });
-      assert.equal((await stat(restarted.layout.blobPath(parseDigest(digest)))).size, total);
+      assert.equal((await stat(join(root, blobPath(parseDigest(digest))))).size, total);
     });
   });
 
@@ -150,10 +170,14 @@ async function tempRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'wharf-fs-blob-'));
 }
 
-async function withRoot(fn: (root: string, store: FsBlobStore) => Promise<void>): Promise<void> {
+function fsStore(root: string): DriverBlobStore {
+  return new DriverBlobStore({ driver: new FsDriver({ root }) });
+}
+
+async function withRoot(fn: (root: string, store: DriverBlobStore) => Promise<void>): Promise<void> {
   const root = await tempRoot();
   try {
-    await fn(root, new FsBlobStore({ root }));
+    await fn(root, fsStore(root));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -167,11 +191,12 @@ async function filesUnder(dir: string): Promise<string[]> {
 /** A separate node process that slowly writes the pattern into ingest `ref`, then stalls until it is killed. */
 function spawnWriter(root: string, ref: string, total: number) {
   const script = `
-    import { FsBlobStore } from ${JSON.stringify(new URL('./fs-blob-store.ts', import.meta.url).href)};
+    import { DriverBlobStore } from ${JSON.stringify(new URL('./driver-blob-store.ts', import.meta.url).href)};
+    import { FsDriver } from ${JSON.stringify(new URL('./fs-driver.ts', import.meta.url).href)};
     import { pattern } from ${JSON.stringify(new URL('./conformance.ts', import.meta.url).href)};
     const [root, ref, total] = process.argv.slice(1);
     setInterval(() => {}, 1000);
-    const writer = await new FsBlobStore({ root }).ingest(ref);
+    const writer = await new DriverBlobStore({ driver: new FsDriver({ root }) }).ingest(ref);
     await writer.write((async function* () {
       for (let at = 0; at < Number(total); at += 256 * 1024) {
         yield pattern(at, 256 * 1024);

@@ -1,4 +1,0 @@
-import { describeBlobStore } from './conformance.ts';
-import { MemoryBlobStore } from './memory-blob-store.ts';
-
-describeBlobStore('MemoryBlobStore', async () => ({ store: new MemoryBlobStore(), cleanup: async () => {} }));
