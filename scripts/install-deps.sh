@@ -5,6 +5,8 @@
 #   - the anchors the benchmarks compare against: distribution 2.8.2 (docker-registry), dockerd, and wrk;
 #   - a C++ toolchain and python3 for node-gyp (node-pty has no linux prebuild), and npm when it is missing;
 #   - git, which the engine runs to clone git build contexts (`docker build` with `remote=` a git URL);
+#   - Ceph 16 (ceph-mon, ceph-osd, radosgw): the S3 server the S3 storage driver is tested against, a
+#     single-node cluster in a temp dir started by test/support/ceph.ts (policy-rc.d keeps its units stopped);
 # then the npm dependencies, Node 24 among them (the `node` package). Idempotent: apt runs only when something is
 # missing, npm ci only when node_modules does not match the lockfile.
 set -euo pipefail
@@ -15,6 +17,7 @@ packages=(
   iproute2 iptables openssl ca-certificates curl util-linux mount procps tar gzip apache2-utils wrk
   python3 make g++ bzip2 xz-utils zstd attr docker-compose python3-docker tini git
   postgresql haproxy
+  ceph-mon ceph-osd radosgw
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 

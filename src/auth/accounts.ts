@@ -6,7 +6,7 @@ import type { UserStore } from '../meta/user-store.ts';
 import type { Access, Identity } from './authorizer.ts';
 import { parseAuthorization } from './credentials.ts';
 import { readHtpasswd } from './htpasswd.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { LoginLimiter } from './login-limiter.ts';
 import { parseScopes } from './scope.ts';
 
 export interface Principal {
@@ -33,6 +33,11 @@ const accessTokenPattern = /^wharf_([a-f0-9]{16})_([A-Za-z0-9_-]{20,128})$/;
 
 export const bcryptCost = 10;
 const maxNameLength = 255;
+
+/** The limiter's key of an account; a NUL (no real name has one, PostgreSQL text refuses it) is spelled out. */
+function accountKey(username: string): string {
+  return `account:${username.slice(0, maxNameLength).replaceAll('\0', '\\0')}`;
+}
 const maxPasswordLength = 1024;
 const defaultCacheTtlMs = 60_000;
 const maxCacheEntries = 10_000;
@@ -54,7 +59,7 @@ export interface AccountsOptions {
   users: UserStore;
   /** htpasswd file; re-read when its mtime changes. Its entries win over the user store (see #lookup). */
   htpasswd?: string;
-  limiter: RateLimiter;
+  limiter: LoginLimiter;
   now?: () => number;
   logger?: Logger;
   cacheTtlMs?: number;
@@ -72,7 +77,7 @@ export class Accounts {
   readonly #htpasswdPath: string;
   #htpasswd = new Map<string, string>();
   #htpasswdVersion = '';
-  readonly #limiter: RateLimiter;
+  readonly #limiter: LoginLimiter;
   readonly #now: () => number;
   readonly #logger: Logger | undefined;
   readonly #cacheTtlMs: number;
@@ -90,20 +95,19 @@ export class Accounts {
   }
 
   async login(username: string, password: string, ip: string): Promise<LoginResult> {
-    const retryAfter = Math.max(this.#limiter.retryAfter(`account:${username.slice(0, maxNameLength)}`), this.#limiter.retryAfter(`ip:${ip}`));
+    const retryAfter = Math.max(...(await Promise.all([this.#limiter.retryAfter(accountKey(username)), this.#limiter.retryAfter(`ip:${ip}`)])));
     if (retryAfter > 0) {
       this.#logger?.warn({ account: username.slice(0, 100), ip, retryAfter }, 'login refused: too many failures');
       return { ok: false, reason: 'rate-limited', retryAfter };
     }
     const principal = await this.#verify(username, password);
     if (!principal) {
-      this.#limiter.fail(`account:${username.slice(0, maxNameLength)}`);
-      this.#limiter.fail(`ip:${ip}`);
+      await Promise.all([this.#limiter.fail(accountKey(username)), this.#limiter.fail(`ip:${ip}`)]);
       this.#logger?.info({ account: username.slice(0, 100), ip }, 'login failed');
       return { ok: false, reason: 'invalid' };
     }
     // The address's counter stays: a valid account must not launder guesses at other accounts.
-    this.#limiter.succeed(`account:${username}`);
+    await this.#limiter.succeed(accountKey(username));
     return { ok: true, principal };
   }
 
@@ -146,7 +150,8 @@ export class Accounts {
   }
 
   async #verify(username: string, password: string): Promise<Principal | undefined> {
-    if (!username || username.length > maxNameLength || password.length > maxPasswordLength) return undefined;
+    // No account name holds a NUL (PostgreSQL text cannot): such a name is nobody, without asking the store.
+    if (!username || username.includes('\0') || username.length > maxNameLength || password.length > maxPasswordLength) return undefined;
     if (password.startsWith(accessTokenPrefix)) {
       const robot = await this.#verifyAccessToken(username, password);
       if (robot) return robot;

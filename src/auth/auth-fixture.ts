@@ -32,8 +32,8 @@ export async function createAuthFixture(config: ConfigInput = {}): Promise<AuthF
   const full = loadConfig({ overrides: { root, ...config } });
   const db = openDatabase(':memory:');
   let clock = Date.parse('2030-01-01T00:00:00Z');
-  const auth = await createAuthServices({ config: full, db, clock: () => clock });
   const users = new SqliteUserStore(db);
+  const auth = await createAuthServices({ config: full, users, clock: () => clock });
   return {
     config: full,
     db,

@@ -15,6 +15,7 @@ import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
 import { Accounts } from './accounts.ts';
 import { type AdminContext, registerAuthCommands } from './cli.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { sqliteMeta } from '../main/open-meta.ts';
 
 describe('wharf user and wharf token', () => {
   let root: string;
@@ -26,9 +27,9 @@ describe('wharf user and wharf token', () => {
   /** Runs one command line in-process, as `wharf …` would, with `input` on stdin; returns stdout lines. */
   async function wharf(args: string[], input = ''): Promise<string[]> {
     const out: string[] = [];
-    const open = (flags: { root?: string }): AdminContext => {
-      const db = openDatabase(join(flags.root ?? root, 'meta.db'));
-      return { config: loadConfig({ overrides: { root: flags.root ?? root } }), db, close: () => db.close() };
+    const open = async (flags: { root?: string }): Promise<AdminContext> => {
+      const stores = sqliteMeta(openDatabase(join(flags.root ?? root, 'meta.db')), 'test');
+      return { config: loadConfig({ overrides: { root: flags.root ?? root } }), stores, close: () => stores.close() };
     };
     const program = new Command('wharf').exitOverride().configureOutput({ writeErr: () => {} });
     registerAuthCommands(program, open, (c) => c.option('--root <dir>'), {

@@ -3,17 +3,16 @@
  * `wharf cert generate`, `wharf cert token`.
  *
  * Wiring (src/cli/admin-commands.ts): `registerAuthCommands(program, open, addCommon)` where
- * - `open(flags)` receives the parsed `--root` / `--config` flags and returns an `AdminContext`: the same Config
- *   and the same shared DatabaseSync (<root>/meta.db, WAL + busy_timeout) that `serve` uses, so these commands
- *   work while the server runs; the command calls `close()` when done;
+ * - `open(flags)` receives the parsed `--root` / `--config` / `--meta-url` flags and resolves to an `AdminContext`:
+ *   the same Config and the same metadata backend (<root>/meta.db, WAL + busy_timeout, or `meta.url`'s
+ *   PostgreSQL) that `serve` uses, so these commands work while the server runs; the command calls `close()`;
  * - `addCommon(command)` adds those flags (`--root`, `--config`) to each command that needs the database.
  * Passwords are read from stdin only (`--password-stdin`), never from the command line.
  */
-import type { DatabaseSync } from 'node:sqlite';
 import type { Command } from 'commander';
 import type { Config } from '../base/config.ts';
 import { Fault } from '../base/fault.ts';
-import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
+import type { MetaStores } from '../meta/meta-stores.ts';
 import type { UserStore } from '../meta/user-store.ts';
 import { hashPassword, newAccessToken } from './accounts.ts';
 import { generateCertificates } from './cert-generate.ts';
@@ -23,14 +22,14 @@ import { parseScopes } from './scope.ts';
 import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
 import { loadOrCreateTokenKeys } from './token-keys.ts';
 
-/** What the CLI hands admin commands: the same config and database `serve` uses (`--root`, `--config`). */
+/** What the CLI hands admin commands: the same config and metadata backend `serve` uses (`--root`, `--config`, `--meta-url`). */
 export interface AdminContext {
   config: Config;
-  db: DatabaseSync;
-  close(): void;
+  stores: MetaStores;
+  close(): Promise<void>;
 }
 
-export type OpenAdminContext = (flags: { config?: string; root?: string }) => AdminContext;
+export type OpenAdminContext = (flags: { config?: string; root?: string; metaUrl?: string }) => Promise<AdminContext>;
 type AddCommon = (command: Command) => Command;
 
 /** Where commands read passwords and write their output; the process's by default, replaced in tests. */
@@ -77,13 +76,13 @@ function registerCertCommands(cert: Command, deps: Deps, addCommon: AddCommon): 
     });
   addCommon(cert.command('token').description(`print the certificate of the token signing key (<keyDir>/${tokenCertFile}, made with the key if missing): registry:2's auth.token.rootcertbundle`))
     .action(async (flags: Flags) => {
-      const ctx = deps.open(flags);
+      const ctx = await deps.open(flags);
       try {
         const dir = tokenKeyDir(ctx.config);
         const keys = await loadOrCreateTokenKeys(dir, { algorithm: ctx.config.auth.token.algorithm });
         deps.io.out(ensureTokenCertificate(dir, keys.publicKey).trimEnd());
       } finally {
-        ctx.close();
+        await ctx.close();
       }
     });
 }
@@ -174,11 +173,11 @@ function registerTokenCommands(token: Command, deps: Deps, addCommon: AddCommon)
 }
 
 async function withUsers(deps: Deps, flags: Flags, work: (users: UserStore, ctx: AdminContext) => Promise<void>): Promise<void> {
-  const ctx = deps.open(flags);
+  const ctx = await deps.open(flags);
   try {
-    await work(new SqliteUserStore(ctx.db), ctx);
+    await work(ctx.stores.users, ctx);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 

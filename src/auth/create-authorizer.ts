@@ -1,14 +1,15 @@
 import { join } from 'node:path';
-import type { DatabaseSync } from 'node:sqlite';
 import type { Config } from '../base/config.ts';
 import type { Logger } from '../base/log.ts';
-import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
+import type { SecretStore } from '../meta/secret-store.ts';
+import type { UserStore } from '../meta/user-store.ts';
 import { type Acl, compileAcl } from './acl.ts';
 import { Accounts } from './accounts.ts';
 import type { Authorizer } from './authorizer.ts';
 import { ExternalKeys } from './external-keys.ts';
 import { HtpasswdAuthorizer } from './htpasswd-authorizer.ts';
 import { IndexTokens } from './index-tokens.ts';
+import type { LoginLimiter } from './login-limiter.ts';
 import { NoneAuthorizer } from './none-authorizer.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
@@ -18,12 +19,22 @@ import { TokenService } from './token-service.ts';
 
 export interface CreateAuthOptions {
   config: Config;
-  /** The shared database (<root>/meta.db): users and robot tokens live in migration scope 'auth'. */
-  db: DatabaseSync;
+  /** Users and robot tokens (migration scope 'auth' of the metadata backend). */
+  users: UserStore;
   logger?: Logger;
   /** Milliseconds since the epoch; the wall clock by default. Tests move it to expire tokens and windows. */
   clock?: () => number;
+  /** Failed-login counting shared by replicas (PgRateLimiter); this process's own RateLimiter when absent. */
+  limiter?: LoginLimiter;
+  /**
+   * Where the v1 index tokens' HMAC key is kept, so every process on the metadata backend (replicas, a restart)
+   * verifies what another issued. Absent: a key of this process alone (tests of one instance).
+   */
+  secrets?: SecretStore;
 }
+
+/** The SecretStore name of the v1 index tokens' key. */
+export const indexTokenSecret = 'v1-index-token';
 
 /** Everything the auth part offers the rest of wharf, built once from config. */
 export interface AuthServices {
@@ -45,15 +56,16 @@ export async function createAuthorizer(options: CreateAuthOptions): Promise<Auth
 }
 
 /**
- * Builds the configured auth mode over the shared database. Fails at start, not on a request, when an ACL rule
+ * Builds the configured auth mode over the user store. Fails at start, not on a request, when an ACL rule
  * cannot work or the signing key is unusable.
  */
 export async function createAuthServices(options: CreateAuthOptions): Promise<AuthServices> {
-  const { config, db, logger, clock } = options;
+  const { config, users, logger, clock } = options;
   const acl = compileAcl(config.auth.acl);
-  const limiter = new RateLimiter({ limit: config.auth.rateLimit.failures, windowSeconds: config.auth.rateLimit.windowSeconds, now: clock });
-  const accounts = new Accounts({ users: new SqliteUserStore(db), htpasswd: config.auth.htpasswd, limiter, now: clock, logger });
-  const base = { accounts, acl, indexTokens: new IndexTokens({ now: clock }) };
+  const limiter = options.limiter ?? new RateLimiter({ limit: config.auth.rateLimit.failures, windowSeconds: config.auth.rateLimit.windowSeconds, now: clock });
+  const accounts = new Accounts({ users, htpasswd: config.auth.htpasswd, limiter, now: clock, logger });
+  const key = await options.secrets?.secret(indexTokenSecret);
+  const base = { accounts, acl, indexTokens: new IndexTokens({ now: clock, ...(key ? { key } : {}) }) };
   if (config.auth.mode === 'none') return { ...base, authorizer: new NoneAuthorizer() };
   if (config.auth.mode === 'htpasswd') return { ...base, authorizer: new HtpasswdAuthorizer({ accounts, acl, config }) };
   const tokens = await createTokenService(config, { logger, clock });

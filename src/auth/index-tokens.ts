@@ -14,9 +14,10 @@ const defaultTtlSeconds = 600;
 /**
  * The legacy index's `X-Docker-Token` (docker 1.x): `signature=…,repository="ns/repo",access=write`, which the
  * client echoes as `Authorization: Token <value>` to the registry endpoints. Stateless: the signature is an HMAC
- * over account, repository, access and expiry under a per-instance key, so nothing accumulates in memory and a
- * forged or altered field fails. Decide *whether* to issue with the ACL first (acl.ts `grant`); this only
- * remembers the decision for ten minutes.
+ * over account, repository, access and expiry, so nothing accumulates in memory and a forged or altered field
+ * fails. The key is the metadata backend's (createAuthServices: SecretStore `v1-index-token`), so a token one
+ * replica issued holds on another and across a restart; a random one of this instance when none is given.
+ * Decide *whether* to issue with the ACL first (acl.ts `grant`); this only remembers the decision for ten minutes.
  */
 export class IndexTokens {
   readonly #key: Buffer;

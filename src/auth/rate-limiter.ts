@@ -1,10 +1,12 @@
+import type { LoginLimiter } from './login-limiter.ts';
+
 /**
  * Counts failed logins per key (`account:NAME`, `ip:ADDR`) in a sliding window. In memory per Authorizer: a
  * restart forgets, which only ever errs towards letting a legitimate user back in. Memory is bounded: past
  * `maxKeys` the oldest keys are forgotten first (an attacker cycling through names or addresses costs itself,
- * not the server).
+ * not the server). Replicas on PostgreSQL count in the database instead (PgRateLimiter).
  */
-export class RateLimiter {
+export class RateLimiter implements LoginLimiter {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #now: () => number;

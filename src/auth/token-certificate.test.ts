@@ -12,6 +12,7 @@ import { registerAuthCommands } from './cli.ts';
 import { libtrustKeyId } from './libtrust-key-id.ts';
 import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
 import { loadOrCreateTokenKeys, tokenKeyFile } from './token-keys.ts';
+import { sqliteMeta } from '../main/open-meta.ts';
 
 test('libtrust key IDs match the ones computed with openssl and coreutils base32', () => {
   // openssl pkey -pubin -outform DER | sha256sum | first 30 bytes | base32, grouped by 4.
@@ -70,9 +71,9 @@ describe('the token signing certificate', () => {
     const root = join(dir, 'root');
     const lines: string[] = [];
     const program = new Command().exitOverride();
-    const open = (flags: { root?: string }) => {
-      const db = openDatabase(join(dir, 'meta.db'));
-      return { config: loadConfig({ overrides: { root: flags.root ?? root, auth: { token: { algorithm: 'RS256' } } } }), db, close: () => db.close() };
+    const open = async (flags: { root?: string }) => {
+      const stores = sqliteMeta(openDatabase(join(dir, 'meta.db')), 'test');
+      return { config: loadConfig({ overrides: { root: flags.root ?? root, auth: { token: { algorithm: 'RS256' } } } }), stores, close: () => stores.close() };
     };
     registerAuthCommands(program, open, (c) => c.option('--root <dir>'), { stdin: Readable.from([]), out: (l) => lines.push(l), now: () => new Date() });
     await program.parseAsync(['node', 'wharf', 'cert', 'token', '--root', root]);

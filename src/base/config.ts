@@ -61,6 +61,40 @@ const retentionRule = z.strictObject({
 export const configSchema = z.strictObject({
   /** Data root: blobs/, ingest/, meta.db, engine/ */
   root: z.string().default('/var/lib/wharf'),
+  /** Where blobs and ingests are kept (src/main/open-blob-store.ts). */
+  storage: z
+    .strictObject({
+      /** `filesystem`: under `root` (blobs/, ingest/); `s3`: an S3-compatible bucket (storage.s3). */
+      driver: z.enum(['filesystem', 's3']).default('filesystem'),
+      /** The bucket of `driver: s3` (src/store/s3-driver.ts), as distribution's `storage.s3`. */
+      s3: z
+        .strictObject({
+          endpoint: z.string().refine((url) => url === '' || /^https?:\/\/./.test(url), { message: 'expected empty (AWS) or an http(s):// URL' }).default(''),
+          region: z.string().min(1).default('us-east-1'),
+          bucket: z.string().default(''),
+          prefix: z.string().default(''),
+          accessKey: z.string().default(''),
+          secretKey: z.string().default(''),
+          forcePathStyle: z.boolean().default(false),
+          chunkSize: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(10 * 1024 * 1024),
+          redirect: z
+            .strictObject({
+              enabled: z.boolean().default(false),
+              expiresSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(1200),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
+    })
+    .refine((storage) => storage.driver !== 's3' || storage.s3.bucket !== '', { message: 'storage.s3.bucket is required with storage.driver s3', path: ['s3', 'bucket'] })
+    .prefault({}),
+  /** Where the metadata (repositories, tags, users, v1 index) lives (src/main/open-meta.ts). */
+  meta: z
+    .strictObject({
+      /** Empty: SQLite at <root>/meta.db; `postgres://…`: a PostgreSQL database shared by every replica. */
+      url: z.string().refine((url) => url === '' || /^postgres(ql)?:\/\/./.test(url), { message: 'expected empty (SQLite) or a postgres:// URL' }).default(''),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -134,6 +168,8 @@ export const configSchema = z.strictObject({
           service: z.string().default('wharf-registry'),
           /** Where `wharf auth serve` listens when the token server runs alone. */
           addr: z.string().default('127.0.0.1:5001'),
+          /** The token server run alone serves Prometheus metrics on this `HOST:PORT`, no auth; '' = off. */
+          metricsAddr: z.string().default(''),
           /** Token endpoint URL as clients reach it; derived from the request when empty. */
           realm: z.string().default(''),
           ttlSeconds: z.number().int().positive().default(300),

@@ -1,24 +1,22 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type AdminContext, registerAuthCommands } from '../auth/cli.ts';
-import { openDatabase } from '../meta/sqlite-database.ts';
-import { addCommonOptions, type CommonFlags, configFromFlags } from './config-options.ts';
+import { openMeta } from '../main/open-meta.ts';
+import { addCommonOptions, addMetaOptions, type CommonFlags, configFromFlags, type MetaFlags } from './config-options.ts';
 import { registerGcCommand } from './gc-command.ts';
 import { registerQuotaCommands } from './quota-command.ts';
 import { registerRetentionCommand } from './retention-command.ts';
 
-/** Admin commands open the same root and database as `serve`, so they work while it runs. */
-function openAdminContext(flags: CommonFlags): AdminContext {
+/** Admin commands open the same root and metadata backend as `serve`, so they work while it runs. */
+async function openAdminContext(flags: CommonFlags & MetaFlags): Promise<AdminContext> {
   const config = configFromFlags(flags);
-  mkdirSync(config.root, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(config.root, 'meta.db'));
-  return { config, db, close: () => db.close() };
+  const stores = await openMeta(config);
+  return { config, stores, close: () => stores.close() };
 }
 
 export function registerAdminCommands(program: Command): void {
-  registerAuthCommands(program, openAdminContext, addCommonOptions);
-  registerGcCommand(program, openAdminContext, addCommonOptions);
-  registerQuotaCommands(program, openAdminContext, addCommonOptions);
-  registerRetentionCommand(program, openAdminContext, addCommonOptions);
+  const addCommon = (command: Command) => addMetaOptions(addCommonOptions(command));
+  registerAuthCommands(program, openAdminContext, addCommon);
+  registerGcCommand(program, openAdminContext, addCommon);
+  registerQuotaCommands(program, openAdminContext, addCommon);
+  registerRetentionCommand(program, openAdminContext, addCommon);
 }

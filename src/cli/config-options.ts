@@ -7,7 +7,12 @@ export interface CommonFlags {
   root?: string;
 }
 
-export interface ServeFlags extends CommonFlags {
+/** `--meta-url`: on the commands that open the metadata (serve, registry serve, auth serve, admin commands). */
+export interface MetaFlags {
+  metaUrl?: string;
+}
+
+export interface ServeFlags extends CommonFlags, MetaFlags {
   addr?: string;
   auth?: 'none' | 'htpasswd' | 'token';
   htpasswd?: string;
@@ -25,6 +30,10 @@ export function addCommonOptions(command: Command): Command {
     .option('--root <dir>', 'data directory (default /var/lib/wharf)');
 }
 
+export function addMetaOptions(command: Command): Command {
+  return command.option('--meta-url <url>', 'metadata in PostgreSQL (postgres://user:password@host:port/db) instead of <root>/meta.db');
+}
+
 export function addServeOptions(command: Command): Command {
   return addCommonOptions(command)
     .option('--addr <host:port>', 'registry listen address (default 127.0.0.1:5000)')
@@ -40,6 +49,7 @@ export function addServeOptions(command: Command): Command {
 export function configFromFlags(flags: ServeFlags, env: Record<string, string | undefined> = process.env): Config {
   const overrides: ConfigInput = {};
   if (flags.root) overrides.root = flags.root;
+  if (flags.metaUrl) overrides.meta = { url: flags.metaUrl };
   if (flags.logLevel) overrides.log = { level: flags.logLevel as Config['log']['level'] };
   const registry: NonNullable<ConfigInput['registry']> = {};
   if (flags.addr) registry.addr = flags.addr;

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { SqliteGcIndex } from '../meta/sqlite-gc-index.ts';
 import { EngineRoots } from '../registry/gc/engine-roots.ts';
 import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
-import { FsBlobStore } from '../store/fs-blob-store.ts';
+import { openBlobStore } from '../main/open-blob-store.ts';
+import { openReplicaCoordination } from '../main/open-replica-coordination.ts';
+import { ExclusiveCollector } from '../registry/exclusive-collector.ts';
 import type { AdminContext } from '../auth/cli.ts';
 
 interface GcFlags {
@@ -20,7 +21,7 @@ interface GcFlags {
  */
 export function registerGcCommand(
   program: Command,
-  open: (flags: GcFlags) => AdminContext,
+  open: (flags: GcFlags) => Promise<AdminContext>,
   addCommon: (command: Command) => Command,
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): void {
@@ -29,16 +30,19 @@ export function registerGcCommand(
     .option('--delete-untagged', 'first remove manifests no tag reaches (not children of a kept index, not referrers of a kept subject)')
     .option('--grace <seconds>', 'keep blobs used this recently (default registry.gc.gracePeriodSeconds)')
     .action(async (flags: GcFlags) => {
-      const context = open(flags);
+      const context = await open(flags);
+      // On PostgreSQL, replicas' schedulers may be collecting: one collection at a time (a dry run removes nothing).
+      const replica = openReplicaCoordination(context.config);
       try {
         const graceSeconds = flags.grace === undefined ? context.config.registry.gc.gracePeriodSeconds : parseGrace(flags.grace);
-        const collector = new GarbageCollector({
-          blobs: new FsBlobStore({ root: context.config.root }),
-          index: new SqliteGcIndex(context.db),
+        const local = new GarbageCollector({
+          blobs: openBlobStore(context.config),
+          index: context.stores.gc,
           engine: new EngineRoots(context.config.root),
           // Logs go to stderr: stdout is the list of what was removed.
           logger: pino({ level: context.config.log.level, name: 'wharf-gc' }, pino.destination(2)),
         });
+        const collector = replica.gcLock && !flags.dryRun ? new ExclusiveCollector(local, replica.gcLock) : local;
         const started = performance.now();
         const result = await collector.collect({
           graceSeconds,
@@ -51,7 +55,8 @@ export function registerGcCommand(
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         out(`${verb} ${result.blobs} blobs, ${result.bytes} bytes; ${result.manifests} untagged manifests; ${result.kept} kept by a re-check; ${seconds} s`);
       } finally {
-        context.close();
+        await replica.close();
+        await context.close();
       }
     });
 }

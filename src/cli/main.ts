@@ -2,19 +2,19 @@ import { Command } from 'commander';
 import { startWharf, type WharfPart } from '../main/start-wharf.ts';
 import { startSupervisor } from '../main/supervisor.ts';
 import { registerAdminCommands } from './admin-commands.ts';
-import { addServeOptions, configFromFlags, type ServeFlags } from './config-options.ts';
+import { addMetaOptions, addServeOptions, configFromFlags, type ServeFlags } from './config-options.ts';
 
 export function buildProgram(): Command {
   const program = new Command('wharf')
     .description('registry, auth, legacy index and engine: Docker build-ship-run in one command')
     .showHelpAfterError();
 
-  addServeOptions(program.command('serve').description('run every enabled part (registry, engine), each in its own supervised process')).action(
+  addMetaOptions(addServeOptions(program.command('serve').description('run every enabled part (registry, engine), each in its own supervised process'))).action(
     (flags: ServeFlags) => serve(flags),
   );
 
   const registry = program.command('registry').description('the image registry');
-  addServeOptions(registry.command('serve').description('run the registry alone')).action((flags: ServeFlags) =>
+  addMetaOptions(addServeOptions(registry.command('serve').description('run the registry alone'))).action((flags: ServeFlags) =>
     serve(flags, ['registry']),
   );
 
@@ -22,7 +22,7 @@ export function buildProgram(): Command {
   addServeOptions(engine.command('serve').description('run the engine alone (Docker Engine API on a unix socket)')).action((flags: ServeFlags) => serve(flags, ['engine']));
 
   const auth = program.command('auth').description('the token server');
-  addServeOptions(auth.command('serve').description('run the token server alone (registries on the same root trust its keys)')).action(
+  addMetaOptions(addServeOptions(auth.command('serve').description('run the token server alone (registries on the same root trust its keys)'))).action(
     (flags: ServeFlags) => serve({ ...flags, addr: undefined, tokenAddr: flags.addr }, ['token']),
   );
 

@@ -8,6 +8,7 @@ import { loadConfig } from '../base/config.ts';
 import { openDatabase } from '../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
 import { registerQuotaCommands } from './quota-command.ts';
+import { sqliteMeta } from '../main/open-meta.ts';
 
 test('wharf quota set, list and rm on a root', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'wharf-quota-'));
@@ -22,7 +23,7 @@ test('wharf quota set, list and rm on a root', async (t) => {
   const out: string[] = [];
   const program = new Command().exitOverride();
   program.configureOutput({ writeErr: () => undefined });
-  registerQuotaCommands(program, () => ({ config: loadConfig({ overrides: { root } }), db, close: () => undefined }), (c) => c, (line) => out.push(line));
+  registerQuotaCommands(program, async () => ({ config: loadConfig({ overrides: { root } }), stores: sqliteMeta(db, 'test'), close: async () => undefined }), (c) => c, (line) => out.push(line));
   const wharf = (...args: string[]) => program.parseAsync(['node', 'wharf', 'quota', ...args]);
   await wharf('set', 'team', '10GiB');
   await wharf('set', 'other', '1MB');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AdminContext } from '../auth/cli.ts';
-import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
+import type { MetadataStore } from '../meta/metadata-store.ts';
 import { validateRepositoryName } from '../oci/reference.ts';
 import { parseSize } from '../registry/quota/parse-size.ts';
 
@@ -12,17 +12,17 @@ type Flags = { config?: string; root?: string };
  */
 export function registerQuotaCommands(
   program: Command,
-  open: (flags: Flags) => AdminContext,
+  open: (flags: Flags) => Promise<AdminContext>,
   addCommon: (command: Command) => Command,
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): void {
   const quota = program.command('quota').description('storage quotas per namespace (unique blob bytes of its repositories)');
-  const withStore = async (flags: Flags, work: (meta: SqliteMetadataStore) => Promise<void>) => {
-    const context = open(flags);
+  const withStore = async (flags: Flags, work: (meta: MetadataStore) => Promise<void>) => {
+    const context = await open(flags);
     try {
-      await work(new SqliteMetadataStore(context.db));
+      await work(context.stores.meta);
     } finally {
-      context.close();
+      await context.close();
     }
   };
   addCommon(quota.command('set <namespace> <size>').description('set the quota: 1MB, 10GiB, 500k (decimal units; KiB, MiB, GiB: binary)')).action(

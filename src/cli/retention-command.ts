@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import type { AdminContext } from '../auth/cli.ts';
-import { SqliteGcIndex } from '../meta/sqlite-gc-index.ts';
-import { SqliteRetentionIndex } from '../meta/sqlite-retention-index.ts';
 import { applyRetention } from '../registry/retention/apply-retention.ts';
 import { ImmutableTags } from '../registry/retention/immutable-tags.ts';
 
@@ -14,22 +12,22 @@ type Flags = { config?: string; root?: string; dryRun?: boolean };
  */
 export function registerRetentionCommand(
   program: Command,
-  open: (flags: Flags) => AdminContext,
+  open: (flags: Flags) => Promise<AdminContext>,
   addCommon: (command: Command) => Command,
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): void {
   addCommon(program.command('retention').description('delete tags and untagged manifests as registry.retention says (blobs go at the next gc)'))
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .action(async (flags: Flags) => {
-      const context = open(flags);
+      const context = await open(flags);
       try {
         const { registry } = context.config;
         const result = await applyRetention(
           {
             rules: registry.retention,
             immutable: new ImmutableTags(registry.immutableTags),
-            tags: new SqliteRetentionIndex(context.db),
-            gc: new SqliteGcIndex(context.db),
+            tags: context.stores.retention,
+            gc: context.stores.gc,
             now: new Date(),
           },
           {
@@ -40,7 +38,7 @@ export function registerRetentionCommand(
         );
         out(`${flags.dryRun ? 'would delete' : 'deleted'} ${result.tags} tags, ${result.manifests} untagged manifests`);
       } finally {
-        context.close();
+        await context.close();
       }
     });
 }

@@ -1,21 +1,16 @@
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { DatabaseSync } from 'node:sqlite';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../base/config.ts';
 import { createLogger, type Logger } from '../base/log.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import { createAuthServices } from '../auth/create-authorizer.ts';
 import { startEngine } from '../engine/engine.ts';
+import { engineBlobReleaser } from './engine-blob-releaser.ts';
 import { registerTokenRoutes } from '../auth/token-routes.ts';
-import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
-import { SqliteV1Store } from '../meta/sqlite-v1-store.ts';
-import { SqliteGcIndex } from '../meta/sqlite-gc-index.ts';
-import { SqliteRetentionIndex } from '../meta/sqlite-retention-index.ts';
-import { openDatabase } from '../meta/sqlite-database.ts';
+import { type OpenedMeta, openMeta } from './open-meta.ts';
 import { registerRegistryV1, v1Headers } from '../registry/v1/routes.ts';
 import { Notifier } from '../registry/notifications/notifier.ts';
-import { SqliteNotificationQueue } from '../registry/notifications/sqlite-notification-queue.ts';
 import { startUploadPurger } from '../registry/upload-purger.ts';
 import { EngineRoots } from '../registry/gc/engine-roots.ts';
 import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
@@ -28,8 +23,12 @@ import { MeteredCollector } from '../registry/metrics/metered-collector.ts';
 import { registerMetricsRoute } from '../registry/metrics/metrics-route.ts';
 import { RegistryMetrics } from '../registry/metrics/registry-metrics.ts';
 import { storageStats } from '../registry/metrics/storage-stats.ts';
+import { startTokenServerMetrics } from '../registry/metrics/token-server-metrics.ts';
 import { startMetricsServer } from '../base/metrics-server.ts';
-import { FsBlobStore } from '../store/fs-blob-store.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import { openBlobStore } from './open-blob-store.ts';
+import { openReplicaCoordination, type ReplicaCoordination } from './open-replica-coordination.ts';
+import { ExclusiveCollector } from '../registry/exclusive-collector.ts';
 import { formatHostPort, parseListenAddress } from '../base/listen-address.ts';
 
 export type WharfPart = 'registry' | 'engine' | 'token';
@@ -54,26 +53,31 @@ export async function startWharf(config: Config, options: StartWharfOptions = {}
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const parts = options.parts ?? enabledParts(config);
   mkdirSync(config.root, { recursive: true, mode: 0o700 });
-  // The engine alone never touches meta.db: under `wharf serve` it runs in its own process beside the registry.
-  const db = parts.some((part) => part !== 'engine') ? openDatabase(join(config.root, 'meta.db')) : undefined;
-  const blobs = new FsBlobStore({ root: config.root });
-  const closers: (() => Promise<void>)[] = [];
+  // The engine alone never touches the metadata: under `wharf serve` it runs in its own process beside the registry.
+  const db = parts.some((part) => part !== 'engine') ? await openMeta(config) : undefined;
+  if (db) logger.info({ meta: db.description }, 'metadata opened');
+  // Replicas on one PostgreSQL share the upload lock, the GC lock and login failures (docs/architecture.md).
+  const replica = openReplicaCoordination(config, { logger });
+  const blobs = openBlobStore(config, { locks: replica.ingestLocks });
+  const closers: (() => Promise<void>)[] = [() => replica.close()];
   const running: RunningWharf = { close: () => closeAll(closers, db) };
   try {
     if (db && parts.includes('registry')) {
-      const server = await buildRegistryServer({ config, db, blobs, logger });
+      const server = await buildRegistryServer({ config, stores: db, blobs, logger, replica });
       running.registryUrl = await listen(server, config, config.registry.addr);
       closers.push(() => closeServer(server));
       logger.info({ url: running.registryUrl }, 'registry listening');
     }
     if (db && parts.includes('token')) {
-      const server = await buildTokenServer({ config, db, logger });
+      const server = await buildTokenServer({ config, stores: db, logger, replica });
       running.tokenUrl = await listen(server, config, config.auth.token.addr);
       closers.push(() => closeServer(server));
       logger.info({ url: running.tokenUrl }, 'token server listening');
     }
     if (parts.includes('engine')) {
-      const engine = await startEngine({ config, blobs, logger });
+      const releaser = engineBlobReleaser({ config, blobs, gc: db?.gc, logger });
+      closers.push(() => releaser.close());
+      const engine = await startEngine({ config, blobs, logger, releaser });
       running.engineSocket = engine.socketPath;
       closers.push(() => engine.close());
       logger.info({ socket: engine.socketPath }, 'engine listening');
@@ -110,33 +114,34 @@ function isExecutableFile(path: string): boolean {
 
 interface RegistryServerDeps {
   config: Config;
-  db: DatabaseSync;
-  blobs: FsBlobStore;
+  stores: OpenedMeta;
+  blobs: BlobStore;
   logger: Logger;
+  replica?: ReplicaCoordination;
 }
 
 export async function buildRegistryServer(deps: RegistryServerDeps): Promise<FastifyInstance> {
-  const { config, db, blobs, logger } = deps;
-  const meta = new SqliteMetadataStore(db);
-  const auth = await createAuthServices({ config, db, logger });
+  const { config, stores, blobs, logger, replica } = deps;
+  const { meta, v1 } = stores;
+  const auth = await createAuthServices({ config, users: stores.users, logger, limiter: replica?.loginLimiter, secrets: stores.secrets });
   const app = createHttpServer(config, logger);
   const metrics = await serveRegistryMetrics(app, { ...deps, authorizer: auth.authorizer });
   const { endpoints } = config.registry.notifications;
-  const events = endpoints.length > 0 ? new Notifier({ endpoints, queue: new SqliteNotificationQueue(db), logger, publicUrl: config.registry.publicUrl }) : undefined;
+  const events = endpoints.length > 0 ? new Notifier({ endpoints, queue: stores.notifications(), logger, publicUrl: config.registry.publicUrl }) : undefined;
   if (events) app.addHook('onClose', async () => events.close());
-  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, events, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] } });
-  const v1 = new SqliteV1Store(db);
-  registerRegistryV1(app, { registry, blobs, meta, v1, accounts: auth.accounts, authorizer: auth.authorizer, acl: auth.acl, indexTokens: auth.indexTokens, config, logger, events });
+  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, events, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] }, sharedUploads: replica?.sharedUploads });
+  registerRegistryV1(app, { registry, blobs, meta, v1, transaction: stores.transaction, accounts: auth.accounts, authorizer: auth.authorizer, acl: auth.acl, indexTokens: auth.indexTokens, config, logger, events });
   if (config.registry.uploadPurging.enabled) {
     const purger = startUploadPurger(registry, { ...config.registry.uploadPurging, logger });
     app.addHook('onClose', async () => purger.stop());
   }
   if (config.registry.gc.intervalSeconds > 0) {
-    const gcDeps = { blobs, index: new SqliteGcIndex(db), engine: new EngineRoots(config.root), logger };
-    const collector = metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps);
+    const gcDeps = { blobs, index: stores.gc, engine: new EngineRoots(config.root), logger };
+    const local = metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps);
+    const collector = replica?.gcLock ? new ExclusiveCollector(local, replica.gcLock) : local;
     const { retention, immutableTags } = config.registry;
     const beforeCollect = retention.length > 0
-      ? () => applyScheduledRetention({ rules: retention, immutable: new ImmutableTags(immutableTags), tags: new SqliteRetentionIndex(db), gc: gcDeps.index, logger })
+      ? () => applyScheduledRetention({ rules: retention, immutable: new ImmutableTags(immutableTags), tags: stores.retention, gc: gcDeps.index, logger })
       : undefined;
     const gc = startGcScheduler(collector, { ...config.registry.gc, logger, beforeCollect });
     app.addHook('onClose', async () => gc.stop());
@@ -169,10 +174,14 @@ async function serveRegistryMetrics(app: FastifyInstance, deps: RegistryServerDe
 /** The token server alone (`wharf auth serve`): same keys, users and ACL as a registry on the same root. */
 async function buildTokenServer(deps: Omit<RegistryServerDeps, 'blobs'>): Promise<FastifyInstance> {
   const config: Config = { ...deps.config, auth: { ...deps.config.auth, mode: 'token' } };
-  const auth = await createAuthServices({ config, db: deps.db, logger: deps.logger });
+  // On PostgreSQL the failed-login counts are the replicas' shared ones, as under the registry.
+  const auth = await createAuthServices({ config, users: deps.stores.users, logger: deps.logger, limiter: deps.replica?.loginLimiter });
   if (!auth.tokens) throw new Error('token mode built no token service');
   const app = createHttpServer(deps.config, deps.logger);
   registerTokenRoutes(app, { tokens: auth.tokens, accounts: auth.accounts, acl: auth.acl, config, logger: deps.logger });
+  const { metricsAddr } = config.auth.token;
+  const metrics = metricsAddr ? await startTokenServerMetrics(app, { addr: metricsAddr, logger: deps.logger }) : undefined;
+  if (metrics) app.addHook('onClose', () => metrics.close());
   await app.ready();
   return app;
 }
@@ -226,8 +235,8 @@ async function closeServer(server: FastifyInstance, graceMs = 10_000): Promise<v
   }
 }
 
-async function closeAll(closers: (() => Promise<void>)[], db: DatabaseSync | undefined): Promise<void> {
+async function closeAll(closers: (() => Promise<void>)[], stores: OpenedMeta | undefined): Promise<void> {
   for (const close of closers.reverse()) await close();
   closers.length = 0;
-  if (db?.isOpen) db.close();
+  await stores?.close();
 }

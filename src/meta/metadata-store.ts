@@ -28,7 +28,8 @@ export interface ManifestRecord {
   createdAt: string;
 }
 
-export interface PutManifestInput {
+/** With `quotaNamespace`, the manifest's own bytes and its blobs are admitted as QuotaCheck says. */
+export interface PutManifestInput extends QuotaCheck {
   repository: string;
   digest: string;
   mediaType: string;
@@ -66,6 +67,20 @@ export interface NamespaceQuota {
 }
 
 /**
+ * QuotaCheck, the rule behind `linkBlob(…, { quotaNamespace })` and `PutManifestInput.quotaNamespace`: when the
+ * namespace has a quota, the digests it does not hold yet (unique, sizes summed) must fit beside its usage
+ * (namespaceUsage), else the store writes nothing and throws `quotaExceeded` (quota-exceeded.ts). The check
+ * and the write are one transaction that serializes with every other checked write into the namespace, across
+ * processes, so concurrent pushes cannot each pass the check and overshoot together. SQLite: BEGIN IMMEDIATE.
+ * PostgreSQL: `SELECT limit_bytes FROM quotas WHERE namespace = $1 FOR UPDATE` first in the transaction (READ
+ * COMMITTED then reads the usage as the previous holder committed it); no quota row, nothing to lock or check.
+ */
+export interface QuotaCheck {
+  /** The namespace whose quota the write counts against (registry/quota/namespace-of.ts); absent: unchecked. */
+  quotaNamespace?: string;
+}
+
+/**
  * The registry's truth: repositories, manifests, tags, blob links, referrers, upload sessions. Asynchronous so
  * a PostgreSQL implementation fits the same seam; every multi-row change is one transaction.
  */
@@ -78,8 +93,11 @@ export interface MetadataStore {
   /** Removes the repository with its tags, manifests, links and uploads. */
   deleteRepository(name: string): Promise<void>;
 
-  /** Records that `repository` may serve blob `digest` (pushed, mounted, or referenced by a manifest). */
-  linkBlob(repository: string, blob: { digest: string; size: number }): Promise<void>;
+  /**
+   * Records that `repository` may serve blob `digest` (pushed, mounted, or referenced by a manifest). With
+   * `quotaNamespace`, checks that namespace's quota and links in one transaction (see QuotaCheck).
+   */
+  linkBlob(repository: string, blob: { digest: string; size: number }, options?: QuotaCheck): Promise<void>;
   /** The linked blob's size, undefined when the repository has no link to it. */
   getBlobLink(repository: string, digest: string): Promise<{ digest: string; size: number } | undefined>;
   unlinkBlob(repository: string, digest: string): Promise<boolean>;
@@ -120,8 +138,6 @@ export interface MetadataStore {
   listQuotas(): Promise<NamespaceQuota[]>;
   /** Unique bytes linked or stored as manifests by the repositories `namespace` and `namespace/…`. */
   namespaceUsage(namespace: string): Promise<number>;
-  /** True when a repository of the namespace already links the digest or stores it as a manifest. */
-  namespaceHolds(namespace: string, digest: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

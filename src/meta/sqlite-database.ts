@@ -1,4 +1,5 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { Fault } from '../base/fault.ts';
 
 /**
  * Opens the embedded database with the settings every SQLite-backed store relies on. One file, shared by the
@@ -42,8 +43,12 @@ export function applyMigrations(db: DatabaseSync, scope: string, migrations: rea
   }
 }
 
-/** BEGIN IMMEDIATE so concurrent writers from another process wait on busy_timeout instead of failing mid-way. */
+/**
+ * BEGIN IMMEDIATE so concurrent writers from another process wait on busy_timeout instead of failing mid-way.
+ * Inside a transaction already open on the connection (runAtomically's) the work joins it.
+ */
 export function runInTransaction<T>(db: DatabaseSync, work: () => T): T {
+  if (db.isTransaction) return work();
   db.exec('BEGIN IMMEDIATE');
   try {
     const result = work();
@@ -63,4 +68,31 @@ export function statementCache(db: DatabaseSync): (sql: string) => StatementSync
     if (!statement) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
+}
+
+/**
+ * The SQLite MetaTransaction: `work` (calls of the stores on this connection, whose bodies run synchronously)
+ * runs in one transaction. It starts from a fresh macrotask, so the microtask queue holds only its own
+ * continuations: no other request's statement can run on the shared connection, and join, while it is open.
+ * Work that awaits real I/O would let others in; it is rolled back and refused.
+ */
+export async function runAtomically<T>(db: DatabaseSync, work: () => Promise<T>): Promise<T> {
+  if (db.isTransaction) return work();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  let yielded = false;
+  const sentinel = setImmediate(() => {
+    yielded = true;
+  });
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = await work();
+    if (yielded) throw new Fault('internal', 'a metadata transaction awaited I/O; only store calls may run inside one');
+    db.exec('COMMIT');
+    return result;
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  } finally {
+    clearImmediate(sentinel);
+  }
 }

@@ -2,7 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { GcChild, GcIndex, GcManifest } from './gc-index.ts';
 import { registryMigrations } from './registry-migrations.ts';
 import { applyMigrations, runInTransaction, statementCache } from './sqlite-database.ts';
-import { v1Migrations } from './sqlite-v1-store.ts';
+import { v1Migrations } from './v1-migrations.ts';
 
 type Row = Record<string, unknown>;
 

@@ -7,9 +7,11 @@ import type {
   NamespaceQuota,
   Page,
   PutManifestInput,
+  QuotaCheck,
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
+import { quotaExceeded } from './quota-exceeded.ts';
 import { quotaMigrations } from './quota-migrations.ts';
 import { registryMigrations } from './registry-migrations.ts';
 import { SqliteQuotaQueries } from './sqlite-quota-queries.ts';
@@ -139,8 +141,9 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async linkBlob(repository: string, blob: { digest: string; size: number }): Promise<void> {
+  async linkBlob(repository: string, blob: { digest: string; size: number }, options: QuotaCheck = {}): Promise<void> {
     this.#transaction(() => {
+      if (options.quotaNamespace !== undefined) this.#admit(options.quotaNamespace, [blob]);
       this.#ensureRepository(repository);
       this.#sql.linkBlob.run(repository, blob.digest, blob.size);
     });
@@ -164,6 +167,7 @@ export class SqliteMetadataStore implements MetadataStore {
     const s = this.#sql;
     const now = this.#timestamp();
     this.#transaction(() => {
+      if (input.quotaNamespace !== undefined) this.#admit(input.quotaNamespace, [{ digest: input.digest, size: input.size }, ...input.blobs]);
       this.#ensureRepository(input.repository);
       s.putManifest.run(
         input.repository,
@@ -284,12 +288,15 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.#quotas.usage(namespace);
   }
 
-  async namespaceHolds(namespace: string, digest: string): Promise<boolean> {
-    return this.#quotas.holds(namespace, digest);
-  }
 
   /** The database is shared and owned by the composition root, which closes it; nothing to release here. */
   async close(): Promise<void> {}
+
+  /** Throws the quota refusal when the blobs do not fit; call inside the transaction that links them. */
+  #admit(namespace: string, blobs: readonly { digest: string; size: number }[]): void {
+    const shortfall = this.#quotas.shortfall(namespace, blobs);
+    if (shortfall) throw quotaExceeded(shortfall);
+  }
 
   #ensureRepository(name: string): void {
     this.#sql.ensureRepository.run(name, this.#timestamp());

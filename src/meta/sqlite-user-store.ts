@@ -1,27 +1,9 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Fault } from '../base/fault.ts';
+import { authMigrations } from './auth-migrations.ts';
 import { applyMigrations, runInTransaction, statementCache } from './sqlite-database.ts';
 import type { AccessTokenRecord, UserRecord, UserStore } from './user-store.ts';
 
-const migrations = [
-  `CREATE TABLE users (
-    name VARCHAR(255) PRIMARY KEY,
-    password_hash VARCHAR(100) NOT NULL,
-    admin INTEGER NOT NULL DEFAULT 0,
-    email VARCHAR(255) NOT NULL DEFAULT '',
-    created_at VARCHAR(40) NOT NULL
-  );
-  CREATE TABLE access_tokens (
-    id VARCHAR(64) PRIMARY KEY,
-    user_name VARCHAR(255) NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-    secret_hash VARCHAR(100) NOT NULL,
-    scopes TEXT NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    created_at VARCHAR(40) NOT NULL,
-    revoked_at VARCHAR(40)
-  );
-  CREATE INDEX access_tokens_user ON access_tokens(user_name);`,
-];
 
 interface UserRow {
   name: string;
@@ -53,7 +35,7 @@ export class SqliteUserStore implements UserStore {
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#sql = statementCache(db);
-    applyMigrations(db, 'auth', migrations);
+    applyMigrations(db, 'auth', authMigrations);
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
@@ -12,12 +12,14 @@ import { openDatabase } from '../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
 import { digestOf } from '../oci/digest.ts';
 import { emptyJsonDigest, mediaTypes } from '../oci/media-types.ts';
-import { MemoryBlobStore } from '../store/memory-blob-store.ts';
+import { DriverBlobStore } from '../store/driver-blob-store.ts';
+import { FsDriver } from '../store/fs-driver.ts';
+import { MemoryDriver } from '../store/memory-driver.ts';
 import { RegistryService } from './registry-service.ts';
 
 let root: string;
 let db: DatabaseSync;
-let blobs: MemoryBlobStore;
+let blobs: DriverBlobStore;
 let meta: SqliteMetadataStore;
 let service: RegistryService;
 let ids: number;
@@ -35,7 +37,7 @@ function makeService(maxManifestBytes = 4096): RegistryService {
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'wharf-service-'));
   db = openDatabase(join(root, 'meta.db'));
-  blobs = new MemoryBlobStore();
+  blobs = new DriverBlobStore({ driver: new MemoryDriver() });
   meta = new SqliteMetadataStore(db);
   ids = 0;
   service = makeService();
@@ -290,6 +292,23 @@ describe('blobs and listings', () => {
 });
 
 describe('upload purging', () => {
+  test('an ingest directory a commit left empty (interrupted before deleting it) is purged on the filesystem', async () => {
+    const data = join(root, 'data');
+    const onDisk = new RegistryService({
+      blobs: new DriverBlobStore({ driver: new FsDriver({ root: data }) }),
+      meta,
+      config: loadConfig({ overrides: { root } }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      await mkdir(join(data, 'ingest', 'half-committed'), { recursive: true });
+      assert.deepEqual(await onDisk.purgeUploads(new Date(Date.now() + 60_000)), { sessions: 0, ingests: 1 });
+      assert.deepEqual(await readdir(join(data, 'ingest')), []);
+    } finally {
+      await onDisk.close();
+    }
+  });
+
   test('sessions started before the cutoff and unnamed ingests last written before it are removed; the rest stays', async () => {
     // Sessions take their start from the service's clock, ingests their last write from the wall clock.
     let now = new Date(Date.now() - 10 * 24 * 3600 * 1000);

@@ -11,7 +11,7 @@ import { isTag, parseManifestReference, validateRepositoryName } from '../oci/re
 import { readBlobBytes } from '../store/blob-bytes.ts';
 import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from '../store/blob-store.ts';
 import { ManifestCache } from './manifest-cache.ts';
-import { admitToNamespace } from './quota/quota-guard.ts';
+import { namespaceOf } from './quota/namespace-of.ts';
 import { ImmutableTags } from './retention/immutable-tags.ts';
 import { UploadWriters } from './upload-writers.ts';
 
@@ -22,6 +22,8 @@ export interface RegistryServiceDeps {
   logger: Logger;
   newId?: () => string;
   now?: () => Date;
+  /** Another replica may continue an upload (PostgreSQL): no writer stays open between requests. */
+  sharedUploads?: boolean;
 }
 
 export interface StoredManifest {
@@ -35,6 +37,11 @@ export interface PutManifestResult {
   digest: string;
   mediaType: string;
   subject?: string;
+}
+
+/** A manifest checked and its bytes stored; `writeRows` writes its rows (once) and answers as putManifest does. */
+export interface PreparedManifest {
+  writeRows(): Promise<PutManifestResult>;
 }
 
 /** The inclusive byte span a chunk claims (`Content-Range: <start>-<end>`). */
@@ -71,7 +78,7 @@ export class RegistryService {
     this.#config = deps.config;
     this.#newId = deps.newId ?? randomUUID;
     this.#now = deps.now ?? (() => new Date());
-    this.#writers = new UploadWriters({ blobs: deps.blobs, logger: deps.logger });
+    this.#writers = new UploadWriters({ blobs: deps.blobs, logger: deps.logger, releaseAfterUse: deps.sharedUploads });
     this.#immutable = new ImmutableTags(deps.config.registry.immutableTags);
   }
 
@@ -217,11 +224,10 @@ export class RegistryService {
       }
     });
     // Over quota the session ends and the blob stays unlinked: garbage collection frees it after its grace period.
-    await admitToNamespace(this.#meta, repository, [info]).catch(async (err: unknown) => {
+    await this.#meta.linkBlob(repository, info, { quotaNamespace: namespaceOf(repository) }).catch(async (err: unknown) => {
       await this.#meta.deleteUpload(id);
       throw err;
     });
-    await this.#meta.linkBlob(repository, info);
     await this.#meta.deleteUpload(id);
     return info;
   }
@@ -245,8 +251,7 @@ export class RegistryService {
       await writer.cancel().catch(() => undefined);
       throw err;
     }
-    await admitToNamespace(this.#meta, repository, [info]);
-    await this.#meta.linkBlob(repository, info);
+    await this.#meta.linkBlob(repository, info, { quotaNamespace: namespaceOf(repository) });
     return info;
   }
 
@@ -266,8 +271,7 @@ export class RegistryService {
     // A touch, not a stat: the new link is a use garbage collection must see (see docs/architecture.md, gc).
     const info = await this.#blobs.touch(value);
     if (!info) return undefined;
-    await admitToNamespace(this.#meta, repository, [info]);
-    await this.#meta.linkBlob(repository, info);
+    await this.#meta.linkBlob(repository, info, { quotaNamespace: namespaceOf(repository) });
     return info;
   }
 
@@ -291,6 +295,14 @@ export class RegistryService {
    * The bytes become a blob first, then the rows (manifest, links, subject, tag) land in one transaction.
    */
   async putManifest(repository: string, reference: string, body: Buffer, contentType?: string): Promise<PutManifestResult> {
+    return (await this.prepareManifest(repository, reference, body, contentType)).writeRows();
+  }
+
+  /**
+   * putManifest in two steps, for a caller that writes rows of its own in the same transaction (v1's tag write):
+   * the checks and the bytes now, the rows when `writeRows` is called (inside the caller's transaction).
+   */
+  async prepareManifest(repository: string, reference: string, body: Buffer, contentType?: string): Promise<PreparedManifest> {
     validateRepositoryName(repository);
     const ref = parseManifestReference(reference);
     const max = this.maxManifestBytes;
@@ -309,9 +321,11 @@ export class RegistryService {
     if (ref.tag !== undefined && this.#immutable.active) {
       this.#immutable.checkPut(repository, ref.tag, await this.#meta.resolveTag(repository, ref.tag), digest);
     }
-    // The layers and config were admitted when they were linked; what is new here is the manifest's own bytes.
-    await admitToNamespace(this.#meta, repository, [{ digest, size: body.length }]);
     await this.storeBytes(digest, body);
+    return { writeRows: () => this.#writeManifestRows(repository, ref.tag, digest, body, manifest) };
+  }
+
+  async #writeManifestRows(repository: string, tag: string | undefined, digest: string, body: Buffer, manifest: ParsedManifest): Promise<PutManifestResult> {
     await this.#meta.putManifest({
       repository,
       digest,
@@ -323,7 +337,10 @@ export class RegistryService {
       config: manifest.config?.digest,
       blobs: manifest.blobs.map((b) => ({ digest: b.digest, size: b.size })),
       manifests: manifest.manifests.map((m) => m.digest),
-      tag: ref.tag,
+      tag,
+      // The layers and config were admitted when they were linked; what is new is mostly the manifest's bytes.
+      // Refused, those bytes stay an unreferenced blob that garbage collection frees after its grace period.
+      quotaNamespace: namespaceOf(repository),
     });
     this.#manifests.set(digest, body);
     return { digest, mediaType: manifest.mediaType, subject: manifest.subject?.digest };
@@ -432,7 +449,8 @@ export class RegistryService {
   async referrers(repository: string, digest: string, artifactType?: string): Promise<ReferrersIndex> {
     validateRepositoryName(repository);
     const { value } = parseDigest(digest);
-    const manifests = await this.#meta.listReferrers(repository, value, artifactType ? { artifactType } : undefined);
+    // No stored artifact type holds a NUL (a media type cannot; PostgreSQL text refuses it): nothing matches.
+    const manifests = artifactType?.includes('\0') ? [] : await this.#meta.listReferrers(repository, value, artifactType ? { artifactType } : undefined);
     return { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests };
   }
 

@@ -10,6 +10,12 @@ export interface UploadWritersOptions {
   /** A writer idle this long is closed (its bytes stay; the next request resumes the ingest). */
   idleMs?: number;
   now?: () => number;
+  /**
+   * Close each writer when its request ends (its bytes stay): replicas on one database, where the next PATCH or
+   * PUT of the upload may reach another replica, which must be able to take the ingest lock. The price is one
+   * re-hash of the bytes so far at the start of each later request (docs/architecture.md, "Replicas").
+   */
+  releaseAfterUse?: boolean;
 }
 
 interface Entry {
@@ -29,6 +35,7 @@ export class UploadWriters {
   readonly #maxOpen: number;
   readonly #idleMs: number;
   readonly #now: () => number;
+  readonly #releaseAfterUse: boolean;
   readonly #entries = new Map<string, Entry>();
 
   constructor(options: UploadWritersOptions) {
@@ -37,6 +44,7 @@ export class UploadWriters {
     this.#maxOpen = options.maxOpen ?? 256;
     this.#idleMs = options.idleMs ?? 10 * 60 * 1000;
     this.#now = options.now ?? Date.now;
+    this.#releaseAfterUse = options.releaseAfterUse ?? false;
   }
 
   /** Bytes received so far by an open writer, undefined when none is open (or still opening) for `id`. */
@@ -58,7 +66,8 @@ export class UploadWriters {
     } finally {
       entry.busy = false;
       entry.lastUsed = this.#now();
-      if (released) this.#entries.delete(id);
+      if (released || this.#releaseAfterUse) this.#entries.delete(id);
+      if (!released && this.#releaseAfterUse) await this.#closeQuietly(writer);
     }
   }
 

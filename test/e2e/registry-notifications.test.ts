@@ -6,11 +6,13 @@ import { DatabaseSync } from 'node:sqlite';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { V1Client, type V1PushImage } from '../../src/client/v1/v1-client.ts';
+import { openPgPool } from '../../src/meta/pg-pool.ts';
 import { sha256, v1Image } from '../../src/registry/v1/test-v1.ts';
 import { startTestEngineWithBusybox } from './engine-harness.ts';
 import { importBusybox, makeRandomLayerImage, type RandomLayerImage } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
 import { freePort, waitFor } from '../support/ports.ts';
+import { type Postgres, startPostgres } from '../support/postgres.ts';
 import { skopeoCopy, skopeoDelete, skopeoInspect } from '../support/skopeo.ts';
 import { makeTempDir, type TempDir } from '../support/temp.ts';
 import { spawnWharfProcess, startTestWharf, type TestWharf } from '../support/wharf.ts';
@@ -276,3 +278,63 @@ describe('registry notifications as distribution sends them', () => {
   });
 });
 
+
+// Two replicas on one PostgreSQL (one root), one endpoint: the queue is the database's, and one sender at a time
+// delivers it, so a receiver that was down gets each event once, whichever replica took the request.
+describe('registry notifications with meta.url on PostgreSQL, two replicas', () => {
+  let tmp: TempDir;
+  let postgres: Postgres;
+  let image: RandomLayerImage;
+
+  before(async () => {
+    tmp = makeTempDir('wharf-notify-pg-');
+    [postgres, image] = await Promise.all([
+      startPostgres(),
+      makeRandomLayerImage(join(tmp.path, 'oci'), { layerBytes: 256 * 1024 + 5, format: 'oci', tag: 'latest' }),
+    ]);
+  });
+
+  after(async () => {
+    await postgres?.close();
+    tmp?.remove();
+  });
+
+  test('a receiver that is down, then up, receives every event once', async () => {
+    const receiver = new Receiver(await freePort());
+    const config = join(tmp.path, 'pg.yaml');
+    writeFileSync(config, JSON.stringify({ registry: { notifications: { endpoints: [{ name: 'hook', url: receiver.url, threshold: 2, backoff: '100ms' }] } } }));
+    const root = join(tmp.path, 'root');
+    const args = ['--config', config, '--meta-url', postgres.url];
+    const replicas = [await spawnWharfProcess({ root, args }), await spawnWharfProcess({ root, args })];
+    const pool = openPgPool(postgres.url);
+    const queued = async () => Number((await pool.query('SELECT COUNT(*) AS n FROM notification_queue')).rows[0].n);
+    try {
+      const [a, b] = replicas;
+      await skopeoCopy(image.ref, `docker://${a.host}/pg/app:v1`, { preserveDigests: true });
+      assert.equal(String((await skopeoInspect(`docker://${b.host}/pg/app:v1`)).Digest), image.manifestDigest);
+      await skopeoDelete(`docker://${b.host}/pg/app@${image.manifestDigest}`);
+      const waiting = await queued();
+      assert.ok(waiting >= 5, `pushes through one replica, pull and delete through the other, all queued (${waiting})`);
+      assert.equal(receiver.posts.length, 0);
+
+      await receiver.start(0);
+      await waitFor('the queue to drain', async () => (await queued()) === 0, 60_000);
+      const events = receiver.unique();
+      assert.equal(receiver.posts.length, events.length, `each event delivered once (${receiver.posts.length} posts, ${events.length} events)`);
+      assert.equal(events.length, waiting);
+      const sources = new Set(events.map((e) => e.source.instanceID));
+      assert.equal(sources.size, 2, 'events from both replicas');
+      assert.equal(find(events, 'push', 'pg/app', (e) => e.target.digest === image.manifestDigest && e.target.tag === 'v1').length, 1);
+      assert.deepEqual(
+        find(events, 'push', 'pg/app', (e) => e.target.mediaType === 'application/octet-stream').map((e) => e.target.digest).sort(),
+        [image.layer.digest, image.configDigest].sort(),
+      );
+      assert.ok(find(events, 'pull', 'pg/app', (e) => e.target.digest === image.manifestDigest).length >= 1);
+      assert.deepEqual(find(events, 'delete', 'pg/app').map((e) => e.target), [{ repository: 'pg/app', digest: image.manifestDigest }]);
+    } finally {
+      for (const replica of replicas) await replica.stop();
+      await pool.close();
+      await receiver.stop();
+    }
+  });
+});

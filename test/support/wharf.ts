@@ -91,7 +91,8 @@ export async function spawnWharfProcess(options: SpawnWharfOptions): Promise<Wha
   const proc = spawnWharfBin([...args, ...(options.args ?? [])], options.env);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor('wharf process', async () => (await fetch(`${url}/v2/`)).status === 200, 30_000, proc.gone);
+    // /health, not /v2/: with --auth htpasswd or token /v2/ answers 401.
+    await waitFor('wharf process', async () => (await fetch(`${url}/health`)).status === 200, 30_000, proc.gone);
   } catch (err) {
     await proc.signal('SIGKILL');
     throw new Error(`${(err as Error).message}\n${proc.stderr()}`);

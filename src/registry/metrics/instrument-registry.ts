@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { hasBody } from '../unread-body.ts';
 import type { AuthFailureReason, RegistryMetrics } from './registry-metrics.ts';
@@ -13,8 +14,9 @@ const refusals: Partial<Record<number, AuthFailureReason>> = { 403: 'denied', 42
 
 /**
  * Feeds `metrics` from every request the registry's server answers (v2, v1, token routes alike): register it on
- * the root instance before the routes, so every scope inherits the hooks. Bodies are counted as they stream
- * (a `data` listener on a stream paused first, so it never starts the flow itself), never buffered.
+ * the root instance before the routes, so every scope inherits the hooks. Bodies are counted as they stream, never
+ * buffered: uploads by a `data` listener on the request, paused first so it never starts the flow itself;
+ * downloads by what is written to the response.
  */
 export function instrumentRegistry(app: FastifyInstance, metrics: RegistryMetrics, options: { metricsPath: string }): void {
   const routes = new WeakMap<FastifyRequest, string>();
@@ -25,11 +27,7 @@ export function instrumentRegistry(app: FastifyInstance, metrics: RegistryMetric
       reply.raw.once('close', metrics.uploadStarted());
       countData(request.raw, (bytes) => metrics.countBlobBytes('in', route, bytes));
     }
-  });
-  app.addHook('onSend', async (request, _reply, payload) => {
-    const route = routes.get(request) ?? 'unknown';
-    if (downloadRoutes.has(route) && isStream(payload)) countData(payload, (bytes) => metrics.countBlobBytes('out', route, bytes));
-    return payload;
+    if (downloadRoutes.has(route) && request.method === 'GET') countWrites(reply.raw, (bytes) => metrics.countBlobBytes('out', route, bytes));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = routes.get(request) ?? 'unknown';
@@ -40,8 +38,11 @@ export function instrumentRegistry(app: FastifyInstance, metrics: RegistryMetric
   });
 }
 
-/** A 401 to a request that carried no credentials is the ordinary challenge every client starts with, not a failure. */
-function authRefusal(request: FastifyRequest, reply: FastifyReply): AuthFailureReason | undefined {
+/**
+ * Why auth refused the request, if it did (the registry and the token server alike). A 401 to a request that
+ * carried no credentials is the ordinary challenge every client starts with, not a failure.
+ */
+export function authRefusal(request: FastifyRequest, reply: FastifyReply): AuthFailureReason | undefined {
   if (reply.statusCode === 401) return request.headers.authorization ? 'unauthenticated' : undefined;
   return refusals[reply.statusCode];
 }
@@ -53,7 +54,16 @@ function countData(stream: Readable, count: (bytes: number) => void): void {
   stream.on('data', (chunk: Buffer | string) => count(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
 }
 
-function isStream(payload: unknown): payload is Readable {
-  return typeof payload === 'object' && payload !== null && typeof (payload as Readable).pipe === 'function' && typeof (payload as Readable).on === 'function';
+/**
+ * Counts the body bytes written to a response, whether fastify pipes a stream into it or a handler writes into
+ * the raw response itself (the blob GET's copy from reused buffers): both go through `write`. Error bodies go
+ * out through `end` and are not counted.
+ */
+function countWrites(res: ServerResponse, count: (bytes: number) => void): void {
+  const write = res.write;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    count(typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerResponse['write'];
 }
 

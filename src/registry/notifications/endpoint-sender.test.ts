@@ -18,9 +18,9 @@ function settings(overrides: Record<string, unknown> = {}): EndpointSettings {
   return endpointSettings(config.registry.notifications.endpoints[0]);
 }
 
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -28,7 +28,7 @@ async function until(what: string, check: () => boolean, ms = 5000): Promise<voi
 
 test('delivers in order, retrying a failing event before the next, removing only what was accepted', async () => {
   const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
-  for (const e of ['"a"', '"b"', '"c"']) queue.append([{ event: e, endpoints: ['hook'] }]);
+  for (const e of ['"a"', '"b"', '"c"']) await queue.append([{ event: e, endpoints: ['hook'] }]);
   const attempts: string[] = [];
   let failuresLeft = 3;
   const post: PostEnvelope = async (_settings, body) => {
@@ -37,7 +37,7 @@ test('delivers in order, retrying a failing event before the next, removing only
     return 202;
   };
   const sender = new EndpointSender({ settings: settings({ threshold: 2, backoff: '20ms' }), queue, logger, post });
-  await until('three deliveries', () => queue.count('hook') === 0);
+  await until('three deliveries', async () => (await queue.count('hook')) === 0);
   await sender.stop();
   assert.deepEqual(attempts, ['a', 'a', 'a', 'a', 'b', 'c']);
   assert.equal(sender.queued, 0);
@@ -45,14 +45,14 @@ test('delivers in order, retrying a failing event before the next, removing only
 
 test('after threshold failures in a row it waits backoff between attempts', async () => {
   const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
-  queue.append([{ event: '"x"', endpoints: ['hook'] }]);
+  await queue.append([{ event: '"x"', endpoints: ['hook'] }]);
   const times: number[] = [];
   const post: PostEnvelope = async () => {
     times.push(Date.now());
     return times.length < 5 ? 503 : 200;
   };
   const sender = new EndpointSender({ settings: settings({ threshold: 2, backoff: '100ms' }), queue, logger, post });
-  await until('delivery', () => queue.count('hook') === 0);
+  await until('delivery', async () => (await queue.count('hook')) === 0);
   await sender.stop();
   const gaps = times.slice(1).map((t, i) => t - times[i]);
   assert.ok(gaps[0] < 50, `the first retry is immediate (${gaps[0]} ms)`);
@@ -69,12 +69,12 @@ test('stop aborts a POST in flight and leaves the event queued; appended events 
   const sender = new EndpointSender({ settings: settings(), queue, logger, post });
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(calls, 0, 'an empty queue sends nothing');
-  queue.append([{ event: '"late"', endpoints: ['hook'] }]);
+  await queue.append([{ event: '"late"', endpoints: ['hook'] }]);
   sender.appended();
   await until('the POST', () => calls === 1);
   await sender.stop();
-  assert.equal(queue.count('hook'), 1);
-  assert.equal(queue.head('hook')?.event, '"late"');
+  assert.equal(await queue.count('hook'), 1);
+  assert.equal((await queue.head('hook'))?.event, '"late"');
 });
 
 test('the HTTP POST: envelope, media type, configured headers, timeout', async (t) => {
@@ -96,7 +96,7 @@ test('the HTTP POST: envelope, media type, configured headers, timeout', async (
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
-  queue.append([{ event: '{"id":"e1"}', endpoints: ['hook'] }]);
+  await queue.append([{ event: '{"id":"e1"}', endpoints: ['hook'] }]);
   const sender = new EndpointSender({
     settings: settings({ url, timeout: '100ms', threshold: 1, backoff: '50ms', headers: { Authorization: 'Bearer s3cret', 'X-Multi': ['a', 'b'] } }),
     queue,
@@ -104,7 +104,7 @@ test('the HTTP POST: envelope, media type, configured headers, timeout', async (
   });
   await until('a timed-out attempt', () => seen.length >= 1);
   hang = false;
-  await until('delivery', () => queue.count('hook') === 0);
+  await until('delivery', async () => (await queue.count('hook')) === 0);
   await sender.stop();
   const last = seen[seen.length - 1];
   assert.equal(last.headers['content-type'], eventsMediaType);
@@ -115,7 +115,7 @@ test('the HTTP POST: envelope, media type, configured headers, timeout', async (
 
 test('a database error is logged and retried after backoff, never an unhandled rejection; removals are batched', async (t) => {
   const real = new SqliteNotificationQueue(openDatabase(':memory:'));
-  for (const e of ['"a"', '"b"', '"c"']) real.append([{ event: e, endpoints: ['hook'] }]);
+  for (const e of ['"a"', '"b"', '"c"']) await real.append([{ event: e, endpoints: ['hook'] }]);
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   process.on('unhandledRejection', onUnhandled);
@@ -124,23 +124,25 @@ test('a database error is logged and retried after backoff, never an unhandled r
   const removals: number[] = [];
   const queue: NotificationQueue = {
     append: (entries) => real.append(entries),
-    head: (endpoint, after) => {
+    head: async (endpoint, after) => {
       if (busy-- > 0) throw Object.assign(new Error('database is locked'), { code: 'ERR_SQLITE_ERROR', errcode: 5 });
       return real.head(endpoint, after);
     },
-    removeThrough: (endpoint, seq) => {
+    removeThrough: async (endpoint, seq) => {
       removals.push(seq);
-      real.removeThrough(endpoint, seq);
+      await real.removeThrough(endpoint, seq);
     },
     count: (endpoint) => real.count(endpoint),
     endpointsQueued: () => real.endpointsQueued(),
+    claim: (endpoint) => real.claim(endpoint),
+    shared: false,
   };
   const lines: string[] = [];
   const recording = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
   const delivered: string[] = [];
   const post: PostEnvelope = async (_s, body) => (delivered.push(JSON.parse(body).events[0]), 202);
   const sender = new EndpointSender({ settings: settings({ backoff: '20ms' }), queue, logger: recording, post });
-  await until('three deliveries', () => real.count('hook') === 0);
+  await until('three deliveries', async () => (await real.count('hook')) === 0);
   await sender.stop();
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(unhandled, []);
@@ -165,11 +167,11 @@ test('a URL with userinfo is delivered with Basic auth, and the password is neve
   const lines: string[] = [];
   const recording = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
   const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
-  queue.append([{ event: '{"id":"e1"}', endpoints: ['hook'] }]);
+  await queue.append([{ event: '{"id":"e1"}', endpoints: ['hook'] }]);
   const hook = settings({ url: `http://us%40er:s3cret@127.0.0.1:${port}/hook?x=1`, threshold: 5, backoff: '10ms' });
   assert.equal(hook.url, `http://127.0.0.1:${port}/hook?x=1`);
   const sender = new EndpointSender({ settings: hook, queue, logger: recording, post: (s, body, signal) => httpPost(s, body, signal) });
-  await until('delivery', () => queue.count('hook') === 0);
+  await until('delivery', async () => (await queue.count('hook')) === 0);
   await sender.stop();
   assert.equal(seen[1].url, '/hook?x=1');
   assert.equal(seen[1].authorization, `Basic ${Buffer.from('us@er:s3cret').toString('base64')}`);
@@ -177,7 +179,7 @@ test('a URL with userinfo is delivered with Basic auth, and the password is neve
   assert.ok(!lines.some((line) => line.includes('s3cret')), lines.join('\n'));
   // A failure that quotes the URL (undici's own refusal of userinfo) is redacted too.
   const failing = new EndpointSender({ settings: { ...hook, url: `http://user:s3cret@127.0.0.1:${port}/` }, queue, logger: recording });
-  queue.append([{ event: '{"id":"e2"}', endpoints: ['hook'] }]);
+  await queue.append([{ event: '{"id":"e2"}', endpoints: ['hook'] }]);
   failing.appended();
   await until('a logged failure', () => lines.some((line) => line.includes('not delivered')) && lines.length > 2);
   await failing.stop();

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../base/log.ts';
 import { type EndpointSettings, redactUserinfo } from './endpoint-settings.ts';
 import { envelopeOf, eventsMediaType } from './notification-event.ts';
-import type { NotificationQueue, QueuedEvent } from './notification-queue.ts';
+import type { NotificationQueue, QueuedEvent, ReleaseClaim } from './notification-queue.ts';
 
 /** POSTs one envelope; resolves with the status, rejects when no answer came (refused, timed out, aborted). */
 export type PostEnvelope = (settings: EndpointSettings, body: string, signal: AbortSignal) => Promise<number>;
@@ -12,6 +12,8 @@ export interface EndpointSenderOptions {
   queue: NotificationQueue;
   logger: Logger;
   post?: PostEnvelope;
+  /** On a shared queue: how often an idle sender looks for other replicas' events, or for a claim another let go. */
+  pollMs?: number;
 }
 
 /** Delivered events are removed together, once this many are acknowledged or `ackDelayMs` after the first. */
@@ -24,7 +26,8 @@ const ackDelayMs = 100;
  * at once until `threshold` failures in a row, then after `backoff` each time (distribution's retrying sink
  * behind its breaker); an event is never given up. Removals are batched: a lost one only resends events, which
  * carry their ids. A database error (e.g. SQLITE_BUSY while `wharf gc` holds meta.db) is logged and retried
- * after `backoff`; the loop never ends but by `stop`.
+ * after `backoff`; the loop never ends but by `stop`. Only the sender holding the endpoint's claim delivers (on a
+ * shared queue, one replica's); the others wait for it, polling.
  */
 export class EndpointSender {
   readonly #settings: EndpointSettings;
@@ -39,6 +42,8 @@ export class EndpointSender {
   #acked = 0;
   #unacknowledged = 0;
   #ackTimer: NodeJS.Timeout | undefined;
+  #claim: ReleaseClaim | undefined;
+  readonly #pollMs: number;
   readonly #running: Promise<void>;
 
   constructor(options: EndpointSenderOptions) {
@@ -46,7 +51,8 @@ export class EndpointSender {
     this.#queue = options.queue;
     this.#logger = options.logger.child({ endpoint: options.settings.name });
     this.#post = options.post ?? httpPost;
-    this.#queued = this.#queue.count(this.#settings.name);
+    this.#pollMs = options.pollMs ?? 1000;
+    this.#queued = 0;
     this.#running = this.#run().catch((err: unknown) => this.#logger.error({ reason: describe(err) }, 'notification sender stopped'));
   }
 
@@ -70,13 +76,21 @@ export class EndpointSender {
     this.#stop.abort();
     this.#wake?.();
     await this.#running;
-    this.#acknowledge();
+    await this.#acknowledge();
+    await this.#claim?.().catch((err: unknown) => this.#logger.warn({ reason: describe(err) }, 'notification claim not released'));
+    this.#claim = undefined;
   }
 
   async #run(): Promise<void> {
     const { signal } = this.#stop;
+    let counted = false;
     while (!signal.aborted) {
       try {
+        if (!counted) {
+          // What the queue held at start; `appended` may have counted some of it already.
+          this.#queued = Math.max(this.#queued, await this.#queue.count(this.#settings.name));
+          counted = true;
+        }
         await this.#step(signal);
       } catch (err) {
         this.#logger.warn({ reason: describe(err), backoffMs: this.#settings.backoffMs }, 'notification queue unavailable, retrying after backoff');
@@ -86,11 +100,19 @@ export class EndpointSender {
   }
 
   async #step(signal: AbortSignal): Promise<void> {
-    const head = this.#queue.head(this.#settings.name, this.#acked);
+    if (!this.#claim) {
+      this.#claim = await this.#queue.claim(this.#settings.name);
+      if (!this.#claim) {
+        // Another replica delivers; what this one appended is counted down by it, so count again.
+        await this.#idle(true);
+        this.#queued = await this.#queue.count(this.#settings.name);
+        return;
+      }
+    }
+    const head = await this.#queue.head(this.#settings.name, this.#acked);
     if (!head) {
-      this.#acknowledge();
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
+      await this.#acknowledge();
+      await this.#idle(this.#queue.shared);
       return;
     }
     const failure = await this.#deliver(head, signal);
@@ -98,17 +120,29 @@ export class EndpointSender {
     else if (!signal.aborted) await this.#failed(failure, signal);
   }
 
+  /** Until `appended` wakes it, or (`poll`) for `pollMs`. */
+  async #idle(poll: boolean): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (poll) timer = setTimeout(resolve, this.#pollMs);
+    });
+    clearTimeout(timer);
+    this.#wake = undefined;
+  }
+
   /** Removes what was delivered; on a database error the removal is left for the next time. */
-  #acknowledge(): void {
+  async #acknowledge(): Promise<void> {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
-    if (this.#unacknowledged === 0) return;
+    const count = this.#unacknowledged;
+    if (count === 0) return;
     try {
-      this.#queue.removeThrough(this.#settings.name, this.#acked);
-      this.#unacknowledged = 0;
+      await this.#queue.removeThrough(this.#settings.name, this.#acked);
+      this.#unacknowledged -= count;
     } catch (err) {
       this.#logger.warn({ reason: describe(err) }, 'delivered notifications not yet removed from the queue; retried later');
-      if (!this.#stop.signal.aborted) this.#ackTimer = setTimeout(() => this.#acknowledge(), this.#settings.backoffMs).unref();
+      if (!this.#stop.signal.aborted) this.#ackTimer = setTimeout(() => void this.#acknowledge(), this.#settings.backoffMs).unref();
     }
   }
 
@@ -125,8 +159,8 @@ export class EndpointSender {
   #delivered(head: QueuedEvent): void {
     this.#acked = head.seq;
     this.#unacknowledged++;
-    if (this.#unacknowledged >= ackBatch) this.#acknowledge();
-    else this.#ackTimer ??= setTimeout(() => this.#acknowledge(), ackDelayMs).unref();
+    if (this.#unacknowledged >= ackBatch) void this.#acknowledge();
+    else this.#ackTimer ??= setTimeout(() => void this.#acknowledge(), ackDelayMs).unref();
     this.#queued = Math.max(0, this.#queued - 1);
     if (this.#failures >= this.#settings.threshold) this.#logger.info({ queued: this.#queued }, 'notification endpoint reachable again');
     this.#failures = 0;

@@ -10,9 +10,9 @@ const origin: EventOrigin = {
 };
 const digest = `sha256:${'a'.repeat(64)}`;
 
-function collect(): { events: NotificationEvent[]; publish: (e: NotificationEvent) => void } {
+function collect(): { events: NotificationEvent[]; publish: (e: NotificationEvent) => Promise<void> } {
   const events: NotificationEvent[] = [];
-  return { events, publish: (e) => events.push(e) };
+  return { events, publish: async (e) => void events.push(e) };
 }
 
 describe('buildEvent', () => {

@@ -31,12 +31,12 @@ test('each endpoint queues what it does not ignore; disabled ones queue nothing'
     post: never,
   });
   notifier.publish(buildEvent('pull', { repository: 'r', mediaType: 'application/octet-stream' }, origin));
-  notifier.publish(buildEvent('push', { repository: 'r', mediaType: 'application/octet-stream' }, origin));
+  await notifier.publish(buildEvent('push', { repository: 'r', mediaType: 'application/octet-stream' }, origin));
   notifier.publish(buildEvent('push', { repository: 'r', mediaType: 'application/x-ignored' }, origin));
   notifier.publish(buildEvent('delete', { repository: 'r' }, origin));
   await notifier.close();
   assert.deepEqual(
-    ['all', 'no-blobs', 'no-pulls', 'off'].map((name) => queue.count(name)),
+    await Promise.all(['all', 'no-blobs', 'no-pulls', 'off'].map((name) => queue.count(name))),
     [4, 2, 2, 0],
   );
 });
@@ -50,8 +50,8 @@ test('a full queue drops new events with an error log naming the endpoint', asyn
   const published = Array.from({ length: 3 }, () => buildEvent('pull', { repository: 'r' }, origin));
   for (const event of published) notifier.publish(event);
   await notifier.close();
-  assert.equal(queue.count('small'), 2);
-  assert.equal(queue.count('big'), 3);
+  assert.equal(await queue.count('small'), 2);
+  assert.equal(await queue.count('big'), 3);
   assert.equal(lines.length, 1);
   assert.equal(lines[0].endpoint, 'small');
   assert.equal(lines[0].eventId, published[2].id);
@@ -68,45 +68,47 @@ test('config refuses what distribution would not take', () => {
   assert.equal(configSchema.safeParse({ registry: { notifications: { endpoints: [{ name: 'a', url: 'http://h/' }, { name: 'a', url: 'http://g/' }] } } }).success, false);
 });
 
-test('a push is on disk when publish returns; pulls follow at the next turn, never after a later event', async () => {
+test('a push is on disk when publish resolves; pulls follow at the next turn, never after a later event', async () => {
   const queue = new SqliteNotificationQueue(openDatabase(':memory:'));
   const notifier = new Notifier({ endpoints: endpoints([{ name: 'hook' }]), queue, logger: pino({ level: 'silent' }), publicUrl: '', post: never });
   const pull = buildEvent('pull', { repository: 'r' }, origin);
   notifier.publish(pull);
-  assert.equal(queue.count('hook'), 0, 'a lone pull waits for the turn');
+  assert.equal(await queue.count('hook'), 0, 'a lone pull waits for the turn');
   const push = buildEvent('push', { repository: 'r' }, origin);
-  notifier.publish(push);
-  assert.equal(queue.count('hook'), 2, 'the push took the pull before it along');
-  assert.equal(JSON.parse(queue.head('hook')!.event).id, pull.id);
+  await notifier.publish(push);
+  assert.equal(await queue.count('hook'), 2, 'the push took the pull before it along');
+  assert.equal(JSON.parse((await queue.head('hook'))!.event).id, pull.id);
   const later = buildEvent('pull', { repository: 'r' }, origin);
   notifier.publish(later);
   await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(queue.count('hook'), 3);
+  assert.equal(await queue.count('hook'), 3);
   notifier.publish(buildEvent('pull', { repository: 'r' }, origin));
   await notifier.close();
-  assert.equal(queue.count('hook'), 4, 'close commits what was pending');
+  assert.equal(await queue.count('hook'), 4, 'close commits what was pending');
 });
 
 test('a push whose event cannot be queued fails its caller; the event is queued by the next publish', async () => {
   const real = new SqliteNotificationQueue(openDatabase(':memory:'));
   let full = true;
   const queue: NotificationQueue = {
-    append: (entries) => {
+    append: async (entries) => {
       if (full) throw Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR' });
-      real.append(entries);
+      await real.append(entries);
     },
     head: (endpoint, after) => real.head(endpoint, after),
     removeThrough: (endpoint, seq) => real.removeThrough(endpoint, seq),
     count: (endpoint) => real.count(endpoint),
     endpointsQueued: () => real.endpointsQueued(),
+    claim: (endpoint) => real.claim(endpoint),
+    shared: false,
   };
   const notifier = new Notifier({ endpoints: endpoints([{ name: 'hook' }]), queue, logger: pino({ level: 'silent' }), publicUrl: '', post: never });
   const first = buildEvent('push', { repository: 'r' }, origin);
-  assert.throws(() => notifier.publish(first), /disk is full/);
+  await assert.rejects(notifier.publish(first), /disk is full/);
   full = false;
   const second = buildEvent('delete', { repository: 'r' }, origin);
-  notifier.publish(second);
+  await notifier.publish(second);
   await notifier.close();
-  assert.equal(real.count('hook'), 2);
-  assert.equal(JSON.parse(real.head('hook')!.event).id, first.id, 'still in order');
+  assert.equal(await real.count('hook'), 2);
+  assert.equal(JSON.parse((await real.head('hook'))!.event).id, first.id, 'still in order');
 });

@@ -23,7 +23,8 @@ export interface NotifierOptions {
  * ignore it, then a sender per endpoint delivers it. A push, mount or delete is on disk before the caller goes on
  * (so before the request is answered); pulls, which write nothing else, are committed together right after, at
  * the next turn of the event loop (one fsync for every pull of that turn instead of one each), and always before
- * any later event, so each endpoint's order holds.
+ * any later event, so each endpoint's order holds: appends run one after another, each taking every event
+ * pending when it starts (a failed one's first).
  */
 export class Notifier implements RegistryEvents {
   readonly #senders: EndpointSender[];
@@ -33,6 +34,8 @@ export class Notifier implements RegistryEvents {
   readonly #source = { host: hostname(), instanceID: randomUUID() };
   #pending: { json: string; takers: EndpointSender[] }[] = [];
   #flushSoon: NodeJS.Immediate | undefined;
+  /** The last append started; the next one waits for it. */
+  #appending: Promise<void> = Promise.resolve();
 
   constructor(options: NotifierOptions) {
     this.#queue = options.queue;
@@ -40,14 +43,16 @@ export class Notifier implements RegistryEvents {
     this.#publicUrl = options.publicUrl.replace(/\/+$/, '');
     const enabled = options.endpoints.filter((endpoint) => !endpoint.disabled);
     this.#senders = enabled.map((endpoint) => new EndpointSender({ settings: endpointSettings(endpoint), queue: options.queue, logger: options.logger, post: options.post }));
-    this.#warnAboutOrphans(new Set(enabled.map((endpoint) => endpoint.name)));
+    this.#warnAboutOrphans(new Set(enabled.map((endpoint) => endpoint.name))).catch((err: unknown) =>
+      this.#logger.warn({ err }, 'notification queue not readable for the orphaned-endpoint check'));
   }
 
-  publish(event: NotificationEvent): void {
+  /** Resolves once the event is on disk (a pull's: at once, its append follows). */
+  async publish(event: NotificationEvent): Promise<void> {
     const takers = this.#senders.filter((sender) => accepts(sender.settings, event) && this.#hasRoom(sender, event));
     if (takers.length > 0) this.#pending.push({ json: JSON.stringify(event), takers });
-    if (event.action !== 'pull') this.#flush();
-    else this.#flushSoon ??= setImmediate(() => this.#flushLater());
+    if (event.action !== 'pull') await this.#flush();
+    else this.#flushSoon ??= setImmediate(() => void this.#flushLater());
   }
 
   forRequest(request: FastifyRequest, actor?: string): RequestEvents {
@@ -56,18 +61,25 @@ export class Notifier implements RegistryEvents {
   }
 
   async close(): Promise<void> {
-    this.#flushLater();
+    await this.#flushLater();
     await Promise.all(this.#senders.map((sender) => sender.stop()));
   }
 
-  #flush(): void {
+  /** Resolves when an append that started after this call (so took what is pending now) succeeded. */
+  #flush(): Promise<void> {
     if (this.#flushSoon) clearImmediate(this.#flushSoon);
     this.#flushSoon = undefined;
+    const run = this.#appending.then(() => this.#appendPending());
+    this.#appending = run.catch(() => undefined);
+    return run;
+  }
+
+  async #appendPending(): Promise<void> {
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
     try {
-      this.#queue.append(batch.map(({ json, takers }) => ({ event: json, endpoints: takers.map((sender) => sender.settings.name) })));
+      await this.#queue.append(batch.map(({ json, takers }) => ({ event: json, endpoints: takers.map((sender) => sender.settings.name) })));
     } catch (err) {
       // Kept for the next try (the cap counts them), in front of anything published since.
       this.#pending = [...batch, ...this.#pending];
@@ -77,9 +89,9 @@ export class Notifier implements RegistryEvents {
   }
 
   /** A deferred flush has no request to fail: the events stay pending and the next publish or close tries again. */
-  #flushLater(): void {
+  async #flushLater(): Promise<void> {
     try {
-      this.#flush();
+      await this.#flush();
     } catch (err) {
       this.#logger.error({ err, pending: this.#pending.length }, 'notifications could not be queued; retried with the next event');
     }
@@ -111,9 +123,9 @@ export class Notifier implements RegistryEvents {
   }
 
   /** Events queued for an endpoint that is gone from the config (or disabled) wait for it; say so once. */
-  #warnAboutOrphans(active: ReadonlySet<string>): void {
-    for (const name of this.#queue.endpointsQueued()) {
-      if (!active.has(name)) this.#logger.warn({ endpoint: name, queued: this.#queue.count(name) }, 'notifications queued for an endpoint that is not configured or disabled; kept until it is back');
+  async #warnAboutOrphans(active: ReadonlySet<string>): Promise<void> {
+    for (const name of await this.#queue.endpointsQueued()) {
+      if (!active.has(name)) this.#logger.warn({ endpoint: name, queued: await this.#queue.count(name) }, 'notifications queued for an endpoint that is not configured or disabled; kept until it is back');
     }
   }
 }

@@ -13,14 +13,17 @@ export interface BlobDescriptor {
   size: number;
 }
 
-/** What a handler reports once an operation succeeded; bound to its request (who, from where). */
+/**
+ * What a handler reports once an operation succeeded; bound to its request (who, from where). Each resolves once
+ * the event is queued on disk (a pull's at once): awaited before the answer, a push is never answered unqueued.
+ */
 export interface RequestEvents {
   /** `reference` is what the path named: a tag lands in the event's `tag`, a digest does not. */
-  manifest(action: 'push' | 'pull', repository: string, manifest: ManifestDescriptor, reference: string): void;
-  blob(action: 'push' | 'pull', repository: string, blob: BlobDescriptor): void;
-  mounted(repository: string, blob: BlobDescriptor, from?: string): void;
+  manifest(action: 'push' | 'pull', repository: string, manifest: ManifestDescriptor, reference: string): Promise<void>;
+  blob(action: 'push' | 'pull', repository: string, blob: BlobDescriptor): Promise<void>;
+  mounted(repository: string, blob: BlobDescriptor, from?: string): Promise<void>;
   /** A manifest or blob by digest, a tag, or (no reference) a whole repository. */
-  deleted(repository: string, reference?: string): void;
+  deleted(repository: string, reference?: string): Promise<void>;
 }
 
 /** Where the routes get a request's RequestEvents; `silentRegistryEvents` when no endpoint is configured. */
@@ -28,11 +31,11 @@ export interface RegistryEvents {
   forRequest(request: FastifyRequest, actor?: string): RequestEvents;
 }
 
-const silentEvents: RequestEvents = { manifest() {}, blob() {}, mounted() {}, deleted() {} };
+const silentEvents: RequestEvents = { manifest: async () => {}, blob: async () => {}, mounted: async () => {}, deleted: async () => {} };
 export const silentRegistryEvents: RegistryEvents = { forRequest: () => silentEvents };
 
 /** RequestEvents that build each event with the request's origin and hand it to `publish`. */
-export function requestEvents(publish: (event: NotificationEvent) => void, origin: EventOrigin, baseUrl: string): RequestEvents {
+export function requestEvents(publish: (event: NotificationEvent) => Promise<void>, origin: EventOrigin, baseUrl: string): RequestEvents {
   const emit = (action: EventAction, target: EventTarget) => publish(buildEvent(action, target, origin));
   const blobTarget = (repository: string, blob: BlobDescriptor): EventTarget => ({
     mediaType: blobMediaType,

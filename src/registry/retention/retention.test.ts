@@ -10,6 +10,7 @@ import { pushImage, putManifest, startTestRegistry, type TestRegistry } from '..
 import { applyRetention } from './apply-retention.ts';
 import { ImmutableTags } from './immutable-tags.ts';
 import type { RetentionRule } from './retention-plan.ts';
+import { sqliteMeta } from '../../main/open-meta.ts';
 
 const now = new Date('2026-06-01T00:00:00.000Z');
 const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
@@ -96,7 +97,7 @@ test('wharf retention --dry-run prints the lines and a summary from the config',
   const config = loadConfig({ overrides: { root: reg.root, registry: { retention: [{ repository: 'ns/repo', keepLast: 1 }] } } });
   const out: string[] = [];
   const program = new Command().exitOverride();
-  registerRetentionCommand(program, () => ({ config, db: reg.db, close: () => undefined }), (c) => c.option('--root <dir>'), (line) => out.push(line));
+  registerRetentionCommand(program, async () => ({ config, stores: sqliteMeta(reg.db, 'test'), close: async () => undefined }), (c) => c.option('--root <dir>'), (line) => out.push(line));
   await program.parseAsync(['node', 'wharf', 'retention', '--dry-run']);
   // Newest first among those that go.
   assert.match(out[0], /^tag ns\/repo:b sha256:[0-9a-f]{64}$/);

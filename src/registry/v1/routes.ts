@@ -7,6 +7,7 @@ import type { Config } from '../../base/config.ts';
 import { Fault } from '../../base/fault.ts';
 import { asStorageFull } from '../../base/storage-full.ts';
 import type { Logger } from '../../base/log.ts';
+import type { MetaTransaction } from '../../meta/meta-transaction.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import type { V1Store } from '../../meta/v1-store.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
@@ -25,8 +26,10 @@ export interface RegistryV1Deps {
   registry: RegistryService;
   blobs: BlobStore;
   meta: MetadataStore;
-  /** The legacy index's rows (SqliteV1Store on the shared database). */
+  /** The legacy index's rows, on the same backend as `meta`. */
   v1: V1Store;
+  /** One transaction over `meta` and `v1` (openMeta's); without it each store call commits on its own. */
+  transaction?: MetaTransaction;
   /** Users and password checks (createAuthServices().accounts). */
   accounts: Accounts;
   /** The compiled ACL; compiled from config when absent. */
@@ -78,7 +81,7 @@ export function registerRegistryV1(app: FastifyInstance, deps: RegistryV1Deps): 
   const ctx: handlers.V1Context = {
     auth,
     images,
-    repositories: new V1Repositories({ v1: deps.v1, images, registry: deps.registry, meta: deps.meta }),
+    repositories: new V1Repositories({ v1: deps.v1, images, registry: deps.registry, meta: deps.meta, transaction: deps.transaction }),
     users: new V1Users({ accounts: deps.accounts, config: deps.config }),
     meta: deps.meta,
     config: deps.config,

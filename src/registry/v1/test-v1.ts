@@ -10,11 +10,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createAuthServices } from '../../auth/create-authorizer.ts';
 import { type ConfigInput, loadConfig } from '../../base/config.ts';
 import { createLogger, type Logger } from '../../base/log.ts';
-import { openDatabase } from '../../meta/sqlite-database.ts';
+import { openDatabase, runAtomically } from '../../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../../meta/sqlite-metadata-store.ts';
 import { SqliteUserStore } from '../../meta/sqlite-user-store.ts';
 import { SqliteV1Store } from '../../meta/sqlite-v1-store.ts';
-import { FsBlobStore } from '../../store/fs-blob-store.ts';
+import { DriverBlobStore } from '../../store/driver-blob-store.ts';
+import { FsDriver } from '../../store/fs-driver.ts';
 import type { RegistryService } from '../registry-service.ts';
 import { registerRegistryV2, registryFrameworkErrors } from '../v2/routes.ts';
 import { registerRegistryV1, v1Headers } from './routes.ts';
@@ -38,14 +39,14 @@ export async function startTestV1(config: ConfigInput = {}, options: { logger?: 
   const full = loadConfig({ overrides: { ...config, root, auth: { rateLimit: { failures: 1000 }, ...config.auth } } });
   const db = openDatabase(join(root, 'meta.db'));
   const logger = options.logger ?? createLogger({ level: 'silent' });
-  const blobs = new FsBlobStore({ root });
+  const blobs = new DriverBlobStore({ driver: new FsDriver({ root }) });
   const meta = new SqliteMetadataStore(db);
-  const auth = await createAuthServices({ config: full, db, logger });
+  const users = new SqliteUserStore(db);
+  const auth = await createAuthServices({ config: full, users, logger });
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, requestTimeout: 0, frameworkErrors: registryFrameworkErrors });
   const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config: full, logger, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] } });
-  registerRegistryV1(app, { registry, blobs, meta, v1: new SqliteV1Store(db), accounts: auth.accounts, acl: auth.acl, indexTokens: auth.indexTokens, config: full, logger });
+  registerRegistryV1(app, { registry, blobs, meta, v1: new SqliteV1Store(db), transaction: (work) => runAtomically(db, work), accounts: auth.accounts, acl: auth.acl, indexTokens: auth.indexTokens, config: full, logger });
   await app.ready();
-  const users = new SqliteUserStore(db);
   let listening: Promise<string> | undefined;
   return {
     root,

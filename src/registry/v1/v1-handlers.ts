@@ -224,7 +224,7 @@ const repositoryHandlers: Record<V1RepositoryRoute['route'], Partial<Record<stri
     DELETE: async (x, route, repository) => {
       const caller = await authorize(x, repository, 'delete');
       await x.ctx.repositories.deleteTag(repository, tagOf(route));
-      eventsOf(x, caller).deleted(repository, tagOf(route));
+      await eventsOf(x, caller).deleted(repository, tagOf(route));
       return x.reply.send(true);
     },
   },
@@ -244,7 +244,7 @@ async function deleteRepository(x: V1Exchange, _route: V1RepositoryRoute, reposi
   }
   const deleted = await x.ctx.repositories.deleteRepository(repository);
   if (!deleted && x.request.headers['x-docker-endpoints'] === undefined) throw new Fault('not-found', 'Repository not found');
-  if (deleted) eventsOf(x, caller).deleted(repository);
+  if (deleted) await eventsOf(x, caller).deleted(repository);
   return x.reply.send(true);
 }
 
@@ -322,7 +322,7 @@ function eventsOf(x: V1Exchange, caller: V1Caller): RequestEvents {
 async function notifyTag(x: V1Exchange, caller: V1Caller, action: 'push' | 'pull', repository: string, tag: string): Promise<void> {
   const digest = await x.ctx.meta.resolveTag(repository, tag);
   const manifest = digest === undefined ? undefined : await x.ctx.meta.getManifest(repository, digest);
-  if (manifest) eventsOf(x, caller).manifest(action, repository, manifest, tag);
+  if (manifest) await eventsOf(x, caller).manifest(action, repository, manifest, tag);
 }
 
 /** A layer is a blob of the repository the push session names, else of one the image is in (and the caller may pull). */
@@ -330,7 +330,7 @@ async function notifyLayer(x: V1Exchange, caller: V1Caller, action: 'push' | 'pu
   if (!image?.layerDigest) return;
   const holders = holder ? [holder] : await x.ctx.images.holders(image.id);
   const repository = holders.find((name) => x.ctx.auth.open || x.ctx.auth.may(caller, name, action));
-  if (repository) eventsOf(x, caller).blob(action, repository, { digest: image.layerDigest, size: image.layerSize ?? 0 });
+  if (repository) await eventsOf(x, caller).blob(action, repository, { digest: image.layerDigest, size: image.layerSize ?? 0 });
 }
 
 function methodNotAllowed(reply: FastifyReply, allowed: string[]): Fault {

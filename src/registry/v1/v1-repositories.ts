@@ -1,4 +1,5 @@
 import { Fault, isFault } from '../../base/fault.ts';
+import { type MetaTransaction, withoutTransaction } from '../../meta/meta-transaction.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import type { V1Store } from '../../meta/v1-store.ts';
 import { configMediaTypes, indexMediaTypes, mediaTypes } from '../../oci/media-types.ts';
@@ -15,6 +16,8 @@ export interface V1RepositoriesDeps {
   images: V1Images;
   registry: RegistryService;
   meta: MetadataStore;
+  /** One transaction over `meta` and `v1` (the backend's); without it each store call commits on its own. */
+  transaction?: MetaTransaction;
   now?: () => Date;
 }
 
@@ -39,6 +42,7 @@ export class V1Repositories {
   readonly #images: V1Images;
   readonly #registry: RegistryService;
   readonly #meta: MetadataStore;
+  readonly #transaction: MetaTransaction;
   readonly #now: () => Date;
 
   constructor(deps: V1RepositoriesDeps) {
@@ -46,6 +50,7 @@ export class V1Repositories {
     this.#images = deps.images;
     this.#registry = deps.registry;
     this.#meta = deps.meta;
+    this.#transaction = deps.transaction ?? withoutTransaction;
     this.#now = deps.now ?? (() => new Date());
   }
 
@@ -67,20 +72,24 @@ export class V1Repositories {
    * become held by the repository, so the push's token reads and tags them without uploading them again.
    */
   async startPush(repository: string, images: ImageListEntry[], readable: (holders: string[]) => boolean): Promise<void> {
-    await this.#meta.ensureRepository(repository);
-    await this.#v1.setRepositoryImages(repository, images);
-    const known: string[] = [];
-    for (const { id } of images) {
-      const image = await this.#v1.getImage(id);
-      if (image?.complete && readable(await this.#v1.holders(id))) known.push(id);
-    }
-    await this.#v1.hold(repository, known);
+    await this.#transaction(async () => {
+      await this.#meta.ensureRepository(repository);
+      await this.#v1.setRepositoryImages(repository, images);
+      const known: string[] = [];
+      for (const { id } of images) {
+        const image = await this.#v1.getImage(id);
+        if (image?.complete && readable(await this.#v1.holders(id))) known.push(id);
+      }
+      await this.#v1.hold(repository, known);
+    });
   }
 
   /** The index's `PUT …/images` at the end of a push: the checksums. */
   async finishPush(repository: string, images: ImageListEntry[]): Promise<void> {
-    await this.#meta.ensureRepository(repository);
-    await this.#v1.setRepositoryImages(repository, images);
+    await this.#transaction(async () => {
+      await this.#meta.ensureRepository(repository);
+      await this.#v1.setRepositoryImages(repository, images);
+    });
   }
 
   /** What the index lists: the pushed image list, plus every image behind the tags (v2-pushed ones included). */
@@ -135,8 +144,13 @@ export class V1Repositories {
     );
     for (const layer of bridged.layers) await this.#meta.linkBlob(repository, layer);
     await this.#storeBlob(repository, bridged.config);
-    const { digest } = await this.#registry.putManifest(repository, tag, bridged.manifest, mediaTypes.dockerManifest);
-    await this.#v1.recordBridge(repository, { imageId: id, manifestDigest: digest, chain: chain.map((image) => image.id) });
+    // The bytes first; the manifest and tag rows and the bridge's commit together (or neither does).
+    const prepared = await this.#registry.prepareManifest(repository, tag, bridged.manifest, mediaTypes.dockerManifest);
+    const digest = await this.#transaction(async () => {
+      const written = await prepared.writeRows();
+      await this.#v1.recordBridge(repository, { imageId: id, manifestDigest: written.digest, chain: chain.map((image) => image.id) });
+      return written.digest;
+    });
     if (options.signature !== undefined) await this.#attachSignature(repository, { digest, size: bridged.manifest.length }, options.signature);
   }
 
@@ -148,8 +162,10 @@ export class V1Repositories {
   /** Removes the repository from both protocols (tags, manifests, links, the index's rows); images stay. */
   async deleteRepository(repository: string): Promise<boolean> {
     if (!(await this.exists(repository))) return false;
-    await this.#meta.deleteRepository(repository);
-    await this.#v1.deleteRepository(repository);
+    await this.#transaction(async () => {
+      await this.#meta.deleteRepository(repository);
+      await this.#v1.deleteRepository(repository);
+    });
     return true;
   }
 
@@ -231,9 +247,11 @@ export class V1Repositories {
     const configJson = JSON.parse((await this.#registry.manifestBody(config.digest)).toString('utf8')) as Record<string, unknown>;
     const chain = deriveV1Chain({ configDigest: config.digest, config: configJson, layers: Array.isArray(manifest.layers) ? manifest.layers : [] });
     if (!chain) return undefined;
-    await this.#v1.putDerivedImages(repository, chain, this.#now().toISOString());
     const top = chain[chain.length - 1].id;
-    await this.#v1.recordBridge(repository, { imageId: top, manifestDigest, chain: chain.map((image) => image.id) });
+    await this.#transaction(async () => {
+      await this.#v1.putDerivedImages(repository, chain, this.#now().toISOString());
+      await this.#v1.recordBridge(repository, { imageId: top, manifestDigest, chain: chain.map((image) => image.id) });
+    });
     return top;
   }
 }

@@ -10,6 +10,7 @@ import type { RegistryService } from '../registry-service.ts';
 import { hasBody } from '../unread-body.ts';
 import { parseContentRange, parseRangeHeader, uploadRange } from './http-ranges.ts';
 import { acceptsManifest, matchesEtag } from './negotiation.ts';
+import { sendBlob } from './send-blob.ts';
 
 export interface HandlerContext {
   service: RegistryService;
@@ -74,7 +75,7 @@ export const getManifest: Handler = async (ctx) => {
     .header('docker-content-digest', record.digest)
     .header('etag', `"${record.digest}"`);
   if (matchesEtag(ctx.request.headers['if-none-match'], record.digest)) return reply.code(304).send();
-  ctx.events.manifest('pull', ctx.name, record, ctx.param);
+  await ctx.events.manifest('pull', ctx.name, record, ctx.param);
   reply.header('content-length', record.size);
   if (ctx.request.method === 'HEAD') return reply.send();
   return reply.send(await ctx.service.manifestBody(record.digest));
@@ -83,7 +84,7 @@ export const getManifest: Handler = async (ctx) => {
 export const putManifest: Handler = async (ctx) => {
   const body = await readCapped(ctx.request, ctx.service.maxManifestBytes);
   const result = await ctx.service.putManifest(ctx.name, ctx.param, body, ctx.request.headers['content-type']);
-  ctx.events.manifest('push', ctx.name, { mediaType: result.mediaType, digest: result.digest, size: body.length }, ctx.param);
+  await ctx.events.manifest('push', ctx.name, { mediaType: result.mediaType, digest: result.digest, size: body.length }, ctx.param);
   ctx.reply
     .code(201)
     .header('location', ctx.location(v2Urls.manifest(ctx.name, result.digest)))
@@ -95,7 +96,7 @@ export const putManifest: Handler = async (ctx) => {
 
 export const deleteManifest: Handler = async (ctx) => {
   await ctx.service.deleteManifest(ctx.name, ctx.param);
-  ctx.events.deleted(ctx.name, ctx.param);
+  await ctx.events.deleted(ctx.name, ctx.param);
   return ctx.reply.code(202).header('content-length', 0).send();
 };
 
@@ -114,18 +115,21 @@ export const getBlob: Handler = async (ctx) => {
     .header('accept-ranges', 'bytes')
     .header('content-type', 'application/octet-stream');
   if (!range && matchesEtag(ctx.request.headers['if-none-match'], info.digest)) return reply.code(304).send();
-  ctx.events.blob('pull', ctx.name, info);
+  await ctx.events.blob('pull', ctx.name, info);
+  // storage.s3.redirect: the client fetches the bytes from S3 itself, as distribution's `redirect` (307).
+  const location = await ctx.service.blobs.redirectUrl?.(info.digest, ctx.request.method === 'HEAD' ? 'HEAD' : 'GET');
+  if (location) return reply.code(307).header('location', location).header('content-length', 0).send();
   if (range) {
     reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`);
   }
   reply.header('content-length', range ? range.end - range.start + 1 : info.size);
   if (ctx.request.method === 'HEAD') return reply.send();
-  return reply.send(await ctx.service.blobs.read(info.digest, range));
+  return sendBlob(reply, ctx.service.blobs, info.digest, range);
 };
 
 export const deleteBlob: Handler = async (ctx) => {
   await ctx.service.deleteBlob(ctx.name, ctx.param);
-  ctx.events.deleted(ctx.name, ctx.param);
+  await ctx.events.deleted(ctx.name, ctx.param);
   return ctx.reply.code(202).header('content-length', 0).send();
 };
 
@@ -138,13 +142,13 @@ export const startUpload: Handler = async (ctx) => {
   if (mount !== undefined && (from === undefined || (await ctx.canPull(from)))) {
     const mounted = await ctx.service.mountBlob(ctx.name, mount, from);
     if (mounted) {
-      ctx.events.mounted(ctx.name, mounted, from);
+      await ctx.events.mounted(ctx.name, mounted, from);
       return blobCreated(ctx, mounted.digest);
     }
   }
   if (digest !== undefined) {
     const info = await ctx.service.uploadMonolithic(ctx.name, digest, ctx.request.raw, ctx.signal);
-    ctx.events.blob('push', ctx.name, info);
+    await ctx.events.blob('push', ctx.name, info);
     return blobCreated(ctx, info.digest);
   }
   const { id } = await ctx.service.startUpload(ctx.name);
@@ -168,7 +172,7 @@ export const putUpload: Handler = async (ctx) => {
   const body = hasBody(ctx.request) ? ctx.request.raw : undefined;
   const range = body ? chunkRange(ctx.request) : undefined;
   const info = await ctx.service.finishUpload(ctx.name, ctx.param, digest, body, { range, signal: ctx.signal });
-  ctx.events.blob('push', ctx.name, info);
+  await ctx.events.blob('push', ctx.name, info);
   return blobCreated(ctx, info.digest);
 };
 
@@ -219,7 +223,10 @@ function chunkRange(request: FastifyRequest) {
 
 function parsePage(query: Record<string, string | undefined>): Page {
   const page: Page = {};
-  if (query.last) page.last = query.last;
+  // Names and tags never hold a NUL (PostgreSQL text cannot), so every one after "a\0…" is after "a": the cut
+  // answers as SQLite does, where PostgreSQL would refuse the parameter.
+  const last = query.last?.split('\0')[0];
+  if (last) page.last = last;
   if (query.n !== undefined && query.n !== '') {
     const n = /^\d{1,9}$/.test(query.n) ? Number(query.n) : Number.NaN;
     if (Number.isNaN(n)) {

@@ -28,6 +28,8 @@ export interface RegistryDeps {
   baseHeaders?: Record<string, string>;
   /** Notifications (src/registry/notifications/); none when absent. */
   events?: RegistryEvents;
+  /** Replicas on one database: see RegistryServiceDeps.sharedUploads. */
+  sharedUploads?: boolean;
 }
 
 /** Handlers by route and method: the dispatcher's whole routing table. */

@@ -9,15 +9,17 @@ import type { Authorizer } from '../../auth/authorizer.ts';
 import { NoneAuthorizer } from '../../auth/none-authorizer.ts';
 import { type ConfigInput, loadConfig } from '../../base/config.ts';
 import { createLogger } from '../../base/log.ts';
+import type { MetadataStore } from '../../meta/metadata-store.ts';
 import { openDatabase } from '../../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../../meta/sqlite-metadata-store.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
-import { FsBlobStore } from '../../store/fs-blob-store.ts';
+import { DriverBlobStore } from '../../store/driver-blob-store.ts';
+import { FsDriver } from '../../store/fs-driver.ts';
 import type { RegistryService } from '../registry-service.ts';
 import { createRegistryApp } from './app.ts';
 
-/** A v2 registry on a temp dir (FsBlobStore + SqliteMetadataStore), for the in-process tests beside it. */
+/** A v2 registry on a temp dir (DriverBlobStore over FsDriver + SqliteMetadataStore), for the in-process tests beside it. */
 export interface TestRegistry {
   root: string;
   app: FastifyInstance;
@@ -28,14 +30,21 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(options: { registry?: ConfigInput['registry']; authorizer?: Authorizer } = {}): Promise<TestRegistry> {
+export interface TestRegistryOptions {
+  registry?: ConfigInput['registry'];
+  authorizer?: Authorizer;
+  /** Wraps the SQLite store (e.g. to add latency as a networked database has); default: the store itself. */
+  meta?: (store: MetadataStore) => MetadataStore;
+}
+
+export async function startTestRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'wharf-v2-'));
   const config = loadConfig({ overrides: { root, registry: options.registry } });
   const db = openDatabase(join(root, 'meta.db'));
   const app = await createRegistryApp({
     config,
-    blobs: new FsBlobStore({ root }),
-    meta: new SqliteMetadataStore(db),
+    blobs: new DriverBlobStore({ driver: new FsDriver({ root }) }),
+    meta: (options.meta ?? ((store) => store))(new SqliteMetadataStore(db)),
     authorizer: options.authorizer ?? new NoneAuthorizer(),
     logger: createLogger({ level: 'silent' }),
   });

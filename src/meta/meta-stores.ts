@@ -1,0 +1,24 @@
+import type { GcIndex } from './gc-index.ts';
+import type { MetaTransaction } from './meta-transaction.ts';
+import type { MetadataStore } from './metadata-store.ts';
+import type { RetentionIndex } from './retention-index.ts';
+import type { SecretStore } from './secret-store.ts';
+import type { UserStore } from './user-store.ts';
+import type { V1Store } from './v1-store.ts';
+
+/** Every metadata store over one backend (one SQLite file or one PostgreSQL database), as src/main/open-meta.ts opens them. */
+export interface MetaStores {
+  meta: MetadataStore;
+  users: UserStore;
+  v1: V1Store;
+  gc: GcIndex;
+  retention: RetentionIndex;
+  /** Secrets every process on the backend shares (the v1 index tokens' key). */
+  secrets: SecretStore;
+  /** One transaction across the stores above. */
+  transaction: MetaTransaction;
+  /** `sqlite <path>` or `postgres <url without its password>`, for logs. */
+  description: string;
+  /** Releases the database (file handle or pool); the stores are unusable after. */
+  close(): Promise<void>;
+}

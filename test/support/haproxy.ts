@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitFor } from './ports.ts';
+
+export interface Haproxy {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `127.0.0.1:PORT`, as image references name it. */
+  host: string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+export interface HaproxyOptions {
+  /** `host:port` of each replica. */
+  backends: string[];
+  /** haproxy's `nbthread`; 1 by default (the 2-core host runs the replicas too). */
+  threads?: number;
+}
+
+/**
+ * Debian's haproxy (package `haproxy`) as a private round-robin HTTP load balancer on a free loopback port, from
+ * a config in a temp dir, run in the foreground (`-db`); never the system service. Every request is balanced on
+ * its own (haproxy 2.x keeps client connections alive and picks a server per request), so a client's upload
+ * PATCH and PUT reach different replicas. A replica that stops answering is taken out by the health check on
+ * `/health`, and a request whose connection it refused is sent to the other (`redispatch`, `retry-on`).
+ */
+export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-haproxy-'));
+  const port = await freePort();
+  const config = [
+    'global',
+    `  nbthread ${options.threads ?? 1}`,
+    '  maxconn 4096',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    // Blob uploads and pulls stream for minutes; only idle sides time out.
+    '  timeout client 300s',
+    '  timeout server 300s',
+    '  option redispatch',
+    '  retries 3',
+    '  retry-on conn-failure empty-response',
+    'frontend registry',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend replicas',
+    'backend replicas',
+    '  balance roundrobin',
+    '  option httpchk GET /health',
+    ...options.backends.map((addr, i) => `  server r${i} ${addr} check inter 300ms fall 1 rise 1`),
+    '',
+  ].join('\n');
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, config);
+  const child: ChildProcess = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-8000); });
+  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const close = async () => {
+    if (!gone()) child.kill('SIGTERM');
+    await Promise.race([exited, spawnFailed]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await Promise.race([
+      waitFor('haproxy', async () => (await fetch(`${url}/health`)).status === 200, 15_000, gone),
+      spawnFailed.then((err) => { throw new Error(`haproxy: ${err.message} (apt-get install haproxy)`); }),
+    ]);
+  } catch (err) {
+    await close();
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+  return { url, host: `127.0.0.1:${port}`, pid: child.pid ?? 0, close };
+}
