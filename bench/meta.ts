@@ -17,7 +17,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { loadConfig } from '../src/base/config.ts';
 import { createLogger } from '../src/base/log.ts';
 import { type OpenedMeta, openMeta } from '../src/main/open-meta.ts';
@@ -25,6 +24,8 @@ import { type RunningWharf, startWharf } from '../src/main/start-wharf.ts';
 import { mediaTypes } from '../src/oci/media-types.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import { makeTempDir } from '../test/support/temp.ts';
+import { postBlob } from '../test/support/tiny-image.ts';
+import { countPgQueries } from './pg-query-count.ts';
 
 const { values } = parseArgs({
   options: {
@@ -79,17 +80,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** Wraps node-postgres' Client.query for this run (as bench/pg-query-counter.ts does in a child process). */
-function countPgQueries(): () => number {
-  const counter = { queries: 0 };
-  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
-  pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
-    counter.queries++;
-    return query.apply(this, args);
-  } as typeof pg.Client.prototype.query;
-  return () => counter.queries;
-}
-
 async function startEngine(name: string, root: string, metaUrl: string, queries: () => number): Promise<Engine> {
   const config = loadConfig({ overrides: { root, meta: { url: metaUrl }, registry: { addr: '127.0.0.1:0', metrics: { enabled: false } } } });
   const running = await startWharf(config, { parts: ['registry'], logger: createLogger({ level: 'silent' }) });
@@ -136,16 +126,9 @@ function push(into: Record<string, number[]>, key: string, value: number): void 
   (into[key] ??= []).push(value);
 }
 
-async function postBlob(url: string, repository: string, body: Buffer): Promise<string> {
-  const digest = digestOf(body);
-  const response = await fetch(`${url}/v2/${repository}/blobs/uploads/?digest=${digest}`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
-  if (response.status !== 201) throw new Error(`POST blob: ${response.status} ${await response.text()}`);
-  return digest;
-}
-
 async function pushImage(engine: Engine, repository: string, tag: string, layer: Buffer): Promise<void> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] }, nonce: randomBytes(8).toString('hex') }));
-  const configDigest = await postBlob(engine.url, repository, config);
+  const { digest: configDigest } = await postBlob(engine.url, repository, config);
   const head = await fetch(`${engine.url}/v2/${repository}/blobs/${digestOf(layer)}`, { method: 'HEAD' });
   if (head.status !== 200) await postBlob(engine.url, repository, layer);
   const manifest = JSON.stringify({

@@ -4,15 +4,10 @@
  * count to `$WHARF_PG_COUNT_FILE`. The benchmark divides the difference over a run by the requests it made.
  */
 import { writeFileSync } from 'node:fs';
-import pg from 'pg';
+import { countPgQueries } from './pg-query-count.ts';
 
 const file = process.env.WHARF_PG_COUNT_FILE;
 if (file) {
-  const counter = { queries: 0 };
-  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
-  pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
-    counter.queries++;
-    return query.apply(this, args);
-  } as typeof pg.Client.prototype.query;
-  process.on('SIGUSR2', () => writeFileSync(file, String(counter.queries)));
+  const queries = countPgQueries();
+  process.on('SIGUSR2', () => writeFileSync(file, String(queries())));
 }

@@ -7,7 +7,6 @@
  *
  *   node bench/replicas.ts [--seconds 10] [--connections 32] [--threads 2]
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { startHaproxy } from '../test/support/haproxy.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import { runOk } from '../test/support/run.ts';
+import { pushTinyImage } from '../test/support/tiny-image.ts';
 import { spawnWharfProcess, type WharfProcess } from '../test/support/wharf.ts';
 
 const { values } = parseArgs({
@@ -29,7 +29,6 @@ const connections = Number(values.connections);
 const threads = Number(values.threads);
 const manifestType = 'application/vnd.oci.image.manifest.v1+json';
 const counter = resolve(import.meta.dirname, 'pg-query-counter.ts');
-const sha256 = (body: Buffer | string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
 
 interface Counted {
   process: WharfProcess;
@@ -53,25 +52,6 @@ async function queries(replica: Counted): Promise<number> {
     }
   }
   throw new Error('no query count');
-}
-
-async function pushImage(base: string, repo: string, tag: string): Promise<string> {
-  const put = async (body: Buffer) => {
-    const res = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${sha256(body)}`, { method: 'POST', body });
-    if (res.status !== 201) throw new Error(`blob push: ${res.status} ${await res.text()}`);
-    return { digest: sha256(body), size: body.length };
-  };
-  const config = await put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' })));
-  const layer = await put(Buffer.from('bench layer'));
-  const body = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: manifestType,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-  });
-  const res = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body, headers: { 'content-type': manifestType } });
-  if (res.status !== 201) throw new Error(`manifest push: ${res.status} ${await res.text()}`);
-  return sha256(body);
 }
 
 // Prints the first non-200 answers, so a failing run says why.
@@ -117,8 +97,8 @@ async function main(): Promise<void> {
     stops.unshift(() => sqlite.process.stop());
     const haproxy = await startHaproxy({ backends: [a.process.host, b.process.host] });
     stops.unshift(() => haproxy.close());
-    const digest = await pushImage(a.process.url, 'bench/app', 'v1');
-    await pushImage(sqlite.process.url, 'bench/app', 'v1');
+    const digest = await pushTinyImage(a.process.url, 'bench/app', 'v1', 'bench');
+    await pushTinyImage(sqlite.process.url, 'bench/app', 'v1', 'bench');
     const script = join(dir, 'manifest.lua');
     writeFileSync(script, wrkScript);
     const rows = [`| target | manifest GET/s | p99 | PostgreSQL queries per request |`, '| --- | ---: | ---: | ---: |'];

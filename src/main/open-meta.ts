@@ -60,7 +60,8 @@ export function sqliteMeta(db: DatabaseSync, description: string): OpenedMeta {
   };
 }
 
-async function openPostgresMeta(pool: PgPool): Promise<OpenedMeta> {
+/** The stores over a PostgreSQL pool, its schema migrated first (also what the stores' conformance tests use). */
+export async function openPostgresMeta(pool: PgPool): Promise<OpenedMeta> {
   try {
     await migratePostgres(pool);
   } catch (err) {

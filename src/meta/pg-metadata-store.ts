@@ -10,7 +10,8 @@ import type {
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
-import { type PgPool, type PgRow, sqlState } from './pg-pool.ts';
+import { annotationsText, childUnknown, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
+import { type PgPool, sqlState } from './pg-pool.ts';
 import { PgQuotaQueries } from './pg-quota-queries.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
 
@@ -18,8 +19,6 @@ export interface PgMetadataStoreOptions {
   /** Source of timestamps (created_at, updated_at); defaults to the wall clock. */
   now?: () => Date;
 }
-
-const manifestColumns = 'repository, digest, media_type, size, artifact_type, subject, config, annotations, created_at';
 
 /**
  * MetadataStore on PostgreSQL (schema from migratePostgres). READ COMMITTED with row locks where SQLite's one
@@ -199,7 +198,7 @@ export class PgMetadataStore implements MetadataStore {
 
   async getUpload(id: string): Promise<UploadSession | undefined> {
     const { rows } = await this.#pool.query('SELECT id, repository, started_at FROM uploads WHERE id = $1', [id]);
-    return rows[0] && uploadSession(rows[0]);
+    return rows[0] && toUploadSession(rows[0]);
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -208,7 +207,7 @@ export class PgMetadataStore implements MetadataStore {
 
   async uploadsStartedBefore(cutoff: string): Promise<UploadSession[]> {
     const { rows } = await this.#pool.query('SELECT id, repository, started_at FROM uploads WHERE started_at < $1 ORDER BY started_at, id', [cutoff]);
-    return rows.map(uploadSession);
+    return rows.map(toUploadSession);
   }
 
   setQuota(namespace: string, limit: number): Promise<void> {
@@ -282,48 +281,4 @@ export class PgMetadataStore implements MetadataStore {
   #timestamp(): string {
     return this.#now().toISOString();
   }
-}
-
-function annotationsText(annotations: Record<string, string> | undefined): string | null {
-  return annotations && Object.keys(annotations).length > 0 ? JSON.stringify(annotations) : null;
-}
-
-function childUnknown(repository: string, child: string): Fault {
-  return new Fault('invalid-argument', `index references manifest ${child} unknown to ${repository}`, {
-    code: 'MANIFEST_BLOB_UNKNOWN',
-    detail: { digest: child },
-  });
-}
-
-function pageSize(page: Page | undefined): number | undefined {
-  const n = page?.n;
-  if (n === undefined) return undefined;
-  if (!Number.isSafeInteger(n) || n < 0) throw new Fault('invalid-argument', `invalid page size ${n}`, { code: 'PAGINATION_NUMBER_INVALID' });
-  return n;
-}
-
-function toManifestRecord(row: PgRow): ManifestRecord {
-  const record: ManifestRecord = {
-    repository: row.repository as string,
-    digest: row.digest as string,
-    mediaType: row.media_type as string,
-    size: row.size as number,
-    createdAt: row.created_at as string,
-  };
-  if (row.artifact_type != null) record.artifactType = row.artifact_type as string;
-  if (row.subject != null) record.subject = row.subject as string;
-  if (row.config != null) record.config = row.config as string;
-  if (row.annotations != null) record.annotations = JSON.parse(row.annotations as string) as Record<string, string>;
-  return record;
-}
-
-function toDescriptor(row: PgRow): Descriptor {
-  const descriptor: Descriptor = { mediaType: row.media_type as string, digest: row.digest as string, size: row.size as number };
-  if (row.artifact_type != null) descriptor.artifactType = row.artifact_type as string;
-  if (row.annotations != null) descriptor.annotations = JSON.parse(row.annotations as string) as Record<string, string>;
-  return descriptor;
-}
-
-function uploadSession(row: PgRow): UploadSession {
-  return { id: row.id as string, repository: row.repository as string, startedAt: row.started_at as string };
 }

@@ -122,7 +122,8 @@ async function runTransaction<T>(pool: pg.Pool, current: AsyncLocalStorage<pg.Po
       const broken = isLost(err) || (await current.run(client, () => statement('ROLLBACK')).then(() => false, () => true));
       release(client, ignore, broken);
       if (attempt < maxAttempts && retryableCodes.has(sqlState(err) ?? '')) continue;
-      throw err instanceof Fault ? err : asFault(err, safeUrl);
+      // Statements fail as Faults already (through `run`); anything else is the caller's own error, kept as thrown.
+      throw err;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Fault } from '../base/fault.ts';
-import type { PgPool, PgRow } from './pg-pool.ts';
+import type { PgPool } from './pg-pool.ts';
+import { toToken, toUser } from './user-rows.ts';
 import type { AccessTokenRecord, UserRecord, UserStore } from './user-store.ts';
 
 /** Users and robot tokens on PostgreSQL (scope 'auth'); every read goes to the database, as on SQLite. */
@@ -68,36 +69,5 @@ export class PgUserStore implements UserStore {
 
   async revokeToken(id: string, at: string): Promise<boolean> {
     return (await this.#pool.query('UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount > 0;
-  }
-}
-
-function toUser(row: PgRow): UserRecord {
-  return {
-    name: row.name as string,
-    passwordHash: row.password_hash as string,
-    admin: row.admin === 1,
-    email: row.email as string,
-    createdAt: row.created_at as string,
-  };
-}
-
-function toToken(row: PgRow): AccessTokenRecord {
-  return {
-    id: row.id as string,
-    user: row.user_name as string,
-    secretHash: row.secret_hash as string,
-    scopes: parseScopeList(row.scopes as string),
-    description: row.description as string,
-    createdAt: row.created_at as string,
-    revokedAt: (row.revoked_at as string | null) ?? undefined,
-  };
-}
-
-function parseScopeList(text: string): string[] {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : [];
-  } catch {
-    return [];
   }
 }

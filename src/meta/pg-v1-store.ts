@@ -1,5 +1,6 @@
 import { Fault } from '../base/fault.ts';
-import type { PgPool, PgRow } from './pg-pool.ts';
+import type { PgPool } from './pg-pool.ts';
+import { toV1Image } from './v1-rows.ts';
 import type { V1DerivedImage, V1ImageRecord, V1LayerRecord, V1Store } from './v1-store.ts';
 
 // A parent chain longer than this is refused as corrupt (docker capped images at 127 layers).
@@ -15,7 +16,7 @@ export class PgV1Store implements V1Store {
 
   async getImage(id: string): Promise<V1ImageRecord | undefined> {
     const { rows } = await this.#pool.query('SELECT * FROM v1_images WHERE id = $1', [id]);
-    return rows[0] && toImage(rows[0]);
+    return rows[0] && toV1Image(rows[0]);
   }
 
   async putImageJson(image: Pick<V1ImageRecord, 'id' | 'parent' | 'json' | 'createdAt'>, holder?: string): Promise<void> {
@@ -137,21 +138,4 @@ export class PgV1Store implements V1Store {
       [repository, id],
     );
   }
-}
-
-function toImage(row: PgRow): V1ImageRecord {
-  const checksum = row.checksum as string | null;
-  const checksums = row.checksums ? (row.checksums as string).split(' ') : checksum ? [checksum] : [];
-  return {
-    id: row.id as string,
-    json: row.json as string,
-    checksums,
-    complete: row.complete === 1,
-    createdAt: row.created_at as string,
-    ...(row.parent ? { parent: row.parent as string } : {}),
-    ...(row.layer_digest ? { layerDigest: row.layer_digest as string } : {}),
-    ...(row.layer_size !== null ? { layerSize: row.layer_size as number } : {}),
-    ...(row.diff_id ? { diffId: row.diff_id as string } : {}),
-    ...(checksum ? { checksum } : {}),
-  };
 }

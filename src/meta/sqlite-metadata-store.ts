@@ -11,6 +11,7 @@ import type {
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
+import { annotationsText, childUnknown, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
 import { quotaMigrations } from './quota-migrations.ts';
 import { registryMigrations } from './registry-migrations.ts';
@@ -21,10 +22,6 @@ export interface SqliteMetadataStoreOptions {
   /** Source of timestamps (created_at, updated_at); defaults to the wall clock. */
   now?: () => Date;
 }
-
-type Row = Record<string, unknown>;
-
-const manifestColumns = 'repository, digest, media_type, size, artifact_type, subject, config, annotations, created_at';
 
 /** Every statement, prepared once per store: the manifest-by-tag path is two cached lookups. */
 function prepareStatements(db: DatabaseSync) {
@@ -177,7 +174,7 @@ export class SqliteMetadataStore implements MetadataStore {
         input.artifactType ?? null,
         input.subject ?? null,
         input.config ?? null,
-        input.annotations && Object.keys(input.annotations).length > 0 ? JSON.stringify(input.annotations) : null,
+        annotationsText(input.annotations),
         now,
       );
       for (const blob of input.blobs) s.linkBlob.run(input.repository, blob.digest, blob.size);
@@ -257,11 +254,11 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async getUpload(id: string): Promise<UploadSession | undefined> {
     const row = this.#sql.getUpload.get(id);
-    return row ? uploadSession(row) : undefined;
+    return row ? toUploadSession(row) : undefined;
   }
 
   async uploadsStartedBefore(cutoff: string): Promise<UploadSession[]> {
-    return this.#sql.uploadsStartedBefore.all(cutoff).map(uploadSession);
+    return this.#sql.uploadsStartedBefore.all(cutoff).map(toUploadSession);
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -310,50 +307,4 @@ export class SqliteMetadataStore implements MetadataStore {
   #timestamp(): string {
     return this.#now().toISOString();
   }
-}
-
-function childUnknown(repository: string, child: string): Fault {
-  return new Fault('invalid-argument', `index references manifest ${child} unknown to ${repository}`, {
-    code: 'MANIFEST_BLOB_UNKNOWN',
-    detail: { digest: child },
-  });
-}
-
-function pageSize(page: Page | undefined): number | undefined {
-  const n = page?.n;
-  if (n === undefined) return undefined;
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new Fault('invalid-argument', `invalid page size ${n}`, { code: 'PAGINATION_NUMBER_INVALID' });
-  }
-  return n;
-}
-
-function toManifestRecord(row: Row): ManifestRecord {
-  const record: ManifestRecord = {
-    repository: row.repository as string,
-    digest: row.digest as string,
-    mediaType: row.media_type as string,
-    size: row.size as number,
-    createdAt: row.created_at as string,
-  };
-  if (row.artifact_type != null) record.artifactType = row.artifact_type as string;
-  if (row.subject != null) record.subject = row.subject as string;
-  if (row.config != null) record.config = row.config as string;
-  if (row.annotations != null) record.annotations = JSON.parse(row.annotations as string) as Record<string, string>;
-  return record;
-}
-
-function toDescriptor(row: Row): Descriptor {
-  const descriptor: Descriptor = {
-    mediaType: row.media_type as string,
-    digest: row.digest as string,
-    size: row.size as number,
-  };
-  if (row.artifact_type != null) descriptor.artifactType = row.artifact_type as string;
-  if (row.annotations != null) descriptor.annotations = JSON.parse(row.annotations as string) as Record<string, string>;
-  return descriptor;
-}
-
-function uploadSession(row: Record<string, unknown>): UploadSession {
-  return { id: row.id as string, repository: row.repository as string, startedAt: row.started_at as string };
 }

@@ -2,26 +2,8 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Fault } from '../base/fault.ts';
 import { authMigrations } from './auth-migrations.ts';
 import { applyMigrations, runInTransaction, statementCache } from './sqlite-database.ts';
+import { toToken, toUser } from './user-rows.ts';
 import type { AccessTokenRecord, UserRecord, UserStore } from './user-store.ts';
-
-
-interface UserRow {
-  name: string;
-  password_hash: string;
-  admin: number;
-  email: string;
-  created_at: string;
-}
-
-interface TokenRow {
-  id: string;
-  user_name: string;
-  secret_hash: string;
-  scopes: string;
-  description: string;
-  created_at: string;
-  revoked_at: string | null;
-}
 
 /**
  * Users and robot tokens on the shared database (migration scope 'auth'). Admin commands write through another
@@ -39,7 +21,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const row = this.#sql('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
+    const row = this.#sql('SELECT * FROM users WHERE name = ?').get(name);
     return row && toUser(row);
   }
 
@@ -68,7 +50,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (this.#sql('SELECT * FROM users ORDER BY name').all() as unknown as UserRow[]).map(toUser);
+    return this.#sql('SELECT * FROM users ORDER BY name').all().map(toUser);
   }
 
   async addToken(token: AccessTokenRecord): Promise<void> {
@@ -79,7 +61,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async getToken(id: string): Promise<AccessTokenRecord | undefined> {
-    const row = this.#sql('SELECT * FROM access_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    const row = this.#sql('SELECT * FROM access_tokens WHERE id = ?').get(id);
     return row && toToken(row);
   }
 
@@ -87,35 +69,10 @@ export class SqliteUserStore implements UserStore {
     const rows = user
       ? this.#sql('SELECT * FROM access_tokens WHERE user_name = ? ORDER BY created_at, id').all(user)
       : this.#sql('SELECT * FROM access_tokens ORDER BY created_at, id').all();
-    return (rows as unknown as TokenRow[]).map(toToken);
+    return rows.map(toToken);
   }
 
   async revokeToken(id: string, at: string): Promise<boolean> {
     return Number(this.#sql('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes) > 0;
-  }
-}
-
-function toUser(row: UserRow): UserRecord {
-  return { name: row.name, passwordHash: row.password_hash, admin: row.admin === 1, email: row.email, createdAt: row.created_at };
-}
-
-function toToken(row: TokenRow): AccessTokenRecord {
-  return {
-    id: row.id,
-    user: row.user_name,
-    secretHash: row.secret_hash,
-    scopes: parseScopeList(row.scopes),
-    description: row.description,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at ?? undefined,
-  };
-}
-
-function parseScopeList(text: string): string[] {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : [];
-  } catch {
-    return [];
   }
 }

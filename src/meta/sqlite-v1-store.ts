@@ -2,23 +2,11 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Fault } from '../base/fault.ts';
 import { applyMigrations, runInTransaction, statementCache } from './sqlite-database.ts';
 import { v1Migrations } from './v1-migrations.ts';
+import { toV1Image } from './v1-rows.ts';
 import type { V1DerivedImage, V1ImageRecord, V1LayerRecord, V1Store } from './v1-store.ts';
 
 // A parent chain longer than this is refused as corrupt (docker capped images at 127 layers).
 const maxAncestry = 1000;
-
-interface ImageRow {
-  id: string;
-  parent: string | null;
-  json: string;
-  layer_digest: string | null;
-  layer_size: number | null;
-  diff_id: string | null;
-  checksum: string | null;
-  checksums: string | null;
-  complete: number;
-  created_at: string;
-}
 
 export class SqliteV1Store implements V1Store {
   readonly #db: DatabaseSync;
@@ -31,8 +19,8 @@ export class SqliteV1Store implements V1Store {
   }
 
   async getImage(id: string): Promise<V1ImageRecord | undefined> {
-    const row = this.#sql('SELECT * FROM v1_images WHERE id = ?').get(id) as ImageRow | undefined;
-    return row && toImage(row);
+    const row = this.#sql('SELECT * FROM v1_images WHERE id = ?').get(id);
+    return row && toV1Image(row);
   }
 
   async putImageJson(image: Pick<V1ImageRecord, 'id' | 'parent' | 'json' | 'createdAt'>, holder?: string): Promise<void> {
@@ -152,20 +140,4 @@ export class SqliteV1Store implements V1Store {
   #hold(repository: string, id: string): void {
     this.#sql('INSERT INTO v1_image_holders (repository, image_id) VALUES (?, ?) ON CONFLICT (repository, image_id) DO NOTHING').run(repository, id);
   }
-}
-
-function toImage(row: ImageRow): V1ImageRecord {
-  const checksums = row.checksums ? row.checksums.split(' ') : row.checksum ? [row.checksum] : [];
-  return {
-    id: row.id,
-    json: row.json,
-    checksums,
-    complete: row.complete === 1,
-    createdAt: row.created_at,
-    ...(row.parent ? { parent: row.parent } : {}),
-    ...(row.layer_digest ? { layerDigest: row.layer_digest } : {}),
-    ...(row.layer_size !== null ? { layerSize: row.layer_size } : {}),
-    ...(row.diff_id ? { diffId: row.diff_id } : {}),
-    ...(row.checksum ? { checksum: row.checksum } : {}),
-  };
 }

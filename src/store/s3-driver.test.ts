@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startCephS3, type CephS3 } from '../../test/support/ceph.ts';
+import { streamedRssGrowth } from '../../test/support/streamed-rss-growth.ts';
 import { digestOf } from '../oci/digest.ts';
 import { describeBlobStore, pattern } from './conformance.ts';
 import { DriverBlobStore } from './driver-blob-store.ts';
@@ -172,27 +173,7 @@ describe('S3Driver on Ceph radosgw, in the bucket', () => {
     const f = fixture();
     try {
       const store = new DriverBlobStore({ driver: f.driver });
-      const total = 512 * mib;
-      const block = pattern(0, mib);
-      const hash = createHash('sha256');
-      for (let at = 0; at < total; at += mib) hash.update(block);
-      const digest = `sha256:${hash.digest('hex')}`;
-      const before = process.memoryUsage().rss;
-      let peak = before;
-      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-      try {
-        const writer = await store.ingest('big');
-        await writer.write((async function* () {
-          for (let at = 0; at < total; at += 64 * 1024) yield Buffer.from(block.subarray(at % mib, (at % mib) + 64 * 1024));
-        })());
-        await writer.commit({ digest, size: total });
-        const check = createHash('sha256');
-        for await (const chunk of await store.read(digest)) check.update(chunk as Buffer);
-        assert.equal(`sha256:${check.digest('hex')}`, digest);
-      } finally {
-        clearInterval(sampler);
-      }
-      const grown = (peak - before) / mib;
+      const grown = await streamedRssGrowth(store, 512 * mib);
       assert.ok(grown < 128, `rss grew ${grown.toFixed(0)} MiB`);
     } finally {
       await f.cleanup();

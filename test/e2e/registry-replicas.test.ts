@@ -12,6 +12,7 @@ import { waitFor } from '../support/ports.ts';
 import { startPostgres, type Postgres } from '../support/postgres.ts';
 import { skopeoCopy, skopeoInspect } from '../support/skopeo.ts';
 import { makeTempDir, type TempDir } from '../support/temp.ts';
+import { pushTinyImage } from '../support/tiny-image.ts';
 import { run } from '../support/run.ts';
 import { spawnWharfProcess, type WharfProcess, wharfBin } from '../support/wharf.ts';
 import { PgAdvisoryLocks } from '../../src/meta/pg-advisory-locks.ts';
@@ -20,29 +21,6 @@ import { openPgPool } from '../../src/meta/pg-pool.ts';
 
 const sha256 = (body: Buffer | string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
 const manifestType = 'application/vnd.oci.image.manifest.v1+json';
-
-/** A monolithic blob upload (POST ?digest=). */
-async function putBlob(base: string, repo: string, body: Buffer): Promise<{ digest: string; size: number }> {
-  const digest = sha256(body);
-  const res = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
-  assert.equal(res.status, 201, await res.text());
-  return { digest, size: body.length };
-}
-
-/** A one-layer OCI manifest over fresh blobs, pushed under `tag`; its digest. */
-async function pushImage(base: string, repo: string, tag: string, seed: string): Promise<string> {
-  const config = await putBlob(base, repo, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed })));
-  const layer = await putBlob(base, repo, Buffer.from(`layer ${seed}`));
-  const body = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: manifestType,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-  });
-  const res = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body, headers: { 'content-type': manifestType } });
-  assert.equal(res.status, 201, await res.text());
-  return sha256(body);
-}
 
 /** The digest a GET of the tag answers, undefined on 404. */
 async function tagDigest(base: string, repo: string, tag: string): Promise<string | undefined> {
@@ -123,7 +101,7 @@ describe('two registry replicas behind haproxy', () => {
   test('a tag moved or deleted through one replica is seen at once through the other', async () => {
     const [a, b] = replicas;
     for (let round = 0; round < 10; round++) {
-      const digest = await pushImage(a.url, 'e2e/moving', 'current', `round ${round}`);
+      const digest = await pushTinyImage(a.url, 'e2e/moving', 'current', `round ${round}`);
       // Read through b right after a answered: no window in which b serves the previous digest.
       assert.equal(await tagDigest(b.url, 'e2e/moving', 'current'), digest, `round ${round}`);
       assert.equal(await tagDigest(haproxy.url, 'e2e/moving', 'current'), digest);
@@ -139,7 +117,7 @@ describe('two registry replicas behind haproxy', () => {
     await db.connect();
     try {
       for (let round = 0; round < 8; round++) {
-        const pushed = await Promise.all([pushImage(a.url, 'e2e/race', 'same', `a ${round}`), pushImage(b.url, 'e2e/race', 'same', `b ${round}`)]);
+        const pushed = await Promise.all([pushTinyImage(a.url, 'e2e/race', 'same', `a ${round}`), pushTinyImage(b.url, 'e2e/race', 'same', `b ${round}`)]);
         const [viaA, viaB, viaLb] = await Promise.all([a.url, b.url, haproxy.url].map((base) => tagDigest(base, 'e2e/race', 'same')));
         const stored = (await db.query('SELECT digest FROM tags WHERE repository = $1 AND tag = $2', ['e2e/race', 'same'])).rows;
         assert.equal(stored.length, 1);
