@@ -110,7 +110,7 @@ async function initView(docker: DockerSide, network: string[]): Promise<InitView
 interface ShellView {
   shell: unknown;
   committedShell: unknown;
-  probe: string[];
+  probe: { trace: string; length: number };
   fromImage: { shell: unknown; probe: string };
   execIds: number;
 }
@@ -131,8 +131,10 @@ async function shellView(docker: DockerSide, api: Docker): Promise<ShellView> {
   });
   await container.start();
   const firstLog = (name: string) => until(`a probe of ${name}`, async () => (await json(name, '.State.Health')).Log?.[0]?.Output as string | undefined);
-  // `sh -x` writes its trace to stderr and the echo to stdout: their order in the log is not fixed.
-  const probe = (await firstLog('shelled')).split('\n').filter(Boolean).sort();
+  // `sh -x` writes its trace to stderr and the echo to stdout; the two interleave anywhere, even inside a line
+  // (dockerd's log once read "+ a\necho a\n"), so the echo's own "a\n" is taken out and the rest must be the trace.
+  const output = await firstLog('shelled');
+  const probe = { trace: output.replace('a\n', ''), length: output.length };
   const shell = await json('shelled', '.Config.Shell');
   await ok('commit', 'shelled', 'shelled-image');
   const committedShell = JSON.parse(await ok('image', 'inspect', '-f', '{{json .Config.Shell}}', 'shelled-image'));
@@ -209,7 +211,7 @@ describe('--init and healthchecks, against dockerd 20.10', () => {
     assert.deepEqual(ours, {
       shell: ['/bin/sh', '-xc'],
       committedShell: ['/bin/sh', '-xc'],
-      probe: ['+ echo a', 'a'],
+      probe: { trace: '+ echo a\n', length: 11 },
       fromImage: { shell: null, probe: 'c\n' },
       execIds: 1,
     });
