@@ -44,6 +44,19 @@ async function canBind(port: number): Promise<boolean> {
   }
 }
 
+/**
+ * The first port of `length` consecutive ones that are free now, below the kernel's ephemeral range (32768-60999
+ * here) so that the outgoing connections of a busy host cannot take them in the middle of a test.
+ */
+async function freeSpan(length = 10): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 10000 + Math.floor(Math.random() * 22000);
+    const free = await Promise.all(Array.from({ length }, (_, i) => canBind(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no ${length} consecutive free ports found`);
+}
+
 function tcp(hostPortRange: [number, number] | undefined, containerPort = 80, hostIp = lo): PortRequest {
   return { protocol: 'tcp', hostIp, hostPortRange, containerPort };
 }
@@ -116,7 +129,7 @@ describe('PortAllocator', () => {
 
   test('a range gives the first free port, skipping ones held by wharf or by the host', async () => {
     const ports = new PortAllocator();
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    const base = await freeSpan();
     const squatter = await listen(base + 1);
     try {
       const [first] = await ports.reserve('c1', [tcp([base + 1, base + 1], 80, '')]).catch(() => [undefined]);
@@ -136,7 +149,7 @@ describe('PortAllocator', () => {
   });
 
   test('ephemeral ports come serially from the range and a released one is not reused at once', async () => {
-    const base = 40000 + Math.floor(Math.random() * 10000);
+    const base = await freeSpan();
     const ports = new PortAllocator({ ephemeralRange: [base, base + 3] });
     const [one] = await ports.reserve('c1', [tcp(undefined)]);
     const [two] = await ports.reserve('c2', [tcp(undefined)]);
@@ -148,7 +161,7 @@ describe('PortAllocator', () => {
   });
 
   test('fixed ports are taken before ranges so a range does not steal them; results keep request order', async () => {
-    const base = 30000 + Math.floor(Math.random() * 10000);
+    const base = await freeSpan();
     const ports = new PortAllocator({ ephemeralRange: [base, base + 9] });
     const got = await ports.reserve('c1', [tcp(undefined, 1), tcp([base, base + 1], 2), tcp([base, base], 3)]);
     assert.deepEqual(
@@ -163,7 +176,7 @@ describe('PortAllocator', () => {
   });
 
   test('an exhausted range says so and leaves nothing', async () => {
-    const base = 50000 + Math.floor(Math.random() * 10000);
+    const base = await freeSpan();
     const ports = new PortAllocator({ ephemeralRange: [base, base + 1] });
     await ports.reserve('c1', [tcp(undefined), tcp(undefined, 81)]);
     await assert.rejects(ports.reserve('c2', [tcp([base + 5, base + 5]), tcp(undefined)]), faultWith('unavailable', 'all ports are allocated'));
@@ -192,7 +205,7 @@ describe('PortAllocator', () => {
   });
 
   test('never gives one port to two holders, and release makes every port usable again', async () => {
-    const base = 33000 + Math.floor(Math.random() * 20000);
+    const base = await freeSpan();
     const request = fc.record({
       owner: fc.constantFrom('a', 'b', 'c'),
       protocol: fc.constantFrom('tcp' as const, 'udp' as const),
