@@ -73,10 +73,10 @@ async function dispatch(options: ApiServerOptions, req: IncomingMessage, res: Se
     if (matched.route.schema) ctx.input = parseRouteInput(matched.route.schema, ctx);
     const reply = await matched.route.handle(ctx, res);
     if (reply === 'streamed') return;
-    settleUnreadBody(req, res);
+    await settleUnreadBody(req, res);
     sendReply(res, reply, req.method === 'HEAD');
   } catch (err) {
-    renderFailure(options.logger, req, res, err);
+    await renderFailure(options.logger, req, res, err);
   }
 }
 
@@ -101,7 +101,7 @@ export function sendReply(res: ServerResponse, reply: Exclude<Reply, 'streamed'>
   }
 }
 
-function renderFailure(logger: Logger, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+async function renderFailure(logger: Logger, req: IncomingMessage, res: ServerResponse, err: unknown): Promise<void> {
   const { status, message } = renderError(err);
   if (status >= 500) logger.warn({ err, url: req.url }, 'engine api request failed');
   else logger.debug({ url: req.url, status, message }, 'engine api request refused');
@@ -110,7 +110,8 @@ function renderFailure(logger: Logger, req: IncomingMessage, res: ServerResponse
     res.destroy();
     return;
   }
-  settleUnreadBody(req, res);
+  await settleUnreadBody(req, res);
+  if (res.destroyed) return;
   sendReply(res, { status, json: { message } }, req.method === 'HEAD');
 }
 

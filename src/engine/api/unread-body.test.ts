@@ -46,3 +46,23 @@ test('a JSON body over the limit gets its 413 while the client is still sending'
   const { statusLine } = await postWholeBody('/json', 40 * 1024 * 1024);
   assert.equal(statusLine, 'HTTP/1.1 413 Payload Too Large');
 });
+
+test('a small body still arriving when the refusal is ready is read first, and the connection stays open', async () => {
+  const socket = connect(socketPath);
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => { answer += chunk.toString('latin1'); });
+  const piece = Buffer.alloc(32 * 1024, 0x61);
+  socket.write(`POST /raw HTTP/1.1\r\nHost: engine\r\nContent-Length: ${piece.length * 2}\r\n\r\n`);
+  socket.write(piece);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(answer, '', 'no answer before the body is in (Go answers after reading up to 256 KiB of it)');
+  socket.write(piece);
+  await new Promise<void>((resolve) => {
+    const check = () => (answer.includes('\r\n\r\n') && answer.includes('refused') ? resolve() : setTimeout(check, 20));
+    check();
+  });
+  assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.doesNotMatch(answer, /connection: close/i);
+  assert.equal(socket.destroyed, false);
+  socket.destroy();
+});
