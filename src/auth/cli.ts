@@ -20,7 +20,7 @@ import { tokenKeyDir } from './create-authorizer.ts';
 import { readHtpasswd } from './htpasswd.ts';
 import { parseScopes } from './scope.ts';
 import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
-import { loadOrCreateTokenKeys } from './token-keys.ts';
+import { loadOrCreateTokenKeys, tokenKeySeedSecret } from './token-keys.ts';
 
 /** What the CLI hands admin commands: the same config and metadata backend `serve` uses (`--root`, `--config`, `--meta-url`). */
 export interface AdminContext {
@@ -79,7 +79,8 @@ function registerCertCommands(cert: Command, deps: Deps, addCommon: AddCommon): 
       const ctx = await deps.open(flags);
       try {
         const dir = tokenKeyDir(ctx.config);
-        const keys = await loadOrCreateTokenKeys(dir, { algorithm: ctx.config.auth.token.algorithm });
+        const seed = await ctx.stores.secrets.secret(tokenKeySeedSecret);
+        const keys = await loadOrCreateTokenKeys(dir, { algorithm: ctx.config.auth.token.algorithm, seed });
         deps.io.out(ensureTokenCertificate(dir, keys.publicKey).trimEnd());
       } finally {
         await ctx.close();

@@ -13,7 +13,7 @@ import type { LoginLimiter } from './login-limiter.ts';
 import { NoneAuthorizer } from './none-authorizer.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
-import { loadOrCreateTokenKeys } from './token-keys.ts';
+import { loadOrCreateTokenKeys, tokenKeySeedSecret } from './token-keys.ts';
 import { TokenAuthorizer } from './token-authorizer.ts';
 import { TokenService } from './token-service.ts';
 
@@ -68,14 +68,15 @@ export async function createAuthServices(options: CreateAuthOptions): Promise<Au
   const base = { accounts, acl, indexTokens: new IndexTokens({ now: clock, ...(key ? { key } : {}) }) };
   if (config.auth.mode === 'none') return { ...base, authorizer: new NoneAuthorizer() };
   if (config.auth.mode === 'htpasswd') return { ...base, authorizer: new HtpasswdAuthorizer({ accounts, acl, config }) };
-  const tokens = await createTokenService(config, { logger, clock });
+  const seed = await options.secrets?.secret(tokenKeySeedSecret);
+  const tokens = await createTokenService(config, { logger, clock, seed });
   return { ...base, tokens, authorizer: new TokenAuthorizer({ tokens, accounts, acl, config }) };
 }
 
 /** The token issuer/verifier alone, for a token server run without a registry (`wharf auth serve`). */
-export async function createTokenService(config: Config, options: { logger?: Logger; clock?: () => number } = {}): Promise<TokenService> {
+export async function createTokenService(config: Config, options: { logger?: Logger; clock?: () => number; seed?: Buffer } = {}): Promise<TokenService> {
   const dir = tokenKeyDir(config);
-  const keys = await loadOrCreateTokenKeys(dir, { algorithm: config.auth.token.algorithm });
+  const keys = await loadOrCreateTokenKeys(dir, { algorithm: config.auth.token.algorithm, seed: options.seed });
   if (keys.created) options.logger?.info({ dir, kid: keys.kid, alg: keys.alg }, 'token signing key generated');
   try {
     ensureTokenCertificate(dir, keys.publicKey);

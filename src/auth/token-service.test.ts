@@ -33,6 +33,23 @@ describe('token service', () => {
     assert.equal(keys.jwks.keys[0].d, undefined, 'the JWKS never publishes the private part');
   });
 
+  test('a seed (the database secret replicas share) derives the same key in two roots; an existing file wins', async () => {
+    const seed = Buffer.alloc(32, 7);
+    const [a, b] = [mkdtempSync(join(tmpdir(), 'wharf-token-a-')), mkdtempSync(join(tmpdir(), 'wharf-token-b-'))];
+    try {
+      const [first, second] = [await loadOrCreateTokenKeys(a, { seed }), await loadOrCreateTokenKeys(b, { seed })];
+      assert.equal(first.kid, second.kid);
+      assert.ok(first.created && second.created);
+      const { token } = await new TokenService({ keys: first, config }).issue({ account: 'alice', admin: false }, access);
+      assert.equal((await new TokenService({ keys: second, config }).verify(token)).subject, 'alice');
+      assert.notEqual((await loadOrCreateTokenKeys(dir, { seed })).kid, first.kid, 'a key file already there is kept');
+      assert.equal((await loadOrCreateTokenKeys(a, { seed: Buffer.alloc(32, 8) })).kid, first.kid, 'written once, then read');
+    } finally {
+      rmSync(a, { recursive: true, force: true });
+      rmSync(b, { recursive: true, force: true });
+    }
+  });
+
   test('an issued token carries the Docker token claims and verifies', async () => {
     const { token } = await service().issue({ account: 'alice', admin: false }, access);
     const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
