@@ -12,6 +12,14 @@ export const minPartBytes = 5 * 1024 * 1024;
 /** Metadata of the tail object: how many bytes of the file come before it. */
 const offsetKey = 'wharf-offset';
 
+interface InflightPart {
+  upload: Promise<S3Part>;
+  buffer: Buffer;
+  bytes: number;
+  /** The settled bytes at its start that were the buffer's (#skip) when it left. */
+  skip: number;
+}
+
 export interface S3AppendTarget {
   bucket: S3Bucket;
   keys: S3Keys;
@@ -59,6 +67,10 @@ export class S3AppendWriter implements StorageWriter {
    */
   #part: Buffer | undefined;
   #buffered = 0;
+  /** The part being uploaded while the next one fills: one at a time, so a write holds two part buffers. */
+  #inflight: InflightPart | undefined;
+  /** The buffer of the last part uploaded, reused for the one after next. */
+  #spare: Buffer | undefined;
   /** Buffered bytes the tail object does not hold yet. */
   #dirty = false;
   #writing: Promise<unknown> | undefined;
@@ -87,7 +99,7 @@ export class S3AppendWriter implements StorageWriter {
   }
 
   get size(): number {
-    return this.#durable() + this.#buffered - this.#skip;
+    return this.#durable() + (this.#inflight?.bytes ?? 0) + this.#buffered - this.#skip;
   }
 
   write(source: AsyncIterable<Uint8Array> | Readable, options: { signal?: AbortSignal } = {}): Promise<number> {
@@ -155,10 +167,12 @@ export class S3AppendWriter implements StorageWriter {
       input.stop();
       failure = err;
     }
+    await this.#landInflight().catch((err: unknown) => { failure ??= err; });
     // What arrived stays resumable, also when the source failed: the tail holds what no part holds.
     if (this.#dirty) await this.#saveTail().catch((err: unknown) => { failure ??= err; });
     // Idle until the next write: the bucket holds what the buffer does (a tail that failed keeps it here).
     if (!this.#dirty) this.#part = undefined;
+    this.#spare = undefined;
     if (failure !== undefined) throw s3Fault(failure, `${this.path}: write`);
     return this.size;
   }
@@ -213,15 +227,46 @@ export class S3AppendWriter implements StorageWriter {
     return this.#uploadId ? this.#partsSize : this.#baseSize;
   }
 
-  /** Uploads the buffer as the next part, starting the upload (with the settled bytes copied in) if needed. */
+  /**
+   * Starts uploading the buffer as the next part (starting the upload, with the settled bytes copied in, if
+   * needed) and goes on filling the spare buffer: the socket and the source both keep moving. The part before
+   * must have landed first, so parts complete in order and a failure is met at the next flush or the write's end.
+   */
   async #flushPart(): Promise<void> {
+    await this.#landInflight();
     const body = this.#filled();
     if (!this.#uploadId) await this.#startUpload();
-    const part = await this.#bucket.uploadPart(this.#settledKey, this.#uploadId ?? '', this.#parts.length + 1, body);
-    this.#parts.push(part);
-    this.#partsSize += body.byteLength;
+    const upload = this.#bucket.uploadPart(this.#settledKey, this.#uploadId ?? '', this.#parts.length + 1, body);
+    // Observed by #landInflight; this keeps a failure that lands later from being reported as unhandled.
+    upload.catch(() => {});
+    this.#inflight = { upload, buffer: this.#part ?? body, bytes: body.byteLength, skip: this.#skip };
+    this.#part = this.#spare;
+    this.#spare = undefined;
     this.#buffered = 0;
     this.#skip = 0;
+  }
+
+  /**
+   * Waits for the part in flight. Landed, it counts as durable and its buffer becomes the spare; failed, its
+   * bytes go back in front of the buffered ones (the tail then holds them all), as if it had never left.
+   */
+  async #landInflight(): Promise<void> {
+    const inflight = this.#inflight;
+    if (!inflight) return;
+    this.#inflight = undefined;
+    try {
+      this.#parts.push(await inflight.upload);
+      this.#partsSize += inflight.bytes;
+      this.#spare = inflight.buffer;
+    } catch (err) {
+      const merged = Buffer.allocUnsafe(Math.max(this.#partSize, inflight.bytes + this.#buffered));
+      inflight.buffer.copy(merged, 0, 0, inflight.bytes);
+      this.#part?.copy(merged, inflight.bytes, 0, this.#buffered);
+      this.#part = merged;
+      this.#buffered += inflight.bytes;
+      this.#skip = inflight.skip;
+      throw err;
+    }
   }
 
   async #startUpload(): Promise<void> {
@@ -262,6 +307,7 @@ export class S3AppendWriter implements StorageWriter {
       return;
     }
     if (this.#buffered > 0) await this.#flushPart();
+    await this.#landInflight();
     await this.#bucket.completeUpload(this.#settledKey, this.#uploadId ?? '', this.#parts);
     this.#uploadId = undefined;
     await this.#bucket.copy(this.#settledKey, this.#key, this.#partsSize, { metadata });

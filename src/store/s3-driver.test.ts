@@ -142,6 +142,34 @@ describe('S3Driver on Ceph radosgw, in the bucket', () => {
     }
   });
 
+  test('a part that fails while the next one fills: the write rejects, its bytes stay the file\'s, and a resumed upload commits the whole', async () => {
+    const f = fixture({ partSize: 5 * mib });
+    let uploads = 0;
+    // The real server, with one failure injected in the client: the second part upload (in flight while the
+    // third part's bytes are buffered) rejects.
+    f.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand' && ++uploads === 2) throw new Error('injected part failure');
+        return next(args);
+      },
+      { step: 'initialize', name: 'failSecondPart' },
+    );
+    try {
+      const data = pattern(3, 17 * mib);
+      const writer = await new DriverBlobStore({ driver: f.driver }).ingest('failing-part');
+      await assert.rejects(writer.write(Readable.from([data.subarray(0, 13 * mib)])), /injected part failure/);
+      assert.equal(writer.offset, 13 * mib);
+      await writer.close();
+      const resumed = await new DriverBlobStore({ driver: await f.reopen() }).ingest('failing-part');
+      assert.equal(resumed.offset, 13 * mib);
+      await resumed.write(Readable.from([data.subarray(13 * mib)]));
+      const digest = digestOf(data);
+      assert.deepEqual(await resumed.commit({ digest }), { digest, size: data.byteLength });
+    } finally {
+      await f.cleanup();
+    }
+  });
+
   test('an idle writer holds no part buffer; the next write and the commit read its bytes back', async () => {
     const f = fixture({ partSize: 8 * mib });
     const gc = collector();
