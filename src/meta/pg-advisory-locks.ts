@@ -59,6 +59,11 @@ export class PgAdvisoryLocks {
     };
   }
 
+  /** Whether this process holds the lock `name` now: false after a release, or once it was lost on a reconnect. */
+  holds(name: string): boolean {
+    return this.#held.has(lockKey(name));
+  }
+
   /** Locks this process holds now (for tests and logs). */
   get size(): number {
     return this.#held.size;

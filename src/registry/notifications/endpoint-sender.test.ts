@@ -8,7 +8,7 @@ import { openDatabase } from '../../meta/sqlite-database.ts';
 import { EndpointSender, httpPost, type PostEnvelope } from './endpoint-sender.ts';
 import { type EndpointSettings, endpointSettings } from './endpoint-settings.ts';
 import { eventsMediaType } from './notification-event.ts';
-import type { NotificationQueue } from './notification-queue.ts';
+import type { Claim, NotificationQueue } from './notification-queue.ts';
 import { SqliteNotificationQueue } from './sqlite-notification-queue.ts';
 
 const logger = pino({ level: 'silent' });
@@ -188,4 +188,54 @@ test('a URL with userinfo is delivered with Basic auth, and the password is neve
 
 test('an endpoint header value with CR or LF is refused when the settings are built', () => {
   assert.throws(() => settings({ headers: { 'X-Token': 'a\r\nX-Evil: 1' } }), /header X-Token has a CR, LF or NUL/);
+});
+
+test('a claim found lost stops deliveries until the endpoint is claimed again', async () => {
+  const real = new SqliteNotificationQueue(openDatabase(':memory:'));
+  // Another replica holding the endpoint, as PgAdvisoryLocks reports it after a reconnect found the lock taken.
+  let lost = false;
+  let otherHolds = false;
+  let current: Claim | undefined;
+  const queue: NotificationQueue = {
+    append: (entries) => real.append(entries),
+    head: (endpoint, after) => real.head(endpoint, after),
+    removeThrough: (endpoint, seq) => real.removeThrough(endpoint, seq),
+    count: (endpoint) => real.count(endpoint),
+    endpointsQueued: () => real.endpointsQueued(),
+    claim: async (endpoint) => {
+      if (otherHolds) return undefined;
+      const inner = await real.claim(endpoint);
+      if (!inner) return undefined;
+      current = inner;
+      return {
+        release: () => inner.release(),
+        get held() {
+          return inner.held && !lost;
+        },
+      };
+    },
+    shared: true,
+  };
+  const delivered: string[] = [];
+  const lines: string[] = [];
+  const recording = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+  const post: PostEnvelope = async (_s, body) => (delivered.push(JSON.parse(body).events[0]), 202);
+  const sender = new EndpointSender({ settings: settings(), queue, logger: recording, post, pollMs: 20 });
+  await queue.append([{ event: '"a"', endpoints: ['hook'] }]);
+  sender.appended();
+  await until('the first delivery', () => delivered.length === 1);
+  // Lost as PostgreSQL loses it: gone from under the holder, without a release.
+  lost = true;
+  otherHolds = true;
+  await current?.release();
+  await queue.append([{ event: '"b"', endpoints: ['hook'] }]);
+  sender.appended();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(delivered, ['a'], 'no delivery without the claim');
+  assert.ok(lines.some((line) => line.includes('notification claim lost')), lines.join('\n'));
+  lost = false;
+  otherHolds = false;
+  await until('the second delivery once claimed again', () => delivered.length === 2);
+  await sender.stop();
+  assert.deepEqual(delivered, ['a', 'b']);
 });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../base/log.ts';
 import { type EndpointSettings, redactUserinfo } from './endpoint-settings.ts';
 import { envelopeOf, eventsMediaType } from './notification-event.ts';
-import type { NotificationQueue, QueuedEvent, ReleaseClaim } from './notification-queue.ts';
+import type { Claim, NotificationQueue, QueuedEvent } from './notification-queue.ts';
 
 /** POSTs one envelope; resolves with the status, rejects when no answer came (refused, timed out, aborted). */
 export type PostEnvelope = (settings: EndpointSettings, body: string, signal: AbortSignal) => Promise<number>;
@@ -42,7 +42,7 @@ export class EndpointSender {
   #acked = 0;
   #unacknowledged = 0;
   #ackTimer: NodeJS.Timeout | undefined;
-  #claim: ReleaseClaim | undefined;
+  #claim: Claim | undefined;
   readonly #pollMs: number;
   readonly #running: Promise<void>;
 
@@ -77,7 +77,7 @@ export class EndpointSender {
     this.#wake?.();
     await this.#running;
     await this.#acknowledge();
-    await this.#claim?.().catch((err: unknown) => this.#logger.warn({ reason: describe(err) }, 'notification claim not released'));
+    await this.#claim?.release().catch((err: unknown) => this.#logger.warn({ reason: describe(err) }, 'notification claim not released'));
     this.#claim = undefined;
   }
 
@@ -100,6 +100,11 @@ export class EndpointSender {
   }
 
   async #step(signal: AbortSignal): Promise<void> {
+    if (this.#claim && !this.#claim.held) {
+      // Another replica may deliver now: at most the event in flight was sent twice (at-least-once).
+      this.#logger.warn('notification claim lost; claiming again before the next delivery');
+      this.#claim = undefined;
+    }
     if (!this.#claim) {
       this.#claim = await this.#queue.claim(this.#settings.name);
       if (!this.#claim) {

@@ -4,8 +4,16 @@ export interface QueuedEvent {
   event: string;
 }
 
-/** Gives a claim back; calling it twice is harmless. */
-export type ReleaseClaim = () => Promise<void>;
+/** The right to deliver one endpoint's events (`NotificationQueue.claim`). */
+export interface Claim {
+  /** Gives it back; calling it twice is harmless. */
+  release(): Promise<void>;
+  /**
+   * False once the claim is lost without a release: on PostgreSQL its lock connection dropped and another
+   * replica took the endpoint before it was retaken. The sender then stops delivering and claims again.
+   */
+  readonly held: boolean;
+}
 
 /**
  * Events waiting for their endpoints, durable: what `append` resolved for is on disk and survives a crash or a
@@ -26,7 +34,7 @@ export interface NotificationQueue {
    * The right to deliver the endpoint's events, held by one sender at a time (across processes where `shared`);
    * undefined while another holds it. Lost with the holder's process, so a crash frees it at once.
    */
-  claim(endpoint: string): Promise<ReleaseClaim | undefined>;
+  claim(endpoint: string): Promise<Claim | undefined>;
   /** Other processes append to and deliver from this queue too (replicas on PostgreSQL): senders poll for their events. */
   readonly shared: boolean;
 }

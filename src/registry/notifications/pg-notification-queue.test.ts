@@ -69,3 +69,36 @@ test('an append committing late holds back the endpoint\'s later appends, so a r
   assert.equal(head.event, 'first');
   assert.equal((await fast.head('hook', head.seq))?.event, 'second');
 });
+
+test('a claim lost with its lock connection (another replica took the endpoint meanwhile) reads as not held, and the sender stops delivering', async (t) => {
+  const name = `queue_${++databases}`;
+  const url = await server!.createDatabase(name);
+  const admin = openPgPool(server!.url);
+  const mine = openPgPool(url, { applicationName: `${name}_mine` });
+  const theirs = openPgPool(url);
+  const myLocks = new PgAdvisoryLocks(mine, { reconnect: { attempts: 20, firstDelayMs: 50, maxDelayMs: 100 } });
+  const theirLocks = new PgAdvisoryLocks(theirs);
+  t.after(async () => {
+    await myLocks.close();
+    await theirLocks.close();
+    for (const pool of [mine, theirs, admin]) await pool.close();
+  });
+  await migratePostgres(mine);
+  const [myQueue, theirQueue] = [new PgNotificationQueue(mine, myLocks), new PgNotificationQueue(theirs, theirLocks)];
+  const claim = await myQueue.claim('hook');
+  assert.ok(claim?.held);
+  assert.equal(await theirQueue.claim('hook'), undefined, 'the other replica waits (its lock connection is now open)');
+  // My lock connection drops and cannot come back at once; the other replica takes the endpoint meanwhile.
+  await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
+  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`${name}_mine`]);
+  let stolen;
+  for (let tries = 0; !stolen && tries < 100; tries++) stolen = await theirQueue.claim('hook').catch(() => undefined) ?? (await sleep(20), undefined);
+  assert.ok(stolen?.held, 'the other replica holds the endpoint');
+  await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
+  const deadline = Date.now() + 5000;
+  while (claim.held && Date.now() < deadline) await sleep(20);
+  assert.equal(claim.held, false, 'the lost claim is seen as lost once the reconnect finds the lock taken');
+  await claim.release();
+  assert.ok(stolen.held, 'releasing the lost claim does not free the other replica\'s');
+  await stolen.release();
+});

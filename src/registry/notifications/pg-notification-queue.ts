@@ -1,7 +1,7 @@
 import type { PgAdvisoryLocks } from '../../meta/pg-advisory-locks.ts';
 import { lockKey } from '../../meta/pg-advisory-locks.ts';
 import type { PgPool } from '../../meta/pg-pool.ts';
-import type { NotificationQueue, QueuedEvent, ReleaseClaim } from './notification-queue.ts';
+import type { Claim, NotificationQueue, QueuedEvent } from './notification-queue.ts';
 
 /**
  * The queue as a table in the PostgreSQL database (migrated with the rest, scope `notifications`), shared by
@@ -56,7 +56,20 @@ export class PgNotificationQueue implements NotificationQueue {
     return rows.map((row) => String(row.endpoint));
   }
 
-  claim(endpoint: string): Promise<ReleaseClaim | undefined> {
-    return this.#locks.tryLock(`notifications-deliver:${endpoint}`);
+  async claim(endpoint: string): Promise<Claim | undefined> {
+    const name = `notifications-deliver:${endpoint}`;
+    const release = await this.#locks.tryLock(name);
+    if (!release) return undefined;
+    let released = false;
+    const locks = this.#locks;
+    return {
+      release: async () => {
+        released = true;
+        await release();
+      },
+      get held() {
+        return !released && locks.holds(name);
+      },
+    };
   }
 }

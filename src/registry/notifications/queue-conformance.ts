@@ -75,18 +75,19 @@ export function describeNotificationQueue(name: string, open: () => Promise<Queu
     test('one claim per endpoint at a time; released, it can be taken again', async (t) => {
       const { queue, reopen, close } = await open();
       t.after(close);
-      const release = await queue.claim('hook');
-      assert.ok(release);
+      const claim = await queue.claim('hook');
+      assert.ok(claim?.held);
       assert.equal(await queue.claim('hook'), undefined);
       const other = await queue.claim('other');
       assert.ok(other, 'claims are per endpoint');
       if (queue.shared) assert.equal(await (await reopen()).claim('hook'), undefined, 'another replica waits too');
-      await release();
-      await release();
+      await claim.release();
+      await claim.release();
+      assert.equal(claim.held, false);
       const again = await queue.claim('hook');
-      assert.ok(again);
-      await again();
-      await other();
+      assert.ok(again?.held);
+      await again.release();
+      await other.release();
     });
 
     test('concurrent appends (from two handles where shared) reach a reader in order, none skipped', async (t) => {

@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { applyMigrations, runInTransaction } from '../../meta/sqlite-database.ts';
 import { notificationMigrations } from '../../meta/notification-migrations.ts';
-import type { NotificationQueue, QueuedEvent, ReleaseClaim } from './notification-queue.ts';
+import type { Claim, NotificationQueue, QueuedEvent } from './notification-queue.ts';
 
 /**
  * The queue as a table in meta.db (scope `notifications`); the database's synchronous=FULL makes an append durable.
@@ -53,14 +53,20 @@ export class SqliteNotificationQueue implements NotificationQueue {
     return (this.#db.prepare('SELECT DISTINCT endpoint FROM notification_queue ORDER BY endpoint').all() as { endpoint: string }[]).map((r) => r.endpoint);
   }
 
-  async claim(endpoint: string): Promise<ReleaseClaim | undefined> {
+  async claim(endpoint: string): Promise<Claim | undefined> {
     if (this.#claimed.has(endpoint)) return undefined;
     this.#claimed.add(endpoint);
     let released = false;
-    return async () => {
-      if (released) return;
-      released = true;
-      this.#claimed.delete(endpoint);
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.#claimed.delete(endpoint);
+      },
+      // Held in this object: lost only by its release.
+      get held() {
+        return !released;
+      },
     };
   }
 }
