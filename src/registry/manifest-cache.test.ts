@@ -31,3 +31,14 @@ test('a view into a larger buffer is kept as an exact copy, so it pins nothing e
   assert.equal(kept.buffer.byteLength, 100);
   assert.ok(kept.every((b) => b === 7));
 });
+
+test('when every entry was read since the last eviction, the oldest still goes first', () => {
+  const cache = new ManifestCache({ maxBytes: 8, maxEntryBytes: 8 });
+  cache.set('a', Buffer.alloc(4));
+  cache.set('b', Buffer.alloc(4));
+  assert.ok(cache.get('a') && cache.get('b'));
+  cache.set('c', Buffer.alloc(4));
+  assert.equal(cache.get('a'), undefined);
+  assert.ok(cache.get('b') && cache.get('c'));
+  assert.equal(cache.bytes, 8);
+});

@@ -9,11 +9,22 @@ export interface ManifestCacheLimits {
 // over its idle RSS. Hot manifests and indexes are kilobytes; 16 MiB holds thousands of them.
 const defaultLimits: ManifestCacheLimits = { maxBytes: 16 * 1024 * 1024, maxEntryBytes: 256 * 1024 };
 
-/** Manifest bytes by digest. Content-addressed, so entries never go stale; bounded by total bytes (LRU). */
+interface Entry {
+  body: Buffer;
+  /** Read since the eviction sweep last passed it (second chance). */
+  used: boolean;
+}
+
+/**
+ * Manifest bytes by digest. Content-addressed, so entries never go stale; bounded by total bytes. Eviction is
+ * second-chance (CLOCK), not strict LRU: a hit only sets a flag. Reordering the Map on every hit (delete + set)
+ * made V8 reallocate the Map's table every few GETs, and each table, held by the long-lived cache, was promoted:
+ * under a manifest GET load that was the largest share of the garbage piling up in the old generation.
+ */
 export class ManifestCache {
   readonly #limits: ManifestCacheLimits;
   #bytes = 0;
-  readonly #entries = new Map<string, Buffer>();
+  readonly #entries = new Map<string, Entry>();
 
   constructor(limits: Partial<ManifestCacheLimits> = {}) {
     this.#limits = { ...defaultLimits, ...limits };
@@ -25,32 +36,42 @@ export class ManifestCache {
   }
 
   get(digest: string): Buffer | undefined {
-    const body = this.#entries.get(digest);
-    if (body) {
-      this.#entries.delete(digest);
-      this.#entries.set(digest, body);
-    }
-    return body;
+    const entry = this.#entries.get(digest);
+    if (!entry) return undefined;
+    entry.used = true;
+    return entry.body;
   }
 
   set(digest: string, body: Buffer): void {
     if (body.length > this.#limits.maxEntryBytes || body.length > this.#limits.maxBytes || this.#entries.has(digest)) return;
     // A view into a larger allocation (a pooled or concatenated buffer) would pin all of it: keep an exact copy.
     const own = body.byteOffset === 0 && body.buffer.byteLength === body.length ? body : exactCopy(body);
-    this.#entries.set(digest, own);
+    this.#entries.set(digest, { body: own, used: false });
     this.#bytes += own.length;
-    for (const [key, value] of this.#entries) {
-      if (this.#bytes <= this.#limits.maxBytes) break;
-      this.#entries.delete(key);
-      this.#bytes -= value.length;
-    }
+    this.#evict(digest);
   }
 
   delete(digest: string): void {
-    const body = this.#entries.get(digest);
-    if (!body) return;
+    const entry = this.#entries.get(digest);
+    if (!entry) return;
     this.#entries.delete(digest);
-    this.#bytes -= body.length;
+    this.#bytes -= entry.body.length;
+  }
+
+  /** Oldest first: an entry read since the last sweep moves to the back once, the first one not read goes. */
+  #evict(added: string): void {
+    for (const [key, entry] of this.#entries) {
+      if (this.#bytes <= this.#limits.maxBytes) return;
+      if (key === added) continue;
+      this.#entries.delete(key);
+      if (entry.used) {
+        // Re-inserted at the end, where this same loop meets it again, unflagged, if all others were read too.
+        entry.used = false;
+        this.#entries.set(key, entry);
+      } else {
+        this.#bytes -= entry.body.length;
+      }
+    }
   }
 }
 
