@@ -7,8 +7,9 @@
  *                          [--cpu-prof DIR] [--wharf-env NAME=VALUE ...]
  *
  * Per target and run: push of a random layer monolithic (POST, then PUT ?digest= with the streamed body) and in
- * chunks (PATCH per chunk, PUT ?digest=), pulls of that blob (curl to /dev/null, --pulls times, the median
- * counts; then an untimed hashing pull to check the bytes), manifest GET by tag with wrk at N connections, and
+ * chunks (PATCH per chunk, PUT ?digest=), an untimed hashing pull to check the bytes; then pulls of that blob
+ * (curl to /dev/null, --pulls times per target, the targets taking turns pull by pull, the median counts, with
+ * the server's CPU per GiB), then manifest GET by tag with wrk at N connections, and
  * the server's peak RSS while pushing and while pulling (VmRSS from /proc every 25 ms). With --runs > 1 the order of the targets alternates and medians are printed
  * (RSS: the highest peak); each run's figures go to stderr.
  * --cpu-prof DIR writes wharf's V8 CPU profile there (open in Chrome DevTools or speedscope).
@@ -78,6 +79,8 @@ interface Figures {
   peakRssMonolithicMiB: number;
   peakRssChunkedMiB: number;
   peakRssPullMiB: number;
+  /** The server's user + system CPU per GiB pulled (its threads included; /proc/<pid>/stat). */
+  pullCpuSecondsPerGiB: number;
 }
 
 interface Answer {
@@ -150,6 +153,13 @@ async function verifyPull(target: Target, repo: string, blob: BlobFile): Promise
   if (`sha256:${hash.digest('hex')}` !== blob.digest) throw new Error(`${target.name}: pulled bytes do not match ${blob.digest}`);
 }
 
+/** User + system CPU seconds the process has used so far (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : 0;
@@ -209,7 +219,10 @@ async function manifestRate(target: Target, repo: string): Promise<number> {
   return Number(rate[1]);
 }
 
-async function measure(target: Target, blob: BlobFile, run: number): Promise<Figures> {
+type PullFigure = 'pullMiBps' | 'peakRssPullMiB' | 'pullCpuSecondsPerGiB' | 'manifestRps';
+
+/** A target's pushes and memory in one run (its pulls: measurePulls; then measureManifests). */
+async function measure(target: Target, blob: BlobFile, run: number): Promise<Omit<Figures, PullFigure>> {
   const mib = blob.size / (1024 * 1024);
   const idleRssMiB = rssMiB(target.pid);
   let monolithic = 0;
@@ -220,28 +233,45 @@ async function measure(target: Target, blob: BlobFile, run: number): Promise<Fig
   const peakRssChunkedMiB = await withPeakRss(target.pid, async () => {
     chunked = await elapsed(() => pushChunked(target, `bench/chunked${run}`, blob));
   });
-  // A pull takes a second or less: the median of a few says more on a shared machine than one.
-  const pulled: number[] = [];
-  const peakRssPullMiB = await withPeakRss(target.pid, async () => {
-    for (let i = 0; i < pulls; i++) pulled.push(await elapsed(() => pull(target, `bench/monolithic${run}`, blob)));
-  });
   await verifyPull(target, `bench/chunked${run}`, blob);
+  return { monolithicMiBps: mib / monolithic, chunkedMiBps: mib / chunked, idleRssMiB, peakRssMonolithicMiB, peakRssChunkedMiB };
+}
+
+/** The manifest GET rate, after the pulls (as before they were taken turn by turn), so those see the same heap. */
+async function measureManifests(target: Target): Promise<number> {
   await pushSmallImage(target, 'bench/manifest');
-  const manifestRps = await manifestRate(target, 'bench/manifest');
-  // Each run's blob is deleted so the next run pushes it afresh (both registries skip known blobs otherwise).
-  for (const repo of [`bench/monolithic${run}`, `bench/chunked${run}`]) await send('DELETE', `${target.url}/v2/${repo}/blobs/${blob.digest}`);
-  const figures = {
-    monolithicMiBps: mib / monolithic,
-    chunkedMiBps: mib / chunked,
-    pullMiBps: mib / median(pulled),
-    manifestRps,
-    idleRssMiB,
-    peakRssMonolithicMiB,
-    peakRssChunkedMiB,
-    peakRssPullMiB,
-  };
-  console.error(`run ${run + 1} ${target.name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
-  return figures;
+  return manifestRate(target, 'bench/manifest');
+}
+
+/**
+ * The pulls of a run, the targets taking turns pull by pull: the machine is shared, and a burst of other work
+ * would otherwise land on one target's whole block of pulls. A pull takes a second or less: the median of a few
+ * says more than one. Then each run's blob is deleted, so the next run pushes it afresh (both registries skip
+ * known blobs otherwise).
+ */
+async function measurePulls(targets: Target[], blob: BlobFile, run: number): Promise<Map<Target, Pick<Figures, Exclude<PullFigure, 'manifestRps'>>>> {
+  const mib = blob.size / (1024 * 1024);
+  const pulled = new Map<Target, number[]>(targets.map((t) => [t, []]));
+  const cpu = new Map<Target, number>(targets.map((t) => [t, 0]));
+  const peaks = new Map<Target, number>(targets.map((t) => [t, 0]));
+  for (let i = 0; i < pulls; i++) {
+    for (const target of i % 2 === 0 ? targets : [...targets].reverse()) {
+      const cpuBefore = cpuSeconds(target.pid);
+      const peak = await withPeakRss(target.pid, async () => {
+        pulled.get(target)?.push(await elapsed(() => pull(target, `bench/monolithic${run}`, blob)));
+      });
+      cpu.set(target, (cpu.get(target) ?? 0) + cpuSeconds(target.pid) - cpuBefore);
+      peaks.set(target, Math.max(peaks.get(target) ?? 0, peak));
+    }
+  }
+  for (const target of targets) {
+    for (const repo of [`bench/monolithic${run}`, `bench/chunked${run}`]) await send('DELETE', `${target.url}/v2/${repo}/blobs/${blob.digest}`);
+  }
+  return new Map(targets.map((t) => [t, {
+    pullMiBps: mib / median(pulled.get(t) ?? []),
+    peakRssPullMiB: peaks.get(t) ?? 0,
+    pullCpuSecondsPerGiB: (cpu.get(t) ?? 0) / ((pulls * blob.size) / 1024 ** 3),
+  }]));
 }
 
 function median(xs: number[]): number {
@@ -277,7 +307,15 @@ async function main(): Promise<void> {
     try {
       for (let run = 0; run < runs; run++) {
         // Alternate who goes first: the second target runs with a page cache the first one warmed.
-        for (const target of run % 2 === 0 ? targets : [...targets].reverse()) results[target.name].push(await measure(target, blob, run));
+        const order = run % 2 === 0 ? targets : [...targets].reverse();
+        const measured = new Map<Target, Omit<Figures, PullFigure>>();
+        for (const target of order) measured.set(target, await measure(target, blob, run));
+        const pulled = await measurePulls(order, blob, run);
+        for (const target of order) {
+          const figures = { ...measured.get(target), ...pulled.get(target), manifestRps: await measureManifests(target) } as Figures;
+          console.error(`run ${run + 1} ${target.name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
+          results[target.name].push(figures);
+        }
       }
     } finally {
       await wharf.stop();
@@ -296,6 +334,7 @@ function print(wharf: Figures, distribution: Figures, size: number, loads: strin
     [`push ${mib} monolithic (POST + PUT ?digest)`, 'monolithicMiBps', 'MiB/s', '>= 1'],
     [`push ${mib} in ${chunkBytes / 1048576} MiB chunks (PATCH)`, 'chunkedMiBps', 'MiB/s', '>= 1'],
     [`pull ${mib} (GET, median of ${pulls})`, 'pullMiBps', 'MiB/s', '>= 1'],
+    ['server CPU per GiB pulled (user + system)', 'pullCpuSecondsPerGiB', 's', ''],
     [`manifest GET by tag, ${connections} connections`, 'manifestRps', 'req/s', '>= 2'],
     ['RSS before the pushes (idle)', 'idleRssMiB', 'MiB', ''],
     ['peak RSS pushing monolithic', 'peakRssMonolithicMiB', 'MiB', 'wharf < 150 MiB'],
@@ -307,7 +346,8 @@ function print(wharf: Figures, distribution: Figures, size: number, loads: strin
   console.log('| measure | wharf | distribution 2.8.2 | wharf/distribution | aim |');
   console.log('| --- | ---: | ---: | ---: | --- |');
   for (const [label, key, unit, aim] of rows) {
-    console.log(`| ${label} | ${wharf[key].toFixed(1)} ${unit} | ${distribution[key].toFixed(1)} ${unit} | ${(wharf[key] / distribution[key]).toFixed(2)} | ${aim} |`);
+    const digits = unit === 's' ? 2 : 1;
+    console.log(`| ${label} | ${wharf[key].toFixed(digits)} ${unit} | ${distribution[key].toFixed(digits)} ${unit} | ${(wharf[key] / distribution[key]).toFixed(2)} | ${aim} |`);
   }
 }
 

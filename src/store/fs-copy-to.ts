@@ -1,4 +1,5 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { read } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 import type { StorageSpan } from './storage-driver.ts';
@@ -26,12 +27,7 @@ export async function copyFileTo(path: string, sink: Writable, options: { span?:
     const { size } = await fh.stat();
     const { start, length } = spanOf(path, size, options.span);
     if (length === 0) return 0;
-    const watch = watchSink(sink, options.signal);
-    try {
-      return await copyHandle(fh, sink, { start, length }, watch.failed);
-    } finally {
-      watch.dispose();
-    }
+    return await copyHandle(fh.fd, sink, { start, length }, options.signal);
   } finally {
     await fh.close();
   }
@@ -46,76 +42,92 @@ function spanOf(path: string, size: number, span: StorageSpan | undefined): { st
   return { start, length: Math.max(end - start + 1, 0) };
 }
 
-/** A buffer and the promise of its last write's callback: it is free again once that settles. */
-interface Slot {
-  buffer: Buffer;
-  free: Promise<void>;
-}
-
 /**
- * The copy loop: the next read runs while the previous chunk is written; a write waits for 'drain' after the
- * sink said it was full. Every wait races `failed`, so a dead sink or an abort ends the loop at once.
+ * The copy loop, driven by callbacks rather than promises: a GiB is 1,024 turns, and a promise raced against a
+ * long-lived "failed" promise per turn left a reaction on it each time, ~1 MiB promoted per GiB that ended in
+ * a 100-300 ms mark-compact mid-pull (docs/benchmarks.md, "Blob pull"). One read runs at a time, into a free
+ * buffer, while the filled ones are written in order; a buffer is free again only after its write's callback, and
+ * after a write the sink called full the next waits for 'drain'. It settles only when no read is in flight, so
+ * the caller can close the file.
  */
-async function copyHandle(fh: FileHandle, sink: Writable, span: { start: number; length: number }, failed: Promise<never>): Promise<number> {
-  const chunkBytes = Math.min(bufferBytes, span.length);
-  const slots: Slot[] = Array.from({ length: Math.min(bufferCount, Math.ceil(span.length / chunkBytes)) }, () => ({
-    buffer: Buffer.allocUnsafe(chunkBytes),
-    free: Promise.resolve(),
-  }));
-  const end = span.start + span.length;
-  let position = span.start;
-  let turn = 0;
-  let reading = readChunk(fh, slots[0].buffer, position, end);
-  let needDrain = false;
-  while (position < end) {
-    const chunk = await Promise.race([reading, failed]);
-    position += chunk.length;
-    const slot = slots[turn % slots.length];
-    if (position < end) {
-      const next = slots[++turn % slots.length];
-      reading = Promise.race([next.free, failed]).then(() => readChunk(fh, next.buffer, position, end));
-      reading.catch(() => {});
-    }
-    if (needDrain) await Promise.race([onceDrained(sink), failed]);
-    slot.free = new Promise<void>((resolve, reject) => {
-      needDrain = !sink.write(chunk, (err) => (err ? reject(err) : resolve()));
-    });
-    slot.free.catch(() => {});
-  }
-  await Promise.race([Promise.all(slots.map((slot) => slot.free)), failed]);
-  return span.length;
-}
+function copyHandle(fd: number, sink: Writable, span: { start: number; length: number }, signal: AbortSignal | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const chunkBytes = Math.min(bufferBytes, span.length);
+    const free: Buffer[] = Array.from({ length: Math.min(bufferCount, Math.ceil(span.length / chunkBytes)) }, () => Buffer.allocUnsafe(chunkBytes));
+    const filled: { buffer: Buffer; bytes: number }[] = [];
+    const end = span.start + span.length;
+    let position = span.start;
+    let reading = false;
+    let writing = 0;
+    let full = false;
+    let failure: { err: unknown } | undefined;
+    let settled = false;
 
-async function readChunk(fh: FileHandle, buffer: Buffer, position: number, end: number): Promise<Buffer> {
-  const want = Math.min(buffer.length, end - position);
-  const { bytesRead } = await fh.read(buffer, 0, want, position);
-  if (bytesRead === 0) throw new Fault('internal', `file ended at ${position}, ${end - position} bytes before the span's end`);
-  return buffer.subarray(0, bytesRead);
-}
-
-function onceDrained(sink: Writable): Promise<void> {
-  if (!sink.writableNeedDrain) return Promise.resolve();
-  return new Promise((resolve) => sink.once('drain', resolve));
-}
-
-/** A promise that rejects when the sink errors or closes, or the signal aborts; dispose() removes the listeners. */
-function watchSink(sink: Writable, signal: AbortSignal | undefined): { failed: Promise<never>; dispose(): void } {
-  let dispose = () => {};
-  const failed = new Promise<never>((_resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    const onClose = () => reject(new Fault('unavailable', 'the sink closed before the copy finished'));
-    const onAbort = () => reject(signal?.reason);
-    sink.once('error', onError);
-    sink.once('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    dispose = () => {
-      sink.off('error', onError);
-      sink.off('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
+    const settle = () => {
+      if (settled || reading || (!failure && (position < end || filled.length > 0 || writing > 0))) return;
+      settled = true;
+      unwatch();
+      if (failure) reject(failure.err);
+      else resolve(span.length);
     };
-    if (sink.destroyed) onClose();
-    if (signal?.aborted) onAbort();
+    const fail = (err: unknown) => {
+      failure ??= { err };
+      settle();
+    };
+    const onRead = (buffer: Buffer) => (err: Error | null, bytesRead: number) => {
+      reading = false;
+      if (err) return fail(err);
+      if (bytesRead === 0) return fail(new Fault('internal', `file ended at ${position}, ${end - position} bytes before the span's end`));
+      position += bytesRead;
+      filled.push({ buffer, bytes: bytesRead });
+      pump();
+    };
+    const onWritten = (buffer: Buffer) => (err?: Error | null) => {
+      writing--;
+      if (err) return fail(err);
+      free.push(buffer);
+      pump();
+    };
+    const onDrain = () => {
+      full = false;
+      pump();
+    };
+    const pump = () => {
+      if (failure) return settle();
+      if (!reading && position < end && free.length > 0) {
+        const buffer = free.pop() as Buffer;
+        reading = true;
+        read(fd, buffer, 0, Math.min(buffer.length, end - position), position, onRead(buffer));
+      }
+      while (!full && filled.length > 0) {
+        const { buffer, bytes } = filled.shift() as { buffer: Buffer; bytes: number };
+        writing++;
+        full = !sink.write(bytes === buffer.length ? buffer : buffer.subarray(0, bytes), onWritten(buffer));
+        if (full) sink.once('drain', onDrain);
+      }
+      settle();
+    };
+    const unwatch = watchSink(sink, signal, fail, onDrain);
+    if (sink.destroyed) fail(sinkClosed());
+    else if (signal?.aborted) fail(signal.reason);
+    else pump();
   });
-  failed.catch(() => {});
-  return { failed, dispose };
+}
+
+const sinkClosed = () => new Fault('unavailable', 'the sink closed before the copy finished');
+
+/** Calls `fail` when the sink errors or closes, or the signal aborts; returns the remover of its listeners. */
+function watchSink(sink: Writable, signal: AbortSignal | undefined, fail: (err: unknown) => void, onDrain: () => void): () => void {
+  const onError = (err: Error) => fail(err);
+  const onClose = () => fail(sinkClosed());
+  const onAbort = () => fail(signal?.reason);
+  sink.once('error', onError);
+  sink.once('close', onClose);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    sink.off('error', onError);
+    sink.off('close', onClose);
+    sink.off('drain', onDrain);
+    signal?.removeEventListener('abort', onAbort);
+  };
 }

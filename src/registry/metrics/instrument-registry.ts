@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { countSentBodyBytes } from '../sent-body-bytes.ts';
 import { hasBody } from '../unread-body.ts';
 import type { AuthFailureReason, RegistryMetrics } from './registry-metrics.ts';
 import { routeLabel } from './route-label.ts';
@@ -16,7 +16,9 @@ const refusals: Partial<Record<number, AuthFailureReason>> = { 403: 'denied', 42
  * Feeds `metrics` from every request the registry's server answers (v2, v1, token routes alike): register it on
  * the root instance before the routes, so every scope inherits the hooks. Bodies are counted as they stream, never
  * buffered: uploads by a `data` listener on the request, paused first so it never starts the flow itself;
- * downloads by what is written to the response.
+ * downloads sent as a stream the same way on that stream, and those a handler copies into the response itself
+ * (the blob GET's copy from reused buffers) by what it reports (src/registry/sent-body-bytes.ts): no wrapper
+ * around the response's `write`, the hot path of a pull. Error bodies are not counted.
  */
 export function instrumentRegistry(app: FastifyInstance, metrics: RegistryMetrics, options: { metricsPath: string }): void {
   const routes = new WeakMap<FastifyRequest, string>();
@@ -27,7 +29,14 @@ export function instrumentRegistry(app: FastifyInstance, metrics: RegistryMetric
       reply.raw.once('close', metrics.uploadStarted());
       countData(request.raw, (bytes) => metrics.countBlobBytes('in', route, bytes));
     }
-    if (downloadRoutes.has(route) && request.method === 'GET') countWrites(reply.raw, (bytes) => metrics.countBlobBytes('out', route, bytes));
+    if (downloadRoutes.has(route) && request.method === 'GET') countSentBodyBytes(reply.raw, (bytes) => metrics.countBlobBytes('out', route, bytes));
+  });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    const route = routes.get(request);
+    if (route && downloadRoutes.has(route) && request.method === 'GET' && payload instanceof Readable) {
+      countData(payload, (bytes) => metrics.countBlobBytes('out', route, bytes));
+    }
+    return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = routes.get(request) ?? 'unknown';
@@ -53,17 +62,3 @@ function countData(stream: Readable, count: (bytes: number) => void): void {
   stream.pause();
   stream.on('data', (chunk: Buffer | string) => count(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
 }
-
-/**
- * Counts the body bytes written to a response, whether fastify pipes a stream into it or a handler writes into
- * the raw response itself (the blob GET's copy from reused buffers): both go through `write`. Error bodies go
- * out through `end` and are not counted.
- */
-function countWrites(res: ServerResponse, count: (bytes: number) => void): void {
-  const write = res.write;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    count(typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as ServerResponse['write'];
-}
-

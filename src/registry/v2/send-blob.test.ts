@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { Fault } from '../../base/fault.ts';
 import { createLogger } from '../../base/log.ts';
 import type { BlobStore, ByteRange } from '../../store/blob-store.ts';
+import { countSentBodyBytes } from '../sent-body-bytes.ts';
 import { sendError } from './errors.ts';
 import { sendBlob } from './send-blob.ts';
 
@@ -21,14 +22,16 @@ function fakeStore(copyTo: CopyTo | undefined, body = Buffer.from('streamed')): 
 
 /**
  * GET /blob answers as the registry's getBlob does: headers first, then sendBlob; a throw becomes a registry
- * error (and is kept in `thrown`). The app logs at debug into `logs`.
+ * error (and is kept in `thrown`). The app logs at debug into `logs`; the body bytes sendBlob reports go to `sent`.
  */
-async function serve(blobs: BlobStore, size: number): Promise<{ app: FastifyInstance; url: string; statuses: number[]; thrown: unknown[]; logs: LogLine[] }> {
+async function serve(blobs: BlobStore, size: number): Promise<{ app: FastifyInstance; url: string; statuses: number[]; thrown: unknown[]; logs: LogLine[]; sent: number[] }> {
   const logs: LogLine[] = [];
   const sink = new Writable({ write: (line: Buffer, _encoding, done) => (logs.push(JSON.parse(line.toString())), done()) });
   const app = Fastify({ loggerInstance: pino({ level: 'debug' }, sink) as FastifyBaseLogger });
   const statuses: number[] = [];
   const thrown: unknown[] = [];
+  const sent: number[] = [];
+  app.addHook('onRequest', async (_request, reply) => countSentBodyBytes(reply.raw, (bytes) => sent.push(bytes)));
   app.addHook('onResponse', async (_request, reply) => void statuses.push(reply.statusCode));
   app.get('/blob', async (_request, reply) => {
     reply.header('docker-content-digest', 'sha256:x').header('content-type', 'application/octet-stream').header('content-length', size);
@@ -40,7 +43,7 @@ async function serve(blobs: BlobStore, size: number): Promise<{ app: FastifyInst
     }
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/blob`, statuses, thrown, logs };
+  return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/blob`, statuses, thrown, logs, sent };
 }
 
 interface LogLine {
@@ -63,9 +66,9 @@ function get(url: string): Promise<{ status: number; headers: Record<string, unk
   });
 }
 
-test('a store with copyTo writes the body into the raw response, headers and hooks as with reply.send', async () => {
+test('a store with copyTo writes the body into the raw response, headers and hooks as with reply.send; its bytes are reported', async () => {
   const body = Buffer.alloc(300_000, 7);
-  const { app, url, statuses } = await serve(fakeStore(async (_d, sink) => (sink.write(body), body.length)), body.length);
+  const { app, url, statuses, sent } = await serve(fakeStore(async (_d, sink) => (sink.write(body), body.length)), body.length);
   try {
     const res = await get(url);
     assert.equal(res.status, 200);
@@ -73,6 +76,7 @@ test('a store with copyTo writes the body into the raw response, headers and hoo
     assert.equal(res.headers['docker-content-digest'], 'sha256:x');
     assert.ok(res.body.equals(body));
     assert.deepEqual(statuses, [200]);
+    assert.deepEqual(sent, [body.length], 'reported once, for the whole copy');
   } finally {
     await app.close();
   }

@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { Fault } from '../../base/fault.ts';
 import type { BlobStore, ByteRange } from '../../store/blob-store.ts';
+import { reportSentBodyBytes } from '../sent-body-bytes.ts';
 import { closeIfBodyUnread } from '../unread-body.ts';
 
 /**
@@ -10,7 +11,7 @@ import { closeIfBodyUnread } from '../unread-body.ts';
  * (docs/benchmarks.md, "Blob pull"); other stores' streams go through `reply.send`. A failure before the first
  * byte is thrown, so the caller answers with a registry error, unless the client is already gone (then it is
  * only logged at debug); after it, the connection is destroyed (the client sees a short body, as with a failed
- * stream) and the failure logged.
+ * stream) and the failure logged. The bytes a finished copy wrote are reported to the metrics (sent-body-bytes.ts).
  */
 export async function sendBlob(reply: FastifyReply, blobs: BlobStore, digest: string, range: ByteRange | undefined): Promise<FastifyReply> {
   if (!blobs.copyTo) return reply.send(await blobs.read(digest, range));
@@ -20,7 +21,7 @@ export async function sendBlob(reply: FastifyReply, blobs: BlobStore, digest: st
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
   const gone = clientGone(res);
   try {
-    await blobs.copyTo(digest, res, { range, signal: gone.signal });
+    reportSentBodyBytes(res, await blobs.copyTo(digest, res, { range, signal: gone.signal }));
   } catch (err) {
     // A client gone before the first byte has nobody to answer: its abort is no registry error.
     if (!res.headersSent && !res.destroyed) {
