@@ -3,11 +3,13 @@
  * robin) vs one replica direct, both on one private PostgreSQL 15 and one root, side by side in one run; a single
  * replica on SQLite as the anchor. wrk drives each target for `--seconds` with `--connections` (bounded), GETs of
  * one small OCI manifest by tag and by digest. Every registry process counts its PostgreSQL queries
- * (bench/pg-query-counter.ts), so round trips per request come out exactly.
+ * (bench/pg-query-counter.ts), so round trips per request come out exactly; and the CPU each process of the run
+ * takes per request (registries, haproxy, PostgreSQL, wrk), which a busy shared machine does not change the way
+ * it changes throughput.
  *
  *   node bench/replicas.ts [--seconds 10] [--connections 32] [--threads 2]
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,17 +70,57 @@ async function wrk(url: string, script: string, duration = seconds): Promise<{ r
   if (/Non-2xx/.test(out)) throw new Error(`wrk saw errors:\n${out}`);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p99 = /99%\s+(\S+)/.exec(out)?.[1] ?? '?';
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '?';
   return { rps, requests, p99 };
 }
 
-async function measure(label: string, url: string, counted: Counted[], script: string): Promise<string> {
+const clockTicks = 100;
+
+/** user, system, children's user and children's system time of a process, in clock ticks; 0 once it is gone. */
+function statTicks(pid: number | 'self'): { ppid: number; own: number; children: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return { ppid: f[1], own: f[11] + f[12], children: f[13] + f[14] };
+  } catch {
+    return { ppid: 0, own: 0, children: 0 };
+  }
+}
+
+/** CPU seconds of each process tree (the root, its live descendants and the children they reaped). */
+function treeCpu(roots: Record<string, number[]>): Record<string, number> {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) if (/^\d+$/.test(entry)) parents.set(Number(entry), statTicks(Number(entry)).ppid);
+  const rootOf = (pid: number, roots: number[]): boolean => {
+    for (let p = pid; p > 1; p = parents.get(p) ?? 0) if (roots.includes(p)) return true;
+    return false;
+  };
+  return Object.fromEntries(Object.entries(roots).map(([name, pids]) => {
+    let ticks = 0;
+    for (const pid of parents.keys()) if (rootOf(pid, pids)) { const t = statTicks(pid); ticks += t.own + t.children; }
+    return [name, ticks / clockTicks];
+  }));
+}
+
+/** The CPU every process of the run takes: the registries, haproxy, PostgreSQL's server and wrk (reaped by us). */
+function cpuNow(pids: Record<string, number[]>): Record<string, number> {
+  return { ...treeCpu(pids), wrk: statTicks('self').children / clockTicks };
+}
+
+async function measure(label: string, url: string, counted: Counted[], script: string, pids: Record<string, number[]>): Promise<string> {
   const before = await Promise.all(counted.map(queries));
+  const cpuBefore = cpuNow(pids);
   const result = await wrk(url, script);
+  const cpuAfter = cpuNow(pids);
   const after = await Promise.all(counted.map(queries));
   const sent = after.reduce((sum, n, i) => sum + n - before[i], 0);
   const perRequest = counted.length ? (sent / result.requests).toFixed(2) : 'n/a';
-  return `| ${label} | ${result.rps.toFixed(0)} | ${result.p99} | ${perRequest} |`;
+  // CPU per request is what the cores pay for one GET, whatever else the machine runs: it says what a quiet
+  // 2-core machine would serve (2 s of CPU per second over the CPU per request) when wrk's rate is noise.
+  const usPerRequest = (name: string) => ((cpuAfter[name] - cpuBefore[name]) * 1e6) / result.requests;
+  const parts = Object.keys(cpuAfter).map(usPerRequest);
+  const total = parts.reduce((a, b) => a + b, 0);
+  return `| ${label} | ${result.rps.toFixed(0)} | ${result.p99} | ${perRequest} | ${parts.map((us) => us.toFixed(0)).join(' / ')} | ${total.toFixed(0)} | ${(2e6 / total).toFixed(0)} |`;
 }
 
 async function main(): Promise<void> {
@@ -99,16 +141,20 @@ async function main(): Promise<void> {
     stops.unshift(() => haproxy.close());
     const digest = await pushTinyImage(a.process.url, 'bench/app', 'v1', 'bench');
     await pushTinyImage(sqlite.process.url, 'bench/app', 'v1', 'bench');
+    const pids = { registries: [a.process.pid, b.process.pid, sqlite.process.pid], haproxy: [haproxy.pid], postgres: [postgres.pid] };
     const script = join(dir, 'manifest.lua');
     writeFileSync(script, wrkScript);
-    const rows = [`| target | manifest GET/s | p99 | PostgreSQL queries per request |`, '| --- | ---: | ---: | ---: |'];
+    const rows = [
+      '| target | manifest GET/s | p99 | PostgreSQL queries per request | CPU µs per request: registries / haproxy / PostgreSQL / wrk | CPU µs per request | 2 cores / CPU per request |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ];
     // Warm up every process (JIT, pool connections) before anything is recorded.
     for (const base of [a.process.url, b.process.url, haproxy.url, sqlite.process.url]) await wrk(`${base}/v2/bench/app/manifests/v1`, script, 2);
     for (const [ref, name] of [['v1', 'by tag'], [digest, 'by digest']]) {
       const path = `/v2/bench/app/manifests/${ref}`;
-      rows.push(await measure(`one replica direct (PostgreSQL), ${name}`, `${a.process.url}${path}`, [a], script));
-      rows.push(await measure(`two replicas behind haproxy, ${name}`, `${haproxy.url}${path}`, [a, b], script));
-      rows.push(await measure(`one replica direct (SQLite), ${name}`, `${sqlite.process.url}${path}`, [], script));
+      rows.push(await measure(`one replica direct (PostgreSQL), ${name}`, `${a.process.url}${path}`, [a], script, pids));
+      rows.push(await measure(`two replicas behind haproxy, ${name}`, `${haproxy.url}${path}`, [a, b], script, pids));
+      rows.push(await measure(`one replica direct (SQLite), ${name}`, `${sqlite.process.url}${path}`, [], script, pids));
     }
     console.log(`wrk -t${threads} -c${connections} -d${seconds}s; load average before: ${load}`);
     console.log(rows.join('\n'));

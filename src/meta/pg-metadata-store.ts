@@ -128,7 +128,8 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    const { rows } = await this.#pool.query(`SELECT ${manifestColumns} FROM manifests WHERE repository = $1 AND digest = $2`, [repository, digest]);
+    // Prepared: with resolveTag, the whole of a manifest GET's work in PostgreSQL (docs/benchmarks.md, "Replicas").
+    const { rows } = await this.#pool.query(`SELECT ${manifestColumns} FROM manifests WHERE repository = $1 AND digest = $2`, [repository, digest], { name: 'get-manifest' });
     return rows[0] && toManifestRecord(rows[0]);
   }
 
@@ -146,7 +147,7 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    const { rows } = await this.#pool.query('SELECT digest FROM tags WHERE repository = $1 AND tag = $2', [repository, tag]);
+    const { rows } = await this.#pool.query('SELECT digest FROM tags WHERE repository = $1 AND tag = $2', [repository, tag], { name: 'resolve-tag' });
     return rows[0]?.digest as string | undefined;
   }
 

@@ -24,6 +24,12 @@ export interface PgQueryOptions {
    * GC listing, a migration, waiting for another replica's migration lock).
    */
   timeoutMs?: number;
+  /**
+   * Prepares the statement under this name on each connection the first time it runs there, so PostgreSQL parses
+   * and plans it once per connection instead of on every call: for the constant statements of the hot read path
+   * (a manifest GET). One name per statement text; never for text built at run time.
+   */
+  name?: string;
 }
 
 /**
@@ -77,7 +83,12 @@ export function openPgPool(url: string, options: PgPoolOptions = {}): PgPool {
     const timeout = queryOptions.timeoutMs ?? defaultTimeout;
     try {
       // query_timeout is read by the client (lib/client.js) though @types/pg does not declare it.
-      const config: pg.QueryConfig & { query_timeout?: number } = { text, values: values as unknown[] | undefined, query_timeout: timeout > 0 ? timeout : undefined };
+      const config: pg.QueryConfig & { query_timeout?: number } = {
+        text,
+        values: values as unknown[] | undefined,
+        query_timeout: timeout > 0 ? timeout : undefined,
+        name: queryOptions.name,
+      };
       const result = await client.query(config);
       return { rows: result.rows as PgRow[], rowCount: result.rowCount ?? 0 };
     } catch (err) {
@@ -173,9 +184,4 @@ export function redactUrl(url: string): string {
   } catch {
     return 'postgres://(unparsable url)';
   }
-}
-
-/** True for the URLs `meta.url` accepts. */
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//.test(url);
 }

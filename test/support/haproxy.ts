@@ -48,6 +48,9 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
     '  default_backend replicas',
     'backend replicas',
     '  balance roundrobin',
+    // An idle connection to a replica serves whichever client's request comes next: fewer, busier connections
+    // on the replicas' side (haproxy's default, `safe`, keeps a client's first request on a connection of its own).
+    '  http-reuse always',
     '  option httpchk GET /health',
     ...options.backends.map((addr, i) => `  server r${i} ${addr} check inter 300ms fall 1 rise 1`),
     '',
