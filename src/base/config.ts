@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { Fault } from './fault.ts';
 import { parseGoDuration } from './go-parse.ts';
+import { validateMirror } from './registry-mirror.ts';
 
 const aclRule = z.strictObject({
   match: z
@@ -18,6 +19,15 @@ const aclRule = z.strictObject({
 
 const goDuration = (fallback: string) =>
   z.string().refine((text) => parseGoDuration(text) !== undefined, { message: 'expected a Go duration such as 500ms, 1s or 1m30s' }).default(fallback);
+
+const registryMirror = z.string().transform((text, ctx) => {
+  try {
+    return validateMirror(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** distribution's `notifications.endpoints[]`, camelCased; `maxQueued` is wharf's (the queue is on disk). */
 const notificationEndpoint = z.strictObject({
@@ -57,6 +67,54 @@ const retentionRule = z.strictObject({
   keepTags: validRegex.optional(),
   untaggedOlderThan: z.string().refine((text) => parseGoDuration(text) !== undefined, { message: 'expected a Go duration such as 24h or 168h' }).optional(),
 });
+
+/** A mirror's upstream: the root of a registry over http or https (the scheme is used as given). */
+const upstreamUrl = z.string().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && /^\/?$/.test(new URL(text).pathname) && !new URL(text).search && !new URL(text).username, {
+  message: 'expected the http or https URL of a registry root (no path, query or credentials in it)',
+});
+
+/** distribution-spec name components, each followed by '/': what a repository name may start with ('' for all). */
+const repositoryPrefix = z.string().regex(/^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*\/)*$/, {
+  message: "expected '' or repository path components each ending in '/', such as 'hub/'",
+});
+
+const proxyUpstream = z.strictObject({
+  prefix: repositoryPrefix,
+  url: upstreamUrl,
+  username: z.string().default(''),
+  password: z.string().default(''),
+  /** PEM CA certificates trusted for this upstream's https, besides Node's bundled roots. */
+  caFile: z.string().default(''),
+})
+  .refine((u) => u.caFile === '' || !URL.canParse(u.url) || new URL(u.url).protocol === 'https:', {
+    message: 'a CA file is for an https upstream; this url is plain http',
+    path: ['caFile'],
+  })
+  .refine((u) => u.password === '' || u.username !== '', { message: 'a password is sent only with a username, which is not set', path: ['password'] });
+
+/** The pull-through cache (src/registry/mirror/): distribution's `proxy`, and many upstreams by name prefix. */
+const proxyConfig = z
+  .strictObject({
+    remoteUrl: z.union([z.literal(''), upstreamUrl]).default(''),
+    username: z.string().default(''),
+    password: z.string().default(''),
+    upstreams: z
+      .array(proxyUpstream)
+      .superRefine((list, ctx) => {
+        const twice = list.find((u, i) => list.findIndex((v) => v.prefix === u.prefix) !== i);
+        if (twice) ctx.addIssue({ code: 'custom', message: `two upstreams have the prefix '${twice.prefix}'` });
+      })
+      .default([]),
+    tagTtlSeconds: z.number().int().nonnegative().default(300),
+    expiry: z.strictObject({ unusedDays: z.number().int().nonnegative().default(7) }).prefault({}),
+  })
+  .refine((proxy) => proxy.remoteUrl === '' || !proxy.upstreams.some((u) => u.prefix === ''), {
+    message: "registry.proxy.remoteUrl and registry.proxy.upstreams with prefix '' both name the default upstream: keep one",
+  })
+  .refine((proxy) => proxy.remoteUrl !== '' || (proxy.username === '' && proxy.password === ''), {
+    message: 'registry.proxy.username and password are the credentials of registry.proxy.remoteUrl, which is not set',
+  })
+  .refine((proxy) => proxy.password === '' || proxy.username !== '', { message: 'a password is sent only with a username, which is not set', path: ['password'] });
 
 export const configSchema = z.strictObject({
   /** Data root: blobs/, ingest/, meta.db, engine/ */
@@ -152,6 +210,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
       immutableTags: z.array(immutableTagRule).default([]),
       retention: z.array(retentionRule).default([]),
+      proxy: proxyConfig.prefault({}),
     })
     .prefault({}),
   auth: z
@@ -197,6 +256,8 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       socket: z.string().default('/run/wharf/wharf.sock'),
       insecureRegistries: z.array(z.string()).default([]),
+      /** dockerd's registry-mirrors: Docker Hub pulls try each in order, then Docker Hub (normalised as moby does). */
+      registryMirrors: z.array(registryMirror).default([]),
       /** moby's --metrics-addr: Prometheus exposition of the engine on a TCP listener of its own; '' = off. */
       metricsAddr: z.string().default(''),
       network: z

@@ -12,7 +12,14 @@ export interface MetaFlags {
   metaUrl?: string;
 }
 
-export interface ServeFlags extends CommonFlags, MetaFlags {
+/** `--proxy-*`: on the commands that run the registry (serve, registry serve), as distribution's `proxy.*`. */
+export interface ProxyFlags {
+  proxyRemoteUrl?: string;
+  proxyUsername?: string;
+  proxyPassword?: string;
+}
+
+export interface ServeFlags extends CommonFlags, MetaFlags, ProxyFlags {
   addr?: string;
   auth?: 'none' | 'htpasswd' | 'token';
   htpasswd?: string;
@@ -32,6 +39,13 @@ export function addCommonOptions(command: Command): Command {
 
 export function addMetaOptions(command: Command): Command {
   return command.option('--meta-url <url>', 'metadata in PostgreSQL (postgres://user:password@host:port/db) instead of <root>/meta.db');
+}
+
+export function addProxyOptions(command: Command): Command {
+  return command
+    .option('--proxy-remote-url <url>', 'be a pull-through cache of this registry (http:// or https://) for every name')
+    .option('--proxy-username <user>', 'user name for --proxy-remote-url')
+    .option('--proxy-password <password>', 'password for --proxy-remote-url');
 }
 
 export function addServeOptions(command: Command): Command {
@@ -54,6 +68,8 @@ export function configFromFlags(flags: ServeFlags, env: Record<string, string | 
   const registry: NonNullable<ConfigInput['registry']> = {};
   if (flags.addr) registry.addr = flags.addr;
   if (flags.tlsCert || flags.tlsKey) registry.tls = { cert: flags.tlsCert ?? '', key: flags.tlsKey ?? '' };
+  const proxy = proxyOverrides(flags);
+  if (proxy) registry.proxy = proxy;
   if (Object.keys(registry).length) overrides.registry = registry;
   const auth: NonNullable<ConfigInput['auth']> = {};
   if (flags.auth) auth.mode = flags.auth;
@@ -62,4 +78,12 @@ export function configFromFlags(flags: ServeFlags, env: Record<string, string | 
   if (Object.keys(auth).length) overrides.auth = auth;
   if (flags.socket) overrides.engine = { socket: flags.socket };
   return loadConfig({ file: flags.config ?? env.WHARF_CONFIG, env, overrides });
+}
+
+function proxyOverrides(flags: ProxyFlags): NonNullable<ConfigInput['registry']>['proxy'] {
+  const proxy: NonNullable<NonNullable<ConfigInput['registry']>['proxy']> = {};
+  if (flags.proxyRemoteUrl !== undefined) proxy.remoteUrl = flags.proxyRemoteUrl;
+  if (flags.proxyUsername !== undefined) proxy.username = flags.proxyUsername;
+  if (flags.proxyPassword !== undefined) proxy.password = flags.proxyPassword;
+  return Object.keys(proxy).length ? proxy : undefined;
 }

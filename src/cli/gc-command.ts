@@ -5,6 +5,7 @@ import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
 import { openBlobStore } from '../main/open-blob-store.ts';
 import { openReplicaCoordination } from '../main/open-replica-coordination.ts';
 import { ExclusiveCollector } from '../registry/exclusive-collector.ts';
+import { cacheExpiryCutoff, expireCache } from '../registry/mirror/expire-cache.ts';
 import type { AdminContext } from '../auth/cli.ts';
 
 interface GcFlags {
@@ -32,16 +33,20 @@ export function registerGcCommand(
     .action(async (flags: GcFlags) => {
       const context = await open(flags);
       // On PostgreSQL, replicas' schedulers may be collecting: one collection at a time (a dry run removes nothing).
-      const replica = openReplicaCoordination(context.config);
+      const replica = await openReplicaCoordination(context.config);
       try {
         const graceSeconds = flags.grace === undefined ? context.config.registry.gc.gracePeriodSeconds : parseGrace(flags.grace);
-        const local = new GarbageCollector({
-          blobs: openBlobStore(context.config),
-          index: context.stores.gc,
-          engine: new EngineRoots(context.config.root),
-          // Logs go to stderr: stdout is the list of what was removed.
-          logger: pino({ level: context.config.log.level, name: 'wharf-gc' }, pino.destination(2)),
-        });
+        const blobs = await openBlobStore(context.config);
+        // Logs go to stderr: stdout is the list of what was removed.
+        const logger = pino({ level: context.config.log.level, name: 'wharf-gc' }, pino.destination(2));
+        const local = new GarbageCollector({ blobs, index: context.stores.gc, engine: new EngineRoots(context.config.root), logger });
+        // registry.proxy.expiry first, as the scheduled collection does: what it drops is freed by this run.
+        const cutoff = cacheExpiryCutoff(context.config.registry.proxy, new Date());
+        if (cutoff && flags.dryRun) out(`cache expiry (unused since ${cutoff.toISOString()}) is not run in a dry run`);
+        if (cutoff && !flags.dryRun) {
+          const expired = await expireCache({ meta: context.stores.meta, mirror: context.stores.mirror, blobs, cutoff, logger });
+          out(`expired ${expired.manifests} cached manifests unused since ${cutoff.toISOString()}, ${expired.tags} tags; unlinked ${expired.unlinked} blobs`);
+        }
         const collector = replica.gcLock && !flags.dryRun ? new ExclusiveCollector(local, replica.gcLock) : local;
         const started = performance.now();
         const result = await collector.collect({

@@ -2,19 +2,19 @@ import { Command } from 'commander';
 import { startWharf, type WharfPart } from '../main/start-wharf.ts';
 import { startSupervisor } from '../main/supervisor.ts';
 import { registerAdminCommands } from './admin-commands.ts';
-import { addMetaOptions, addServeOptions, configFromFlags, type ServeFlags } from './config-options.ts';
+import { addMetaOptions, addProxyOptions, addServeOptions, configFromFlags, type ServeFlags } from './config-options.ts';
 
 export function buildProgram(): Command {
   const program = new Command('wharf')
     .description('registry, auth, legacy index and engine: Docker build-ship-run in one command')
     .showHelpAfterError();
 
-  addMetaOptions(addServeOptions(program.command('serve').description('run every enabled part (registry, engine), each in its own supervised process'))).action(
+  addProxyOptions(addMetaOptions(addServeOptions(program.command('serve').description('run every enabled part (registry, engine), each in its own supervised process')))).action(
     (flags: ServeFlags) => serve(flags),
   );
 
   const registry = program.command('registry').description('the image registry');
-  addMetaOptions(addServeOptions(registry.command('serve').description('run the registry alone'))).action((flags: ServeFlags) =>
+  addProxyOptions(addMetaOptions(addServeOptions(registry.command('serve').description('run the registry alone')))).action((flags: ServeFlags) =>
     serve(flags, ['registry']),
   );
 

@@ -19,7 +19,7 @@ export interface HttpRequestOptions {
 
 /**
  * One HTTP(S) request whose response body stays a stream. Redirects are followed, dropping Authorization when
- * the host changes (a signed storage URL must not receive the registry token).
+ * the origin changes (a signed storage URL must not receive the registry token); https never redirects to http.
  */
 export async function sendRequest(url: URL, options: HttpRequestOptions = {}): Promise<IncomingMessage> {
   let current = url;
@@ -34,7 +34,12 @@ export async function sendRequest(url: URL, options: HttpRequestOptions = {}): P
     res.resume();
     if (hop >= (options.maxRedirects ?? 5)) throw new Fault('unavailable', `too many redirects from ${url.host}`);
     const next = new URL(location, current);
-    if (next.host !== current.host) {
+    // Bytes asked for over https never come back over plain http (nor do credentials go there), as RegistrySession
+    // refuses such a Location; the host alone would let https://h/ -> http://h/ keep the token, in cleartext.
+    if (current.protocol === 'https:' && next.protocol !== 'https:') {
+      throw new Fault('unavailable', `${current.host} redirected to ${next.origin}, which is not https`);
+    }
+    if (next.origin !== current.origin) {
       headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
     }
     current = next;

@@ -42,6 +42,9 @@ export interface ResolvedImage {
   config: Buffer;
 }
 
+/** The code of the fault for an image of a type no registry can make pullable (moby's unsupportedMediaTypeError). */
+export const unsupportedMediaTypeCode = 'UNSUPPORTED_MEDIA_TYPE';
+
 /** The platform this process runs on, in OCI terms. */
 export function hostPlatform(): Platform {
   const architecture = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[
@@ -70,7 +73,7 @@ export async function resolveImage(
     manifest = await fetchManifest(session, repository, chosen.digest, options.signal);
   }
   if (isIndex(manifest.mediaType) || !isImageManifest(manifest.mediaType)) {
-    throw new Fault('invalid-argument', `unsupported manifest media type "${manifest.mediaType}" for ${repository}`);
+    throw new Fault('invalid-argument', `unsupported manifest media type "${manifest.mediaType}" for ${repository}`, { code: unsupportedMediaTypeCode });
   }
   const parsed = JSON.parse(manifest.bytes.toString('utf8')) as ImageManifest;
   if (!parsed.config?.digest || !Array.isArray(parsed.layers)) {

@@ -111,9 +111,39 @@ describe('RegistryClient', () => {
     });
   });
 
+  test('a session at an explicit endpoint uses its scheme as given: no https probe, no fallback', async () => {
+    const client = new RegistryClient();
+    const session = client.sessionAt({ base: new URL(`http://${host}`), insecureTls: false }, 'team/app', { username: 'alice', password: 'secret' });
+    const resolved = await resolveImage(session, 'team/app', { reference: 'latest', platform: { os: 'linux', architecture: 'amd64' } });
+    assert.equal(resolved.repoDigest, digestOf(registry.index));
+    const https = client.sessionAt({ base: new URL(`https://${host}`), insecureTls: false }, 'team/app');
+    await assert.rejects(resolveImage(https, 'team/app', { reference: 'latest' }), { kind: 'unavailable', message: /server gave HTTP response to HTTPS client/ });
+  });
+
   test('login checks credentials with the token endpoint', async () => {
     const client = new RegistryClient();
     await client.login(`http://${host}`, { username: 'alice', password: 'secret' });
     await assert.rejects(client.login(host, { username: 'alice', password: 'bad' }), { kind: 'unauthenticated' });
   });
+});
+
+test('mirrorEndpoints: Docker Hub pulls get the mirrors in order, scheme as given, TLS as dockerd sets it', async () => {
+  const client = new RegistryClient({
+    registryMirrors: ['http://127.0.0.1:5001/', 'https://127.0.0.1:5002/', 'https://mirror.example.com/', 'https://listed.example.com:8443/'],
+    insecureRegistries: ['listed.example.com:8443'],
+    caFor: async (host) => (host === 'mirror.example.com' ? Buffer.from('PEM') : undefined),
+  });
+  const endpoints = await client.mirrorEndpoints('docker.io');
+  assert.deepEqual(
+    endpoints.map((e) => [e.base.href, e.insecureTls, e.ca?.toString()]),
+    [
+      ['http://127.0.0.1:5001/', false, undefined],
+      // loopback and listed hosts are insecure registries: their https is not verified (moby's isSecureIndex)
+      ['https://127.0.0.1:5002/', true, undefined],
+      ['https://mirror.example.com/', false, 'PEM'],
+      ['https://listed.example.com:8443/', true, undefined],
+    ],
+  );
+  assert.deepEqual(await client.mirrorEndpoints('localhost:5000'), [], 'only Docker Hub has mirrors');
+  assert.deepEqual(await new RegistryClient().mirrorEndpoints('docker.io'), []);
 });

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { readBody, sendRequest } from './http-request.ts';
+import { defaultDomain } from './reference.ts';
 import { isInsecureRegistry, normalizeServerAddress, registryHost } from './registry-endpoint.ts';
 
 /** Credentials as docker's AuthConfig carries them (X-Registry-Auth, POST /auth). */
@@ -19,11 +20,15 @@ export interface RegistryClientOptions {
   /** Extra CA (PEM) for a host, e.g. from a certs.d directory. */
   caFor?: (host: string) => Promise<Buffer | undefined>;
   userAgent?: string;
+  /** dockerd's registry-mirrors for Docker Hub, validated and normalised (base/registry-mirror.ts). */
+  registryMirrors?: readonly string[];
 }
 
-interface Endpoint {
+/** Where a registry answers: its base URL (the scheme is used as is), the CA bundle to trust for https. */
+export interface RegistryEndpoint {
   base: URL;
-  ca?: Buffer;
+  /** PEM certificates trusted for https; replaces Node's bundled roots (pass them too to add to them). */
+  ca?: string | Buffer;
   insecureTls: boolean;
 }
 
@@ -45,6 +50,30 @@ export class RegistryClient {
     return new RegistrySession(this, registryHost(domain), auth, `repository:${repository}:${actions.join(',')}`);
   }
 
+  /**
+   * A session against a registry whose endpoint is known (a mirror's upstream URL): no discovery, no https probe,
+   * plain http when the URL says http.
+   */
+  sessionAt(endpoint: RegistryEndpoint, repository: string, auth: RegistryAuth = {}, actions: string[] = ['pull']): RegistrySession {
+    return new RegistrySession(this, endpoint.base.host, auth, `repository:${repository}:${actions.join(',')}`, endpoint);
+  }
+
+  /**
+   * moby's LookupPullEndpoints: a Docker Hub pull tries each mirror, in order, before Docker Hub; other registries
+   * have none. The scheme is used as given; https is verified unless the host is an insecure registry (loopback
+   * is), with the host's certs.d CA, as dockerd configures a mirror's TLS.
+   */
+  async mirrorEndpoints(domain: string): Promise<RegistryEndpoint[]> {
+    if (domain !== defaultDomain) return [];
+    return Promise.all(
+      (this.#options.registryMirrors ?? []).map(async (mirror) => {
+        const base = new URL(mirror);
+        const insecureTls = base.protocol === 'https:' && isInsecureRegistry(base.host, this.#options.insecureRegistries ?? []);
+        return { base, ca: await this.#options.caFor?.(base.host), insecureTls };
+      }),
+    );
+  }
+
   /** Checks credentials against a registry (docker login). Throws unauthenticated when they are refused. */
   async login(serverAddress: string, auth: RegistryAuth): Promise<void> {
     const session = new RegistrySession(this, normalizeServerAddress(serverAddress), auth, undefined);
@@ -60,7 +89,7 @@ export class RegistryClient {
    * Where `host` answers. The CA is read on every call, so a ca.crt dropped into certs.d works without a restart
    * (as with dockerd); only the https-or-http probe of an insecure host is remembered.
    */
-  async endpoint(host: string): Promise<Endpoint> {
+  async endpoint(host: string): Promise<RegistryEndpoint> {
     const ca = await this.#options.caFor?.(host);
     if (!isInsecureRegistry(host, this.#options.insecureRegistries ?? [])) return { base: new URL(`https://${host}/`), ca, insecureTls: false };
     let probe = this.#insecureProbes.get(host);
@@ -105,12 +134,18 @@ export class RegistrySession {
   #auth: RegistryAuth;
   #scope: string | undefined;
   #authorization: string | undefined;
+  #endpoint: RegistryEndpoint | undefined;
 
-  constructor(client: RegistryClient, host: string, auth: RegistryAuth, scope: string | undefined) {
+  constructor(client: RegistryClient, host: string, auth: RegistryAuth, scope: string | undefined, endpoint?: RegistryEndpoint) {
     this.#client = client;
     this.host = host;
     this.#auth = auth;
     this.#scope = scope;
+    this.#endpoint = endpoint;
+  }
+
+  #resolveEndpoint(): Promise<RegistryEndpoint> {
+    return this.#endpoint ? Promise.resolve(this.#endpoint) : this.#client.endpoint(this.host);
   }
 
   /** Sends a request, answering one auth challenge (401) with the session's credentials. */
@@ -133,7 +168,7 @@ export class RegistrySession {
   }
 
   async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
-    const endpoint = await this.#client.endpoint(this.host);
+    const endpoint = await this.#resolveEndpoint();
     const url = new URL(path, endpoint.base);
     const headers: Record<string, string> = { 'user-agent': this.#client.userAgent, ...options.headers };
     // An upload Location may name another host: the registry's credentials stay with the registry, and a
@@ -177,7 +212,7 @@ export class RegistrySession {
       headers.authorization = `Basic ${basic(username, password ?? '')}`;
       url.searchParams.set('account', username);
     }
-    const endpoint = await this.#client.endpoint(this.host);
+    const endpoint = await this.#resolveEndpoint();
     const res = await sendRequest(url, { headers, ca: endpoint.ca, insecureTls: endpoint.insecureTls, signal });
     const body = await readBody(res, 1024 * 1024);
     if (res.statusCode === 401 || res.statusCode === 403) {

@@ -83,6 +83,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
   const events = new EventLog();
   const registry = new RegistryClient({
     insecureRegistries: config.engine.insecureRegistries,
+    registryMirrors: config.engine.registryMirrors,
     caFor: (host) => registryCa(root, host),
     userAgent: `wharf/${engineVersion}`,
   });
@@ -139,6 +140,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
       runtimeName: runtime.name,
       support: runtime.support,
       insecureRegistries: config.engine.insecureRegistries,
+      registryMirrors: config.engine.registryMirrors,
     }),
     ...imageRoutes({ images }),
     ...containerRoutes({ containers, snapshotter, serverHeader, execIds: (id) => execs.idsOf(id) }),

@@ -16,6 +16,7 @@ import { EngineRoots } from '../registry/gc/engine-roots.ts';
 import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
 import { startGcScheduler } from '../registry/gc/gc-scheduler.ts';
 import { applyScheduledRetention } from '../registry/retention/apply-retention.ts';
+import { scheduledCacheExpiry } from '../registry/mirror/expire-cache.ts';
 import { ImmutableTags } from '../registry/retention/immutable-tags.ts';
 import { registerRegistryV2, registryFrameworkErrors } from '../registry/v2/routes.ts';
 import { instrumentRegistry } from '../registry/metrics/instrument-registry.ts';
@@ -27,7 +28,9 @@ import { startTokenServerMetrics } from '../registry/metrics/token-server-metric
 import { startMetricsServer } from '../base/metrics-server.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import { openBlobStore } from './open-blob-store.ts';
-import { openReplicaCoordination, type ReplicaCoordination } from './open-replica-coordination.ts';
+import { openPullThrough } from './open-pull-through.ts';
+import { openReplicaCoordination } from './open-replica-coordination.ts';
+import type { ReplicaCoordination } from './replica-coordination.ts';
 import { ExclusiveCollector } from '../registry/exclusive-collector.ts';
 import { formatHostPort, parseListenAddress } from '../base/listen-address.ts';
 
@@ -57,11 +60,11 @@ export async function startWharf(config: Config, options: StartWharfOptions = {}
   const db = parts.some((part) => part !== 'engine') ? await openMeta(config) : undefined;
   if (db) logger.info({ meta: db.description }, 'metadata opened');
   // Replicas on one PostgreSQL share the upload lock, the GC lock and login failures (docs/architecture.md).
-  const replica = openReplicaCoordination(config, { logger });
-  const blobs = openBlobStore(config, { locks: replica.ingestLocks });
+  const replica = await openReplicaCoordination(config, { logger });
   const closers: (() => Promise<void>)[] = [() => replica.close()];
   const running: RunningWharf = { close: () => closeAll(closers, db) };
   try {
+    const blobs = await openBlobStore(config, { locks: replica.ingestLocks });
     if (db && parts.includes('registry')) {
       const server = await buildRegistryServer({ config, stores: db, blobs, logger, replica });
       running.registryUrl = await listen(server, config, config.registry.addr);
@@ -127,10 +130,12 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   const app = createHttpServer(config, logger);
   const metrics = await serveRegistryMetrics(app, { ...deps, authorizer: auth.authorizer });
   const { endpoints } = config.registry.notifications;
-  const events = endpoints.length > 0 ? new Notifier({ endpoints, queue: stores.notifications(), logger, publicUrl: config.registry.publicUrl }) : undefined;
+  const events = endpoints.length > 0 ? new Notifier({ endpoints, queue: stores.notifications(replica?.advisoryLocks), logger, publicUrl: config.registry.publicUrl }) : undefined;
   if (events) app.addHook('onClose', async () => events.close());
-  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, events, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] }, sharedUploads: replica?.sharedUploads });
-  registerRegistryV1(app, { registry, blobs, meta, v1, transaction: stores.transaction, accounts: auth.accounts, authorizer: auth.authorizer, acl: auth.acl, indexTokens: auth.indexTokens, config, logger, events });
+  const mirror = openPullThrough({ config, stores, blobs, logger, metrics, sharedUploads: replica?.sharedUploads });
+  if (mirror) app.addHook('onClose', () => mirror.close());
+  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, events, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] }, sharedUploads: replica?.sharedUploads, service: mirror?.service, pullThrough: mirror?.pullThrough });
+  registerRegistryV1(app, { registry, blobs, meta, v1, transaction: stores.transaction, accounts: auth.accounts, authorizer: auth.authorizer, acl: auth.acl, indexTokens: auth.indexTokens, config, logger, events, pullThrough: mirror?.pullThrough });
   if (config.registry.uploadPurging.enabled) {
     const purger = startUploadPurger(registry, { ...config.registry.uploadPurging, logger });
     app.addHook('onClose', async () => purger.stop());
@@ -140,9 +145,12 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
     const local = metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps);
     const collector = replica?.gcLock ? new ExclusiveCollector(local, replica.gcLock) : local;
     const { retention, immutableTags } = config.registry;
-    const beforeCollect = retention.length > 0
+    const retain = retention.length > 0
       ? () => applyScheduledRetention({ rules: retention, immutable: new ImmutableTags(immutableTags), tags: stores.retention, gc: gcDeps.index, logger })
       : undefined;
+    // The cache's expiry (registry.proxy.expiry) logs its own failure: it runs whatever retention did.
+    const expire = scheduledCacheExpiry(config.registry.proxy, { meta, mirror: stores.mirror, blobs, logger });
+    const beforeCollect = retain || expire ? async () => { try { await retain?.(); } finally { await expire?.(); } } : undefined;
     const gc = startGcScheduler(collector, { ...config.registry.gc, logger, beforeCollect });
     app.addHook('onClose', async () => gc.stop());
   }

@@ -1,6 +1,7 @@
 import type { GcIndex } from './gc-index.ts';
 import type { MetaTransaction } from './meta-transaction.ts';
 import type { MetadataStore } from './metadata-store.ts';
+import type { MirrorStore } from './mirror-store.ts';
 import type { RetentionIndex } from './retention-index.ts';
 import type { SecretStore } from './secret-store.ts';
 import type { UserStore } from './user-store.ts';
@@ -13,6 +14,8 @@ export interface MetaStores {
   v1: V1Store;
   gc: GcIndex;
   retention: RetentionIndex;
+  /** The pull-through cache's tag checks and manifest uses (registry.proxy). */
+  mirror: MirrorStore;
   /** Secrets every process on the backend shares (the v1 index tokens' key). */
   secrets: SecretStore;
   /** One transaction across the stores above. */

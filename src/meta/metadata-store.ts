@@ -44,6 +44,11 @@ export interface PutManifestInput extends QuotaCheck {
   manifests: string[];
   /** Tag to point at this manifest, in the same transaction. */
   tag?: string;
+  /**
+   * A pull-through cache's copy (RegistryService.putCachedManifest): child manifests are recorded whether or not
+   * they are stored yet, since a cache fetches them on demand. A push leaves it unset: every child must exist.
+   */
+  cached?: boolean;
 }
 
 export interface UploadSession {

@@ -28,6 +28,7 @@ const shipped: Record<string, string[]> = {
   auth: ['9c94862e493c2af3'],
   v1: ['2e1e776c092da60e', '33445441336f0ea5'],
   notifications: ['7ffa2d78e42e3f02'],
+  mirror: ['77ec67c6851e1021'],
 };
 
 test('shipped migrations are unchanged, so an existing meta.db opens as it is', () => {

@@ -1,4 +1,5 @@
 import { authMigrations } from './auth-migrations.ts';
+import { mirrorMigrations } from './mirror-migrations.ts';
 import { notificationMigrations } from './notification-migrations.ts';
 import { quotaMigrations } from './quota-migrations.ts';
 import { registryMigrations } from './registry-migrations.ts';
@@ -17,6 +18,7 @@ export const migrationScopes: readonly { scope: string; migrations: readonly str
   { scope: 'auth', migrations: authMigrations },
   { scope: 'v1', migrations: v1Migrations },
   { scope: 'notifications', migrations: notificationMigrations },
+  { scope: 'mirror', migrations: mirrorMigrations },
 ];
 
 /**

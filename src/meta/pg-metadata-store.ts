@@ -117,7 +117,7 @@ export class PgMetadataStore implements MetadataStore {
       for (const blob of input.blobs) await this.#link(input.repository, blob);
       for (const child of input.manifests) {
         // Locked, not only looked at: garbage collection may be removing an untagged child right now.
-        if (!(await this.#lockManifest(input.repository, child))) throw childUnknown(input.repository, child);
+        if (!input.cached && !(await this.#lockManifest(input.repository, child))) throw childUnknown(input.repository, child);
         await this.#pool.query(
           'INSERT INTO manifest_children (repository, parent, child) VALUES ($1, $2, $3) ON CONFLICT (repository, parent, child) DO NOTHING',
           [input.repository, input.digest, child],

@@ -1,6 +1,6 @@
 import { after, before } from 'node:test';
 import { type Postgres, startPostgres } from '../../test/support/postgres.ts';
-import { openPostgresMeta } from '../main/open-meta.ts';
+import { openPostgresMeta } from '../main/open-postgres-meta.ts';
 import { openPgPool } from './pg-pool.ts';
 import { describeStores } from './stores-conformance.ts';
 

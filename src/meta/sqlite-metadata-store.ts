@@ -180,7 +180,7 @@ export class SqliteMetadataStore implements MetadataStore {
       for (const blob of input.blobs) s.linkBlob.run(input.repository, blob.digest, blob.size);
       for (const child of input.manifests) {
         // Checked again here: garbage collection may have removed an untagged child since the caller looked.
-        if (!s.getManifest.get(input.repository, child)) throw childUnknown(input.repository, child);
+        if (!input.cached && !s.getManifest.get(input.repository, child)) throw childUnknown(input.repository, child);
         s.addChild.run(input.repository, input.digest, child);
       }
       if (input.tag !== undefined) s.setTag.run(input.repository, input.tag, input.digest, now);

@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import type { GcIndex } from './gc-index.ts';
 import type { MetaTransaction } from './meta-transaction.ts';
 import type { MetadataStore } from './metadata-store.ts';
+import { describeMirrorStore } from './mirror-conformance.ts';
+import type { MirrorStore } from './mirror-store.ts';
 import type { RetentionIndex } from './retention-index.ts';
 import type { UserRecord, UserStore } from './user-store.ts';
 import type { V1Store } from './v1-store.ts';
@@ -14,6 +16,7 @@ export interface StoresFixture {
   v1: V1Store;
   gc: GcIndex;
   retention: RetentionIndex;
+  mirror: MirrorStore;
   transaction: MetaTransaction;
   /** Runs SQL with literal values only (a case that needs a row no store method writes). */
   exec(sql: string): Promise<void>;
@@ -22,7 +25,7 @@ export interface StoresFixture {
 
 type Make = () => Promise<StoresFixture>;
 
-/** The suites of the user, v1, GC and retention stores and of the cross-store transaction, for one engine. */
+/** The suites of the user, v1, GC, retention and mirror stores and of the cross-store transaction, for one engine. */
 export function describeStores(name: string, make: Make): void {
   const withStores = (fn: (f: StoresFixture) => Promise<void>) => async () => {
     const fixture = await make();
@@ -36,6 +39,7 @@ export function describeStores(name: string, make: Make): void {
   describe(`V1Store conformance: ${name}`, () => describeV1(withStores));
   describe(`GcIndex and RetentionIndex conformance: ${name}`, () => describeGc(withStores));
   describe(`MetaTransaction conformance: ${name}`, () => describeTransaction(withStores));
+  describe(`MirrorStore conformance: ${name}`, () => describeMirrorStore(withStores));
 }
 
 type WithStores = (fn: (f: StoresFixture) => Promise<void>) => () => Promise<void>;

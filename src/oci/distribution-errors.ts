@@ -31,6 +31,12 @@ export const distributionErrors = {
 export type DistributionErrorCode = keyof typeof distributionErrors;
 
 /**
+ * wharf's own codes and the distribution-spec code each answers as. An upstream of the pull-through cache that
+ * fails is the mirror's condition, not the client's mistake: 503 UNAVAILABLE, as distribution's proxy answers.
+ */
+export const codeAliases: Record<string, DistributionErrorCode> = { UPSTREAM_UNAVAILABLE: 'UNAVAILABLE' };
+
+/**
  * The code and status of a Fault that carries no code of its own. A codeless invalid-argument is a request the
  * spec has no better name for, so it answers UNSUPPORTED with 400 rather than that code's 405.
  */
@@ -68,7 +74,7 @@ export function distributionErrorFor(fault: { kind: FaultKind; code?: string; me
   message: string;
   detail: unknown;
 } {
-  const own = isDistributionErrorCode(fault.code) ? fault.code : undefined;
+  const own = isDistributionErrorCode(fault.code) ? fault.code : fault.code !== undefined && Object.hasOwn(codeAliases, fault.code) ? codeAliases[fault.code] : undefined;
   const fallback = defaultErrorForKind[fault.kind];
   const code = own ?? fallback.code;
   const status = statusForKind[fault.kind] ?? (own ? distributionErrors[own].status : fallback.status);

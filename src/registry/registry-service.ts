@@ -3,11 +3,13 @@ import { Readable } from 'node:stream';
 import type { Config } from '../base/config.ts';
 import { Fault, isFault } from '../base/fault.ts';
 import type { Logger } from '../base/log.ts';
+import { type MetaTransaction, withoutTransaction } from '../meta/meta-transaction.ts';
 import type { Descriptor, ManifestRecord, MetadataStore, Page } from '../meta/metadata-store.ts';
+import type { MirrorStore } from '../meta/mirror-store.ts';
 import { digestOf, parseDigest } from '../oci/digest.ts';
 import { type ParsedManifest, parseManifest } from '../oci/manifest.ts';
 import { mediaTypes } from '../oci/media-types.ts';
-import { isTag, parseManifestReference, validateRepositoryName } from '../oci/reference.ts';
+import { isTag, parseManifestReference, validateRepositoryName, validateTag } from '../oci/reference.ts';
 import { readBlobBytes } from '../store/blob-bytes.ts';
 import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from '../store/blob-store.ts';
 import { ManifestCache } from './manifest-cache.ts';
@@ -24,6 +26,10 @@ export interface RegistryServiceDeps {
   now?: () => Date;
   /** Another replica may continue an upload (PostgreSQL): no writer stays open between requests. */
   sharedUploads?: boolean;
+  /** A pull-through cache's rows (registry.proxy): putCachedManifest records each manifest's use there. */
+  mirror?: MirrorStore;
+  /** The backend's transaction, so a cached manifest's rows and its use row commit together. */
+  transaction?: MetaTransaction;
 }
 
 export interface StoredManifest {
@@ -37,6 +43,13 @@ export interface PutManifestResult {
   digest: string;
   mediaType: string;
   subject?: string;
+}
+
+/** A manifest as an upstream registry sent it, already verified against its digest (src/registry/mirror/upstream.ts). */
+export interface CachedManifest {
+  digest: string;
+  mediaType: string;
+  body: Buffer;
 }
 
 /** A manifest checked and its bytes stored; `writeRows` writes its rows (once) and answers as putManifest does. */
@@ -71,6 +84,8 @@ export class RegistryService {
   readonly #manifests = new ManifestCache();
   readonly #writers: UploadWriters;
   readonly #immutable: ImmutableTags;
+  readonly #mirror: MirrorStore | undefined;
+  readonly #transaction: MetaTransaction;
 
   constructor(deps: RegistryServiceDeps) {
     this.#blobs = deps.blobs;
@@ -80,6 +95,8 @@ export class RegistryService {
     this.#now = deps.now ?? (() => new Date());
     this.#writers = new UploadWriters({ blobs: deps.blobs, logger: deps.logger, releaseAfterUse: deps.sharedUploads });
     this.#immutable = new ImmutableTags(deps.config.registry.immutableTags);
+    this.#mirror = deps.mirror;
+    this.#transaction = deps.transaction ?? withoutTransaction;
   }
 
   get blobs(): BlobStore {
@@ -372,6 +389,66 @@ export class RegistryService {
         });
       }
     }
+  }
+
+  // ---- pull-through cache (registry.proxy)
+
+  /**
+   * Stores a manifest fetched from an upstream, under `tag` when given. Unlike a push: no reference checks (its
+   * blobs and children arrive later, on demand), no immutable-tag or quota admission (a cache mirrors its
+   * upstream; what it holds is bounded by expiry), no blob links (linkCachedBlob links each blob once stored).
+   * The bytes are stored first, then the rows, the tag, its check and the manifest's use in one transaction.
+   */
+  async putCachedManifest(repository: string, tag: string | undefined, manifest: CachedManifest): Promise<ManifestRecord> {
+    validateRepositoryName(repository);
+    if (tag !== undefined) validateTag(tag);
+    const max = this.maxManifestBytes;
+    // Garbage collection reads every manifest body it marks from: none bigger than a push may be.
+    if (manifest.body.length > max) {
+      throw new Fault('too-large', `manifest is ${manifest.body.length} bytes, the limit is ${max}`, { code: 'SIZE_INVALID', detail: { limit: max } });
+    }
+    const { value: digest, algorithm } = parseDigest(manifest.digest);
+    const actual = digestOf(manifest.body, algorithm);
+    if (actual !== digest) {
+      throw new Fault('invalid-argument', `manifest digest ${actual} does not match ${digest}`, { code: 'DIGEST_INVALID', detail: { expected: digest, actual } });
+    }
+    const parsed = parseManifest(manifest.body, manifest.mediaType);
+    await this.storeBytes(digest, manifest.body);
+    const now = this.#now();
+    const record = await this.#transaction(async () => {
+      await this.#meta.putManifest({
+        repository,
+        digest,
+        mediaType: parsed.mediaType,
+        size: manifest.body.length,
+        artifactType: parsed.artifactType,
+        subject: parsed.subject?.digest,
+        annotations: parsed.annotations,
+        config: parsed.config?.digest,
+        blobs: [],
+        manifests: parsed.manifests.map((m) => m.digest),
+        tag,
+        cached: true,
+      });
+      await this.#mirror?.markCached(repository, digest, now);
+      if (tag !== undefined) await this.#mirror?.markTagChecked(repository, tag, now);
+      return this.#meta.getManifest(repository, digest);
+    });
+    if (!record) throw new Fault('internal', `cached manifest ${digest} of ${repository} was not written`);
+    this.#manifests.set(digest, manifest.body);
+    return record;
+  }
+
+  /**
+   * Links a blob the cache has stored to the repository, without quota admission (see putCachedManifest). Touched
+   * first, as every new reference to a stored blob is (docs/architecture.md, gc); BLOB_UNKNOWN when not stored.
+   */
+  async linkCachedBlob(repository: string, info: BlobInfo): Promise<void> {
+    validateRepositoryName(repository);
+    const { value } = parseDigest(info.digest);
+    const stored = await this.#blobs.touch(value);
+    if (!stored) throw blobUnknown(repository, value);
+    await this.#meta.linkBlob(repository, { digest: value, size: stored.size });
   }
 
   /** Stores small content known whole (manifests, bridged configs) under its digest, verified like any upload. */

@@ -35,6 +35,13 @@ export interface BlobStore {
    * still held throws Fault conflict.
    */
   ingest(ref: string): Promise<BlobWriter>;
+  /**
+   * The bytes [offset, offset + length) of an open or abandoned ingest, while its writer may still append
+   * (a pull-through fetch's followers read what the writer holds: its `offset` counts readable bytes). Throws
+   * not-found (code BLOB_UPLOAD_UNKNOWN) when the ingest is absent, out-of-range when it holds fewer bytes.
+   * Absent where the storage cannot read an ingest while it is written (s3): wait for the commit instead.
+   */
+  readIngest?(ref: string, span: { offset: number; length: number }): Promise<Readable>;
   /** Size already written to an open or abandoned ingest, undefined when the ref does not exist. */
   ingestStatus(ref: string): Promise<{ offset: number } | undefined>;
   /** Every ingest, open or abandoned, with its size and last write: what an upload purge looks at. */

@@ -32,6 +32,7 @@ export function describeBlobStore(name: string, make: () => Promise<BlobStoreFix
     describeCopyTo(withStore);
     describeVerification(withStore);
     describeResume(withStore);
+    describeIngestReads(withStore);
     describeConcurrency(withStore);
     describeRemoval(withStore);
     describeCollectionSupport(withStore);
@@ -311,6 +312,27 @@ function describeResume(withStore: WithStore): void {
     await assert.rejects(writer.write(chunked(pattern(0, 10), 10), { signal: AbortSignal.abort() }));
     assert.equal(writer.offset, 0);
     await writer.cancel();
+  }));
+}
+
+function describeIngestReads(withStore: WithStore): void {
+  test('readIngest, where the store has it, reads what an open ingest holds as it grows', withStore(async (store) => {
+    // Absent where the storage cannot read a file while it is written (s3): followers wait for the commit.
+    if (!store.readIngest) return;
+    const data = pattern(21, 500_000);
+    const writer = await store.ingest('followed');
+    await writer.write(chunked(data.subarray(0, 200_000), 30_000));
+    const span = async (offset: number, length: number) => Buffer.concat(await (await store.readIngest!('followed', { offset, length })).toArray());
+    assert.ok((await span(0, writer.offset)).equals(data.subarray(0, 200_000)));
+    assert.equal((await span(200_000, 0)).byteLength, 0);
+    await expectFault(store.readIngest('followed', { offset: 150_000, length: 50_001 }), 'out-of-range');
+    await writer.write(chunked(data.subarray(200_000), 30_000));
+    assert.ok((await span(150_000, 350_000)).equals(data.subarray(150_000)));
+    await expectFault(store.readIngest('followed', { offset: -1, length: 1 }), 'invalid-argument');
+    await expectFault(store.readIngest('../x', { offset: 0, length: 1 }), 'invalid-argument');
+    await writer.commit({ digest: digestOf(data), size: data.byteLength });
+    await expectFault(store.readIngest('followed', { offset: 0, length: 1 }), 'not-found', 'BLOB_UPLOAD_UNKNOWN');
+    await store.delete(digestOf(data));
   }));
 }
 

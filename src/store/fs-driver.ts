@@ -28,6 +28,7 @@ export interface FsDriverOptions {
  */
 export class FsDriver implements StorageDriver {
   readonly name = 'filesystem';
+  readonly readsOpenWrites = true;
   readonly root: string;
 
   constructor(options: FsDriverOptions) {

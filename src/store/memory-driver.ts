@@ -18,6 +18,7 @@ interface MemoryFile {
  */
 export class MemoryDriver implements StorageDriver {
   readonly name = 'memory';
+  readonly readsOpenWrites = true;
   #files = new Map<string, MemoryFile>();
 
   async getContent(path: string, limit: number): Promise<Buffer> {

@@ -30,6 +30,7 @@ const defaultPartSize = 10 * 1024 * 1024;
  */
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
+  readonly readsOpenWrites = false;
   readonly #bucket: S3Bucket;
   readonly #keys: S3Keys;
   readonly #partSize: number;

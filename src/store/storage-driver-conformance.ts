@@ -209,6 +209,30 @@ function describeWriter(withDriver: WithDriver): void {
     assert.equal(await driver.stat('ingest/cancel/data'), undefined);
   }));
 
+  test('readsOpenWrites: a reader sees every byte an open writer\'s size counts, also during a write', withDriver(async (driver, fixture) => {
+    assert.equal(typeof driver.readsOpenWrites, 'boolean');
+    // s3 says false: parts of a multipart upload are not readable until the writer commits or closes.
+    if (!driver.readsOpenWrites) return;
+    const data = bytes(22, 900_000);
+    const writer = await driver.writer('ingest/open-read/data', { append: false });
+    await writer.write(chunked(data.subarray(0, 300_000), 40_000));
+    assert.ok((await readAll(await driver.reader('ingest/open-read/data', { start: 0, end: writer.size - 1 }))).equals(data.subarray(0, 300_000)));
+    const stop = new AbortController();
+    const source = stalled(data.subarray(300_000, 700_000), stop.signal);
+    const pending = writer.write(source, { signal: stop.signal });
+    await until(() => writer.size > 300_000);
+    const seen = writer.size;
+    assert.ok((await readAll(await driver.reader('ingest/open-read/data', { start: 250_000, end: seen - 1 }))).equals(data.subarray(250_000, seen)));
+    await until(() => source.consumed && writer.size === 700_000);
+    assert.equal((await driver.stat('ingest/open-read/data'))?.size, 700_000, 'stat sees them too');
+    stop.abort(new Error('done'));
+    await assert.rejects(pending);
+    await writer.write(chunked(data.subarray(700_000), 64 * 1024));
+    const other = fixture.reopen ? await fixture.reopen() : driver;
+    assert.ok((await readAll(await other.reader('ingest/open-read/data'))).equals(data), 'another instance on the same storage too');
+    await writer.cancel();
+  }));
+
   test('an empty write and an empty commit make an empty file', withDriver(async (driver) => {
     const writer = await driver.writer('ingest/empty/data', { append: false });
     assert.equal(await writer.write(chunked(new Uint8Array(0), 1)), 0);

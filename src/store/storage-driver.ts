@@ -32,6 +32,12 @@ export interface StorageSpan {
 export interface StorageDriver {
   /** 'filesystem', 'memory', 's3': named in logs and metrics. */
   readonly name: string;
+  /**
+   * Whether a `reader` opened while a writer is open sees every byte the writer's `size` counts (fs, memory:
+   * writers append in place). False where those bytes become readable only after a commit or close (s3: parts
+   * of a multipart upload are not objects): DriverBlobStore then has no `readIngest`.
+   */
+  readonly readsOpenWrites: boolean;
   /** A whole small file (at most `limit` bytes, else Fault 'invalid-argument'). */
   getContent(path: string, limit: number): Promise<Buffer>;
   /** Replaces the file atomically and durably: a reader sees the old or the new content, never a mix. */

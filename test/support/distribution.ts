@@ -10,7 +10,36 @@ export interface Distribution {
   pid: number;
   /** Its filesystem storage root. */
   dataDir: string;
+  /** The requests it answered (with `accessLog: true`), from its access log, oldest first. */
+  requests(): DistributionRequest[];
   close(): Promise<void>;
+}
+
+export interface DistributionRequest {
+  method: string;
+  path: string;
+  status: number;
+}
+
+/** registry:2's `proxy`: a pull-through cache of `remoteUrl` (its `remoteurl`, `username`, `password`). */
+export interface DistributionProxy {
+  remoteUrl: string;
+  username?: string;
+  password?: string;
+}
+
+function proxySection(proxy: DistributionProxy): string {
+  const lines = Object.entries({ remoteurl: proxy.remoteUrl, username: proxy.username, password: proxy.password }).filter(([, value]) => value !== undefined);
+  return `proxy:\n${lines.map(([key, value]) => `  ${key}: ${JSON.stringify(value)}\n`).join('')}`;
+}
+
+/** The combined-log-format lines registry:2 writes for each request (gorilla's CombinedLoggingHandler). */
+function parseAccessLog(text: string): DistributionRequest[] {
+  const requests: DistributionRequest[] = [];
+  for (const match of text.matchAll(/"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/[\d.]+" (\d{3}) /g)) {
+    requests.push({ method: match[1], path: match[2], status: Number(match[3]) });
+  }
+  return requests;
 }
 
 /** registry:2's `auth.token`: it trusts tokens signed by a key of `rootCertBundle` (a PEM file of certificates). */
@@ -30,7 +59,9 @@ function tokenAuth(token: DistributionTokenAuth): string {
  * Debian's docker-registry (CNCF distribution 2.8.2), the registry anchor, on a free loopback port: filesystem
  * storage in a temp dir, deletes enabled, quiet logs (kept in the temp dir and shown if it fails to start).
  */
-export async function startDistribution(options: { htpasswdFile?: string; token?: DistributionTokenAuth } = {}): Promise<Distribution> {
+export async function startDistribution(
+  options: { htpasswdFile?: string; token?: DistributionTokenAuth; proxy?: DistributionProxy; accessLog?: boolean } = {},
+): Promise<Distribution> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-distribution-'));
   const port = await freePort();
   const auth = options.htpasswdFile ? `auth:\n  htpasswd:\n    realm: test\n    path: ${options.htpasswdFile}\n` : options.token ? tokenAuth(options.token) : '';
@@ -42,7 +73,7 @@ export async function startDistribution(options: { htpasswdFile?: string; token?
       'log:',
       '  level: error',
       '  accesslog:',
-      '    disabled: true',
+      `    disabled: ${!options.accessLog}`,
       'storage:',
       '  filesystem:',
       `    rootdirectory: ${dataDir}`,
@@ -51,6 +82,7 @@ export async function startDistribution(options: { htpasswdFile?: string; token?
       'http:',
       `  addr: 127.0.0.1:${port}`,
       auth,
+      options.proxy ? proxySection(options.proxy) : '',
     ].join('\n'),
   );
   const log = join(dir, 'registry.log');
@@ -72,5 +104,6 @@ export async function startDistribution(options: { htpasswdFile?: string; token?
     await close();
     throw new Error(`${(err as Error).message}\n${tail}`);
   }
-  return { url, host: `127.0.0.1:${port}`, pid: child.pid ?? 0, dataDir, close };
+  const requests = () => (existsSync(log) ? parseAccessLog(readFileSync(log, 'utf8')) : []);
+  return { url, host: `127.0.0.1:${port}`, pid: child.pid ?? 0, dataDir, requests, close };
 }

@@ -39,12 +39,12 @@ export const dockerCli = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/d
  * reachable from the daemon, and they are insecure by default in dockerd (127.0.0.0/8), so plain-http wharf
  * works without config. Tests run containers with `--network none`, so the bridge carries nothing.
  */
-export async function startDockerd(options: { storageDriver?: 'overlay2' | 'vfs' } = {}): Promise<Dockerd> {
+export async function startDockerd(options: { storageDriver?: 'overlay2' | 'vfs'; registryMirrors?: string[] } = {}): Promise<Dockerd> {
   const drivers = options.storageDriver ? [options.storageDriver] : (['overlay2', 'vfs'] as const);
   const failures: string[] = [];
   for (const driver of drivers) {
     try {
-      return await startWithDriver(driver);
+      return await startWithDriver(driver, options.registryMirrors ?? []);
     } catch (err) {
       // overlay2 fails where the temp dir is itself on overlayfs (nested containers); vfs always works.
       failures.push(`${driver}: ${(err as Error).message}`);
@@ -53,7 +53,7 @@ export async function startDockerd(options: { storageDriver?: 'overlay2' | 'vfs'
   throw new Error(`dockerd did not start\n${failures.join('\n')}`);
 }
 
-async function startWithDriver(driver: string): Promise<Dockerd> {
+async function startWithDriver(driver: string, registryMirrors: string[]): Promise<Dockerd> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-dockerd-'));
   let bridge: TestBridge;
   try {
@@ -65,8 +65,8 @@ async function startWithDriver(driver: string): Promise<Dockerd> {
   }
   const socket = join(dir, 'docker.sock');
   const log = join(dir, 'dockerd.log');
-  // An empty daemon.json keeps the host's /etc/docker/daemon.json (mirrors, registries, drivers) out of the tests.
-  writeFileSync(join(dir, 'daemon.json'), '{}\n');
+  // Its own daemon.json keeps the host's /etc/docker/daemon.json (mirrors, registries, drivers) out of the tests.
+  writeFileSync(join(dir, 'daemon.json'), `${JSON.stringify(registryMirrors.length ? { 'registry-mirrors': registryMirrors } : {})}\n`);
   const args = [
     `--config-file=${join(dir, 'daemon.json')}`,
     `--data-root=${join(dir, 'data')}`,

@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { defaultErrorForKind, distributionErrors, statusForKind } from '../../src/oci/distribution-errors.ts';
+import { codeAliases, defaultErrorForKind, distributionErrors, statusForKind } from '../../src/oci/distribution-errors.ts';
 
 test('docs/errors.md lists every registry error code with its status and message', () => {
   const doc = readFileSync(resolve(import.meta.dirname, '../../docs/errors.md'), 'utf8');
   for (const [code, spec] of Object.entries(distributionErrors)) {
     assert.ok(doc.includes(`| \`${code}\` | ${spec.status} | ${spec.message} |`), `${code} is missing or differs`);
+  }
+});
+
+test("docs/errors.md lists every wharf code with the registry code it answers as", () => {
+  const doc = readFileSync(resolve(import.meta.dirname, '../../docs/errors.md'), 'utf8');
+  for (const [code, answer] of Object.entries(codeAliases)) {
+    assert.ok(doc.includes(`| \`${code}\` | ${distributionErrors[answer].status} | \`${answer}\` |`), `${code} is missing or differs`);
   }
 });
 

@@ -37,6 +37,8 @@ export interface SystemDeps {
   /** Limits the host's cgroups can enforce (`docker info` shows them and warns about the missing ones). */
   support: ResourceSupport;
   insecureRegistries: readonly string[];
+  /** engine.registryMirrors, normalised (trailing `/`) as dockerd lists them. */
+  registryMirrors: readonly string[];
 }
 
 export function systemRoutes(deps: SystemDeps): Route[] {
@@ -165,11 +167,16 @@ function infoBody(deps: SystemDeps): Record<string, unknown> {
     IndexServerAddress: 'https://index.docker.io/v1/',
     RegistryConfig: {
       InsecureRegistryCIDRs: ['127.0.0.0/8', ...deps.insecureRegistries.filter((r) => r.includes('/'))],
-      // `docker info` lists these (Secure false) and the CIDRs under "Insecure Registries".
-      IndexConfigs: Object.fromEntries(
-        deps.insecureRegistries.filter((r) => !r.includes('/')).map((name) => [name, { Name: name, Mirrors: [], Secure: false, Official: false }]),
-      ),
-      Mirrors: [],
+      // `docker info` lists these (Secure false) and the CIDRs under "Insecure Registries"; dockerd always has
+      // Docker Hub's entry, carrying the mirrors.
+      IndexConfigs: {
+        'docker.io': { Name: 'docker.io', Mirrors: [...deps.registryMirrors], Secure: true, Official: true },
+        ...Object.fromEntries(
+          deps.insecureRegistries.filter((r) => !r.includes('/')).map((name) => [name, { Name: name, Mirrors: [], Secure: false, Official: false }]),
+        ),
+      },
+      // "Registry Mirrors" in `docker info`.
+      Mirrors: [...deps.registryMirrors],
     },
     NCPU: availableParallelism(),
     MemTotal: totalmem(),

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
-import { openBlob, resolveImage, type Descriptor, type ResolvedImage } from '../../client/image-resolver.ts';
+import { openBlob, resolveImage, unsupportedMediaTypeCode, type Descriptor, type ResolvedImage } from '../../client/image-resolver.ts';
 import { familiarName, familiarReference, repositoryName, type ImageReference } from '../../client/reference.ts';
 import type { RegistryAuth, RegistryClient, RegistrySession } from '../../client/registry-client.ts';
 import { parseDigest } from '../../oci/digest.ts';
@@ -45,8 +45,27 @@ export class ImagePuller {
     this.#deps = deps;
   }
 
+  /**
+   * moby's pull over its endpoint list: a Docker Hub image is tried on each registry mirror in order, then on
+   * Docker Hub itself with the same credentials (sent only where a challenge asks for them). Any failure of a
+   * mirror (unreachable, 5xx, unknown manifest, refused credentials, a broken layer) passes the pull on to the next
+   * endpoint, except a cancelled pull and an image type that no endpoint can make pullable (continueOnError).
+   */
   async pull(ref: ImageReference, options: PullOptions = {}): Promise<{ record: ImageRecord; upToDate: boolean }> {
-    const session = this.#deps.registry.session(ref.domain, ref.path, options.auth ?? {});
+    const { registry, logger } = this.#deps;
+    const auth = options.auth ?? {};
+    for (const mirror of await registry.mirrorEndpoints(ref.domain)) {
+      try {
+        return await this.#pullFrom(registry.sessionAt(mirror, ref.path, auth), ref, options);
+      } catch (err) {
+        if (!continueOnError(err, options.signal)) throw err;
+        logger.info({ endpoint: mirror.base.href, err: (err as Error).message }, 'attempting next endpoint for pull after error');
+      }
+    }
+    return this.#pullFrom(registry.session(ref.domain, ref.path, auth), ref, options);
+  }
+
+  async #pullFrom(session: RegistrySession, ref: ImageReference, options: PullOptions): Promise<{ record: ImageRecord; upToDate: boolean }> {
     const resolved = await this.#resolve(session, ref, options.signal);
     // Layers already stored are touched early and recorded only after the others arrived: the lease covers that.
     return this.#deps.leases.hold((lease) => {
@@ -212,6 +231,11 @@ export class ImagePuller {
       throw err;
     }
   }
+}
+
+/** moby's continueOnError for a mirror endpoint. */
+function continueOnError(err: unknown, signal: AbortSignal | undefined): boolean {
+  return !signal?.aborted && !(isFault(err) && err.code === unsupportedMediaTypeCode);
 }
 
 function pullFault(err: unknown, ref: ImageReference): unknown {

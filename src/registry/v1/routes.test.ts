@@ -507,3 +507,53 @@ describe('v1 in index mode (auth token): the index hands out X-Docker-Token, the
     assert.deepEqual([replace.statusCode, errorOf(replace)], [409, 'Image is being uploaded by another push']);
   });
 });
+
+describe('v1 on a pull-through cache: writes to mirrored names are refused as on v2', () => {
+  const upstream = 'http://127.0.0.1:9';
+  let t: TestV1;
+  before(async () => {
+    t = await startTestV1({ registry: { proxy: { upstreams: [{ prefix: 'up/', url: upstream }] } } });
+  });
+  after(() => t.close());
+
+  const refused = (method: string, name: string) => `${method} is not supported: ${name} is a pull-through cache of ${upstream}`;
+
+  test('the push sequence, tags and deletes answer 405 with the v1 error naming the cache, and write nothing', async () => {
+    const image = v1Image({ mirrored: 'no' });
+    const list = JSON.stringify([{ id: image.id }]);
+    const requests: InjectOptions[] = [
+      { method: 'PUT', url: '/v1/repositories/up/app/', payload: list, headers: { 'x-docker-token': 'true' } },
+      { method: 'PUT', url: '/v1/repositories/up/app/images', payload: list },
+      { method: 'PUT', url: '/v1/repositories/up/app/tags/latest', payload: JSON.stringify(image.id) },
+      { method: 'DELETE', url: '/v1/repositories/up/app/tags/latest' },
+      { method: 'DELETE', url: '/v1/repositories/up/app/', headers: { 'x-docker-token': 'true' } },
+      { method: 'DELETE', url: '/v1/repositories/up/app/' },
+    ];
+    const before = await v1Snapshot(t);
+    for (const request of requests) {
+      const res = await t.app.inject(request);
+      assert.equal(res.statusCode, 405, `${request.method} ${request.url}: ${res.body}`);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      assert.equal(errorOf(res), refused(String(request.method), 'up/app'));
+      assert.equal(res.headers['x-docker-token'], undefined, 'no token for a name that takes no writes');
+    }
+    assert.deepEqual(await v1Snapshot(t), before, 'nothing was stored');
+  });
+
+  test('image uploads of a push session bound to a mirrored name are refused; other names push as before', async () => {
+    const image = v1Image({ mirrored: 'session' });
+    // A write grant for the name, as a replica whose configuration does not mirror it would have issued.
+    const headers = { authorization: `Token ${t.indexTokens.issue({ repository: 'up/app', access: 'write' })}` };
+    const before = await v1Snapshot(t);
+    for (const [part, payload] of [['json', image.json], ['layer', image.gz], ['checksum', '']] as const) {
+      const res = await t.app.inject({ method: 'PUT', url: `/v1/images/${image.id}/${part}`, payload, headers: { ...headers, 'x-docker-checksum-payload': image.payload } });
+      assert.equal(res.statusCode, 405, `${part}: ${res.body}`);
+      assert.equal(errorOf(res), refused('PUT', 'up/app'));
+    }
+    assert.deepEqual(await v1Snapshot(t), before, 'nothing was stored');
+    const start = await t.app.inject({ method: 'PUT', url: '/v1/repositories/mine/app/', payload: JSON.stringify([{ id: image.id }]), headers: { 'x-docker-token': 'true' } });
+    assert.equal(start.statusCode, 200, start.body);
+    await upload(t, image, { authorization: `Token ${start.headers['x-docker-token']}` });
+    assert.equal((await tagImage(t, 'mine/app', 'latest', image.id)).statusCode, 200);
+  });
+});

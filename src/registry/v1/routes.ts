@@ -11,6 +11,7 @@ import type { MetaTransaction } from '../../meta/meta-transaction.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import type { V1Store } from '../../meta/v1-store.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
+import type { PullThrough } from '../mirror/pull-through.ts';
 import { type RegistryEvents, silentRegistryEvents } from '../notifications/request-events.ts';
 import type { RegistryService } from '../registry-service.ts';
 import { V1Users } from './users.ts';
@@ -42,6 +43,8 @@ export interface RegistryV1Deps {
   logger: Logger;
   /** Notifications, shared with the v2 routes; none when absent. */
   events?: RegistryEvents;
+  /** registry.proxy: names it mirrors refuse v1 writes too. */
+  pullThrough?: Pick<PullThrough, 'writeRefused'>;
 }
 
 /** Headers the v1 API adds: the version on every answer; X-Docker-Encrypt also on `/v2/` (start-wharf passes it). */
@@ -86,6 +89,7 @@ export function registerRegistryV1(app: FastifyInstance, deps: RegistryV1Deps): 
     meta: deps.meta,
     config: deps.config,
     events: deps.events ?? silentRegistryEvents,
+    pullThrough: deps.pullThrough,
   };
   app.register(
     async (scope) => {

@@ -8,7 +8,8 @@ import { gzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createAuthServices } from '../../auth/create-authorizer.ts';
-import { type ConfigInput, loadConfig } from '../../base/config.ts';
+import type { IndexTokens } from '../../auth/index-tokens.ts';
+import { type Config, type ConfigInput, loadConfig } from '../../base/config.ts';
 import { createLogger, type Logger } from '../../base/log.ts';
 import { openDatabase, runAtomically } from '../../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../../meta/sqlite-metadata-store.ts';
@@ -16,7 +17,16 @@ import { SqliteUserStore } from '../../meta/sqlite-user-store.ts';
 import { SqliteV1Store } from '../../meta/sqlite-v1-store.ts';
 import { DriverBlobStore } from '../../store/driver-blob-store.ts';
 import { FsDriver } from '../../store/fs-driver.ts';
-import type { RegistryService } from '../registry-service.ts';
+import type { MetaTransaction } from '../../meta/meta-transaction.ts';
+import type { MetadataStore } from '../../meta/metadata-store.ts';
+import { SqliteMirrorStore } from '../../meta/sqlite-mirror-store.ts';
+import type { BlobStore } from '../../store/blob-store.ts';
+import { BlobFetches } from '../mirror/blob-fetches.ts';
+import { PullThrough } from '../mirror/pull-through.ts';
+import { RegistryClient } from '../../client/registry-client.ts';
+import { RegistryUpstream } from '../mirror/upstream.ts';
+import { Upstreams } from '../mirror/upstreams.ts';
+import { RegistryService } from '../registry-service.ts';
 import { registerRegistryV2, registryFrameworkErrors } from '../v2/routes.ts';
 import { registerRegistryV1, v1Headers } from './routes.ts';
 
@@ -26,6 +36,8 @@ export interface TestV1 {
   app: FastifyInstance;
   registry: RegistryService;
   db: DatabaseSync;
+  /** The X-Docker-Token signer the routes verify with. */
+  indexTokens: IndexTokens;
   /** Listens on 127.0.0.1:0 (once) and answers the base URL. */
   url(): Promise<string>;
   addUser(name: string, password: string, options?: { admin?: boolean }): Promise<void>;
@@ -44,8 +56,11 @@ export async function startTestV1(config: ConfigInput = {}, options: { logger?: 
   const users = new SqliteUserStore(db);
   const auth = await createAuthServices({ config: full, users, logger });
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, requestTimeout: 0, frameworkErrors: registryFrameworkErrors });
-  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config: full, logger, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] } });
-  registerRegistryV1(app, { registry, blobs, meta, v1: new SqliteV1Store(db), transaction: (work) => runAtomically(db, work), accounts: auth.accounts, acl: auth.acl, indexTokens: auth.indexTokens, config: full, logger });
+  const transaction: MetaTransaction = (work) => runAtomically(db, work);
+  const mirror = pullThroughOf({ config: full, blobs, meta, db, transaction, logger });
+  if (mirror) app.addHook('onClose', async () => mirror.service.close());
+  const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config: full, logger, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] }, ...mirror });
+  registerRegistryV1(app, { registry, blobs, meta, v1: new SqliteV1Store(db), transaction, accounts: auth.accounts, acl: auth.acl, indexTokens: auth.indexTokens, config: full, logger, pullThrough: mirror?.pullThrough });
   await app.ready();
   let listening: Promise<string> | undefined;
   return {
@@ -53,6 +68,7 @@ export async function startTestV1(config: ConfigInput = {}, options: { logger?: 
     app,
     registry,
     db,
+    indexTokens: auth.indexTokens,
     url: () => (listening ??= app.listen({ host: '127.0.0.1', port: 0 }).then(() => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)),
     addUser: async (name, password, options = {}) =>
       users.addUser({ name, passwordHash: await bcrypt.hash(password, 4), admin: options.admin ?? false, email: '', createdAt: new Date().toISOString() }),
@@ -62,6 +78,26 @@ export async function startTestV1(config: ConfigInput = {}, options: { logger?: 
       if (ownsRoot) await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** registry.proxy as start-wharf wires it (open-pull-through.ts), when the config names an upstream. */
+function pullThroughOf(deps: { config: Config; blobs: BlobStore; meta: MetadataStore; db: DatabaseSync; transaction: MetaTransaction; logger: Logger }): { service: RegistryService; pullThrough: PullThrough } | undefined {
+  const { config, blobs, meta, db, transaction, logger } = deps;
+  // Plain http upstreams only (no caFile): src/main/open-pull-through.ts' upstreamsFromConfig is out of this layer's reach.
+  const client = new RegistryClient({});
+  const { proxy, maxManifestBytes } = config.registry;
+  const specs = [...proxy.upstreams, ...(proxy.remoteUrl ? [{ prefix: '', url: proxy.remoteUrl, username: proxy.username, password: proxy.password }] : [])];
+  const upstreams = new Upstreams(
+    specs.map((u) => ({
+      prefix: u.prefix,
+      upstream: new RegistryUpstream({ name: u.prefix || new URL(u.url).host, url: u.url, client, auth: u.username ? { username: u.username, password: u.password } : {}, maxManifestBytes }),
+    })),
+  );
+  if (!upstreams.enabled) return undefined;
+  const mirror = new SqliteMirrorStore(db);
+  const service = new RegistryService({ blobs, meta, config, logger, mirror, transaction });
+  const pullThrough = new PullThrough({ service, upstreams, fetches: new BlobFetches({ blobs, logger }), mirror, config, logger });
+  return { service, pullThrough };
 }
 
 /** Files under blobs/ and ingest/, and the row count of every registry and v1 table: what a request could write. */

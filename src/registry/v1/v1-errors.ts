@@ -26,6 +26,8 @@ export const v1StatusByKind: Record<FaultKind, number> = {
 export const v1StatusByCode: Record<string, number> = {
   TOOMANYREQUESTS: 429,
   METHOD_NOT_ALLOWED: 405,
+  // A write to a name the pull-through cache mirrors; docker 1.x prints the status and the message.
+  UNSUPPORTED: 405,
 };
 
 export function v1StatusOf(err: unknown): number {

@@ -7,6 +7,7 @@ import type { V1ImageRecord } from '../../meta/v1-store.ts';
 import { encryptedLayerMediaTypes } from '../../oci/media-types.ts';
 import { maxV1ImageJsonBytes, validateV1Id } from '../../oci/v1-image.ts';
 import { matchV1RepositoryPath, type V1RepositoryRoute } from '../../oci/v1-routes.ts';
+import type { PullThrough } from '../mirror/pull-through.ts';
 import type { RegistryEvents, RequestEvents } from '../notifications/request-events.ts';
 import { parseRangeHeader } from '../v2/http-ranges.ts';
 import { parseImageList, parseTagBody, readText } from './v1-body.ts';
@@ -24,6 +25,8 @@ export interface V1Context {
   meta: MetadataStore;
   config: Config;
   events: RegistryEvents;
+  /** Refuses writes to the names the pull-through cache mirrors; absent when it mirrors none. */
+  pullThrough?: Pick<PullThrough, 'writeRefused'>;
 }
 
 export interface V1Exchange {
@@ -76,6 +79,8 @@ export const putImage: V1Handler = async (x) => {
   if (part === 'ancestry') throw methodNotAllowed(x.reply, ['GET']);
   const caller = await callerOf(x);
   const { holder } = x.ctx.auth.requireImageUpload(caller);
+  // An upload bound to no repository (Basic, no push session) is refused when it is tagged into a mirrored one.
+  if (holder !== undefined) refuseMirroredWrite(x, holder);
   await requireUploadable(x, caller, id);
   if (part === 'json') {
     await x.ctx.images.putJson(id, await readText(x.request, maxV1ImageJsonBytes), holder);
@@ -279,7 +284,14 @@ async function callerOf(x: V1Exchange): Promise<V1Caller> {
 async function authorize(x: V1Exchange, repository: string, action: V1Action): Promise<V1Caller> {
   const caller = await callerOf(x);
   x.ctx.auth.require(caller, repository, action);
+  if (action !== 'pull') refuseMirroredWrite(x, repository);
   return caller;
+}
+
+/** After authorization and before the body is read, as on v2 (distribution's proxy mode refuses in its handlers). */
+function refuseMirroredWrite(x: V1Exchange, repository: string): void {
+  const refused = x.ctx.pullThrough?.writeRefused(repository, x.request.method);
+  if (refused) throw refused;
 }
 
 /**

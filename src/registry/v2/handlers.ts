@@ -5,8 +5,10 @@ import type { Page } from '../../meta/metadata-store.ts';
 import { nextPageLink, v2Urls } from '../../oci/distribution-routes.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
+import type { PullThrough } from '../mirror/pull-through.ts';
 import type { RequestEvents } from '../notifications/request-events.ts';
 import type { RegistryService } from '../registry-service.ts';
+import type { BlobInfo } from '../../store/blob-store.ts';
 import { hasBody } from '../unread-body.ts';
 import { parseContentRange, parseRangeHeader, uploadRange } from './http-ranges.ts';
 import { acceptsManifest, matchesEtag } from './negotiation.ts';
@@ -31,6 +33,8 @@ export interface HandlerContext {
   canPull(name: string): Promise<boolean>;
   /** Notifications: what succeeded, reported before the answer goes out. */
   events: RequestEvents;
+  /** The pull-through cache (registry.proxy), which serves the names it mirrors. */
+  pullThrough?: PullThrough;
 }
 
 export type Handler = (ctx: HandlerContext) => Promise<FastifyReply>;
@@ -63,7 +67,9 @@ export const tags: Handler = async (ctx) => {
 };
 
 export const getManifest: Handler = async (ctx) => {
-  const record = await ctx.service.resolveManifest(ctx.name, ctx.param);
+  const record = ctx.pullThrough?.isMirrored(ctx.name)
+    ? await ctx.pullThrough.resolveManifest(ctx.name, ctx.param)
+    : await ctx.service.resolveManifest(ctx.name, ctx.param);
   if (!acceptsManifest(ctx.request.headers.accept, record.mediaType)) {
     throw new Fault('not-found', `manifest ${ctx.param} is ${record.mediaType}, which the Accept header does not list`, {
       code: 'MANIFEST_UNKNOWN',
@@ -101,7 +107,11 @@ export const deleteManifest: Handler = async (ctx) => {
 };
 
 export const getBlob: Handler = async (ctx) => {
-  const info = await ctx.service.statBlob(ctx.name, ctx.param);
+  if (ctx.pullThrough?.isMirrored(ctx.name)) return getMirroredBlob(ctx, ctx.pullThrough);
+  return sendLocalBlob(ctx, await ctx.service.statBlob(ctx.name, ctx.param));
+};
+
+async function sendLocalBlob(ctx: HandlerContext, info: BlobInfo): Promise<FastifyReply> {
   let range;
   try {
     range = parseRangeHeader(ctx.request.headers.range, info.size);
@@ -125,7 +135,40 @@ export const getBlob: Handler = async (ctx) => {
   reply.header('content-length', range ? range.end - range.start + 1 : info.size);
   if (ctx.request.method === 'HEAD') return reply.send();
   return sendBlob(reply, ctx.service.blobs, info.digest, range);
-};
+}
+
+/**
+ * A blob of a mirrored name: served as above when cached; else its size comes from the upstream (HEAD, and a GET
+ * with a Range, which needs it first) and a GET streams what the single fetch of the blob holds, following it.
+ */
+async function getMirroredBlob(ctx: HandlerContext, pullThrough: PullThrough): Promise<FastifyReply> {
+  const head = ctx.request.method === 'HEAD';
+  const rangeHeader = ctx.request.headers.range;
+  const conditional = ctx.request.headers['if-none-match'] !== undefined;
+  const known = head || rangeHeader !== undefined || conditional ? await pullThrough.blob(ctx.name, ctx.param, { head: true }) : undefined;
+  if (known?.local) return sendLocalBlob(ctx, known.info);
+  let range;
+  try {
+    range = known ? parseRangeHeader(rangeHeader, known.info.size) : undefined;
+  } catch (err) {
+    ctx.reply.header('content-range', `bytes */${known?.info.size}`);
+    throw err;
+  }
+  const notModified = known !== undefined && !range && matchesEtag(ctx.request.headers['if-none-match'], known.info.digest);
+  const blob = known && (head || notModified) ? known : await pullThrough.blob(ctx.name, ctx.param, { head: false, range });
+  if (blob.local) return sendLocalBlob(ctx, blob.info);
+  const reply = ctx.reply
+    .header('docker-content-digest', blob.info.digest)
+    .header('etag', `"${blob.info.digest}"`)
+    .header('accept-ranges', 'bytes')
+    .header('content-type', 'application/octet-stream');
+  if (notModified) return reply.code(304).send();
+  await ctx.events.blob('pull', ctx.name, blob.info);
+  if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${blob.info.size}`);
+  reply.header('content-length', range ? range.end - range.start + 1 : blob.info.size);
+  if (!blob.stream) return reply.send();
+  return reply.send(blob.stream);
+}
 
 export const deleteBlob: Handler = async (ctx) => {
   await ctx.service.deleteBlob(ctx.name, ctx.param);

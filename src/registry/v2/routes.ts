@@ -8,6 +8,7 @@ import type { MetadataStore } from '../../meta/metadata-store.ts';
 import { matchV2Route, type V2Match, type V2RouteName } from '../../oci/distribution-routes.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
+import type { PullThrough } from '../mirror/pull-through.ts';
 import { type RegistryEvents, silentRegistryEvents } from '../notifications/request-events.ts';
 import { registerQuotaRoute } from '../quota/quota-route.ts';
 import { RegistryService } from '../registry-service.ts';
@@ -30,6 +31,8 @@ export interface RegistryDeps {
   events?: RegistryEvents;
   /** Replicas on one database: see RegistryServiceDeps.sharedUploads. */
   sharedUploads?: boolean;
+  /** registry.proxy: the names it mirrors are pulled through it, and refuse writes. */
+  pullThrough?: PullThrough;
 }
 
 /** Handlers by route and method: the dispatcher's whole routing table. */
@@ -45,6 +48,7 @@ const table: Record<V2RouteName, Partial<Record<string, handlers.Handler>>> = {
 };
 
 const bodyMethods = new Set(['PUT', 'POST', 'PATCH']);
+const readMethods = new Set(['GET', 'HEAD']);
 
 /**
  * Registers the Distribution API under `/v2/`, in its own encapsulated context whose content-type parser
@@ -121,6 +125,9 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, { service,
     const query = parseQuery(queryAt < 0 ? '' : request.url.slice(queryAt + 1));
     const decision = await deps.authorizer.authorize(authRequest(request), accessFor(match, request.method));
     if (!decision.allowed) return deny(reply, decision);
+    // After authorization, as distribution's proxy mode refuses in its handlers; before any body is read.
+    const refused = name && !readMethods.has(request.method) ? deps.pullThrough?.writeRefused(name, request.method) : undefined;
+    if (refused) throw refused;
     if (match.route.name === 'base' && deps.baseHeaders) reply.headers(deps.baseHeaders);
     return await handler({
       service,
@@ -136,6 +143,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, { service,
       canPull: async (repository) =>
         (await deps.authorizer.authorize(authRequest(request), [{ type: 'repository', name: repository, actions: ['pull'] }])).allowed,
       events: (deps.events ?? silentRegistryEvents).forRequest(request, decision.identity.account),
+      pullThrough: deps.pullThrough,
     });
   } catch (err) {
     // The metadata store's SQLITE_FULL arrives here unmapped; the blob store maps its own ENOSPC.

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isFault } from '../../base/fault.ts';
+import { createLogger } from '../../base/log.ts';
+import { unsupportedMediaTypeCode } from '../../client/image-resolver.ts';
+import { parseReference } from '../../client/reference.ts';
+import { RegistryClient } from '../../client/registry-client.ts';
+import { DriverBlobStore } from '../../store/driver-blob-store.ts';
+import { MemoryDriver } from '../../store/memory-driver.ts';
+import { RecordingSnapshotter } from '../../../test/support/recording-snapshotter.ts';
+import { BlobLeases } from './blob-leases.ts';
+import { ImagePuller } from './image-puller.ts';
+import { ImageStore } from './image-store.ts';
+import { LayerUnpacker } from './layer-unpacker.ts';
+
+/**
+ * The mirror failures moby does NOT pass on (continueOnError): a cancelled pull, and an image of a type no endpoint
+ * can pull. The next mirror must see no request. (The failures that do pass on are in test/e2e/engine-mirrors.)
+ */
+describe('ImagePuller over registry mirrors', () => {
+  let first: { server: Server; url: string; handle: (req: IncomingMessage, res: ServerResponse) => void };
+  let second: { server: Server; url: string; paths: string[] };
+  let dir: string;
+  let puller: ImagePuller;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wharf-puller-'));
+    first = { ...(await listen((req, res) => first.handle(req, res))), handle: () => undefined };
+    const paths: string[] = [];
+    second = { ...(await listen((req, res) => void (paths.push(req.url ?? ''), res.writeHead(404).end()))), paths };
+    const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
+    puller = new ImagePuller({
+      store: new ImageStore({ dir, blobs }),
+      blobs,
+      unpacker: new LayerUnpacker({ blobs, snapshotter: new RecordingSnapshotter() }),
+      registry: new RegistryClient({ registryMirrors: [`${first.url}/`, `${second.url}/`] }),
+      leases: new BlobLeases(join(dir, 'leases')),
+      logger: createLogger({ level: 'silent' }),
+    });
+  });
+  after(() => {
+    first.server.close();
+    second.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('an image type that cannot be pulled stops at the mirror that served it', async () => {
+    first.handle = (req, res) => {
+      assert.equal(req.url, '/v2/library/busybox/manifests/latest');
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.plugin.v1+json', config: {}, layers: [] });
+      res.writeHead(200, { 'content-type': 'application/vnd.docker.plugin.v1+json' }).end(body);
+    };
+    await assert.rejects(puller.pull(parseReference('busybox')), (err) => isFault(err) && err.code === unsupportedMediaTypeCode);
+    assert.deepEqual(second.paths, []);
+  });
+
+  test('a cancelled pull is not passed on to the next mirror', async () => {
+    const asked = Promise.withResolvers<void>();
+    first.handle = () => asked.resolve(); // never answers
+    const abort = new AbortController();
+    const pulling = puller.pull(parseReference('busybox'), { signal: abort.signal });
+    await asked.promise;
+    abort.abort();
+    await assert.rejects(pulling, { name: 'AbortError' });
+    assert.deepEqual(second.paths, []);
+  });
+});
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
