@@ -29,6 +29,7 @@ import { startMetricsServer } from '../base/metrics-server.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import { openBlobStore } from './open-blob-store.ts';
 import { openPullThrough } from './open-pull-through.ts';
+import { collectWhenIdle } from '../base/idle-collector.ts';
 import { openReplicaCoordination } from './open-replica-coordination.ts';
 import type { ReplicaCoordination } from './replica-coordination.ts';
 import { ExclusiveCollector } from '../registry/exclusive-collector.ts';
@@ -128,6 +129,9 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   const { meta, v1 } = stores;
   const auth = await createAuthServices({ config, users: stores.users, logger, limiter: replica?.loginLimiter, secrets: stores.secrets });
   const app = createHttpServer(config, logger);
+  const idle = collectWhenIdle();
+  app.addHook('onResponse', async () => idle.touch());
+  app.addHook('onClose', async () => idle.stop());
   const metrics = await serveRegistryMetrics(app, { ...deps, authorizer: auth.authorizer });
   const { endpoints } = config.registry.notifications;
   const events = endpoints.length > 0 ? new Notifier({ endpoints, queue: stores.notifications(replica?.advisoryLocks), logger, publicUrl: config.registry.publicUrl }) : undefined;
