@@ -76,6 +76,10 @@ async function probeOnce(ctx: DaemonContext, id: string, argv: string[], probe: 
   const timeoutMs = msOr(check.Timeout, healthDefaults.timeoutMs);
   const result = await runProbe(ctx, record, argv, { ...probe, timeoutMs });
   if (probe.stopping.aborted) return;
+  // A probe failing while the container is being stopped failed from the stop (its kill reaches the probe before
+  // the exit stops the monitor): moby drops a result once its monitor is told to stop, and shows FailingStreak 0.
+  const live = ctx.live.get(id);
+  if (result.ExitCode !== 0 && (live?.stopping || live?.exiting)) return;
   const changed = setProbeResult(record.state, result, {
     retries: check.Retries && check.Retries > 0 ? check.Retries : healthDefaults.retries,
     startPeriodMs: msOr(check.StartPeriod, healthDefaults.startPeriodMs),
