@@ -48,10 +48,27 @@ export interface BlobFetchOptions {
  */
 export type BlobFetchState = 'starting' | 'elsewhere' | 'writing' | 'committing' | 'committed' | 'failing' | 'failed';
 
+// The latest bytes received are kept (as the chunks that arrived) for the followers that keep up with the fetch:
+// they take them from memory instead of reading them back from the ingest, on the thread that also receives them
+// (docs/benchmarks.md, "Mirror"). A follower further behind reads the ingest, so this is all a fetch holds however
+// many follow it.
+const recentBytes = 2 * 1024 * 1024;
+
+// The fetch reads the source at most this far ahead of its leading follower (the one furthest on), so that a
+// client slower than the upstream still gets its bytes from memory (as distribution's proxy mode, which copies to
+// the client while it stores, goes at the client's pace). A leader that does not advance for `paceMs` is waited
+// for no more: the fetch then goes at the source's speed, and followers behind read the ingest.
+const paceAhead = recentBytes / 2;
+const paceMs = 1000;
+
+// The upstream bytes metric is told in batches of this much (and at the end): once per chunk cost a measurable
+// part of a fetch.
+const countedBytes = 1024 * 1024;
+
 /**
  * One upstream fetch of one blob into the ingest `mirror-<hex>`: the writer hashes as the bytes arrive and the
- * commit verifies them. Followers (fetch-follower.ts) read the ingest up to `readable` and wait on `progress`.
- * Only BlobFetches creates it; `run` is called once.
+ * commit verifies them. Followers (fetch-follower.ts) take the latest bytes from `recent`, read the ingest up to
+ * `readable` when they are further behind, and wait on `progress`. Only BlobFetches creates it; `run` is called once.
  */
 export class BlobFetch {
   readonly digest: Digest;
@@ -67,6 +84,14 @@ export class BlobFetch {
   #writer: BlobWriter | undefined;
   #waiters = new Set<() => void>();
   #followers = new Set<Readable>();
+  /** The latest chunks received: bytes [#recentStart, #received). */
+  #recent: Uint8Array[] = [];
+  #recentStart = 0;
+  #received = 0;
+  /** How far each follower that still wants bytes got; the fetch waits for the furthest (see paceAhead). */
+  #positions = new Map<Readable, number>();
+  #pacing = true;
+  #paced: (() => void) | undefined;
   #settle!: { sized: (size: number) => void; stored: (info: BlobInfo) => void; fail: (err: unknown) => void };
 
   constructor(options: BlobFetchOptions) {
@@ -108,12 +133,38 @@ export class BlobFetch {
     return this.#state === 'writing' || this.#state === 'committing' ? (this.#writer?.offset ?? 0) : 0;
   }
 
+  /** Bytes received from the source so far. */
+  get received(): number {
+    return this.#received;
+  }
+
   /**
-   * Resolves on the next announced progress (a chunk handed to the writer, the end of the write, the commit,
-   * the failure), after `followerPollMs` at the latest (the writer's acknowledgement itself is not announced),
-   * or when `signal` aborts.
+   * The bytes from `position` up to `end` (exclusive) in the chunk that holds them, if it is among the latest
+   * received (`recentBytes`); undefined otherwise (not received yet, or let go). Before a failure or the commit
+   * only: a failing fetch serves nothing more, a committed one is read from the blob.
    */
-  progress(signal: AbortSignal): Promise<void> {
+  recent(position: number, end: number): Uint8Array | undefined {
+    if (this.#state !== 'writing' && this.#state !== 'committing') return undefined;
+    if (position < this.#recentStart || position >= this.#received || position >= end) return undefined;
+    // From the newest: a follower that keeps up wants the chunk that just arrived.
+    let at = this.#received;
+    for (let i = this.#recent.length - 1; i >= 0; i--) {
+      const chunk = this.#recent[i];
+      at -= chunk.byteLength;
+      if (position < at) continue;
+      const from = position - at;
+      const to = Math.min(chunk.byteLength, end - at);
+      return from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to);
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves on the next announced progress (a chunk received, the end of the write, the commit, the failure),
+   * or when `signal` aborts; with `poll`, also after `followerPollMs` (for a follower waiting on the writer's
+   * acknowledgement, which is not announced).
+   */
+  progress(signal: AbortSignal, poll = true): Promise<void> {
     if (this.#state === 'committed' || this.#state === 'failed' || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -122,20 +173,37 @@ export class BlobFetch {
         this.#waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, this.#options.timings.followerPollMs);
+      const timer = poll ? setTimeout(done, this.#options.timings.followerPollMs) : undefined;
       signal.addEventListener('abort', done, { once: true });
       this.#waiters.add(done);
     });
   }
 
-  /** A follower's stream, destroyed with the fetch's error should the fetch fail. */
-  attach(follower: Readable): void {
+  /**
+   * A follower tells how far it got (the bytes it handed to its client); undefined once it wants no more until the
+   * commit (its last byte), so that the fetch does not wait for it.
+   */
+  reached(follower: Readable, position: number | undefined): void {
+    if (position === undefined) this.#positions.delete(follower);
+    else this.#positions.set(follower, position);
+    if (position === undefined || position >= this.#received - paceAhead) this.#paced?.();
+  }
+
+  /**
+   * A follower's stream, destroyed with the fetch's error should the fetch fail; `start` as for `reached`: where
+   * it starts, undefined when the fetch need not wait for it.
+   */
+  attach(follower: Readable, start: number | undefined): void {
     if (this.#state === 'failed') {
       follower.destroy(this.#error);
       return;
     }
     this.#followers.add(follower);
-    follower.once('close', () => this.#followers.delete(follower));
+    if (start !== undefined) this.#positions.set(follower, start);
+    follower.once('close', () => {
+      this.#followers.delete(follower);
+      this.reached(follower, undefined);
+    });
   }
 
   abort(reason: Fault): void {
@@ -152,6 +220,7 @@ export class BlobFetch {
     try {
       const info = await this.#fetch();
       this.#state = 'committed';
+      this.#letGo();
       this.#announce();
       cleanup();
       this.#settle.stored(info);
@@ -182,14 +251,69 @@ export class BlobFetch {
     return await writer.commit({ digest: this.digest.value, size });
   }
 
-  /** The source's body as the writer pulls it: every chunk counted and announced to followers. */
+  /**
+   * The source's body as the writer pulls it: every chunk kept among the recent ones, announced, and counted; the
+   * next one is read once the leading follower is close enough (#pace).
+   */
   async *#feed(stream: Readable): AsyncGenerator<Uint8Array> {
-    for await (const chunk of stream) {
-      this.#announce();
-      this.#options.onUpstreamBytes?.((chunk as Uint8Array).byteLength, this.#options.source);
-      yield chunk as Uint8Array;
+    let uncounted = 0;
+    try {
+      for await (const chunk of stream) {
+        this.#keep(chunk as Uint8Array);
+        this.#announce();
+        uncounted += (chunk as Uint8Array).byteLength;
+        if (uncounted >= countedBytes) uncounted = this.#count(uncounted);
+        yield chunk as Uint8Array;
+        await this.#pace();
+      }
+    } finally {
+      this.#count(uncounted);
     }
     this.#announce();
+  }
+
+  /** Waits for the leading follower to come within `paceAhead`; for at most `paceMs` of no progress. */
+  async #pace(): Promise<void> {
+    while (this.#pacing && this.#leader() < this.#received - paceAhead) {
+      const leader = this.#leader();
+      const { promise, resolve } = Promise.withResolvers<void>();
+      const timer = setTimeout(resolve, paceMs);
+      const signal = this.#abort.signal;
+      signal.addEventListener('abort', resolve as () => void, { once: true });
+      this.#paced = resolve as () => void;
+      await promise;
+      this.#paced = undefined;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', resolve as () => void);
+      signal.throwIfAborted();
+      if (this.#leader() === leader) this.#pacing = false;
+    }
+  }
+
+  /** The furthest position of the followers that want more bytes; Infinity when none does. */
+  #leader(): number {
+    let leader = -1;
+    for (const position of this.#positions.values()) leader = Math.max(leader, position);
+    return leader < 0 ? Infinity : leader;
+  }
+
+  #count(bytes: number): 0 {
+    if (bytes > 0) this.#options.onUpstreamBytes?.(bytes, this.#options.source);
+    return 0;
+  }
+
+  /** Adds a received chunk to the recent ones, letting the oldest go past `recentBytes`. */
+  #keep(chunk: Uint8Array): void {
+    this.#recent.push(chunk);
+    this.#received += chunk.byteLength;
+    while (this.#recent.length > 1 && this.#received - this.#recentStart - this.#recent[0].byteLength >= recentBytes) {
+      this.#recentStart += (this.#recent.shift() as Uint8Array).byteLength;
+    }
+  }
+
+  #letGo(): void {
+    this.#recent = [];
+    this.#recentStart = this.#received;
   }
 
   /**
@@ -247,6 +371,7 @@ export class BlobFetch {
     const fault = this.#asFault(err);
     // Followers read nothing more meanwhile ('failing' is not readable) and learn of the failure only below.
     this.#state = 'failing';
+    this.#letGo();
     // The commit drops the ingest itself on a mismatch; cancel is then a no-op.
     await this.#writer?.cancel().catch((cancelErr: unknown) => {
       this.#options.logger.warn({ err: cancelErr, ref: this.ref }, 'mirror fetch: could not drop the ingest');

@@ -291,6 +291,83 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
     });
   });
 
+  test('a follower that keeps up takes the bytes from memory; one further behind reads them from the ingest', async () => {
+    const blob = pattern(21, 6 * mib);
+    const digest = digestOf(blob);
+    await withFsStore(async (store) => {
+      const ingestRead = { spans: 0, bytes: 0 };
+      const counted = new Proxy(store, {
+        get(target, key) {
+          if (key === 'readIngest') {
+            return (ref: string, span: { offset: number; length: number }) => {
+              ingestRead.spans++;
+              ingestRead.bytes += span.length;
+              return target.readIngest!(ref, span);
+            };
+          }
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const release = Promise.withResolvers<void>();
+      await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 1, holdAt: 5 * mib, release: release.promise }, async (upstream) => {
+        const fetches = new BlobFetches({ blobs: counted, logger });
+        const keeping = await fetches.follow(digest, upstream.source());
+        const keptUp = readAll(keeping.stream);
+        await until(async () => ((await store.ingestStatus(refOf(digest)))?.offset ?? 0) >= 5 * mib);
+        assert.equal(ingestRead.spans, 0, 'a follower that keeps up reads nothing back from the ingest');
+        // Joining at byte 0 with 5 MiB received: the first 3 MiB are no longer among the recent 2 MiB in memory.
+        const late = await fetches.follow(digest, upstream.source());
+        const lateBody = readAll(late.stream);
+        release.resolve();
+        assert.ok((await lateBody).equals(blob));
+        assert.ok((await keptUp).equals(blob));
+        assert.ok(ingestRead.bytes >= 3 * mib, `the late follower read ${ingestRead.bytes} bytes from the ingest`);
+        assert.equal(upstream.opens, 1);
+        await fetches.close();
+      });
+    });
+  });
+
+  test('a follower whose client stops reading holds the fetch back for a moment only: the blob is stored', async () => {
+    const blob = pattern(22, 8 * mib);
+    const digest = digestOf(blob);
+    await withFsStore(async (store) => {
+      await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 0 }, async (upstream) => {
+        const fetches = new BlobFetches({ blobs: store, logger });
+        const stalled = await fetches.follow(digest, upstream.source());
+        // Never read until the blob is stored: the fetch waits for its only follower, then goes on without it.
+        assert.deepEqual(await stalled.stored, { digest, size: blob.byteLength });
+        assert.ok((await readAll(stalled.stream)).equals(blob));
+        assert.equal(upstream.opens, 1);
+        await fetches.close();
+      });
+    });
+  });
+
+  test('the fetch keeps pace with its leading follower: a slow client still reads from memory, not the ingest', async () => {
+    const blob = pattern(23, 6 * mib);
+    const digest = digestOf(blob);
+    await withFsStore(async (store) => {
+      await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 0 }, async (upstream) => {
+        const fetches = new BlobFetches({ blobs: store, logger });
+        const followed = await fetches.follow(digest, upstream.source());
+        let read = 0;
+        let ahead = 0;
+        const hash = createHash('sha256');
+        for await (const chunk of followed.stream) {
+          hash.update(chunk as Buffer);
+          read += (chunk as Buffer).byteLength;
+          ahead = Math.max(ahead, ((await store.ingestStatus(refOf(digest)))?.offset ?? blob.byteLength) - read);
+          await sleep(2);
+        }
+        assert.equal(`sha256:${hash.digest('hex')}`, digest);
+        assert.ok(ahead <= 2 * mib, `the fetch got ${ahead} bytes ahead of its only client`);
+        await fetches.close();
+      });
+    });
+  });
+
   test('a range follower reads its bytes; an unsatisfiable range is out-of-range', async () => {
     const blob = pattern(9, 2 * mib + 7);
     const digest = digestOf(blob);

@@ -12,11 +12,13 @@ export interface FetchFollowerOptions {
 }
 
 /**
- * One client's bytes of a blob being fetched: read from the ingest up to what the writer holds, then waiting
- * for more, and from the committed blob once the fetch committed (a store without `readIngest`, s3, waits for
- * that from the start). The last byte waits for the commit, whose digest check then covers every byte sent:
- * when the fetch fails instead, the stream is destroyed and the client sees a transfer broken short of the
- * length it was announced. Nothing is buffered beyond the chunk in hand and the stream's own highWaterMark.
+ * One client's bytes of a blob being fetched: taken from the fetch's latest chunks in memory while the client
+ * keeps up (the fetch keeps pace with its leading follower: `BlobFetch.reached`), read from the ingest up to what
+ * the writer holds when it is further behind, then waiting for more, and from the committed blob once the fetch
+ * committed (a store without `readIngest`, s3, waits for that from the start). The last byte waits for the
+ * commit, whose digest check then covers every byte sent: when the fetch fails instead, the stream is destroyed
+ * and the client sees a transfer broken short of the length it was announced. Nothing is buffered beyond the
+ * chunk in hand and the stream's own highWaterMark.
  */
 export class FetchFollower extends Readable {
   #fetch: BlobFetch;
@@ -26,6 +28,7 @@ export class FetchFollower extends Readable {
   #abort = new AbortController();
   #demand: (() => void) | undefined;
   #running = false;
+  #paces: boolean;
 
   constructor(options: FetchFollowerOptions) {
     super();
@@ -33,7 +36,10 @@ export class FetchFollower extends Readable {
     this.#blobs = options.blobs;
     this.#position = options.start;
     this.#end = options.end;
-    options.fetch.attach(this);
+    // The fetch keeps pace with a follower that takes its bytes from memory; not with a span of one byte (or none),
+    // which wants only what waits for the commit, nor on a store without `readIngest`, whose followers wait for it.
+    this.#paces = options.blobs.readIngest !== undefined && options.start < options.end - 1;
+    options.fetch.attach(this, this.#paces ? options.start : undefined);
   }
 
   override _read(): void {
@@ -59,15 +65,14 @@ export class FetchFollower extends Readable {
     const signal = this.#abort.signal;
     while (this.#position < this.#end) {
       signal.throwIfAborted();
+      if (await this.#pushRecent()) continue;
       const part = await this.#nextPart();
       if (!part) {
-        await this.#fetch.progress(signal);
+        // Bytes received but not yet in the ingest: the writer's acknowledgement is not announced, so look again.
+        await this.#fetch.progress(signal, this.#position < this.#fetch.received);
         continue;
       }
-      for await (const chunk of addAbortSignal(signal, part)) {
-        this.#position += (chunk as Uint8Array).byteLength;
-        if (!this.push(chunk)) await this.#demanded();
-      }
+      for await (const chunk of addAbortSignal(signal, part)) await this.#send(chunk as Uint8Array);
     }
     // The last byte waited for the commit; an empty span has none, so it waits here (a no-op otherwise).
     while (this.#fetch.state !== 'committed') {
@@ -75,6 +80,27 @@ export class FetchFollower extends Readable {
       signal.throwIfAborted();
       await this.#fetch.progress(signal);
     }
+  }
+
+  /**
+   * Pushes the bytes from the current position that the fetch still holds in memory (not the last: it waits for
+   * the commit); false when it holds none of them. A store without `readIngest` waits for the commit instead.
+   */
+  async #pushRecent(): Promise<boolean> {
+    if (!this.#blobs.readIngest) return false;
+    const chunk = this.#fetch.recent(this.#position, this.#end - 1);
+    if (!chunk) return false;
+    await this.#send(chunk);
+    return true;
+  }
+
+  /** Pushes a chunk and tells the fetch how far this follower got; resolves when the consumer wants more. */
+  async #send(chunk: Uint8Array): Promise<void> {
+    this.#position += chunk.byteLength;
+    const more = this.push(chunk);
+    // Only the last byte is left then, which waits for the commit: the fetch must not wait for this follower.
+    if (this.#paces) this.#fetch.reached(this, this.#position >= this.#end - 1 ? undefined : this.#position);
+    if (!more) await this.#demanded();
   }
 
   /** The next bytes there are to read; undefined when they are still to come. */
