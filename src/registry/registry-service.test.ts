@@ -6,7 +6,6 @@ import type { DatabaseSync } from 'node:sqlite';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { loadConfig } from '../base/config.ts';
-import { isFault } from '../base/fault.ts';
 import { createLogger } from '../base/log.ts';
 import { openDatabase } from '../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
@@ -16,6 +15,7 @@ import { DriverBlobStore } from '../store/driver-blob-store.ts';
 import { FsDriver } from '../store/fs-driver.ts';
 import { MemoryDriver } from '../store/memory-driver.ts';
 import { RegistryService } from './registry-service.ts';
+import { faultCode } from '../../test/support/fault-code.ts';
 
 let root: string;
 let db: DatabaseSync;
@@ -53,15 +53,6 @@ function body(s: string): Readable {
   return Readable.from([Buffer.from(s)]);
 }
 
-async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return isFault(err) ? err.code : `not a fault: ${String(err)}`;
-  }
-  return undefined;
-}
-
 async function blob(repository: string, content: string) {
   return service.uploadMonolithic(repository, digestOf(content), body(content));
 }
@@ -88,20 +79,20 @@ describe('uploads', () => {
     assert.deepEqual(info, { digest: digestOf('hello world'), size: 11 });
     assert.deepEqual(await service.statBlob('team/app', info.digest), info);
     assert.equal(await meta.getUpload(id), undefined);
-    assert.equal(await code(service.uploadStatus('team/app', id)), 'BLOB_UPLOAD_UNKNOWN');
+    assert.equal(await faultCode(service.uploadStatus('team/app', id)), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   test('a chunk off the current offset is RANGE_INVALID and writes nothing', async () => {
     const { id } = await service.startUpload('team/app');
     await service.appendUpload('team/app', id, body('abc'));
-    assert.equal(await code(service.appendUpload('team/app', id, body('xyz'), { range: { start: 5, end: 7 } })), 'RANGE_INVALID');
-    assert.equal(await code(service.appendUpload('team/app', id, body('xyz'), { range: { start: 0, end: 2 } })), 'RANGE_INVALID');
+    assert.equal(await faultCode(service.appendUpload('team/app', id, body('xyz'), { range: { start: 5, end: 7 } })), 'RANGE_INVALID');
+    assert.equal(await faultCode(service.appendUpload('team/app', id, body('xyz'), { range: { start: 0, end: 2 } })), 'RANGE_INVALID');
     assert.deepEqual(await service.uploadStatus('team/app', id), { offset: 3 });
   });
 
   test('a chunk longer than its range is cut at the range and refused', async () => {
     const { id } = await service.startUpload('team/app');
-    const err = await code(service.appendUpload('team/app', id, body('abcdef'), { range: { start: 0, end: 2 } }));
+    const err = await faultCode(service.appendUpload('team/app', id, body('abcdef'), { range: { start: 0, end: 2 } }));
     assert.equal(err, 'SIZE_INVALID');
     assert.deepEqual(await service.uploadStatus('team/app', id), { offset: 3 });
   });
@@ -119,8 +110,8 @@ describe('uploads', () => {
     );
     const first = service.appendUpload('team/app', id, slow);
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(await code(service.appendUpload('team/app', id, body('second'))), 'BLOB_UPLOAD_INVALID');
-    assert.equal(await code(service.finishUpload('team/app', id, digestOf('first'))), 'BLOB_UPLOAD_INVALID');
+    assert.equal(await faultCode(service.appendUpload('team/app', id, body('second'))), 'BLOB_UPLOAD_INVALID');
+    assert.equal(await faultCode(service.finishUpload('team/app', id, digestOf('first'))), 'BLOB_UPLOAD_INVALID');
     release();
     assert.deepEqual(await first, { offset: 5 });
     assert.equal((await service.finishUpload('team/app', id, digestOf('first'))).size, 5);
@@ -129,7 +120,7 @@ describe('uploads', () => {
   test('a wrong digest at finish drops the session and its bytes', async () => {
     const { id } = await service.startUpload('team/app');
     await service.appendUpload('team/app', id, body('some bytes'));
-    assert.equal(await code(service.finishUpload('team/app', id, digestOf('other'))), 'DIGEST_INVALID');
+    assert.equal(await faultCode(service.finishUpload('team/app', id, digestOf('other'))), 'DIGEST_INVALID');
     assert.equal(await meta.getUpload(id), undefined);
     assert.equal(await blobs.ingestStatus(id), undefined);
     assert.equal(await blobs.stat(digestOf('some bytes')), undefined);
@@ -147,9 +138,9 @@ describe('uploads', () => {
 
   test('sessions belong to their repository', async () => {
     const { id } = await service.startUpload('team/app');
-    assert.equal(await code(service.appendUpload('team/other', id, body('x'))), 'BLOB_UPLOAD_UNKNOWN');
-    assert.equal(await code(service.cancelUpload('team/other', id)), 'BLOB_UPLOAD_UNKNOWN');
-    assert.equal(await code(service.uploadStatus('team/app', '../../etc')), 'BLOB_UPLOAD_UNKNOWN');
+    assert.equal(await faultCode(service.appendUpload('team/other', id, body('x'))), 'BLOB_UPLOAD_UNKNOWN');
+    assert.equal(await faultCode(service.cancelUpload('team/other', id)), 'BLOB_UPLOAD_UNKNOWN');
+    assert.equal(await faultCode(service.uploadStatus('team/app', '../../etc')), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   test('cancel drops the bytes and the session, with or without an open writer', async () => {
@@ -164,16 +155,16 @@ describe('uploads', () => {
   });
 
   test('a monolithic upload with a wrong digest leaves no ingest and no link', async () => {
-    assert.equal(await code(service.uploadMonolithic('team/app', digestOf('x'), body('y'))), 'DIGEST_INVALID');
+    assert.equal(await faultCode(service.uploadMonolithic('team/app', digestOf('x'), body('y'))), 'DIGEST_INVALID');
     assert.equal(await blobs.ingestStatus('mono-id0'), undefined);
     assert.equal(await meta.getBlobLink('team/app', digestOf('y')), undefined);
     assert.equal(await meta.getRepository('team/app'), undefined, 'no repository row either');
   });
 
   test('names and digests are validated before anything is written', async () => {
-    assert.equal(await code(service.startUpload('Team/App')), 'NAME_INVALID');
-    assert.equal(await code(service.uploadMonolithic('team/app', 'sha256:nope', body('x'))), 'DIGEST_INVALID');
-    assert.equal(await code(service.statBlob('a/../b', digestOf('x'))), 'NAME_INVALID');
+    assert.equal(await faultCode(service.startUpload('Team/App')), 'NAME_INVALID');
+    assert.equal(await faultCode(service.uploadMonolithic('team/app', 'sha256:nope', body('x'))), 'DIGEST_INVALID');
+    assert.equal(await faultCode(service.statBlob('a/../b', digestOf('x'))), 'NAME_INVALID');
     assert.deepEqual(await meta.listRepositories(), []);
   });
 });
@@ -186,7 +177,7 @@ describe('mounts', () => {
     assert.equal(await service.mountBlob('target/three', info.digest, 'empty/repo'), undefined);
     assert.equal(await service.mountBlob('target/four', digestOf('nowhere')), undefined);
     assert.deepEqual(await service.statBlob('target/one', info.digest), info);
-    assert.equal(await code(service.statBlob('target/three', info.digest)), 'BLOB_UNKNOWN');
+    assert.equal(await faultCode(service.statBlob('target/three', info.digest)), 'BLOB_UNKNOWN');
   });
 });
 
@@ -209,12 +200,12 @@ describe('manifests', () => {
     const small = makeService(64);
     const config = await blob('team/app', '{}');
     const bytes = image(config, []);
-    assert.equal(await code(small.putManifest('team/app', 'v1', bytes)), 'SIZE_INVALID');
-    assert.equal(await code(service.putManifest('team/app', '-bad', bytes)), 'TAG_INVALID');
-    assert.equal(await code(service.putManifest('team/app', digestOf('other'), bytes)), 'DIGEST_INVALID');
-    assert.equal(await code(service.putManifest('team/app', 'v1', Buffer.from('{'))), 'MANIFEST_INVALID');
-    assert.equal(await code(service.putManifest('team/app', 'v1', image(config, [{ digest: digestOf('gone'), size: 4 }]))), 'MANIFEST_BLOB_UNKNOWN');
-    assert.equal(await code(service.putManifest('other/app', 'v1', bytes)), 'MANIFEST_BLOB_UNKNOWN', 'blobs must be linked in the same repository');
+    assert.equal(await faultCode(small.putManifest('team/app', 'v1', bytes)), 'SIZE_INVALID');
+    assert.equal(await faultCode(service.putManifest('team/app', '-bad', bytes)), 'TAG_INVALID');
+    assert.equal(await faultCode(service.putManifest('team/app', digestOf('other'), bytes)), 'DIGEST_INVALID');
+    assert.equal(await faultCode(service.putManifest('team/app', 'v1', Buffer.from('{'))), 'MANIFEST_INVALID');
+    assert.equal(await faultCode(service.putManifest('team/app', 'v1', image(config, [{ digest: digestOf('gone'), size: 4 }]))), 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal(await faultCode(service.putManifest('other/app', 'v1', bytes)), 'MANIFEST_BLOB_UNKNOWN', 'blobs must be linked in the same repository');
     assert.equal(await blobs.stat(digestOf(bytes)), undefined);
     assert.equal(await meta.resolveTag('team/app', 'v1'), undefined);
     await small.close();
@@ -225,7 +216,7 @@ describe('manifests', () => {
     const child = image(config, []);
     const childDigest = (await service.putManifest('team/app', digestOf(child), child)).digest;
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [{ mediaType: mediaTypes.ociManifest, digest: childDigest, size: child.length }] }));
-    assert.equal(await code(service.putManifest('team/else', 'v1', index)), 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal(await faultCode(service.putManifest('team/else', 'v1', index)), 'MANIFEST_BLOB_UNKNOWN');
     assert.equal((await service.putManifest('team/app', 'multi', index)).mediaType, mediaTypes.ociIndex);
   });
 
@@ -239,8 +230,8 @@ describe('manifests', () => {
     assert.equal((await service.resolveManifest('team/app', digest)).digest, digest);
     await service.deleteManifest('team/app', digest);
     assert.deepEqual(await service.listTags('team/app', {}), []);
-    assert.equal(await code(service.resolveManifest('team/app', digest)), 'MANIFEST_UNKNOWN');
-    assert.equal(await code(service.deleteManifest('team/app', 'b')), 'MANIFEST_UNKNOWN');
+    assert.equal(await faultCode(service.resolveManifest('team/app', digest)), 'MANIFEST_UNKNOWN');
+    assert.equal(await faultCode(service.deleteManifest('team/app', 'b')), 'MANIFEST_UNKNOWN');
   });
 
   test('referrers are an OCI index of the manifests whose subject is the digest', async () => {
@@ -268,7 +259,7 @@ describe('manifests', () => {
       manifests: [{ mediaType: mediaTypes.ociManifest, digest: put.digest, size: sbom.length, artifactType: 'application/spdx+json' }],
     });
     assert.deepEqual((await service.referrers('team/app', subject.digest, 'application/other')).manifests, []);
-    assert.equal(await code(service.referrers('team/app', 'nope')), 'DIGEST_INVALID');
+    assert.equal(await faultCode(service.referrers('team/app', 'nope')), 'DIGEST_INVALID');
   });
 });
 
@@ -277,14 +268,14 @@ describe('blobs and listings', () => {
     const info = await blob('team/app', 'shared bytes');
     await service.mountBlob('team/other', info.digest, 'team/app');
     await service.deleteBlob('team/app', info.digest);
-    assert.equal(await code(service.statBlob('team/app', info.digest)), 'BLOB_UNKNOWN');
+    assert.equal(await faultCode(service.statBlob('team/app', info.digest)), 'BLOB_UNKNOWN');
     assert.deepEqual(await service.statBlob('team/other', info.digest), info);
     await service.deleteBlob('team/other', info.digest);
     assert.deepEqual(await blobs.stat(info.digest), info, 'only garbage collection removes content');
   });
 
   test('tags of an unknown repository are NAME_UNKNOWN; the catalog pages in order', async () => {
-    assert.equal(await code(service.listTags('never/pushed', {})), 'NAME_UNKNOWN');
+    assert.equal(await faultCode(service.listTags('never/pushed', {})), 'NAME_UNKNOWN');
     for (const name of ['c/c', 'a/a', 'b/b']) await blob(name, name);
     assert.deepEqual(await service.listRepositories({ n: 2 }), ['a/a', 'b/b']);
     assert.deepEqual(await service.listRepositories({ last: 'b/b' }), ['c/c']);
@@ -331,7 +322,7 @@ describe('upload purging', () => {
       await clocked.appendUpload('purge/me', fresh.id, body('still coming'));
       const purged = await clocked.purgeUploads(new Date(Date.now() - 7 * 24 * 3600 * 1000));
       assert.deepEqual(purged, { sessions: 1, ingests: 0 });
-      assert.equal(await code(clocked.uploadStatus('purge/me', abandoned.id)), 'BLOB_UPLOAD_UNKNOWN');
+      assert.equal(await faultCode(clocked.uploadStatus('purge/me', abandoned.id)), 'BLOB_UPLOAD_UNKNOWN');
       assert.equal(await blobs.ingestStatus(abandoned.id), undefined);
       assert.deepEqual(await clocked.uploadStatus('purge/me', fresh.id), { offset: 12 });
       // A cutoff just ahead of the wall clock: the orphan's last write is older, the fresh session's start is not.

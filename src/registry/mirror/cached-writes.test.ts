@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, test } from 'node:test';
 import { loadConfig } from '../../base/config.ts';
-import { isFault } from '../../base/fault.ts';
 import { createLogger } from '../../base/log.ts';
 import { type OpenedMeta, sqliteMeta } from '../../main/open-meta.ts';
 import { openDatabase } from '../../meta/sqlite-database.ts';
@@ -12,6 +11,7 @@ import type { BlobInfo } from '../../store/blob-store.ts';
 import { DriverBlobStore } from '../../store/driver-blob-store.ts';
 import { MemoryDriver } from '../../store/memory-driver.ts';
 import { RegistryService } from '../registry-service.ts';
+import { faultCode } from '../../../test/support/fault-code.ts';
 
 // RegistryService.putCachedManifest and linkCachedBlob: what the pull-through cache (pull-through.ts) writes.
 
@@ -47,15 +47,6 @@ async function store(content: string): Promise<BlobInfo> {
   const writer = await blobs.ingest(`test-${digestOf(content).slice('sha256:'.length)}`);
   await writer.write(Readable.from([Buffer.from(content)]));
   return writer.commit({ digest: digestOf(content) });
-}
-
-async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return isFault(err) ? err.code : `not a fault: ${String(err)}`;
-  }
-  return undefined;
 }
 
 test('a cached manifest is stored before its blobs, over quota and immutable tags, with its use and tag check', async () => {
@@ -96,10 +87,10 @@ test('a cached index is stored before its children, which are recorded as its ow
 test('bytes that do not hash to the digest, a bad tag or an oversized body are refused and nothing is stored', async () => {
   const good = image('layer');
   const bad = { ...good, digest: digestOf('something else') };
-  assert.equal(await code(service.putCachedManifest('hub/app', 'latest', bad)), 'DIGEST_INVALID');
-  assert.equal(await code(service.putCachedManifest('hub/app', '-bad', good)), 'TAG_INVALID');
+  assert.equal(await faultCode(service.putCachedManifest('hub/app', 'latest', bad)), 'DIGEST_INVALID');
+  assert.equal(await faultCode(service.putCachedManifest('hub/app', '-bad', good)), 'TAG_INVALID');
   const huge = cached({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: descriptor('c', mediaTypes.ociConfig), layers: [], annotations: { pad: 'x'.repeat(service.maxManifestBytes) } });
-  assert.equal(await code(service.putCachedManifest('hub/app', 'latest', huge)), 'SIZE_INVALID');
+  assert.equal(await faultCode(service.putCachedManifest('hub/app', 'latest', huge)), 'SIZE_INVALID');
   for (const digest of [good.digest, bad.digest, huge.digest]) assert.equal(await blobs.stat(digest), undefined);
   assert.deepEqual(await stores.meta.listRepositories(), []);
 });
@@ -109,7 +100,7 @@ test('a fetched blob is linked over quota; one not stored is BLOB_UNKNOWN', asyn
   const info = await store('a layer of many bytes');
   await service.linkCachedBlob('hub/app', info);
   assert.deepEqual(await service.statBlob('hub/app', info.digest), info);
-  assert.equal(await code(service.linkCachedBlob('hub/app', { digest: digestOf('absent'), size: 6 })), 'BLOB_UNKNOWN');
+  assert.equal(await faultCode(service.linkCachedBlob('hub/app', { digest: digestOf('absent'), size: 6 })), 'BLOB_UNKNOWN');
   assert.equal(await stores.meta.getBlobLink('hub/app', digestOf('absent')), undefined);
 });
 
