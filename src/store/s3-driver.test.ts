@@ -175,7 +175,9 @@ describe('S3Driver on Ceph radosgw, in the bucket', () => {
     const gc = collector();
     try {
       const store = new DriverBlobStore({ driver: f.driver });
-      const count = 16;
+      // 32 writers keeping their 8 MiB part would hold 256 MiB; the bound leaves room for the few request bodies
+      // the SDK's keep-alive sockets still reference after a request (a CI run saw 28 MiB with 16 writers).
+      const count = 32;
       gc();
       const before = process.memoryUsage().arrayBuffers;
       const writers = [];
@@ -186,7 +188,7 @@ describe('S3Driver on Ceph radosgw, in the bucket', () => {
       }
       gc();
       const held = (process.memoryUsage().arrayBuffers - before) / mib;
-      assert.ok(held < 16, `${count} idle writers with 6 MiB each below a part hold ${held.toFixed(1)} MiB`);
+      assert.ok(held < 40, `${count} idle writers with 6 MiB each below a part hold ${held.toFixed(1)} MiB`);
       for (const [i, writer] of writers.entries()) {
         await writer.write(Readable.from([pattern(i + 6 * mib, 3 * mib)]));
         const digest = digestOf(pattern(i, 9 * mib));
