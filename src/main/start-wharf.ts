@@ -130,7 +130,11 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   const auth = await createAuthServices({ config, users: stores.users, logger, limiter: replica?.loginLimiter, secrets: stores.secrets });
   const app = createHttpServer(config, logger);
   const idle = collectWhenIdle();
-  app.addHook('onResponse', async () => idle.touch());
+  // A callback hook, not an async one: it runs on every response, and needs no promise.
+  app.addHook('onResponse', (_request, _reply, done) => {
+    idle.touch();
+    done();
+  });
   app.addHook('onClose', async () => idle.stop());
   const metrics = await serveRegistryMetrics(app, { ...deps, authorizer: auth.authorizer });
   const { endpoints } = config.registry.notifications;

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { GcIndex } from './gc-index.ts';
-import type { MetaTransaction } from './meta-transaction.ts';
-import type { MetadataStore } from './metadata-store.ts';
 import { describeMirrorStore } from './mirror-conformance.ts';
-import type { MirrorStore } from './mirror-store.ts';
-import type { RetentionIndex } from './retention-index.ts';
-import type { UserRecord, UserStore } from './user-store.ts';
-import type { V1Store } from './v1-store.ts';
+import type { MetaStores } from './meta-stores.ts';
+import type { MetadataStore } from './metadata-store.ts';
+import type { UserRecord } from './user-store.ts';
 
 /** Every store of one fresh backend (one database), as openMeta composes them. */
-export interface StoresFixture {
-  meta: MetadataStore;
-  users: UserStore;
-  v1: V1Store;
-  gc: GcIndex;
-  retention: RetentionIndex;
-  mirror: MirrorStore;
-  transaction: MetaTransaction;
+export interface StoresFixture extends Pick<MetaStores, 'meta' | 'users' | 'v1' | 'gc' | 'retention' | 'mirror' | 'transaction'> {
   /** Runs SQL with literal values only (a case that needs a row no store method writes). */
   exec(sql: string): Promise<void>;
   cleanup(): Promise<void>;
