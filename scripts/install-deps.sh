@@ -4,7 +4,8 @@
 #     (base images are built from it), curl, openssl, htpasswd (apache2-utils), mount/umount, ps;
 #   - the anchors the benchmarks compare against: distribution 2.8.2 (docker-registry), dockerd, and wrk;
 #   - a C++ toolchain and python3 for node-gyp (node-pty has no linux prebuild), and npm when it is missing;
-#   - git, which the engine runs to clone git build contexts (`docker build` with `remote=` a git URL);
+#   - git, which the engine runs to clone git build contexts (`docker build` with `remote=` a git URL) and the
+#     hub runs for automated builds; chromium, the browser the UI tests drive (playwright-core, no download);
 #   - Ceph 16 (ceph-mon, ceph-osd, radosgw): the S3 server the S3 storage driver is tested against, a
 #     single-node cluster in a temp dir started by test/support/ceph.ts (policy-rc.d keeps its units stopped);
 # then the npm dependencies, Node 24 among them (the `node` package). Idempotent: apt runs only when something is
@@ -16,7 +17,7 @@ packages=(
   skopeo docker.io docker-registry busybox-static runc containerd
   iproute2 iptables openssl ca-certificates curl util-linux mount procps tar gzip apache2-utils wrk
   python3 make g++ bzip2 xz-utils zstd attr docker-compose python3-docker tini git
-  postgresql haproxy
+  postgresql haproxy chromium
   ceph-mon ceph-osd radosgw
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

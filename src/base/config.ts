@@ -290,6 +290,23 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** The web UI and its JSON API on the registry's server, and automated builds (docs/api.md). */
+  hub: z
+    .strictObject({
+      ui: z.boolean().default(true),
+      sessionTtlSeconds: z.number().int().min(60).default(43_200),
+      activityKeep: z.number().int().min(100).default(100_000),
+      builds: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          concurrency: z.number().int().min(1).max(16).default(1),
+          perRepository: z.number().int().min(1).max(16).default(1),
+          queuePerRepository: z.number().int().min(1).max(1000).default(10),
+          timeoutSeconds: z.number().int().min(10).default(3600),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

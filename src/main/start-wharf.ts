@@ -214,8 +214,9 @@ function createHttpServer(config: Config, logger: Logger): FastifyInstance {
     requestTimeout: 0,
   });
   app.get('/health', async () => ({ status: 'ok' }));
-  // As registry:2: `/` is an empty 200 that load balancers probe, any other unknown path Go's plain 404.
-  app.get('/', async (_request, reply) => reply.header('cache-control', 'no-cache').send(''));
+  // As registry:2: `/` is an empty 200 that load balancers probe (the UI's page when hub.ui is on, src/hub), any
+  // other unknown path Go's plain 404.
+  if (!config.hub.ui) app.get('/', async (_request, reply) => reply.header('cache-control', 'no-cache').send(''));
   app.setNotFoundHandler((_request, reply) => {
     reply.code(404).header('docker-distribution-api-version', 'registry/2.0').type('text/plain; charset=utf-8').send('404 page not found\n');
   });
