@@ -7,30 +7,47 @@ import { Session } from 'node:inspector/promises';
  * RSS): the old space is collected only when allocation reaches its limit, an idle process allocates nothing,
  * and a plain full collection (`gc()`) leaves the freed pages in V8's pool.
  *
- * `touch` marks activity; a tick that finds the window before it busy and its own quiet collects once.
+ * `touch` counts a response. A tick whose window saw more than `quietCount` responses arms the collector; the first
+ * later window with at most that many collects once. Quiet is "few", not "none": a long upload that starts the
+ * moment a burst ends (one PATCH streaming for seconds, a handful of small requests around it) is exactly when
+ * the burst's garbage should go, and waiting for silence let it sit there through the whole push.
  */
 export interface IdleCollector {
   touch(): void;
   stop(): void;
 }
 
-export function collectWhenIdle(options: { intervalMs?: number; collect?: () => Promise<void> } = {}): IdleCollector {
+export interface IdleCollectorOptions {
+  intervalMs?: number;
+  /** Responses per window that still count as quiet. */
+  quietCount?: number;
+  /** Collections are at least this far apart, so traffic hovering around the threshold cannot keep collecting. */
+  minGapMs?: number;
+  collect?: () => Promise<void>;
+}
+
+export function collectWhenIdle(options: IdleCollectorOptions = {}): IdleCollector {
   const collect = options.collect ?? collectAllGarbage;
-  let busy = false;
+  const quietCount = options.quietCount ?? 5;
+  const minGapMs = options.minGapMs ?? 10_000;
+  let responses = 0;
   let armed = false;
+  let lastCollection = -Infinity;
   const timer = setInterval(() => {
+    const busy = responses > quietCount;
+    responses = 0;
     if (busy) {
-      busy = false;
       armed = true;
-    } else if (armed) {
+    } else if (armed && Date.now() - lastCollection >= minGapMs) {
       armed = false;
+      lastCollection = Date.now();
       collect().catch(() => {});
     }
-  }, options.intervalMs ?? 5000);
+  }, options.intervalMs ?? 1000);
   timer.unref();
   return {
     touch: () => {
-      busy = true;
+      responses++;
     },
     stop: () => clearInterval(timer),
   };
