@@ -8,8 +8,9 @@
 #     hub runs for automated builds; chromium, the browser the UI tests drive (playwright-core, no download);
 #   - Ceph 16 (ceph-mon, ceph-osd, radosgw): the S3 server the S3 storage driver is tested against, a
 #     single-node cluster in a temp dir started by test/support/ceph.ts (policy-rc.d keeps its units stopped);
-# then the npm dependencies, Node 24 among them (the `node` package). Idempotent: apt runs only when something is
-# missing, npm ci only when node_modules does not match the lockfile.
+# then the npm dependencies, Node 24 among them (the `node` package), and the web UI's bundle (dist/ui). Idempotent:
+# apt runs only when something is missing, npm ci only when node_modules does not match the lockfile, the UI build
+# only when its sources changed.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
@@ -52,3 +53,5 @@ else
   npm install --no-audit --no-fund
 fi
 node_modules/node/bin/node --version
+# The web UI's bundle (dist/ui), served by the registry; skipped when it is newer than its sources.
+node_modules/node/bin/node scripts/build-ui.ts

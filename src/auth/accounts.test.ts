@@ -55,6 +55,24 @@ describe('accounts', () => {
     assert.ok(!(await accounts.nameTaken('newcomer')));
   });
 
+  test('inHtpasswd names what the file holds; a store row disabling a file name disables it too', async () => {
+    const accounts = make();
+    assert.equal(accounts.inHtpasswd('both'), true);
+    assert.equal(accounts.inHtpasswd('filer'), true);
+    assert.equal(accounts.inHtpasswd('alice'), false);
+    assert.ok((await accounts.login('both', 'file-pw', '1.1.1.1')).ok, 'cached now');
+    await users.updateUser('both', { disabled: true });
+    try {
+      assert.deepEqual(await accounts.login('both', 'file-pw', '1.1.1.1'), { ok: false, reason: 'invalid' });
+      assert.equal(await accounts.identityOf('both'), undefined);
+      assert.equal(await accounts.current('both'), undefined);
+    } finally {
+      await users.updateUser('both', { disabled: false });
+    }
+    assert.ok((await accounts.login('both', 'file-pw', '1.1.1.1')).ok);
+    assert.equal((await accounts.current('both'))?.principal.identity.admin, false, 'the store row\'s admin flag is not the file account\'s');
+  });
+
   test('the htpasswd file is re-read when it changes', async () => {
     const accounts = make();
     assert.equal((await accounts.login('late', 'late-pw', '1.1.1.1')).ok, false);
@@ -87,6 +105,24 @@ describe('accounts', () => {
     assert.ok((await accounts.login('changer', 'new-pw', '1.1.1.1')).ok);
     await users.deleteUser('changer');
     assert.equal((await accounts.login('changer', 'new-pw', '1.1.1.1')).ok, false);
+  });
+
+  test('a disabled user is nobody (password, robot tokens, refreshes) but keeps the name; enabled, back at once', async () => {
+    await users.addUser({ name: 'sleeper', passwordHash: await bcrypt.hash('sleep-pw', 4), admin: false, email: '', createdAt: '' });
+    const token = newAccessToken();
+    await users.addToken({ id: token.id, user: 'sleeper', secretHash: token.secretHash, scopes: ['repository:sleeper/*:pull'], description: '', createdAt: '' });
+    const accounts = make();
+    assert.ok((await accounts.login('sleeper', 'sleep-pw', '1.1.1.1')).ok, 'cached now');
+    await users.updateUser('sleeper', { disabled: true });
+    assert.deepEqual(await accounts.login('sleeper', 'sleep-pw', '1.1.1.1'), { ok: false, reason: 'invalid' });
+    assert.equal((await accounts.login('sleeper', token.password, '1.1.1.1')).ok, false);
+    assert.equal(await accounts.current('sleeper'), undefined);
+    assert.equal(await accounts.current('sleeper', token.id), undefined);
+    assert.equal(await accounts.identityOf('sleeper'), undefined);
+    assert.equal(await accounts.nameTaken('sleeper'), true, 'nobody can sign up with a disabled name');
+    await users.updateUser('sleeper', { disabled: false });
+    assert.ok((await accounts.login('sleeper', 'sleep-pw', '1.1.1.1')).ok);
+    assert.ok((await accounts.login('sleeper', token.password, '1.1.1.1')).ok);
   });
 
   test('robot tokens sign in as their user, capped by their scopes, until revoked', async () => {

@@ -122,31 +122,35 @@ export class Accounts {
     return this.login(credentials.username, credentials.password, ip);
   }
 
-  /** The identity behind a name whose credentials were checked earlier (token subjects). */
+  /** The identity behind a name whose credentials were checked earlier (token subjects); undefined when disabled or gone. */
   async identityOf(username: string): Promise<Identity | undefined> {
-    if (this.#htpasswdEntries().has(username)) return { account: username, admin: false };
-    const user = await this.users.getUser(username);
-    return user ? { account: user.name, admin: user.admin } : undefined;
+    return (await this.#lookup(username))?.principal.identity;
   }
 
-  /** True when the name is held by the htpasswd file or the user store (sign-up must refuse it). */
+  /**
+   * True when the htpasswd file (auth.htpasswd) holds the name: its password and role are the file's, so changing a
+   * store row of the same name would change nothing (the API and CLI refuse to).
+   */
+  inHtpasswd(username: string): boolean {
+    return this.#htpasswdEntries().has(username);
+  }
+
+  /** True when the name is held by the htpasswd file or the user store, disabled or not (sign-up must refuse it). */
   async nameTaken(username: string): Promise<boolean> {
-    return (await this.identityOf(username)) !== undefined;
+    return this.#htpasswdEntries().has(username) || (await this.users.getUser(username)) !== undefined;
   }
 
-  /** Re-reads a principal for a refresh: undefined once the user is gone or the robot token revoked. */
+  /** Re-reads a principal for a refresh: undefined once the user is gone or disabled, or the robot token revoked. */
   async current(username: string, tokenId?: string): Promise<CurrentPrincipal | undefined> {
     if (tokenId) {
       const token = await this.users.getToken(tokenId);
       if (!token || token.revokedAt || token.user !== username) return undefined;
       const user = await this.users.getUser(username);
-      if (!user) return undefined;
+      if (!user || user.disabled) return undefined;
       return { principal: robotPrincipal(user, token.id, token.scopes), credential: token.secretHash };
     }
-    const file = this.#htpasswdEntries().get(username);
-    if (file) return { principal: { identity: { account: username, admin: false } }, credential: file };
-    const user = await this.users.getUser(username);
-    return user ? { principal: { identity: { account: user.name, admin: user.admin } }, credential: user.passwordHash } : undefined;
+    const found = await this.#lookup(username);
+    return found && { principal: found.principal, credential: found.hash };
   }
 
   async #verify(username: string, password: string): Promise<Principal | undefined> {
@@ -166,13 +170,16 @@ export class Accounts {
 
   /**
    * The htpasswd file wins over the user store: it is what the operator configured for this mode, and a name in
-   * it must not be taken over by an account of the same name created later (v1 sign-up, `wharf user add`).
+   * it must not be taken over by an account of the same name created later (v1 sign-up, `wharf user add`). A
+   * disabled user is nobody here (the dummy hash is compared instead, so it costs what a check costs), even one the
+   * file holds: a store row's `disabled` flag is the one switch that reaches a file account too.
    */
   async #lookup(username: string): Promise<{ hash: string; principal: Principal } | undefined> {
     const file = this.#htpasswdEntries().get(username);
-    if (file) return { hash: file, principal: { identity: { account: username, admin: false } } };
     const user = await this.users.getUser(username);
-    return user ? { hash: user.passwordHash, principal: { identity: { account: user.name, admin: user.admin } } } : undefined;
+    if (user?.disabled) return undefined;
+    if (file) return { hash: file, principal: { identity: { account: username, admin: false } } };
+    return user && { hash: user.passwordHash, principal: { identity: { account: user.name, admin: user.admin } } };
   }
 
   async #bcryptCached(username: string, password: string, hash: string): Promise<boolean> {
@@ -203,7 +210,7 @@ export class Accounts {
     const presented = Buffer.from(sha256(match[2]), 'hex');
     if (stored.length !== presented.length || !timingSafeEqual(presented, stored)) return undefined;
     const user = await this.users.getUser(username);
-    return user ? robotPrincipal(user, token.id, token.scopes) : undefined;
+    return user && !user.disabled ? robotPrincipal(user, token.id, token.scopes) : undefined;
   }
 
   /** Re-read when the file's mtime, ctime (a chmod) or size changes; an absent file holds nobody. */

@@ -9,7 +9,7 @@ import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { Command } from 'commander';
-import { loadConfig } from '../base/config.ts';
+import { type ConfigInput, loadConfig } from '../base/config.ts';
 import { openDatabase } from '../meta/sqlite-database.ts';
 import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
 import { Accounts } from './accounts.ts';
@@ -25,11 +25,11 @@ describe('wharf user and wharf token', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   /** Runs one command line in-process, as `wharf …` would, with `input` on stdin; returns stdout lines. */
-  async function wharf(args: string[], input = ''): Promise<string[]> {
+  async function wharf(args: string[], input = '', auth: ConfigInput['auth'] = {}): Promise<string[]> {
     const out: string[] = [];
     const open = async (flags: { root?: string }): Promise<AdminContext> => {
       const stores = sqliteMeta(openDatabase(join(flags.root ?? root, 'meta.db')), 'test');
-      return { config: loadConfig({ overrides: { root: flags.root ?? root } }), stores, close: () => stores.close() };
+      return { config: loadConfig({ overrides: { root: flags.root ?? root, auth } }), stores, close: () => stores.close() };
     };
     const program = new Command('wharf').exitOverride().configureOutput({ writeErr: () => {} });
     registerAuthCommands(program, open, (c) => c.option('--root <dir>'), {
@@ -78,6 +78,17 @@ describe('wharf user and wharf token', () => {
     await assert.rejects(wharf(['user', 'del', 'temp']), /does not exist/);
   });
 
+  test('user disable refuses the password until user enable, and list shows it', async () => {
+    const login = () => users((store) => new Accounts({ users: store, limiter: new RateLimiter({ limit: 100, windowSeconds: 60 }) }).login('alice', 'new alice secret', '127.0.0.1'));
+    assert.equal((await login()).ok, true);
+    assert.deepEqual(await wharf(['user', 'disable', 'alice']), ['user alice disabled']);
+    assert.equal((await login()).ok, false);
+    assert.deepEqual((await wharf(['user', 'list']))[0], 'alice\tuser (disabled)\t\t2030-01-01T00:00:00.000Z');
+    assert.deepEqual(await wharf(['user', 'enable', 'alice']), ['user alice enabled']);
+    assert.equal((await login()).ok, true);
+    await assert.rejects(wharf(['user', 'disable', 'ghost']), /does not exist/);
+  });
+
   test('user import takes bcrypt users from an htpasswd file and keeps existing names', async () => {
     const file = join(root, 'htpasswd');
     const line = (name: string, pw: string) => execFileSync('htpasswd', ['-nbB', name, pw]).toString().trim();
@@ -87,6 +98,20 @@ describe('wharf user and wharf token', () => {
       new Accounts({ users: store, limiter: new RateLimiter({ limit: 5, windowSeconds: 60 }) }).login('imported', 'imported-pw', '127.0.0.1'),
     );
     assert.equal(login.ok, true, 'the $2y$ hash works as imported');
+  });
+
+  test('user passwd, disable and enable refuse a name the htpasswd file holds (its entry wins, the change would do nothing)', async () => {
+    const file = join(root, 'htpasswd-shadow');
+    writeFileSync(file, execFileSync('htpasswd', ['-nbB', 'alice', 'file-pw']).toString());
+    const auth = { mode: 'htpasswd' as const, htpasswd: file };
+    const managed = { kind: 'conflict', message: 'alice is managed by the htpasswd file (auth.htpasswd): change it there' };
+    const before = await users((s) => s.getUser('alice'));
+    await assert.rejects(wharf(['user', 'disable', 'alice'], '', auth), managed);
+    await assert.rejects(wharf(['user', 'enable', 'alice'], '', auth), managed);
+    await assert.rejects(wharf(['user', 'passwd', 'alice', '--password-stdin'], 'another-secret', auth), managed);
+    assert.deepEqual(await users((s) => s.getUser('alice')), before, 'the store row is untouched');
+    assert.deepEqual(await wharf(['user', 'disable', 'root'], '', auth), ['user root disabled'], 'names the file does not hold still change');
+    await wharf(['user', 'enable', 'root'], '', auth);
   });
 
   test('token create prints the secret once and stores its hash; list and revoke', async () => {

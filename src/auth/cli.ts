@@ -14,11 +14,11 @@ import type { Config } from '../base/config.ts';
 import { Fault } from '../base/fault.ts';
 import type { MetaStores } from '../meta/meta-stores.ts';
 import type { UserStore } from '../meta/user-store.ts';
+import { htpasswdManaged, isValidUserName, maxPasswordLength, minPasswordLength, robotTokenScopes, validUserName } from './account-rules.ts';
 import { hashPassword, newAccessToken } from './accounts.ts';
 import { generateCertificates } from './cert-generate.ts';
 import { tokenKeyDir } from './create-authorizer.ts';
 import { readHtpasswd } from './htpasswd.ts';
-import { parseScopes } from './scope.ts';
 import { ensureTokenCertificate, tokenCertFile } from './token-certificate.ts';
 import { loadOrCreateTokenKeys, tokenKeySeedSecret } from './token-keys.ts';
 
@@ -44,11 +44,6 @@ const processIo: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   now: () => new Date(),
 };
-
-const minPasswordLength = 6;
-const maxPasswordLength = 1024;
-// Everything a robot token may do is still capped by its user's ACL.
-const everything = ['repository:**:pull,push,delete', 'registry:catalog:*'];
 
 interface Deps {
   open: OpenAdminContext;
@@ -104,7 +99,8 @@ function registerUserCommands(user: Command, deps: Deps, addCommon: AddCommon): 
   addCommon(user.command('passwd <name>').description('change a password read from stdin'))
     .option('--password-stdin', 'read the password from stdin (the only way)')
     .action((name: string, flags: Flags) =>
-      withUsers(deps, flags, async (users) => {
+      withUsers(deps, flags, async (users, ctx) => {
+        refuseHtpasswdName(ctx.config, name);
         await users.updateUser(name, { passwordHash: await hashPassword(await readPassword(deps.io)) });
         deps.io.out(`password of ${name} changed`);
       }),
@@ -115,9 +111,24 @@ function registerUserCommands(user: Command, deps: Deps, addCommon: AddCommon): 
       deps.io.out(`user ${name} deleted`);
     }),
   );
-  addCommon(user.command('list').description('list users: name, role, email, created')).action((flags: Flags) =>
+  addCommon(user.command('list').description('list users: name, role (and "(disabled)"), email, created')).action((flags: Flags) =>
     withUsers(deps, flags, async (users) => {
-      for (const u of await users.listUsers()) deps.io.out(`${u.name}\t${u.admin ? 'admin' : 'user'}\t${u.email}\t${u.createdAt}`);
+      for (const u of await users.listUsers()) deps.io.out(`${u.name}\t${u.admin ? 'admin' : 'user'}${u.disabled ? ' (disabled)' : ''}\t${u.email}\t${u.createdAt}`);
+    }),
+  );
+  addCommon(user.command('disable <name>').description('refuse the user\'s password, robot tokens and UI sessions everywhere')).action((name: string, flags: Flags) =>
+    withUsers(deps, flags, async (users, ctx) => {
+      refuseHtpasswdName(ctx.config, name);
+      await users.updateUser(name, { disabled: true });
+      await ctx.stores.sessions.deleteUser(name);
+      deps.io.out(`user ${name} disabled`);
+    }),
+  );
+  addCommon(user.command('enable <name>').description('let a disabled user sign in again')).action((name: string, flags: Flags) =>
+    withUsers(deps, flags, async (users, ctx) => {
+      refuseHtpasswdName(ctx.config, name);
+      await users.updateUser(name, { disabled: false });
+      deps.io.out(`user ${name} enabled`);
     }),
   );
   addCommon(user.command('import <htpasswd>').description('import the bcrypt users of an htpasswd file (existing names are kept)')).action(
@@ -149,8 +160,7 @@ function registerTokenCommands(token: Command, deps: Deps, addCommon: AddCommon)
     .action((flags: Flags & { user: string; scope: string[]; description: string }) =>
       withUsers(deps, flags, async (users) => {
         if (!(await users.getUser(flags.user))) throw new Fault('not-found', `user ${flags.user} does not exist`);
-        const scopes = flags.scope.length ? flags.scope.flatMap((s) => s.split(' ')).filter(Boolean) : everything;
-        parseScopes(scopes, { namePatterns: true });
+        const scopes = robotTokenScopes(flags.scope);
         const created = newAccessToken();
         await users.addToken({ id: created.id, user: flags.user, secretHash: created.secretHash, scopes, description: flags.description, createdAt: deps.io.now().toISOString() });
         deps.io.out(created.password);
@@ -182,16 +192,9 @@ async function withUsers(deps: Deps, flags: Flags, work: (users: UserStore, ctx:
   }
 }
 
-/** User names become repository namespaces (`<account>/…`), so they follow the name grammar's characters. */
-export function isValidUserName(name: string): boolean {
-  return /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/.test(name) && name.length >= 2;
-}
-
-function validUserName(name: string): string {
-  if (!isValidUserName(name)) {
-    throw new Fault('invalid-argument', `invalid user name "${name.slice(0, 70)}": 2-64 of a-z 0-9 . _ -, starting and ending with a letter or digit`);
-  }
-  return name;
+/** The file's entry wins over a store row of the same name (accounts.ts): changing the row would change nothing. */
+function refuseHtpasswdName(config: Config, name: string): void {
+  if (shadowedByHtpasswd(config, name)) throw htpasswdManaged(name);
 }
 
 function shadowedByHtpasswd(config: Config, name: string): boolean {

@@ -136,6 +136,29 @@ describe('token mode: what the registry accepts', () => {
     assert.equal(denial(await authorize(bearer(token), [repo('alice/app', 'pull')])).message, 'token revoked');
   });
 
+  test('disabling the user voids the access tokens already issued to it, password and robot alike', async () => {
+    await f.addUser('carol', 'carol-pw');
+    const robot = await f.addRobot('carol', ['repository:carol/*:pull']);
+    const byPassword = await issue([repo('carol/app', 'pull')], 'carol');
+    const byRobot = (await f.auth.tokens!.issue({ account: 'carol', admin: false, tokenId: robot.id }, [repo('carol/app', 'pull')])).token;
+    assert.equal((await authorize(bearer(byPassword), [repo('carol/app', 'pull')])).allowed, true);
+    await f.users.updateUser('carol', { disabled: true });
+    assert.equal(denial(await authorize(bearer(byPassword), [repo('carol/app', 'pull')])).message, 'token revoked');
+    assert.equal(denial(await authorize(bearer(byRobot), [repo('carol/app', 'pull')])).message, 'token revoked');
+    await f.users.updateUser('carol', { disabled: false });
+    assert.equal((await authorize(bearer(byPassword), [repo('carol/app', 'pull')])).allowed, true);
+  });
+
+  test('a deleted user\'s access tokens stop working at once, like a disabled one\'s', async () => {
+    await f.addUser('dave', 'dave-pw');
+    const token = await issue([repo('dave/app', 'pull')], 'dave');
+    assert.equal((await authorize(bearer(token), [repo('dave/app', 'pull')])).allowed, true);
+    await f.users.deleteUser('dave');
+    assert.equal(denial(await authorize(bearer(token), [repo('dave/app', 'pull')])).message, 'token revoked');
+    const ghost = await issue([repo('ghost/app', 'pull')], 'ghost');
+    assert.equal(denial(await authorize(bearer(ghost), [repo('ghost/app', 'pull')])).message, 'token revoked', 'nor one for a name never on record');
+  });
+
   test('the challenge realm follows config, publicUrl and a sane Host header', async () => {
     const authorizer = f.auth.authorizer as TokenAuthorizer;
     assert.equal(authorizer.challenge({ host: 'registry.example:443', secure: true }, []), 'Bearer realm="https://registry.example:443/auth/token",service="wharf-registry"');
@@ -174,6 +197,18 @@ describe('token mode: an outside issuer\'s subject is not a local account', () =
     const decision = await f.auth.authorizer.authorize(bearer(token), [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
     assert.ok(decision.allowed);
     assert.deepEqual(decision.identity, { account: 'root', admin: false });
+    // A subject that is no local account at all is the outside issuer's business: still accepted.
+    const outsider = await new SignJWT({ access: [repo('team/app', 'pull')] })
+      .setProtectedHeader({ alg: 'ES256', kid: 'outside-1' })
+      .setIssuer('wharf')
+      .setAudience('wharf-registry')
+      .setSubject('outsider')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(outside.privateKey);
+    const outsiderDecision = await f.auth.authorizer.authorize(bearer(outsider), [repo('team/app', 'pull')]);
+    assert.ok(outsiderDecision.allowed);
+    assert.deepEqual(outsiderDecision.identity, { account: 'outsider', admin: false });
     // wharf's own token for the same account still carries the flag.
     const own = (await f.auth.tokens!.issue({ account: 'root', admin: true }, [repo('x/y', 'pull')])).token;
     const ownDecision = await f.auth.authorizer.authorize(bearer(own), [repo('x/y', 'pull')]);

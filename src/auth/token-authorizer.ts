@@ -63,13 +63,15 @@ export class TokenAuthorizer implements Authorizer {
   }
 
   /**
-   * Who the token speaks for, re-read so that admin flags and a robot token's scopes hold for the catalog. A robot
-   * token revoked since the access token was issued voids it at once (undefined).
+   * Who one of our own tokens speaks for, re-read so that admin flags and a robot token's scopes hold for the
+   * catalog. Our token server issues tokens only to local accounts (an outside issuer's are `external`, read by
+   * externalIdentity), so a subject that is no longer one — a robot token revoked, an account disabled or deleted
+   * since the access token was issued — voids it at once (undefined).
    */
   async #identity(subject: string, tokenId: string | undefined): Promise<Identity | undefined> {
     if (!subject) return { admin: false };
     if (tokenId) return (await this.#accounts.current(subject, tokenId))?.principal.identity;
-    return (await this.#accounts.identityOf(subject)) ?? { account: subject, admin: false };
+    return this.#accounts.identityOf(subject);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type AdminContext, registerAuthCommands } from '../auth/cli.ts';
 import { openMeta } from '../main/open-meta.ts';
+import { registerAutobuildCommands } from './autobuild-command.ts';
 import { addCommonOptions, addMetaOptions, type CommonFlags, configFromFlags, type MetaFlags } from './config-options.ts';
 import { registerGcCommand } from './gc-command.ts';
 import { registerQuotaCommands } from './quota-command.ts';
@@ -19,4 +20,5 @@ export function registerAdminCommands(program: Command): void {
   registerGcCommand(program, openAdminContext, addCommon);
   registerQuotaCommands(program, openAdminContext, addCommon);
   registerRetentionCommand(program, openAdminContext, addCommon);
+  registerAutobuildCommands(program, openAdminContext, addCommon);
 }

@@ -4,7 +4,7 @@ import { EngineRoots } from '../registry/gc/engine-roots.ts';
 import { GarbageCollector } from '../registry/gc/garbage-collector.ts';
 import { openBlobStore } from '../main/open-blob-store.ts';
 import { openReplicaCoordination } from '../main/open-replica-coordination.ts';
-import { ExclusiveCollector } from '../registry/exclusive-collector.ts';
+import { GcRuns } from '../hub/admin/gc-runs.ts';
 import { cacheExpiryCutoff, expireCache } from '../registry/mirror/expire-cache.ts';
 import type { AdminContext } from '../auth/cli.ts';
 
@@ -47,9 +47,10 @@ export function registerGcCommand(
           const expired = await expireCache({ meta: context.stores.meta, mirror: context.stores.mirror, blobs, cutoff, logger });
           out(`expired ${expired.manifests} cached manifests unused since ${cutoff.toISOString()}, ${expired.tags} tags; unlinked ${expired.unlinked} blobs`);
         }
-        const collector = replica.gcLock && !flags.dryRun ? new ExclusiveCollector(local, replica.gcLock) : local;
+        // Recorded as a run (GET /api/v1/gc/runs lists it), under the replicas' lock unless a dry run.
+        const runs = new GcRuns({ collector: local, lock: replica.gcLock, store: context.stores.gcRuns, logger, ...context.config.registry.gc });
         const started = performance.now();
-        const result = await collector.collect({
+        const result = await runs.run('cli', {
           graceSeconds,
           dryRun: flags.dryRun ?? false,
           deleteUntagged: flags.deleteUntagged ?? false,

@@ -2,6 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { Fault } from '../base/fault.ts';
 import { apiError, hubErrorHandler } from './api-errors.ts';
 import type { HubDeps } from './hub-deps.ts';
+import { registerSessionRoutes } from './routes/session-routes.ts';
+import { registerTokensRoutes } from './routes/tokens-routes.ts';
+import { registerUsersRoutes } from './routes/users-routes.ts';
+import { registerAclRoutes } from './routes/acl-routes.ts';
+import { registerBuildsRoutes } from './routes/builds-routes.ts';
+import { registerHooksRoutes } from './routes/hooks-routes.ts';
+import { registerActivityRoutes } from './routes/activity-routes.ts';
+import { registerGcRoutes } from './routes/gc-routes.ts';
+import { registerQuotasRoutes } from './routes/quotas-routes.ts';
+import { registerStaticUi } from './static-ui.ts';
+import { registerManifestRoutes } from './routes/manifest-routes.ts';
+import { registerRepositoriesRoutes } from './routes/repositories-routes.ts';
+import { registerTagsRoutes } from './routes/tags-routes.ts';
 
 const maxJsonBytes = 64 * 1024;
 
@@ -10,6 +23,7 @@ const maxJsonBytes = 64 * 1024;
  * parser, error handler and 404), and the web UI at `/` and `/ui/` when `hub.ui` is on.
  */
 export function registerHub(app: FastifyInstance, deps: HubDeps): void {
+  if (deps.config.hub.ui) registerStaticUi(app);
   app.register(
     async (api) => {
       api.removeAllContentTypeParsers();
@@ -23,6 +37,18 @@ export function registerHub(app: FastifyInstance, deps: HubDeps): void {
       api.setErrorHandler(hubErrorHandler(deps.logger));
       api.setNotFoundHandler((request, reply) => reply.code(404).send(apiError('NOT_FOUND', `no API endpoint ${request.method} ${request.url.split('?')[0]}`)));
       // Each part registers its routes here (one line each).
+      registerSessionRoutes(api, deps);
+      registerUsersRoutes(api, deps);
+      registerTokensRoutes(api, deps);
+      registerActivityRoutes(api, deps);
+      registerAclRoutes(api, deps);
+      registerQuotasRoutes(api, deps);
+      registerGcRoutes(api, deps);
+      registerRepositoriesRoutes(api, deps);
+      registerTagsRoutes(api, deps);
+      registerManifestRoutes(api, deps);
+      registerBuildsRoutes(api, deps);
+      registerHooksRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -5,11 +5,15 @@ import type { Config } from '../base/config.ts';
 import type { OpenedMeta } from './opened-meta.ts';
 import { isPostgresUrl } from '../meta/meta-url.ts';
 import { openDatabase, runAtomically } from '../meta/sqlite-database.ts';
+import { SqliteActivityStore } from '../meta/sqlite-activity-store.ts';
+import { SqliteBuildStore } from '../meta/sqlite-build-store.ts';
 import { SqliteGcIndex } from '../meta/sqlite-gc-index.ts';
+import { SqliteGcRunStore } from '../meta/sqlite-gc-run-store.ts';
 import { SqliteMetadataStore } from '../meta/sqlite-metadata-store.ts';
 import { SqliteMirrorStore } from '../meta/sqlite-mirror-store.ts';
 import { SqliteRetentionIndex } from '../meta/sqlite-retention-index.ts';
 import { SqliteSecretStore } from '../meta/sqlite-secret-store.ts';
+import { SqliteSessionStore } from '../meta/sqlite-session-store.ts';
 import { SqliteUserStore } from '../meta/sqlite-user-store.ts';
 import { SqliteV1Store } from '../meta/sqlite-v1-store.ts';
 import type { NotificationQueue } from '../registry/notifications/notification-queue.ts';
@@ -40,6 +44,10 @@ export function sqliteMeta(db: DatabaseSync, description: string): OpenedMeta {
     retention: new SqliteRetentionIndex(db),
     mirror: new SqliteMirrorStore(db),
     secrets: new SqliteSecretStore(db),
+    sessions: new SqliteSessionStore(db),
+    activity: new SqliteActivityStore(db),
+    gcRuns: new SqliteGcRunStore(db),
+    builds: new SqliteBuildStore(db),
     transaction: (work) => runAtomically(db, work),
     notifications: () => (queue ??= new SqliteNotificationQueue(db)),
     description,

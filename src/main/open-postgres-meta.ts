@@ -1,11 +1,15 @@
 import { PgAdvisoryLocks } from '../meta/pg-advisory-locks.ts';
+import { PgActivityStore } from '../meta/pg-activity-store.ts';
+import { PgBuildStore } from '../meta/pg-build-store.ts';
 import { PgGcIndex } from '../meta/pg-gc-index.ts';
+import { PgGcRunStore } from '../meta/pg-gc-run-store.ts';
 import { PgMetadataStore } from '../meta/pg-metadata-store.ts';
 import { migratePostgres } from '../meta/pg-migrate.ts';
 import { PgMirrorStore } from '../meta/pg-mirror-store.ts';
 import { openPgPool, type PgPool } from '../meta/pg-pool.ts';
 import { PgRetentionIndex } from '../meta/pg-retention-index.ts';
 import { PgSecretStore } from '../meta/pg-secret-store.ts';
+import { PgSessionStore } from '../meta/pg-session-store.ts';
 import { PgUserStore } from '../meta/pg-user-store.ts';
 import { PgV1Store } from '../meta/pg-v1-store.ts';
 import type { NotificationQueue } from '../registry/notifications/notification-queue.ts';
@@ -37,6 +41,10 @@ export async function openPostgresMeta(pool: PgPool): Promise<OpenedMeta> {
     retention: new PgRetentionIndex(pool),
     mirror: new PgMirrorStore(pool),
     secrets: new PgSecretStore(pool),
+    sessions: new PgSessionStore(pool),
+    activity: new PgActivityStore(pool),
+    gcRuns: new PgGcRunStore(pool),
+    builds: new PgBuildStore(pool),
     transaction: pool.transaction,
     notifications: (locks) => (queue ??= new PgNotificationQueue(pool, locks ?? (ownClaims = new PgAdvisoryLocks(pool)))),
     description: `postgres ${pool.safeUrl}`,

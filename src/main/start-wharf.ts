@@ -32,8 +32,13 @@ import { openPullThrough } from './open-pull-through.ts';
 import { collectWhenIdle } from '../base/idle-collector.ts';
 import { openReplicaCoordination } from './open-replica-coordination.ts';
 import type { ReplicaCoordination } from './replica-coordination.ts';
-import { ExclusiveCollector } from '../registry/exclusive-collector.ts';
 import { formatHostPort, parseListenAddress } from '../base/listen-address.ts';
+import { createHubAuth } from '../hub/auth/create-hub-auth.ts';
+import { registerHub } from '../hub/hub-routes.ts';
+import { openAutobuilds } from '../hub/builds/open-autobuilds.ts';
+import { ActivityLog } from '../hub/activity/activity-log.ts';
+import { teeEvents } from '../hub/activity/tee-events.ts';
+import { GcRuns } from '../hub/admin/gc-runs.ts';
 
 export type WharfPart = 'registry' | 'engine' | 'token';
 
@@ -138,20 +143,40 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   app.addHook('onClose', async () => idle.stop());
   const metrics = await serveRegistryMetrics(app, { ...deps, authorizer: auth.authorizer });
   const { endpoints } = config.registry.notifications;
-  const events = endpoints.length > 0 ? new Notifier({ endpoints, queue: stores.notifications(replica?.advisoryLocks), logger, publicUrl: config.registry.publicUrl }) : undefined;
-  if (events) app.addHook('onClose', async () => events.close());
+  const notifier = endpoints.length > 0 ? new Notifier({ endpoints, queue: stores.notifications(replica?.advisoryLocks), logger, publicUrl: config.registry.publicUrl }) : undefined;
+  if (notifier) app.addHook('onClose', async () => notifier.close());
+  const activity = new ActivityLog({ store: stores.activity, logger, keep: config.hub.activityKeep });
+  app.addHook('onClose', () => activity.close());
+  const events = teeEvents(notifier, activity);
+  // Built whatever registry.gc.intervalSeconds says: the API starts collections too (src/hub/admin/gc-runs.ts).
+  const gcDeps = { blobs, index: stores.gc, engine: new EngineRoots(config.root), logger };
+  const gcRuns = new GcRuns({ collector: metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps), lock: replica?.gcLock, store: stores.gcRuns, logger, ...config.registry.gc });
+  app.addHook('onClose', () => gcRuns.close());
   const mirror = openPullThrough({ config, stores, blobs, logger, metrics, sharedUploads: replica?.sharedUploads });
   if (mirror) app.addHook('onClose', () => mirror.close());
   const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, events, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] }, sharedUploads: replica?.sharedUploads, service: mirror?.service, pullThrough: mirror?.pullThrough });
+  const autobuilds = openAutobuilds({ config, store: stores.builds, registry, blobs, logger, events: activity.forActor('autobuild') });
+  app.addHook('onClose', () => autobuilds.close());
+  registerHub(app, {
+    config,
+    logger,
+    stores,
+    registry,
+    blobs,
+    auth: createHubAuth({ config, authServices: auth, sessions: stores.sessions }),
+    authServices: auth,
+    registryEvents: events,
+    activity,
+    gc: gcRuns,
+    builds: autobuilds.builds,
+    publicUrl: (request) => config.registry.publicUrl.replace(/\/+$/, '') || `${request.protocol}://${request.host}`,
+  });
   registerRegistryV1(app, { registry, blobs, meta, v1, transaction: stores.transaction, accounts: auth.accounts, authorizer: auth.authorizer, acl: auth.acl, indexTokens: auth.indexTokens, config, logger, events, pullThrough: mirror?.pullThrough });
   if (config.registry.uploadPurging.enabled) {
     const purger = startUploadPurger(registry, { ...config.registry.uploadPurging, logger });
     app.addHook('onClose', async () => purger.stop());
   }
   if (config.registry.gc.intervalSeconds > 0) {
-    const gcDeps = { blobs, index: stores.gc, engine: new EngineRoots(config.root), logger };
-    const local = metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps);
-    const collector = replica?.gcLock ? new ExclusiveCollector(local, replica.gcLock) : local;
     const { retention, immutableTags } = config.registry;
     const retain = retention.length > 0
       ? () => applyScheduledRetention({ rules: retention, immutable: new ImmutableTags(immutableTags), tags: stores.retention, gc: gcDeps.index, logger })
@@ -159,11 +184,12 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
     // The cache's expiry (registry.proxy.expiry) logs its own failure: it runs whatever retention did.
     const expire = scheduledCacheExpiry(config.registry.proxy, { meta, mirror: stores.mirror, blobs, logger });
     const beforeCollect = retain || expire ? async () => { try { await retain?.(); } finally { await expire?.(); } } : undefined;
-    const gc = startGcScheduler(collector, { ...config.registry.gc, logger, beforeCollect });
+    const gc = startGcScheduler({ collect: (options) => gcRuns.run('schedule', options) }, { ...config.registry.gc, logger, beforeCollect });
     app.addHook('onClose', async () => gc.stop());
   }
   if (auth.tokens) registerTokenRoutes(app, { tokens: auth.tokens, accounts: auth.accounts, acl: auth.acl, config, logger });
   await app.ready();
+  await autobuilds.start();
   return app;
 }
 

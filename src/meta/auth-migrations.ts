@@ -23,4 +23,6 @@ export const authMigrations: readonly string[] = [
     secret VARCHAR(128) NOT NULL,
     created_at VARCHAR(40) NOT NULL
   );`,
+  // `wharf user disable`: the account stays (its repositories, its tokens' history) but nothing of it signs in.
+  `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -77,6 +77,27 @@ function describeRepositories(withStore: WithStore): void {
     await expectFault(store.listRepositories({ n: -1 }), 'invalid-argument');
   }));
 
+  test('searchRepositories finds names holding the query, in byte order, paginated', withStore(async (store) => {
+    const names = ['library/busybox', 'team/busybox-musl', 'team/alpine', 'a_b', 'a-b', 'axb', 'a%b', 'busy', 'x/abusyb'];
+    // '%' is no repository name character, but the store takes any name it is given and must not read it as LIKE.
+    for (const name of names) await store.ensureRepository(name);
+    const holding = (query: string) => [...names].filter((n) => n.toLowerCase().includes(query.toLowerCase())).sort(byteOrder);
+    assert.deepEqual(await store.searchRepositories(''), [...names].sort(byteOrder), 'empty: every name');
+    assert.deepEqual(await store.searchRepositories('busy'), holding('busy'));
+    assert.deepEqual(await store.searchRepositories('BusyBox'), holding('busybox'), 'case-insensitive');
+    assert.deepEqual(await store.searchRepositories('a_b'), ['a_b'], '_ is no wildcard');
+    assert.deepEqual(await store.searchRepositories('a%b'), ['a%b'], '% is no wildcard');
+    assert.deepEqual(await store.searchRepositories('%'), ['a%b']);
+    assert.deepEqual(await store.searchRepositories('\\'), [], 'the escape character itself');
+    assert.deepEqual(await store.searchRepositories('a\0b'), [], 'a NUL matches nothing');
+    assert.deepEqual(await store.searchRepositories('nothing'), []);
+    assert.deepEqual(await store.searchRepositories('busy', { n: 2 }), holding('busy').slice(0, 2));
+    assert.deepEqual(await store.searchRepositories('busy', { n: 2, last: holding('busy')[1] }), holding('busy').slice(2, 4));
+    assert.deepEqual(await store.searchRepositories('busy', { n: 0 }), []);
+    assert.deepEqual(await pages((page) => store.searchRepositories('b', page), 2), holding('b'), 'walking pages of two');
+    await expectFault(store.searchRepositories('busy', { n: -1 }), 'invalid-argument');
+  }));
+
   test('deleteRepository removes the repository with its manifests, tags, links and uploads only', withStore(async (store) => {
     const gone = manifestInput('doomed', 1, { tag: 'v1' });
     await store.putManifest(gone);

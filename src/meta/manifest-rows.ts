@@ -29,6 +29,11 @@ export function pageSize(page: Page | undefined): number | undefined {
   return n;
 }
 
+/** A LIKE pattern (with `ESCAPE '\'`) matching names that hold `query` anywhere, its wildcards taken literally. */
+export function containsPattern(query: string): string {
+  return `%${query.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
 export function toManifestRecord(row: Row): ManifestRecord {
   const record: ManifestRecord = {
     repository: row.repository as string,

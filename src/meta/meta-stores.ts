@@ -1,9 +1,13 @@
+import type { ActivityStore } from './activity-store.ts';
+import type { BuildStore } from './build-store.ts';
 import type { GcIndex } from './gc-index.ts';
+import type { GcRunStore } from './gc-run-store.ts';
 import type { MetaTransaction } from './meta-transaction.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import type { MirrorStore } from './mirror-store.ts';
 import type { RetentionIndex } from './retention-index.ts';
 import type { SecretStore } from './secret-store.ts';
+import type { SessionStore } from './session-store.ts';
 import type { UserStore } from './user-store.ts';
 import type { V1Store } from './v1-store.ts';
 
@@ -18,6 +22,14 @@ export interface MetaStores {
   mirror: MirrorStore;
   /** Secrets every process on the backend shares (the v1 index tokens' key). */
   secrets: SecretStore;
+  /** The hub's browser sessions. */
+  sessions: SessionStore;
+  /** The hub's activity (pushes, pulls, deletes). */
+  activity: ActivityStore;
+  /** The record of garbage collections. */
+  gcRuns: GcRunStore;
+  /** Automated builds: autobuilds and their build queue. */
+  builds: BuildStore;
   /** One transaction across the stores above. */
   transaction: MetaTransaction;
   /** `sqlite <path>` or `postgres <url without its password>`, for logs. */

@@ -91,6 +91,11 @@ export interface QuotaCheck {
  */
 export interface MetadataStore {
   listRepositories(page?: Page): Promise<string[]>;
+  /**
+   * The names holding `query` (a substring, ASCII case-insensitive; `%`, `_` and `\` match only themselves; empty:
+   * every name), in byte order after `page.last`, at most `page.n`: the hub's search as you type.
+   */
+  searchRepositories(query: string, page?: Page): Promise<string[]>;
   getRepository(name: string): Promise<RepositoryInfo | undefined>;
   /** Creates the repository row when absent (idempotent). */
   ensureRepository(name: string): Promise<void>;

@@ -34,6 +34,8 @@ const shipped: Record<string, string[]> = {
 test('shipped migrations are unchanged, so an existing meta.db opens as it is', () => {
   for (const { scope, migrations } of migrationScopes) {
     const hashes = migrations.map((sql) => createHash('sha256').update(sql).digest('hex').slice(0, 16));
-    assert.deepEqual(hashes.slice(0, shipped[scope].length), shipped[scope], `scope ${scope}`);
+    // A scope not listed has not shipped yet (this release adds it).
+    const known = shipped[scope] ?? [];
+    assert.deepEqual(hashes.slice(0, known.length), known, `scope ${scope}`);
   }
 });

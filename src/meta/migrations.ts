@@ -1,8 +1,11 @@
+import { activityMigrations } from './activity-migrations.ts';
 import { authMigrations } from './auth-migrations.ts';
+import { buildMigrations } from './build-migrations.ts';
 import { mirrorMigrations } from './mirror-migrations.ts';
 import { notificationMigrations } from './notification-migrations.ts';
 import { quotaMigrations } from './quota-migrations.ts';
 import { registryMigrations } from './registry-migrations.ts';
+import { sessionMigrations } from './session-migrations.ts';
 import { v1Migrations } from './v1-migrations.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -19,6 +22,9 @@ export const migrationScopes: readonly { scope: string; migrations: readonly str
   { scope: 'v1', migrations: v1Migrations },
   { scope: 'notifications', migrations: notificationMigrations },
   { scope: 'mirror', migrations: mirrorMigrations },
+  { scope: 'activity', migrations: activityMigrations },
+  { scope: 'sessions', migrations: sessionMigrations },
+  { scope: 'builds', migrations: buildMigrations },
 ];
 
 /**

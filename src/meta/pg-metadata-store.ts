@@ -10,7 +10,7 @@ import type {
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
-import { annotationsText, childUnknown, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
+import { annotationsText, childUnknown, containsPattern, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
 import { type PgPool, sqlState } from './pg-pool.ts';
 import { PgQuotaQueries } from './pg-quota-queries.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
@@ -43,6 +43,17 @@ export class PgMetadataStore implements MetadataStore {
     const { rows } = await this.#pool.query(
       `SELECT name FROM repositories WHERE name > $1 ORDER BY name${n === undefined ? '' : ' LIMIT $2'}`,
       n === undefined ? [page?.last ?? ''] : [page?.last ?? '', n],
+    );
+    return rows.map((r) => r.name as string);
+  }
+
+  async searchRepositories(query: string, page?: Page): Promise<string[]> {
+    const n = pageSize(page);
+    // No name holds a NUL, and PostgreSQL text refuses one.
+    if (n === 0 || query.includes('\0')) return [];
+    const { rows } = await this.#pool.query(
+      `SELECT name FROM repositories WHERE name > $1 AND name ILIKE $2 ESCAPE '\\' ORDER BY name${n === undefined ? '' : ' LIMIT $3'}`,
+      n === undefined ? [page?.last ?? '', containsPattern(query)] : [page?.last ?? '', containsPattern(query), n],
     );
     return rows.map((r) => r.name as string);
   }

@@ -1,7 +1,7 @@
 import { Fault } from '../base/fault.ts';
 import type { PgPool } from './pg-pool.ts';
-import { toToken, toUser } from './user-rows.ts';
-import type { AccessTokenRecord, UserRecord, UserStore } from './user-store.ts';
+import { flag, toToken, toUser } from './user-rows.ts';
+import type { AccessTokenRecord, NewUser, UserChanges, UserRecord, UserStore } from './user-store.ts';
 
 /** Users and robot tokens on PostgreSQL (scope 'auth'); every read goes to the database, as on SQLite. */
 export class PgUserStore implements UserStore {
@@ -16,20 +16,19 @@ export class PgUserStore implements UserStore {
     return rows[0] && toUser(rows[0]);
   }
 
-  async addUser(user: UserRecord): Promise<void> {
+  async addUser(user: NewUser): Promise<void> {
     const { rowCount } = await this.#pool.query(
-      'INSERT INTO users (name, password_hash, admin, email, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING',
-      [user.name, user.passwordHash, user.admin ? 1 : 0, user.email, user.createdAt],
+      'INSERT INTO users (name, password_hash, admin, email, created_at, disabled) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING',
+      [user.name, user.passwordHash, user.admin ? 1 : 0, user.email, user.createdAt, user.disabled ? 1 : 0],
     );
     if (rowCount === 0) throw new Fault('already-exists', `user ${user.name} already exists`);
   }
 
-  async updateUser(name: string, changes: Partial<Pick<UserRecord, 'passwordHash' | 'admin' | 'email'>>): Promise<void> {
+  async updateUser(name: string, changes: UserChanges): Promise<void> {
     // Only the given columns change, in one statement: concurrent admin commands do not undo each other.
-    const admin = changes.admin === undefined ? null : changes.admin ? 1 : 0;
     const { rowCount } = await this.#pool.query(
-      'UPDATE users SET password_hash = COALESCE($1, password_hash), admin = COALESCE($2, admin), email = COALESCE($3, email) WHERE name = $4',
-      [changes.passwordHash ?? null, admin, changes.email ?? null, name],
+      'UPDATE users SET password_hash = COALESCE($1, password_hash), admin = COALESCE($2, admin), email = COALESCE($3, email), disabled = COALESCE($4, disabled) WHERE name = $5',
+      [changes.passwordHash ?? null, flag(changes.admin), changes.email ?? null, flag(changes.disabled), name],
     );
     if (rowCount === 0) throw new Fault('not-found', `user ${name} does not exist`);
   }

@@ -11,7 +11,7 @@ import type {
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
-import { annotationsText, childUnknown, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
+import { annotationsText, childUnknown, containsPattern, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
 import { quotaMigrations } from './quota-migrations.ts';
 import { registryMigrations } from './registry-migrations.ts';
@@ -34,6 +34,9 @@ function prepareStatements(db: DatabaseSync) {
       ON CONFLICT (name) DO UPDATE SET description = excluded.description`),
     listRepositories: sql('SELECT name FROM repositories WHERE name > ? ORDER BY name'),
     listRepositoriesLimit: sql('SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?'),
+    // SQLite's LIKE ignores ASCII case (case_sensitive_like is never set).
+    searchRepositories: sql(`SELECT name FROM repositories WHERE name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name`),
+    searchRepositoriesLimit: sql(`SELECT name FROM repositories WHERE name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?`),
     deleteRepositoryTags: sql('DELETE FROM tags WHERE repository = ?'),
     deleteRepositoryChildren: sql('DELETE FROM manifest_children WHERE repository = ?'),
     deleteRepositoryManifests: sql('DELETE FROM manifests WHERE repository = ?'),
@@ -104,6 +107,15 @@ export class SqliteMetadataStore implements MetadataStore {
     if (n === 0) return [];
     const last = page?.last ?? '';
     const rows = n === undefined ? this.#sql.listRepositories.all(last) : this.#sql.listRepositoriesLimit.all(last, n);
+    return rows.map((r) => r.name as string);
+  }
+
+  async searchRepositories(query: string, page?: Page): Promise<string[]> {
+    const n = pageSize(page);
+    // No name holds a NUL, and SQLite's LIKE would end the pattern there.
+    if (n === 0 || query.includes('\0')) return [];
+    const args = [page?.last ?? '', containsPattern(query)];
+    const rows = n === undefined ? this.#sql.searchRepositories.all(...args) : this.#sql.searchRepositoriesLimit.all(...args, n);
     return rows.map((r) => r.name as string);
   }
 

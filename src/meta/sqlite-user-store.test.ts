@@ -8,7 +8,7 @@ import { openDatabase } from './sqlite-database.ts';
 import { SqliteUserStore } from './sqlite-user-store.ts';
 import type { UserRecord } from './user-store.ts';
 
-const user = (name: string, extra: Partial<UserRecord> = {}): UserRecord => ({ name, passwordHash: `$2b$04$${name}`, admin: false, email: '', createdAt: '2030-01-01T00:00:00.000Z', ...extra });
+const user = (name: string, extra: Partial<UserRecord> = {}): UserRecord => ({ name, passwordHash: `$2b$04$${name}`, admin: false, email: '', createdAt: '2030-01-01T00:00:00.000Z', disabled: false, ...extra });
 
 test('a second connection to the same file sees changes at once (admin commands while the server runs)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-users-'));

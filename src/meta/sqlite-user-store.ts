@@ -2,8 +2,8 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Fault } from '../base/fault.ts';
 import { authMigrations } from './auth-migrations.ts';
 import { applyMigrations, runInTransaction, statementCache } from './sqlite-database.ts';
-import { toToken, toUser } from './user-rows.ts';
-import type { AccessTokenRecord, UserRecord, UserStore } from './user-store.ts';
+import { flag, toToken, toUser } from './user-rows.ts';
+import type { AccessTokenRecord, NewUser, UserChanges, UserRecord, UserStore } from './user-store.ts';
 
 /**
  * Users and robot tokens on the shared database (migration scope 'auth'). Admin commands write through another
@@ -25,20 +25,19 @@ export class SqliteUserStore implements UserStore {
     return row && toUser(row);
   }
 
-  async addUser(user: UserRecord): Promise<void> {
+  async addUser(user: NewUser): Promise<void> {
     // INSERT … WHERE NOT EXISTS: one statement, so two admins adding the same name race safely.
     const result = this.#sql(
-      'INSERT INTO users (name, password_hash, admin, email, created_at) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE name = ?)',
-    ).run(user.name, user.passwordHash, user.admin ? 1 : 0, user.email, user.createdAt, user.name);
+      'INSERT INTO users (name, password_hash, admin, email, created_at, disabled) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE name = ?)',
+    ).run(user.name, user.passwordHash, user.admin ? 1 : 0, user.email, user.createdAt, user.disabled ? 1 : 0, user.name);
     if (Number(result.changes) === 0) throw new Fault('already-exists', `user ${user.name} already exists`);
   }
 
-  async updateUser(name: string, changes: Partial<Pick<UserRecord, 'passwordHash' | 'admin' | 'email'>>): Promise<void> {
+  async updateUser(name: string, changes: UserChanges): Promise<void> {
     // Only the given columns change, in one statement: concurrent admin commands do not undo each other.
-    const admin = changes.admin === undefined ? null : changes.admin ? 1 : 0;
     const result = this.#sql(
-      'UPDATE users SET password_hash = COALESCE(?, password_hash), admin = COALESCE(?, admin), email = COALESCE(?, email) WHERE name = ?',
-    ).run(changes.passwordHash ?? null, admin, changes.email ?? null, name);
+      'UPDATE users SET password_hash = COALESCE(?, password_hash), admin = COALESCE(?, admin), email = COALESCE(?, email), disabled = COALESCE(?, disabled) WHERE name = ?',
+    ).run(changes.passwordHash ?? null, flag(changes.admin), changes.email ?? null, flag(changes.disabled), name);
     if (Number(result.changes) === 0) throw new Fault('not-found', `user ${name} does not exist`);
   }
 

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { describeActivityStore } from './activity-conformance.ts';
+import { describeBuildStore } from './build-conformance.ts';
 import { describeMirrorStore } from './mirror-conformance.ts';
+import { describeSessionStore } from './session-conformance.ts';
 import type { MetaStores } from './meta-stores.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import type { UserRecord } from './user-store.ts';
 
 /** Every store of one fresh backend (one database), as openMeta composes them. */
-export interface StoresFixture extends Pick<MetaStores, 'meta' | 'users' | 'v1' | 'gc' | 'retention' | 'mirror' | 'transaction'> {
+export interface StoresFixture extends Pick<MetaStores, 'meta' | 'users' | 'v1' | 'gc' | 'retention' | 'mirror' | 'activity' | 'gcRuns' | 'builds' | 'sessions' | 'transaction'> {
   /** Runs SQL with literal values only (a case that needs a row no store method writes). */
   exec(sql: string): Promise<void>;
   cleanup(): Promise<void>;
@@ -29,11 +32,14 @@ export function describeStores(name: string, make: Make): void {
   describe(`GcIndex and RetentionIndex conformance: ${name}`, () => describeGc(withStores));
   describe(`MetaTransaction conformance: ${name}`, () => describeTransaction(withStores));
   describe(`MirrorStore conformance: ${name}`, () => describeMirrorStore(withStores));
+  describe(`SessionStore conformance: ${name}`, () => describeSessionStore(withStores));
+  describe(`ActivityStore and GcRunStore conformance: ${name}`, () => describeActivityStore(withStores));
+  describe(`BuildStore conformance: ${name}`, () => describeBuildStore(withStores));
 }
 
 type WithStores = (fn: (f: StoresFixture) => Promise<void>) => () => Promise<void>;
 
-const user = (name: string, extra: Partial<UserRecord> = {}): UserRecord => ({ name, passwordHash: `$2b$04$${name}`, admin: false, email: '', createdAt: '2030-01-01T00:00:00.000Z', ...extra });
+const user = (name: string, extra: Partial<UserRecord> = {}): UserRecord => ({ name, passwordHash: `$2b$04$${name}`, admin: false, email: '', createdAt: '2030-01-01T00:00:00.000Z', disabled: false, ...extra });
 const isKind = (kind: string) => (err: { kind?: string }) => err.kind === kind;
 
 function describeUsers(withStores: WithStores): void {
@@ -48,6 +54,13 @@ function describeUsers(withStores: WithStores): void {
     assert.deepEqual(await store.getUser('bob'), user('bob', { admin: true, email: 'new@example.com', passwordHash: 'h2' }));
     await store.updateUser('bob', { admin: false });
     assert.equal((await store.getUser('bob'))?.admin, false);
+    await store.updateUser('bob', { disabled: true });
+    assert.deepEqual(await store.getUser('bob'), user('bob', { email: 'new@example.com', passwordHash: 'h2', disabled: true }));
+    assert.deepEqual((await store.listUsers()).map((u) => [u.name, u.disabled]), [['alice', false], ['bob', true]]);
+    await store.updateUser('bob', { email: 'again@example.com' });
+    assert.equal((await store.getUser('bob'))?.disabled, true, 'other changes keep the flag');
+    await store.updateUser('bob', { disabled: false });
+    assert.equal((await store.getUser('bob'))?.disabled, false);
     await assert.rejects(store.updateUser('carol', { email: 'x' }), isKind('not-found'));
     assert.deepEqual((await store.listUsers()).map((u) => u.name), ['alice', 'bob']);
     await store.addToken({ id: 't1', user: 'bob', secretHash: 'ab', scopes: ['repository:bob/*:pull'], description: 'ci', createdAt: '2030-01-01T00:00:00.000Z' });

@@ -10,6 +10,7 @@ export function toUser(row: Row): UserRecord {
     admin: row.admin === 1,
     email: row.email as string,
     createdAt: row.created_at as string,
+    disabled: row.disabled === 1,
   };
 }
 
@@ -33,4 +34,9 @@ function parseScopeList(text: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A boolean column's new value, or null to keep it (COALESCE). */
+export function flag(value: boolean | undefined): number | null {
+  return value === undefined ? null : value ? 1 : 0;
 }

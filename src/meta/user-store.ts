@@ -5,7 +5,14 @@ export interface UserRecord {
   admin: boolean;
   email: string;
   createdAt: string;
+  /** A disabled user's password, robot tokens and hub sessions are refused everywhere (`wharf user disable`). */
+  disabled: boolean;
 }
+
+/** A user as added: not disabled unless said. */
+export type NewUser = Omit<UserRecord, 'disabled'> & { disabled?: boolean };
+
+export type UserChanges = Partial<Pick<UserRecord, 'passwordHash' | 'admin' | 'email' | 'disabled'>>;
 
 export interface AccessTokenRecord {
   id: string;
@@ -22,8 +29,9 @@ export interface AccessTokenRecord {
 export interface UserStore {
   getUser(name: string): Promise<UserRecord | undefined>;
   /** Throws Fault already-exists when the name is taken. */
-  addUser(user: UserRecord): Promise<void>;
-  updateUser(name: string, changes: Partial<Pick<UserRecord, 'passwordHash' | 'admin' | 'email'>>): Promise<void>;
+  addUser(user: NewUser): Promise<void>;
+  /** Only the given fields change. Throws Fault not-found when the user does not exist. */
+  updateUser(name: string, changes: UserChanges): Promise<void>;
   /** Removes the user and revokes their tokens. Returns false when absent. */
   deleteUser(name: string): Promise<boolean>;
   listUsers(): Promise<UserRecord[]>;

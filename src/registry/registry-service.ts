@@ -451,6 +451,19 @@ export class RegistryService {
     await this.#meta.linkBlob(repository, { digest: value, size: stored.size });
   }
 
+  /**
+   * Links a blob already in the store (an image the co-located engine built) to the repository, with quota
+   * admission as a mount has: touched first (docs/architecture.md, gc); BLOB_UNKNOWN when not stored.
+   */
+  async linkStoredBlob(repository: string, digest: string): Promise<BlobInfo> {
+    validateRepositoryName(repository);
+    const { value } = parseDigest(digest);
+    const info = await this.#blobs.touch(value);
+    if (!info) throw blobUnknown(repository, value);
+    await this.#meta.linkBlob(repository, info, { quotaNamespace: namespaceOf(repository) });
+    return info;
+  }
+
   /** Stores small content known whole (manifests, bridged configs) under its digest, verified like any upload. */
   async storeBytes(digest: string, body: Buffer): Promise<void> {
     if (await this.#blobs.touch(digest)) return;

@@ -22,8 +22,8 @@ export interface RequestEvents {
   manifest(action: 'push' | 'pull', repository: string, manifest: ManifestDescriptor, reference: string): Promise<void>;
   blob(action: 'push' | 'pull', repository: string, blob: BlobDescriptor): Promise<void>;
   mounted(repository: string, blob: BlobDescriptor, from?: string): Promise<void>;
-  /** A manifest or blob by digest, a tag, or (no reference) a whole repository. */
-  deleted(repository: string, reference?: string): Promise<void>;
+  /** A manifest or blob by digest (`what` says a blob's), a tag, or (no reference) a whole repository. */
+  deleted(repository: string, reference?: string, what?: 'blob'): Promise<void>;
 }
 
 /** Where the routes get a request's RequestEvents; `silentRegistryEvents` when no endpoint is configured. */

@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { newAccessToken } from '../../auth/accounts.ts';
+import { SqliteUserStore } from '../../meta/sqlite-user-store.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import { emptyLayerDiffId } from '../../oci/v1-image.ts';
 import { V1LayerDigester } from '../../oci/v1-layer-digests.ts';
@@ -418,6 +424,25 @@ describe('v1 with htpasswd-style auth (standalone Basic)', () => {
     assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/users/oldtimer', payload: JSON.stringify({ email: 'x@y' }), headers: basic('root', 'root-pw') })).statusCode, 204, 'an admin may');
   });
 
+  test('a robot token cannot change an account, not its own nor (on an admin) anyone else\'s', async () => {
+    const store = new SqliteUserStore(t.db);
+    const robotOf = async (user: string) => {
+      const created = newAccessToken();
+      await store.addToken({ id: created.id, user, secretHash: created.secretHash, scopes: ['repository:**:pull'], description: 'ci', createdAt: '' });
+      return created.password;
+    };
+    const aliceRobot = await robotOf('alice');
+    const rootRobot = await robotOf('root');
+    assert.equal((await t.app.inject({ url: '/v1/users/', headers: basic('alice', aliceRobot) })).statusCode, 200, 'the token logs in');
+    const own = await t.app.inject({ method: 'PUT', url: '/v1/users/alice/', payload: JSON.stringify({ password: 'taken-over' }), headers: basic('alice', aliceRobot) });
+    assert.deepEqual([own.statusCode, errorOf(own)], [403, 'a robot token cannot change an account: log in with the password']);
+    const other = await t.app.inject({ method: 'PUT', url: '/v1/users/bob/', payload: JSON.stringify({ password: 'taken-over' }), headers: basic('root', rootRobot) });
+    assert.equal(other.statusCode, 403);
+    assert.equal((await t.app.inject({ url: '/v1/users/', headers: basic('alice', 'alice-pw') })).statusCode, 200, 'passwords unchanged');
+    assert.equal((await t.app.inject({ url: '/v1/users/', headers: basic('bob', 'bob-pw') })).statusCode, 200);
+    assert.equal((await t.app.inject({ url: '/v1/users/', headers: basic('bob', 'taken-over') })).statusCode, 401);
+  });
+
   test('the ACL decides: alice pushes under alice/, may not push elsewhere, and her images read only where she may pull', async () => {
     const image = v1Image({ alice: 'private' });
     const start = await t.app.inject({ method: 'PUT', url: '/v1/repositories/alice/app/', payload: JSON.stringify([{ id: image.id }]), headers: basic('alice', 'alice-pw') });
@@ -430,6 +455,25 @@ describe('v1 with htpasswd-style auth (standalone Basic)', () => {
   });
 });
 
+describe('v1 PUT /v1/users/<name>/ on a name the htpasswd file holds', () => {
+  test('is not managed here (404), even with a store row of the same name: the file\'s entry wins', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-v1-htpasswd-'));
+    const file = join(dir, 'htpasswd');
+    writeFileSync(file, execFileSync('htpasswd', ['-nbB', 'filed', 'file-pw']).toString());
+    const t = await startTestV1({ auth: { mode: 'htpasswd', htpasswd: file } });
+    try {
+      await t.addUser('filed', 'store-pw');
+      const put = await t.app.inject({ method: 'PUT', url: '/v1/users/filed/', payload: JSON.stringify({ password: 'new-pw' }), headers: basic('filed', 'file-pw') });
+      assert.equal(put.statusCode, 404);
+      assert.match(errorOf(put), /not managed here/);
+      assert.equal((await t.app.inject({ url: '/v1/users/', headers: basic('filed', 'file-pw') })).statusCode, 200);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('v1 in index mode (auth token): the index hands out X-Docker-Token, the registry takes it and its cookie', () => {
   let t: TestV1;
   before(async () => {
@@ -439,6 +483,7 @@ describe('v1 in index mode (auth token): the index hands out X-Docker-Token, the
         acl: [
           { match: { account: 'alice' }, actions: ['*'] },
           { match: { account: 'bob', name: 'shared/*' }, actions: ['pull'] },
+          { match: { account: 'carol', name: 'shared/*' }, actions: ['pull'] },
         ],
       },
     });
@@ -491,6 +536,21 @@ describe('v1 in index mode (auth token): the index hands out X-Docker-Token, the
     assert.equal(write.statusCode, 403);
     const bobPush = await t.app.inject({ method: 'PUT', url: '/v1/repositories/shared/app/', payload: '[]', headers: { ...basic('bob', 'bob-pw'), 'x-docker-token': 'true' } });
     assert.equal(bobPush.statusCode, 403);
+  });
+
+  test('a token and session cookie of an account disabled or deleted since stop working at once', async () => {
+    await t.addUser('carol', 'carol-pw');
+    const index = await t.app.inject({ url: '/v1/repositories/shared/app/images', headers: { ...basic('carol', 'carol-pw'), 'x-docker-token': 'true' } });
+    assert.equal(index.statusCode, 200);
+    const auth = { authorization: `Token ${index.headers['x-docker-token']}` };
+    const first = await t.app.inject({ url: '/v1/repositories/shared/app/tags', headers: auth });
+    assert.equal(first.statusCode, 200);
+    const cookie = String(first.headers['set-cookie']).split(';')[0];
+    t.db.exec("UPDATE users SET disabled = 1 WHERE name = 'carol'");
+    assert.equal((await t.app.inject({ url: '/v1/repositories/shared/app/tags', headers: auth })).statusCode, 401);
+    assert.equal((await t.app.inject({ url: '/v1/repositories/shared/app/tags', headers: { cookie } })).statusCode, 401);
+    t.db.exec("DELETE FROM users WHERE name = 'carol'");
+    assert.equal((await t.app.inject({ url: '/v1/repositories/shared/app/tags', headers: auth })).statusCode, 401);
   });
 
   test("an image held only by a repository the caller may not pull is not readable, not claimable, and not replaceable", async () => {

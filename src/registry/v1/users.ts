@@ -68,6 +68,9 @@ export class V1Users {
   async update(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { name } = request.params as { name: string };
     const identity = await this.#basic(request);
+    // A robot token is a repository credential: with it a leaked CI secret could take over the account (or, on an
+    // admin's, any account) and sign in to the UI. Only the password itself changes an account.
+    if (identity.tokenId) throw new Fault('permission-denied', 'a robot token cannot change an account: log in with the password');
     if (identity.account !== name && !identity.admin) throw new Fault('permission-denied', `only ${name.slice(0, 64)} or an admin may change this account`);
     const body = await readJsonBody(request, 64 * 1024);
     const changes: { passwordHash?: string; email?: string } = {};
@@ -81,7 +84,8 @@ export class V1Users {
       if (typeof body.email !== 'string') throw new Fault('invalid-argument', 'Invalid email');
       changes.email = body.email;
     }
-    if (!(await this.#accounts.users.getUser(name))) throw new Fault('not-found', `account ${name.slice(0, 64)} is not managed here (htpasswd file or unknown)`);
+    // A name the htpasswd file holds is checked there (accounts.ts #lookup): a store row of it would change nothing.
+    if (this.#accounts.inHtpasswd(name) || !(await this.#accounts.users.getUser(name))) throw new Fault('not-found', `account ${name.slice(0, 64)} is not managed here (htpasswd file or unknown)`);
     await this.#accounts.users.updateUser(name, changes);
     return reply.code(204).send();
   }

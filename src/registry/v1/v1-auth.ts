@@ -65,9 +65,9 @@ export class V1Auth {
   /** Resolves the caller; throws unauthenticated for bad credentials (a credential sent must be valid). */
   async caller(headers: { authorization?: string; cookie?: string }, ip: string): Promise<V1Caller> {
     const { authorization } = headers;
-    const grant = this.#cookieGrant(headers.cookie);
+    const grant = await this.#live(this.#cookieGrant(headers.cookie));
     if (authorization && /^token\s/i.test(authorization)) {
-      const token = this.#tokens.verify(authorization);
+      const token = await this.#live(this.#tokens.verify(authorization));
       if (token) return { identity: { admin: false }, grant: token, tokenHeader: true, ip };
       // docker 1.x keeps sending the token it got at the start of a push; the session outlives it (see refresh).
       if (grant) return { identity: { admin: false }, grant, tokenHeader: false, ip };
@@ -152,6 +152,15 @@ export class V1Auth {
     const basic = `Basic realm="${this.#config.auth.realm.replace(/["\\]/g, '')}"`;
     if (this.standalone) return basic;
     return route === 'registry' ? 'Token' : `${basic},Token`;
+  }
+
+  /**
+   * A grant made for an account holds only while the account does: its tokens are stateless and last minutes, and a
+   * user deleted or disabled meanwhile must lose them at once, as their password and sessions.
+   */
+  async #live(grant: IndexGrant | undefined): Promise<IndexGrant | undefined> {
+    if (!grant?.account) return grant;
+    return (await this.#accounts.identityOf(grant.account)) ? grant : undefined;
   }
 
   #cookieGrant(cookie: string | undefined): IndexGrant | undefined {

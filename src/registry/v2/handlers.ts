@@ -172,7 +172,7 @@ async function getMirroredBlob(ctx: HandlerContext, pullThrough: PullThrough): P
 
 export const deleteBlob: Handler = async (ctx) => {
   await ctx.service.deleteBlob(ctx.name, ctx.param);
-  await ctx.events.deleted(ctx.name, ctx.param);
+  await ctx.events.deleted(ctx.name, ctx.param, 'blob');
   return ctx.reply.code(202).header('content-length', 0).send();
 };
 
