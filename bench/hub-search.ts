@@ -50,7 +50,7 @@ async function openEngine(name: string, meta: { url?: string }, root: string): P
     const app = Fastify();
     app.register(async (scope) => {
       scope.setErrorHandler(hubErrorHandler(logger));
-      registerRepositoriesRoutes(scope, { auth, registry });
+      registerRepositoriesRoutes(scope, { auth, registry, stores });
     }, { prefix: '/api/v1' });
     await app.ready();
     return app;

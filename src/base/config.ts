@@ -303,6 +303,8 @@ export const configSchema = z.strictObject({
           perRepository: z.number().int().min(1).max(16).default(1),
           queuePerRepository: z.number().int().min(1).max(1000).default(10),
           timeoutSeconds: z.number().int().min(10).default(3600),
+          /** A build whose log grows past this fails ("log limit reached"). */
+          logMaxBytes: z.number().int().min(1024 * 1024).default(32 * 1024 * 1024),
         })
         .prefault({}),
     })

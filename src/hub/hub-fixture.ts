@@ -1,5 +1,8 @@
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Identity } from '../auth/authorizer.ts';
 import { Fault } from '../base/fault.ts';
+import { createLogger } from '../base/log.ts';
+import { hubErrorHandler } from './api-errors.ts';
 import type { Caller, HubAuth, RepositoryAction } from './hub-auth.ts';
 
 const everyAction: RepositoryAction[] = ['pull', 'push', 'delete'];
@@ -24,4 +27,15 @@ export function fixedHubAuth(identity: Identity, may?: (repository: string) => R
       if (!identity.admin || identity.tokenId) throw deny('administrators only');
     },
   };
+}
+
+/** For route tests: an app, ready, whose /api/v1 scope has the hub's error handler and the routes `register` adds. */
+export async function apiTestApp(register: (api: FastifyInstance) => void): Promise<FastifyInstance> {
+  const app = Fastify();
+  app.register(async (api) => {
+    api.setErrorHandler(hubErrorHandler(createLogger({ level: 'silent' })));
+    register(api);
+  }, { prefix: '/api/v1' });
+  await app.ready();
+  return app;
 }

@@ -74,12 +74,19 @@ describe('static UI', () => {
     }
   });
 
-  test('without a build the pages answer 503 saying how to build it', async () => {
+  test('without a build the /ui pages answer 503 saying how to build it, / the empty 200', async () => {
     const empty = Fastify();
     registerStaticUi(empty, { dir: join(dir, 'missing') });
     const res = await empty.inject({ url: '/ui/' });
     assert.equal(res.statusCode, 503);
     assert.match(res.body, /node scripts\/build-ui\.ts/);
+    for (const url of ['/ui', '/ui/r/team/app']) assert.equal((await empty.inject({ url })).statusCode, 503, url);
+    // Load balancers probe `/`: it stays registry:2's empty 200.
+    for (const method of ['GET', 'HEAD'] as const) {
+      const root = await empty.inject({ method, url: '/' });
+      assert.equal(root.statusCode, 200, method);
+      assert.equal(root.body, '');
+    }
     await empty.close();
   });
 

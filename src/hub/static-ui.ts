@@ -93,13 +93,16 @@ function notBuilt(reply: FastifyReply, dir: string): FastifyReply {
 /**
  * The web UI (src/web, bundled by scripts/build-ui.ts): `/` and every `/ui/…` page answer index.html (history
  * routing, never cached), `/ui/assets/…` the hashed bundle files, cached for good, gzipped when the client takes
- * it. Without a build the pages answer 503 saying how to build it; the registry serves on regardless.
+ * it. Without a build the `/ui` pages answer 503 saying how to build it and `/` is registry:2's empty 200 (what load
+ * balancers probe); the registry serves on regardless.
  */
 export function registerStaticUi(app: FastifyInstance, options: { dir?: string } = {}): void {
   const dir = options.dir ?? defaultUiDir;
   const assets = resolve(dir, 'assets');
-  const index = async (_request: FastifyRequest, reply: FastifyReply) => {
+  const index = async (request: FastifyRequest, reply: FastifyReply) => {
     const file = await openFile(resolve(dir, 'index.html'));
+    // `/` stays registry:2's empty 200 without a build: load balancers probe it.
+    if (!file && request.routeOptions.url === '/') return reply.header('cache-control', 'no-cache').send('');
     if (!file) return notBuilt(reply, dir);
     return streamFile(reply, { file, headers: { 'content-type': contentTypes['.html'], 'cache-control': 'no-cache' } });
   };

@@ -37,7 +37,7 @@ import { createHubAuth } from '../hub/auth/create-hub-auth.ts';
 import { registerHub } from '../hub/hub-routes.ts';
 import { openAutobuilds } from '../hub/builds/open-autobuilds.ts';
 import { ActivityLog } from '../hub/activity/activity-log.ts';
-import { teeEvents } from '../hub/activity/tee-events.ts';
+import { teeEvents, teeRequestEvents } from '../hub/activity/tee-events.ts';
 import { GcRuns } from '../hub/admin/gc-runs.ts';
 
 export type WharfPart = 'registry' | 'engine' | 'token';
@@ -151,11 +151,12 @@ export async function buildRegistryServer(deps: RegistryServerDeps): Promise<Fas
   // Built whatever registry.gc.intervalSeconds says: the API starts collections too (src/hub/admin/gc-runs.ts).
   const gcDeps = { blobs, index: stores.gc, engine: new EngineRoots(config.root), logger };
   const gcRuns = new GcRuns({ collector: metrics ? new MeteredCollector(gcDeps, metrics) : new GarbageCollector(gcDeps), lock: replica?.gcLock, store: stores.gcRuns, logger, ...config.registry.gc });
+  await gcRuns.recoverInterrupted();
   app.addHook('onClose', () => gcRuns.close());
   const mirror = openPullThrough({ config, stores, blobs, logger, metrics, sharedUploads: replica?.sharedUploads });
   if (mirror) app.addHook('onClose', () => mirror.close());
   const registry = registerRegistryV2(app, { blobs, meta, authorizer: auth.authorizer, config, logger, events, baseHeaders: { 'x-docker-encrypt': v1Headers['x-docker-encrypt'] }, sharedUploads: replica?.sharedUploads, service: mirror?.service, pullThrough: mirror?.pullThrough });
-  const autobuilds = openAutobuilds({ config, store: stores.builds, registry, blobs, logger, events: activity.forActor('autobuild') });
+  const autobuilds = openAutobuilds({ config, store: stores.builds, registry, blobs, logger, events: teeRequestEvents([activity.forActor('autobuild'), ...(notifier ? [notifier.forActor('autobuild')] : [])]) });
   app.addHook('onClose', () => autobuilds.close());
   registerHub(app, {
     config,

@@ -73,6 +73,22 @@ export function describeActivityStore(withStores: WithActivity): void {
     assert.deepEqual((await gcRuns.list(1)).map((r) => r.id), [second.id]);
   }));
 
+  test('failRunning fails the runs still running (dry ones only when asked), and no finished one', withStores(async ({ gcRuns }) => {
+    const done = await gcRuns.start({ trigger: 'cli', dryRun: false, startedAt: at(1) });
+    await gcRuns.finish(done.id, { finishedAt: at(2), blobsRemoved: 1, bytesFreed: 2, manifestsRemoved: 0 });
+    const real = await gcRuns.start({ trigger: 'schedule', dryRun: false, startedAt: at(3) });
+    const dry = await gcRuns.start({ trigger: 'api', dryRun: true, startedAt: at(4) });
+    assert.equal(await gcRuns.failRunning({ finishedAt: at(5), error: 'interrupted', dryRuns: false }), 1);
+    assert.equal(await gcRuns.failRunning({ finishedAt: at(6), error: 'interrupted', dryRuns: true }), 1);
+    assert.equal(await gcRuns.failRunning({ finishedAt: at(7), error: 'interrupted', dryRuns: true }), 0);
+    const runs = await gcRuns.list();
+    assert.deepEqual(runs.map((r) => [r.id, r.state, r.finishedAt, r.error]), [
+      [dry.id, 'failed', at(6), 'interrupted'],
+      [real.id, 'failed', at(5), 'interrupted'],
+      [done.id, 'succeeded', at(2), undefined],
+    ]);
+  }));
+
   test(`only the newest ${gcRunsKept} GC runs are kept`, withStores(async ({ gcRuns }) => {
     const ids: number[] = [];
     for (let i = 0; i < gcRunsKept + 3; i++) ids.push((await gcRuns.start({ trigger: 'cli', dryRun: false, startedAt: at(i % 60) })).id);

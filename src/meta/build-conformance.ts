@@ -58,6 +58,16 @@ export function describeBuildStore(withStores: WithBuilds): void {
     assert.equal((await builds.claimNext(2, at(5)))?.id, 'b2', 'two allowed');
   }));
 
+  test('claimNext passes over any number of queued builds of repositories at their running limit', withStores(async ({ builds }) => {
+    await builds.addAutobuild(autobuild('a1', 'team/app'));
+    await builds.addAutobuild(autobuild('a2', 'team/other'));
+    for (let i = 0; i < 30; i++) await builds.queueBuild(queued(`b${String(i).padStart(2, '0')}`, 'a1', 1), 100);
+    await builds.queueBuild(queued('z1', 'a2', 2), 100);
+    assert.equal((await builds.claimNext(1, at(5)))?.id, 'b00');
+    assert.equal((await builds.claimNext(1, at(5)))?.id, 'z1', 'past the 29 team/app builds still queued');
+    assert.equal(await builds.claimNext(1, at(5)), undefined);
+  }));
+
   test('concurrent claims never hand out one build twice nor exceed the per-repository limit', withStores(async ({ builds }) => {
     await builds.addAutobuild(autobuild('a1', 'team/app'));
     for (let i = 0; i < 4; i++) await builds.queueBuild(queued(`b${i}`, 'a1', i), 10);

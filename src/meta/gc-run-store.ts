@@ -26,6 +26,11 @@ export interface GcRunStore {
   start(run: { trigger: GcTrigger; dryRun: boolean; startedAt: string }): Promise<GcRunRecord>;
   /** Ends a running run; a no-op for one pruned meanwhile. */
   finish(id: number, outcome: GcRunOutcome): Promise<void>;
+  /**
+   * Fails the runs still `running` whose process stopped mid-run (what `interrupted` says: when, why); dry runs too
+   * only when `dryRuns` (a dry run takes no lock, so another replica's may be alive). Answers how many.
+   */
+  failRunning(interrupted: { finishedAt: string; error: string; dryRuns: boolean }): Promise<number>;
   /** Newest first, at most `limit` (default every kept run). */
   list(limit?: number): Promise<GcRunRecord[]>;
 }

@@ -6,6 +6,8 @@ import { type PgPool, sqlState } from './pg-pool.ts';
 // Queueing and claiming in one repository serialise on this transaction-level lock: the queue bound and the
 // per-repository running limit hold across replicas.
 const repositoryLock = "SELECT pg_advisory_xact_lock(hashtext('wharf-builds:' || $1))";
+// Claiming only tries it: a replica holding it is claiming (or queueing) there, and the claim moves on.
+const tryRepositoryLock = "SELECT pg_try_advisory_xact_lock(hashtext('wharf-builds:' || $1)) AS taken";
 
 /** BuildStore on PostgreSQL (schema from migratePostgres). */
 export class PgBuildStore implements BuildStore {
@@ -60,17 +62,31 @@ export class PgBuildStore implements BuildStore {
 
   async claimNext(perRepository: number, now: string): Promise<BuildRecord | undefined> {
     return this.#pool.transaction(async () => {
-      // SKIP LOCKED: a replica claiming at the same time passes over the rows this one looks at.
-      const { rows } = await this.#pool.query("SELECT id, repository FROM builds WHERE state = 'queued' ORDER BY seq LIMIT 20 FOR UPDATE SKIP LOCKED");
-      for (const candidate of rows) {
-        await this.#pool.query(repositoryLock, [candidate.repository]);
+      // Repositories another replica is claiming in (their lock taken) are passed over, never waited for.
+      const busy: string[] = [];
+      for (;;) {
+        // The oldest queued build of a repository under its running limit; SKIP LOCKED passes over rows another
+        // replica looks at.
+        const { rows } = await this.#pool.query(`SELECT b.id, b.repository FROM builds b WHERE b.state = 'queued' AND NOT (b.repository = ANY($1::text[]))
+          AND (SELECT count(*) FROM builds r WHERE r.repository = b.repository AND r.state = 'running') < $2
+          ORDER BY b.seq LIMIT 1 FOR UPDATE SKIP LOCKED`, [busy, perRepository]);
+        const candidate = rows[0];
+        if (!candidate) return undefined;
+        const { rows: locked } = await this.#pool.query(tryRepositoryLock, [candidate.repository]);
+        if (!locked[0].taken) {
+          busy.push(String(candidate.repository));
+          continue;
+        }
+        // Under the lock, the count again: a replica's claim may have committed since the select's snapshot.
         const running = await this.#pool.query("SELECT count(*)::int AS n FROM builds WHERE repository = $1 AND state = 'running'", [candidate.repository]);
-        if ((running.rows[0].n as number) >= perRepository) continue;
+        if ((running.rows[0].n as number) >= perRepository) {
+          busy.push(String(candidate.repository));
+          continue;
+        }
         const { rows: claimed } = await this.#pool.query(`UPDATE builds b SET state = 'running', started_at = $1, heartbeat_at = $1
           WHERE b.id = $2 RETURNING ${buildColumns}`, [now, candidate.id]);
         return buildFromRow(claimed[0]);
       }
-      return undefined;
     });
   }
 

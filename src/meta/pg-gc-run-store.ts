@@ -34,6 +34,14 @@ export class PgGcRunStore implements GcRunStore {
     );
   }
 
+  async failRunning(interrupted: { finishedAt: string; error: string; dryRuns: boolean }): Promise<number> {
+    const { rowCount } = await this.#pool.query(
+      "UPDATE gc_runs SET state = 'failed', finished_at = $1, error = $2 WHERE state = 'running' AND (dry_run = 0 OR $3 = 1)",
+      [interrupted.finishedAt, interrupted.error, interrupted.dryRuns ? 1 : 0],
+    );
+    return rowCount;
+  }
+
   async list(limit = gcRunsKept): Promise<GcRunRecord[]> {
     const { rows } = await this.#pool.query(`SELECT ${gcRunColumns} FROM gc_runs ORDER BY id DESC LIMIT $1`, [limit]);
     return rows.map(toGcRun);

@@ -33,6 +33,12 @@ export class SqliteGcRunStore implements GcRunStore {
       WHERE id = ? AND state = 'running'`).run(outcome.finishedAt, outcome.blobsRemoved, outcome.bytesFreed, outcome.manifestsRemoved, id);
   }
 
+  async failRunning(interrupted: { finishedAt: string; error: string; dryRuns: boolean }): Promise<number> {
+    const result = this.#sql("UPDATE gc_runs SET state = 'failed', finished_at = ?, error = ? WHERE state = 'running' AND (dry_run = 0 OR ? = 1)")
+      .run(interrupted.finishedAt, interrupted.error, interrupted.dryRuns ? 1 : 0);
+    return Number(result.changes);
+  }
+
   async list(limit = gcRunsKept): Promise<GcRunRecord[]> {
     return this.#sql(`SELECT ${gcRunColumns} FROM gc_runs ORDER BY id DESC LIMIT ?`).all(limit).map(toGcRun);
   }

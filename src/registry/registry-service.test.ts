@@ -196,6 +196,22 @@ describe('manifests', () => {
     assert.deepEqual(await service.listTags('team/app', {}), ['v1']);
   });
 
+  test('concurrent misses of one manifest body share one read of the store', async () => {
+    const config = await blob('team/app', '{"os":"linux"}');
+    const bytes = image(config, []);
+    const { digest } = await service.putManifest('team/app', 'v1', bytes, mediaTypes.ociManifest);
+    const read = blobs.read.bind(blobs);
+    let reads = 0;
+    blobs.read = (...args: Parameters<typeof blobs.read>) => (reads++, read(...args));
+    const fresh = makeService();
+    const bodies = await Promise.all(Array.from({ length: 50 }, () => fresh.manifestBody(digest)));
+    assert.equal(reads, 1);
+    assert.ok(bodies.every((b) => b.equals(bytes)));
+    await fresh.manifestBody(digest);
+    assert.equal(reads, 1, 'then from the cache');
+    await fresh.close();
+  });
+
   test('checks run before any write: size, reference, digest, schema, references', async () => {
     const small = makeService(64);
     const config = await blob('team/app', '{}');

@@ -82,6 +82,8 @@ export class RegistryService {
   readonly #newId: () => string;
   readonly #now: () => Date;
   readonly #manifests = new ManifestCache();
+  /** Reads of manifestBody under way, by digest: a burst of misses of one digest makes one read. */
+  readonly #manifestReads = new Map<string, Promise<Buffer>>();
   readonly #writers: UploadWriters;
   readonly #immutable: ImmutableTags;
   readonly #mirror: MirrorStore | undefined;
@@ -494,13 +496,24 @@ export class RegistryService {
     return { digest: record.digest, mediaType: record.mediaType, size: record.size, body: await this.manifestBody(record.digest) };
   }
 
-  /** Bytes of a small stored blob (manifest, config), from an LRU that never goes stale (content-addressed). */
-  async manifestBody(digest: string): Promise<Buffer> {
+  /**
+   * Bytes of a small stored blob (manifest, config), from an LRU that never goes stale (content-addressed);
+   * concurrent misses of one digest share one read.
+   */
+  manifestBody(digest: string): Promise<Buffer> {
     const cached = this.#manifests.get(digest);
-    if (cached) return cached;
-    const body = await readBlobBytes(this.#blobs, digest);
-    this.#manifests.set(digest, body);
-    return body;
+    if (cached) return Promise.resolve(cached);
+    let read = this.#manifestReads.get(digest);
+    if (!read) {
+      read = readBlobBytes(this.#blobs, digest).then((body) => {
+        this.#manifests.set(digest, body);
+        return body;
+      });
+      const settled = () => this.#manifestReads.delete(digest);
+      read.then(settled, settled);
+      this.#manifestReads.set(digest, read);
+    }
+    return read;
   }
 
   /** By digest: the manifest and every tag on it. By tag: only the tag. */

@@ -46,6 +46,11 @@ export interface TagRow {
   created: string;
   /** `os/architecture[/variant]`; one entry for an image, one per child for an index; empty for an artifact. */
   platforms: string[];
+  /**
+   * Set when `size` and `created` leave children out: an index's first 64 distinct children are read, the rest
+   * (or those past the request's read budget) count their index entry's size only. Platforms are always whole.
+   */
+  partial?: true;
 }
 
 /** GET /api/v1/tags?repository=&last=&n= */
@@ -107,11 +112,17 @@ export interface ManifestView {
   mediaType: string;
   artifactType: string | null;
   size: number;
+  /** The first 100 tags on this digest (sorted); `tagsTotal` says how many there are when there are more. */
   tags: string[];
+  tagsTotal?: number;
   layers: LayerRow[];
   config: ImageConfigView | null;
   children: ChildRow[];
+  /** The first 100 referrers; `referrersTotal` says how many there are when there are more. */
   referrers: ReferrerRow[];
+  referrersTotal?: number;
+  /** As TagRow's: set when `size` leaves children out. */
+  partial?: true;
   actions: string[];
 }
 
@@ -123,7 +134,7 @@ export interface ActivityEvent {
   repository: string;
   tag: string | null;
   digest: string | null;
-  /** The account, `anonymous`, or `autobuild`. */
+  /** The account, `anonymous`, or `autobuild`; '' (hidden) unless the caller is an admin or may push to `repository`. */
   actor: string;
   /** Pulls of the same manifest by the same actor within a second are one row with a count. */
   count: number;

@@ -98,6 +98,15 @@ describe('the hub UI: administration, activity and builds', { timeout: 600_000, 
     await page.getByRole('button', { name: 'Add user' }).click();
     await page.getByRole('status').getByText('Added user alice.').waitFor();
     await row(page, 'alice').getByText('Active').waitFor();
+    // The API's refusal is shown as it said it, in an alert.
+    await page.getByLabel('Name', { exact: true }).fill('alice');
+    await page.getByLabel('Password', { exact: true }).fill('another-secret');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.getByRole('alert').getByText('user alice already exists (CONFLICT)').waitFor();
+    // chromium logs every error status to the console: this one was asked for.
+    const refused = tab.problems.findIndex((problem) => problem.includes('status of 409'));
+    assert.notEqual(refused, -1, tab.problems.join('\n'));
+    tab.problems.splice(refused, 1);
     assert.equal(await loginStatus(server.url, 'alice', 'alice-secret-1'), 200);
     await page.getByRole('button', { name: 'Reset the password of alice' }).click();
     const reset = page.getByRole('dialog', { name: 'Reset the password of alice' });
@@ -276,6 +285,9 @@ describe('the hub UI: administration, activity and builds', { timeout: 600_000, 
     // A source that does not exist: a real run of the builder that fails, and whose log says why.
     const missing = `file://${join(tmp.path, 'no-such-repository.git')}`;
     await wharf(root, ['autobuild', 'add', 'team/built', '--git', missing]);
+    // Registered but never pushed: the repository's page lists no tags (no 404, no console error).
+    await page.goto(`${server.url}/ui/r/team/built`);
+    await page.getByText('No tags yet.').waitFor();
     await skopeoCopy(image.ref, `docker://${server.host}/team/built:v1`, { destCreds: admin });
     await page.goto(`${server.url}/ui/r/team/built?tab=builds`);
     await page.getByRole('heading', { level: 2, name: 'Automated builds' }).waitFor();

@@ -309,7 +309,7 @@ describe('the hub UI in chromium', () => {
       assert.equal(await page.getByRole('link', { name: 'Sign in' }).count(), 1);
       assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
       await list.getByRole('link', { name: 'public/tools' }).click();
-      await page.getByText('This repository has no tags.').waitFor();
+      await page.getByText('No tags yet.').waitFor();
       await page.getByRole('link', { name: 'Sign in' }).click();
       await page.waitForURL(/\/ui\/sign-in\?next=%2Fui%2Fr%2Fpublic%2Ftools$/);
       await page.getByLabel('Username').fill('nobody');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
@@ -10,10 +10,14 @@ const repo = resolve(import.meta.dirname, '../..');
 export const uiArtifacts = join(repo, 'test-artifacts/ui');
 const axeScript = join(repo, 'node_modules/axe-core/axe.min.js');
 
-/** Builds dist/ui (scripts/build-ui.ts) when it is missing, so the registry has a UI to serve. */
+/**
+ * Runs scripts/build-ui.ts, which rebuilds dist/ui unless it is newer than every source, so a test never serves a
+ * missing or stale bundle. Test files run at once: flock(1) lets one build while the others wait, then find it
+ * up to date (the kernel lets go of the lock if the holder dies).
+ */
 export async function ensureUiBuilt(): Promise<void> {
-  if (existsSync(join(repo, 'dist/ui/index.html'))) return;
-  await runOk(process.execPath, [join(repo, 'scripts/build-ui.ts')], { timeoutMs: 300_000 });
+  mkdirSync(join(repo, 'dist'), { recursive: true });
+  await runOk('flock', [join(repo, 'dist/.build-ui.lock'), process.execPath, join(repo, 'scripts/build-ui.ts')], { timeoutMs: 300_000 });
 }
 
 export interface BrowserPage {

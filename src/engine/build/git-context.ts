@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Fault } from '../../base/fault.ts';
+import { killGroupOnAbort } from '../../base/kill-group-on-abort.ts';
 import { leavesRoot } from '../../base/go-path.ts';
 import { resolveInRoot } from './scoped-copy.ts';
 
@@ -137,21 +138,13 @@ function runGit(dir: string, args: string[], signal?: AbortSignal): Promise<stri
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const kill = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // The group is gone already: nothing left to stop.
-      }
-    };
-    signal?.addEventListener('abort', kill, { once: true });
+    killGroupOnAbort(child, signal);
     let output = '';
     const collect = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-outputLimit));
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.once('error', (err) => reject(new Fault('unavailable', `git could not start: ${err.message}`, { cause: err })));
     child.once('close', (code, killedBy) => {
-      signal?.removeEventListener('abort', kill);
       if (signal?.aborted) return reject(signal.reason);
       if (code === 0) return resolve(output);
       reject(new GitFailure(code === null ? `signal: ${killedBy}` : `exit status ${code}`, output));

@@ -149,6 +149,45 @@ test('a failed write is retried with the next batch, in order', async () => {
   assert.deepEqual(written.map((r) => r.repository), ['r/1', 'r/2']);
 });
 
+test('one write at a time: rows wait for it under the held-rows bound, the rest are dropped', async () => {
+  const written: ActivityRecord[] = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
+  let release = () => {};
+  let blocked: Promise<void> = new Promise((resolve) => (release = resolve));
+  const store: ActivityStore = {
+    append: async (rows) => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      await blocked;
+      written.push(...rows);
+      inFlight--;
+    },
+    list: async () => [],
+    prune: async () => 0,
+  };
+  const log = new ActivityLog({ store, logger, keep: 1000, flushMs: 5, batchRows: 10 });
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  for (let i = 0; i < 10; i++) log.record({ action: 'push', repository: `r/${i}`, actor: 'a' });
+  await turns(2);
+  assert.equal(inFlight, 1, 'the first batch is being written');
+  for (let i = 10; i < 600; i++) {
+    log.record({ action: 'push', repository: `r/${i}`, actor: 'a' });
+    await log.forActor('b').manifest('pull', 'p/app', manifest(String(i % 10)), `t${i}`);
+    if (i % 50 === 0) await turns(1);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(mostInFlight, 1, 'no second write while the first is under way');
+  blocked = Promise.resolve();
+  release();
+  await log.close();
+  assert.equal(mostInFlight, 1);
+  assert.equal(written.length, 10 + 100, 'the first batch, then as many rows as 10 batches hold');
+  assert.deepEqual(written.slice(0, 10).map((r) => r.repository), ['r/0', 'r/1', 'r/2', 'r/3', 'r/4', 'r/5', 'r/6', 'r/7', 'r/8', 'r/9']);
+  assert.ok(written.some((r) => r.repository === 'r/10') && written.some((r) => r.repository === 'p/app'), 'the oldest waiting rows of both kinds');
+});
+
 test('teeEvents hands each event to every part, skips absent ones and returns a single part as it is', async () => {
   const seen: string[] = [];
   const part = (name: string): RegistryEvents => ({

@@ -41,7 +41,8 @@ interface Pending {
 type PullsByReference = Map<string, Pending>;
 
 const done: Promise<void> = Promise.resolve();
-// Rows kept for a retry after a failed write; beyond, the oldest are dropped (and logged).
+// Rows kept for a retry after a failed write, and rows waiting while a write is under way; beyond, rows are
+// dropped (and logged): a slow database costs a bounded memory, never a queue of writes.
 const maxHeldBatches = 10;
 // Distinct actors whose RequestEvents are kept (a request's costs one map lookup, not an object).
 const maxCachedActors = 1024;
@@ -68,7 +69,11 @@ export class ActivityLog implements RegistryEvents {
   /** Runs while rows are pending: moves `#clock` on and writes the batch once it is `flushMs` old. */
   #ticker: NodeJS.Timeout | undefined;
   #soon: NodeJS.Immediate | undefined;
-  #writing: Promise<void> = done;
+  /** The one write under way: a flush meanwhile waits for it (`#again`), and its rows wait with it. */
+  #writing: Promise<void> | undefined;
+  #again: Promise<void> | undefined;
+  /** Rows dropped while a write was under way and `maxHeldBatches` of rows were waiting (logged by the next flush). */
+  #dropped = 0;
   #prunedAt = Number.NEGATIVE_INFINITY;
   /**
    * Pending rows' times are milliseconds since `#since` (moved by each take), read from `#clock`: reading the
@@ -119,17 +124,29 @@ export class ActivityLog implements RegistryEvents {
 
   /** Queues one row (a push or delete; a pull here is not coalesced). */
   record(entry: ActivityEntry): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#full()) return;
     this.#rows.push({ at: this.#tick(), tag: undefined, digest: undefined, ...entry, count: 1 });
     this.#added();
   }
 
-  /** Writes what is pending now; resolves once written (or given up on, logged). */
+  /** Writes what is pending now (after the write under way, if any); resolves once written (or given up on, logged). */
   flush(): Promise<void> {
     this.#cancelTimers();
+    if (this.#writing) {
+      this.#again ??= this.#writing.then(() => {
+        this.#again = undefined;
+        return this.flush();
+      });
+      return this.#again;
+    }
     const batch = this.#take();
-    if (batch.length > 0 || this.#held.length > 0) this.#writing = this.#writing.then(() => this.#write(batch));
-    return this.#writing;
+    this.#reportDropped();
+    if (batch.length === 0 && this.#held.length === 0) return done;
+    const writing = this.#write(batch).finally(() => {
+      this.#writing = undefined;
+    });
+    this.#writing = writing;
+    return writing;
   }
 
   /** Writes what is pending; nothing is recorded after. */
@@ -154,11 +171,25 @@ export class ActivityLog implements RegistryEvents {
       pull.at = this.#clock;
       return done;
     }
+    if (this.#full()) return done;
     // A tag that moved within the window: its earlier pulls become a row of their own.
     if (pull) this.#rows.push(pull);
     byReference.set(reference, { at: this.#tick(), action, repository, tag: tagIn(reference), digest: manifest.digest, actor, count: 1 });
     this.#added();
     return done;
+  }
+
+  /** Whether a new row is to be dropped: a write is under way and as many rows as a failed write keeps wait. */
+  #full(): boolean {
+    if (this.#writing === undefined || this.#pending < maxHeldBatches * this.#options.batchRows) return false;
+    this.#dropped++;
+    return true;
+  }
+
+  #reportDropped(): void {
+    if (this.#dropped === 0) return;
+    this.#options.logger.warn({ dropped: this.#dropped }, 'activity rows dropped: the store is slower than the registry');
+    this.#dropped = 0;
   }
 
   /** Reads the wall clock into `#clock`. */

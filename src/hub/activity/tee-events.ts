@@ -12,7 +12,8 @@ export function teeEvents(...parts: (RegistryEvents | undefined)[]): RegistryEve
   return { forRequest: (request, actor) => teeRequestEvents(present.map((part) => part.forRequest(request, actor))) };
 }
 
-function teeRequestEvents(all: RequestEvents[]): RequestEvents {
+/** One RequestEvents handing every event to each of `all` (an actor's events on the notifier and the activity log). */
+export function teeRequestEvents(all: RequestEvents[]): RequestEvents {
   const each = (call: (events: RequestEvents) => Promise<void>) => Promise.all(all.map(call)).then(() => undefined);
   return {
     manifest: (action, repository, manifest, reference) => each((events) => events.manifest(action, repository, manifest, reference)),

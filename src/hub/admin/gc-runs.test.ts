@@ -5,7 +5,7 @@ import type { GcLock } from '../../meta/gc-lock.ts';
 import { openDatabase } from '../../meta/sqlite-database.ts';
 import { SqliteGcRunStore } from '../../meta/sqlite-gc-run-store.ts';
 import type { CollectOptions, CollectResult } from '../../registry/gc/garbage-collector.ts';
-import { GcRuns, type GcRunsOptions } from './gc-runs.ts';
+import { GcRuns, type GcRunsOptions, interruptedError } from './gc-runs.ts';
 
 const logger = createLogger({ level: 'silent' });
 const result: CollectResult = { manifests: 2, blobs: 3, bytes: 4096, kept: 0, recovered: 0 };
@@ -101,4 +101,30 @@ test("a run that removes something holds the replicas' lock; taken elsewhere, it
   assert.deepEqual(events, ['locked', 'released', 'locked', 'released'], 'given back when the collection fails');
   assert.deepEqual((await runs.list()).map((r) => r.state), ['failed', 'succeeded', 'succeeded']);
   assert.equal((await runs.list())[2].id, dry.id);
+});
+
+test('runs left running by a stopped process: failed at start without a lock, by the next real run under one', async () => {
+  const { store, runs } = setup();
+  const real = await store.start({ trigger: 'schedule', dryRun: false, startedAt: '2024-01-01T00:00:00.000Z' });
+  const dry = await store.start({ trigger: 'api', dryRun: true, startedAt: '2024-01-01T00:00:01.000Z' });
+  await runs.recoverInterrupted();
+  assert.deepEqual((await runs.list()).map((r) => [r.id, r.state, r.error]), [[dry.id, 'failed', interruptedError], [real.id, 'failed', interruptedError]]);
+
+  const lock: GcLock = { tryLock: async () => async () => {} };
+  const locked = setup({ lock });
+  const cutOff = await locked.store.start({ trigger: 'cli', dryRun: false, startedAt: '2024-01-01T00:00:00.000Z' });
+  const otherDry = await locked.store.start({ trigger: 'api', dryRun: true, startedAt: '2024-01-01T00:00:01.000Z' });
+  await locked.runs.recoverInterrupted();
+  assert.deepEqual((await locked.runs.list()).map((r) => r.state), ['running', 'running'], 'with a lock, nothing at start');
+  await locked.runs.start({ dryRun: true });
+  locked.end(result);
+  await locked.runs.close();
+  assert.equal((await locked.runs.list())[2].state, 'running', 'a dry run holds no lock: it fails nothing');
+  const next = await locked.runs.start({});
+  locked.end(result);
+  await locked.runs.close();
+  const states = new Map((await locked.runs.list()).map((r) => [r.id, [r.state, r.error]]));
+  assert.deepEqual(states.get(cutOff.id), ['failed', interruptedError]);
+  assert.deepEqual(states.get(otherDry.id), ['running', undefined], "another replica's dry run may be alive");
+  assert.deepEqual(states.get(next.id), ['succeeded', undefined]);
 });

@@ -17,6 +17,9 @@ export interface GcRunsOptions {
   now?: () => Date;
 }
 
+/** Why a run left `running` by a process that stopped mid-run is failed. */
+export const interruptedError = 'interrupted: the process running it stopped';
+
 /** A run the caller may start through the API (POST /api/v1/gc/runs). */
 export interface GcRunRequest {
   dryRun?: boolean;
@@ -77,6 +80,14 @@ export class GcRuns {
     return this.#options.store.list(limit);
   }
 
+  /**
+   * At start in a single process (no replicas' lock): every run still `running` was cut off when the process
+   * before this one stopped. With the lock, each real run cleans up instead (another replica's may be alive).
+   */
+  async recoverInterrupted(): Promise<void> {
+    if (!this.#options.lock) await this.#failInterrupted(true);
+  }
+
   /** Waits for a run started through `start` to end (so its row is finished before the database closes). */
   async close(): Promise<void> {
     await this.#background;
@@ -92,6 +103,8 @@ export class GcRuns {
         release = await this.#options.lock.tryLock();
         if (!release) throw new Fault('conflict', 'another garbage collection is running on this database');
       }
+      // Every real run holds the lock: a real run still `running` now was cut off with its process.
+      if (release) await this.#failInterrupted(false);
       const record = await this.#options.store.start({ trigger, dryRun, startedAt: this.#now() });
       return { record, end: (outcome) => this.#end(record.id, outcome, release) };
     } catch (err) {
@@ -116,6 +129,11 @@ export class GcRuns {
         this.#busy = false;
       }
     }
+  }
+
+  async #failInterrupted(dryRuns: boolean): Promise<void> {
+    const failed = await this.#options.store.failRunning({ finishedAt: this.#now(), error: interruptedError, dryRuns });
+    if (failed > 0) this.#options.logger.warn({ runs: failed }, 'garbage collection runs interrupted by a stop marked failed');
   }
 
   #now(): string {

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Identity } from '../../auth/authorizer.ts';
-import { createLogger } from '../../base/log.ts';
+import type { BuildStore } from '../../meta/build-store.ts';
+import { SqliteBuildStore } from '../../meta/sqlite-build-store.ts';
+import { SqliteSecretStore } from '../../meta/sqlite-secret-store.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { mediaTypes } from '../../oci/media-types.ts';
 import type { RegistryEvents } from '../../registry/notifications/request-events.ts';
 import { pushBlob, putManifest, startTestRegistry, type TestRegistry, type TestRegistryOptions } from '../../registry/v2/test-registry.ts';
-import { hubErrorHandler } from '../api-errors.ts';
 import type { RepositoryAction } from '../hub-auth.ts';
-import { fixedHubAuth } from '../hub-fixture.ts';
+import { apiTestApp, fixedHubAuth } from '../hub-fixture.ts';
 import { registerManifestRoutes } from '../routes/manifest-routes.ts';
 import { registerRepositoriesRoutes } from '../routes/repositories-routes.ts';
 import { registerTagsRoutes } from '../routes/tags-routes.ts';
@@ -23,6 +24,8 @@ export const admin: Identity = { account: 'root', admin: true };
  */
 export interface BrowseHub {
   registry: TestRegistry;
+  /** The autobuilds and builds (on the registry's database). */
+  builds: BuildStore;
   deleted: { repository: string; reference?: string; actor?: string }[];
   /** The API as `identity`, who may do what `may` says (default: fixedHubAuth's). */
   as(identity: Identity, may?: (repository: string) => RepositoryAction[]): Promise<FastifyInstance>;
@@ -31,6 +34,8 @@ export interface BrowseHub {
 
 export async function startBrowseHub(options: TestRegistryOptions = {}): Promise<BrowseHub> {
   const registry = await startTestRegistry(options);
+  const builds = new SqliteBuildStore(registry.db);
+  const secrets = new SqliteSecretStore(registry.db);
   const deleted: BrowseHub['deleted'] = [];
   const registryEvents: RegistryEvents = {
     forRequest: (_request, actor) => ({
@@ -42,20 +47,18 @@ export async function startBrowseHub(options: TestRegistryOptions = {}): Promise
   };
   const apps: FastifyInstance[] = [];
   const as = async (identity: Identity, may?: (repository: string) => RepositoryAction[]) => {
-    const app = Fastify();
-    const deps = { auth: fixedHubAuth(identity, may), registry: registry.registry, registryEvents };
-    app.register(async (api) => {
-      api.setErrorHandler(hubErrorHandler(createLogger({ level: 'silent' })));
+    const deps = { auth: fixedHubAuth(identity, may), registry: registry.registry, registryEvents, stores: { builds, secrets } };
+    const app = await apiTestApp((api) => {
       registerRepositoriesRoutes(api, deps);
       registerTagsRoutes(api, deps);
       registerManifestRoutes(api, deps);
-    }, { prefix: '/api/v1' });
-    await app.ready();
+    });
     apps.push(app);
     return app;
   };
   return {
     registry,
+    builds,
     deleted,
     as,
     close: async () => {

@@ -1,12 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
 import type { Logger } from '../../base/log.ts';
 import type { AutobuildRecord, BuildRecord, FinishBuildInput } from '../../meta/build-store.ts';
 import type { RequestEvents } from '../../registry/notifications/request-events.ts';
 import type { Builds } from './builds.ts';
-import { buildOnEngine, pingEngine } from './engine-build.ts';
+import type { BuildLog } from './build-logs.ts';
+import { buildOnEngine, pingEngine, removeEngineTag } from './engine-build.ts';
 import { archiveContext, fetchCommit } from './git-source.ts';
 import { publishImage, type PublishDeps } from './publish-image.ts';
 
@@ -15,8 +14,6 @@ export interface BuildRunnerOptions {
   publish: PublishDeps;
   /** The engine's socket (engine.socket). */
   socket: string;
-  /** The engine-side name of built images (`<host>/<repository>`, without the tag). */
-  engineName: (repository: string) => string;
   /** hub.builds: concurrency, perRepository, timeoutSeconds. */
   concurrency: number;
   perRepository: number;
@@ -32,10 +29,15 @@ export interface BuildRunnerOptions {
   engineWaitMs?: number;
   /** Finished builds kept per autobuild (older ones and their logs go). */
   keepBuilds?: number;
+  /** hub.builds.logMaxBytes: a log beyond this many bytes stops the build (32 MiB). */
+  logMaxBytes?: number;
   now?: () => Date;
 }
 
 export const interrupted = 'interrupted: wharf stopped during the build';
+const mib = 1024 * 1024;
+/** The engine-side name of a build's image: a throwaway, so no engine image is shadowed; removed once published. */
+const engineTag = (buildId: string) => `wharf-autobuild/${buildId}`;
 
 /**
  * Runs queued builds in this process: up to `concurrency` at once, `perRepository` per repository (the store's
@@ -52,7 +54,12 @@ export class BuildRunner {
   #engineDownSince: number | undefined;
 
   constructor(options: BuildRunnerOptions) {
-    this.#o = { heartbeatMs: 10_000, staleMs: 60_000, pollMs: 2_000, sweepMs: 60_000, engineWaitMs: 15_000, keepBuilds: 100, now: () => new Date(), ...options };
+    this.#o = { heartbeatMs: 10_000, staleMs: 60_000, pollMs: 2_000, sweepMs: 60_000, engineWaitMs: 15_000, keepBuilds: 100, logMaxBytes: 32 * mib, now: () => new Date(), ...options };
+  }
+
+  /** Where builds check their sources out, `<root>/hub/builds/tmp/<buildId>`. */
+  get #sources(): string {
+    return join(this.#o.publish.root, 'hub', 'builds', 'tmp');
   }
 
   /** Sweeps what a stopped process left, then runs builds as they come. */
@@ -83,8 +90,19 @@ export class BuildRunner {
       const now = this.#o.now();
       const stale = await this.#o.builds.store.failStale(new Date(now.getTime() - this.#o.staleMs).toISOString(), now.toISOString(), interrupted);
       for (const build of stale) await this.#o.builds.logs.note(build.id, `ERROR: ${interrupted}`);
+      await this.#removeLeftSources();
     } catch (err) {
       this.#o.logger.error({ err }, 'autobuild: sweeping stale builds failed');
+    }
+  }
+
+  /** Removes checkouts no running build owns (a process that stopped during a build left them). */
+  async #removeLeftSources(): Promise<void> {
+    for (const name of await readdir(this.#sources).catch(() => [])) {
+      if (this.#running.has(name)) continue;
+      // Another replica on this root may still be building it.
+      const build = /^[0-9a-f]{16}$/.test(name) ? await this.#o.builds.store.getBuild(name) : undefined;
+      if (build?.state !== 'running') await rm(join(this.#sources, name), { recursive: true, force: true });
     }
   }
 
@@ -118,7 +136,8 @@ export class BuildRunner {
 
   async #run(build: BuildRecord, abort: AbortController): Promise<void> {
     const { builds, logger } = this.#o;
-    const log = await builds.logs.append(build.id);
+    const limit = `log limit reached (${+(this.#o.logMaxBytes / mib).toFixed(1)} MiB)`;
+    const log = await builds.logs.append(build.id, this.#o.logMaxBytes, () => abort.abort(new Error(limit)));
     let finish: FinishBuildInput;
     try {
       finish = await this.#attempt(build, abort, log);
@@ -134,19 +153,20 @@ export class BuildRunner {
   }
 
   /** The build's steps under its heartbeat and timeout, in a checkout removed after; answers how it ended. */
-  async #attempt(build: BuildRecord, abort: AbortController, log: Writable): Promise<FinishBuildInput> {
+  async #attempt(build: BuildRecord, abort: AbortController, log: BuildLog): Promise<FinishBuildInput> {
     const beat = setInterval(() => void this.#beat(build.id, abort), this.#o.heartbeatMs);
     const timeout = setTimeout(() => abort.abort(new Error(`timed out after ${this.#o.timeoutSeconds} s (hub.builds.timeoutSeconds)`)), this.#o.timeoutSeconds * 1000);
     let dir: string | undefined;
     try {
-      dir = await mkdtemp(join(tmpdir(), 'wharf-build-source-'));
+      dir = join(this.#sources, build.id);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       const autobuild = await this.#o.builds.autobuild(build.autobuildId);
       const result = await this.#steps(build, autobuild, { dir, log, signal: abort.signal });
       return { state: 'succeeded', finishedAt: this.#o.now().toISOString(), ...result };
     } catch (err) {
       // An abort's reason (timeout, stop, ended elsewhere) says more than what it broke.
       const reason = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
-      write(log, `ERROR: ${reason}\n`);
+      log.force(`ERROR: ${reason}\n`);
       return { state: 'failed', finishedAt: this.#o.now().toISOString(), error: reason };
     } finally {
       clearInterval(beat);
@@ -156,7 +176,7 @@ export class BuildRunner {
     }
   }
 
-  async #steps(build: BuildRecord, autobuild: AutobuildRecord, run: { dir: string; log: Writable; signal: AbortSignal }) {
+  async #steps(build: BuildRecord, autobuild: AutobuildRecord, run: { dir: string; log: BuildLog; signal: AbortSignal }) {
     const { log, signal } = run;
     write(log, `Fetching ${autobuild.git} ${autobuild.ref}${build.commit ? ` at ${build.commit}` : ''}\n`);
     const commit = await fetchCommit(run.dir, { url: autobuild.git, ref: autobuild.ref, commit: build.commit, signal });
@@ -164,8 +184,8 @@ export class BuildRunner {
     write(log, `Building commit ${commit} (context ${autobuild.context}, dockerfile ${autobuild.dockerfile})\n`);
     const archive = archiveContext(run.dir, commit, autobuild.context, signal);
     const archived = archive.done.then(() => undefined, (err: Error) => err);
-    const engineTag = `${this.#o.engineName(autobuild.repository)}:${autobuild.tag}`;
-    const imageId = await buildOnEngine({ socket: this.#o.socket, context: archive.stream, dockerfile: autobuild.dockerfile, tags: [engineTag], log, signal }).catch(async (err: unknown) => {
+    const name = engineTag(build.id);
+    const imageId = await buildOnEngine({ socket: this.#o.socket, context: archive.stream, dockerfile: autobuild.dockerfile, tags: [name], log, signal }).catch(async (err: unknown) => {
       // git stops once its reader is gone; a context it could not archive fails the build with git's reason, not
       // the engine's view of a short tar.
       archive.stream.destroy();
@@ -174,7 +194,14 @@ export class BuildRunner {
     const archiveError = await archived;
     if (archiveError) throw archiveError;
     const tags = [autobuild.tag, commit.slice(0, 12)];
-    const manifest = await publishImage(this.#o.publish, imageId, autobuild.repository, tags);
+    // Only while the build is still this process's: not after a timeout or a stale sweep failed it.
+    const stillOurs = async () => {
+      signal.throwIfAborted();
+      if (!(await this.#o.builds.store.heartbeat(build.id, this.#o.now().toISOString()))) throw new Error('the build was ended elsewhere (failed as stale, or its autobuild removed)');
+      signal.throwIfAborted();
+    };
+    const manifest = await publishImage(this.#o.publish, imageId, autobuild.repository, tags, stillOurs).finally(() =>
+      removeEngineTag(this.#o.socket, name).catch((err: unknown) => this.#o.logger.warn({ err, build: build.id }, `autobuild: removing the engine tag ${name} failed`)));
     for (const tag of tags) {
       await this.#o.events?.manifest('push', autobuild.repository, manifest, tag).catch((err: unknown) => this.#o.logger.warn({ err }, 'autobuild: recording the push failed'));
       write(log, `Pushed ${autobuild.repository}:${tag} ${manifest.digest}\n`);
@@ -201,6 +228,6 @@ export class BuildRunner {
   }
 }
 
-function write(log: Writable, text: string): void {
+function write(log: BuildLog, text: string): void {
   if (!log.destroyed) log.write(text);
 }

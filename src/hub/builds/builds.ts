@@ -4,7 +4,7 @@ import type { AutobuildRecord, BuildRecord, BuildStore, BuildTrigger } from '../
 import { validateRepositoryName, validateTag } from '../../oci/reference.ts';
 import type { AutobuildRow, BuildRow } from '../../web/api-types.ts';
 import { BuildLogs } from './build-logs.ts';
-import { validateBranch, validateCommit, validateGitUrl, validateRepoPath } from './git-source.ts';
+import { redactGitUrl, validateBranch, validateCommit, validateGitUrl, validateRepoPath } from './git-source.ts';
 
 export interface AutobuildInput {
   repository: string;
@@ -92,6 +92,15 @@ export class Builds {
     return build;
   }
 
+  /**
+   * Whether a build of `commit` is queued or running for the autobuild (a webhook delivery replayed). Those are
+   * among its repository's newest builds: at most the queue bound plus the running limit of them.
+   */
+  async pending(autobuild: AutobuildRecord, commit: string): Promise<boolean> {
+    const recent = await this.store.listBuilds({ repository: autobuild.repository, n: 100 });
+    return recent.some((b) => b.autobuildId === autobuild.id && b.commit === commit && (b.state === 'queued' || b.state === 'running'));
+  }
+
   async build(id: string): Promise<BuildRecord> {
     const found = /^[0-9a-f]{16}$/.test(id) ? await this.store.getBuild(id) : undefined;
     if (!found) throw new Fault('not-found', `build ${id.slice(0, 64)} unknown`, { code: 'NOT_FOUND' });
@@ -104,8 +113,10 @@ export function webhookUrl(base: string, id: string): string {
   return `${base.replace(/\/+$/, '')}/api/v1/hooks/${id}`;
 }
 
-export function autobuildRow(record: AutobuildRecord, base: string): AutobuildRow {
-  const { id, repository, git, ref, dockerfile, context, tag, createdAt } = record;
+/** An autobuild as the API shows it; `full` (push or admin) includes the git URL's user part. */
+export function autobuildRow(record: AutobuildRecord, base: string, full: boolean): AutobuildRow {
+  const { id, repository, ref, dockerfile, context, tag, createdAt } = record;
+  const git = full ? record.git : redactGitUrl(record.git);
   return { id, repository, git, ref, dockerfile, context, tag, createdAt, webhookUrl: webhookUrl(base, id) };
 }
 

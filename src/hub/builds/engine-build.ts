@@ -36,12 +36,14 @@ const messageSchema = z.object({
 });
 
 /**
- * `POST /build` on the engine, as `docker build -f DOCKERFILE -t TAG -` sends it (the classic builder, intermediate
- * containers removed): the context streams in, the JSON-lines answer streams out to `log` as the CLI prints it.
- * Answers the built image's ID (the last `aux` message); an `error`/`errorDetail` message fails the build.
+ * `POST /build` on the engine, as `docker build --pull -f DOCKERFILE -t TAG -` sends it (the classic builder,
+ * intermediate containers removed): the context streams in, the JSON-lines answer streams out to `log` as the CLI
+ * prints it. Answers the built image's ID (the last `aux` message); an `error`/`errorDetail` message fails the build.
+ * `pull=1`: every base image (FROM, COPY --from) is pulled from its registry with no credentials, under that
+ * registry's access rules, never taken from the engine's store, where another repository's private image may be.
  */
 export async function buildOnEngine(options: EngineBuildOptions): Promise<string> {
-  const query = new URLSearchParams({ dockerfile: options.dockerfile, rm: '1', forcerm: '1', version: '1' });
+  const query = new URLSearchParams({ dockerfile: options.dockerfile, rm: '1', forcerm: '1', pull: '1', version: '1' });
   for (const tag of options.tags) query.append('t', tag);
   const req = request({
     socketPath: options.socket,
@@ -154,6 +156,22 @@ class JsonLines extends Transform {
     if (rest) this.push(rest);
     done();
   }
+}
+
+/**
+ * `DELETE /images/NAME?noprune=1`, as `docker rmi --no-prune NAME`: removes the build's throwaway tag (the image
+ * goes with it when nothing else names it; its blobs stay while the registry links them; its parents, the
+ * build cache, stay). Gone already is fine.
+ */
+export async function removeEngineTag(socket: string, name: string): Promise<void> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request({ socketPath: socket, method: 'DELETE', path: `/${apiVersion}/images/${name}?noprune=1`, timeout: 30_000 }, resolve);
+    req.once('timeout', () => req.destroy(new Error('the engine did not answer in 30 s')));
+    req.once('error', reject);
+    req.end();
+  });
+  if (res.statusCode === 200 || res.statusCode === 404) return void res.resume();
+  throw await engineError(res);
 }
 
 /** Whether the engine answers `GET /_ping` on its socket (within 2 s). */

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { makeGitRepo, startGitDaemon, type GitRepo } from '../../../test/support/git-repo.ts';
 import { runOk } from '../../../test/support/run.ts';
 import { makeTempDir, type TempDir } from '../../../test/support/temp.ts';
-import { archiveContext, fetchCommit, validateBranch, validateGitUrl, validateRepoPath } from './git-source.ts';
+import { archiveContext, fetchCommit, redactGitUrl, validateBranch, validateGitUrl, validateRepoPath } from './git-source.ts';
 
 let temp: TempDir;
 let repo: GitRepo;
@@ -31,6 +31,12 @@ after(() => temp.remove());
 test('only file, http, https, git and ssh URLs are accepted, without passwords', () => {
   for (const url of ['file:///srv/git/app', 'https://git.example/app.git', 'git://h/app', 'ssh://git@h/app']) assert.equal(validateGitUrl(url), url);
   for (const url of ['git@h:app.git', 'ext::sh -c touch% /tmp/x', '/srv/git/app', 'ftp://h/app', 'https://u:pw@h/app']) assert.throws(() => validateGitUrl(url), { kind: 'invalid-argument' });
+  // A user part only on ssh (tokens hide there); no host or user that git or ssh would read as an option.
+  for (const url of ['https://ghp_x@github.com/o/r.git', 'http://u@h/app', 'git://u@h/app', 'ssh://-oProxyCommand=x@h/app', 'ssh://-h/app', 'https://-h/app']) {
+    assert.throws(() => validateGitUrl(url), { kind: 'invalid-argument' }, url);
+  }
+  assert.equal(redactGitUrl('ssh://deploy@h/app.git'), 'ssh://h/app.git');
+  assert.equal(redactGitUrl('https://git.example/app.git'), 'https://git.example/app.git');
 });
 
 test('branches and paths are checked: no option-like, parent-escaping or absolute ones', () => {

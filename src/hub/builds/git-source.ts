@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Fault } from '../../base/fault.ts';
+import { killGroupOnAbort } from '../../base/kill-group-on-abort.ts';
 
 export const gitSchemes = ['file', 'http', 'https', 'git', 'ssh'] as const;
 
@@ -21,8 +22,24 @@ export function validateGitUrl(url: string): string {
   if (!scheme || !(gitSchemes as readonly string[]).includes(scheme) || !URL.canParse(url)) {
     throw new Fault('invalid-argument', `git URL ${JSON.stringify(url)}: give a URL with one of the schemes ${gitSchemes.join(', ')} (scp-like host:path is not accepted: use ssh://host/path)`);
   }
-  if (new URL(url).password) throw new Fault('invalid-argument', 'git URL: a password in the URL would be stored and shown; use a deploy key (ssh) or a public URL');
+  const parsed = new URL(url);
+  // Tokens hide in the user part (https://ghp_x@github.com/...): only ssh names a user, and never a password.
+  if (parsed.password || (parsed.username && scheme !== 'ssh')) {
+    throw new Fault('invalid-argument', 'git URL: credentials in the URL would be stored and shown; use a public URL, or ssh://user@host/path with a deploy key');
+  }
+  // ssh and git's transports would read a leading '-' as an option.
+  if (parsed.hostname.startsWith('-') || decodeURIComponent(parsed.username).startsWith('-')) {
+    throw new Fault('invalid-argument', `git URL ${JSON.stringify(url)}: a host or user may not start with '-'`);
+  }
   return url;
+}
+
+/** The URL without its user part (ssh's), for callers who may not push to the repository. */
+export function redactGitUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 /** A branch name git itself would accept (a subset: no leading '-', no '..', no '@{', no control characters). */
@@ -124,15 +141,7 @@ function spawnGit(dir: string, args: string[], signal?: AbortSignal): ChildProce
     // Its own process group, so an abort also ends its helpers (git-remote-http, index-pack, ssh).
     detached: true,
   });
-  const kill = () => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  signal?.addEventListener('abort', kill, { once: true });
-  child.once('close', () => signal?.removeEventListener('abort', kill));
+  killGroupOnAbort(child, signal);
   return child;
 }
 

@@ -1,5 +1,4 @@
 import type { Config } from '../../base/config.ts';
-import { formatHostPort, parseListenAddress } from '../../base/listen-address.ts';
 import type { Logger } from '../../base/log.ts';
 import type { BuildStore } from '../../meta/build-store.ts';
 import type { RequestEvents } from '../../registry/notifications/request-events.ts';
@@ -14,7 +13,7 @@ export interface AutobuildsDeps {
   registry: RegistryService;
   blobs: BlobStore;
   logger: Logger;
-  /** Pushes go there as actor `autobuild` (the activity log). */
+  /** Pushes go there as actor `autobuild` (the activity log and the notification endpoints). */
   events?: RequestEvents;
 }
 
@@ -39,10 +38,10 @@ export function openAutobuilds(deps: AutobuildsDeps): Autobuilds {
         builds,
         publish: { registry: deps.registry, blobs: deps.blobs, root: config.root },
         socket: config.engine.socket,
-        engineName: (repository) => `${registryHost(config)}/${repository}`,
         concurrency: settings.concurrency,
         perRepository: settings.perRepository,
         timeoutSeconds: settings.timeoutSeconds,
+        logMaxBytes: settings.logMaxBytes,
         logger,
         events: deps.events,
       });
@@ -54,10 +53,3 @@ export function openAutobuilds(deps: AutobuildsDeps): Autobuilds {
   };
 }
 
-/** The registry as image references name it, for the engine-side tag of a build (`docker push` works from there). */
-function registryHost(config: Config): string {
-  if (config.registry.publicUrl) return new URL(config.registry.publicUrl).host;
-  const { host, port } = parseListenAddress(config.registry.addr);
-  if (port === 0) return 'localhost';
-  return formatHostPort(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
-}

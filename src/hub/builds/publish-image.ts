@@ -17,14 +17,18 @@ export interface PublishDeps {
 /**
  * Makes an image the co-located engine built a registry image, nothing copied: the engine's record of it (read
  * only), its manifest as `docker push` would send it, each blob it names linked to `repository` (touched,
- * admitted by the quota), then the manifest put under every tag.
+ * admitted by the quota), then the manifest put under every tag, each after `stillOurs` let it.
  */
-export async function publishImage(deps: PublishDeps, imageId: string, repository: string, tags: string[]): Promise<ManifestDescriptor> {
+export async function publishImage(deps: PublishDeps, imageId: string, repository: string, tags: string[], stillOurs: () => Promise<void>): Promise<ManifestDescriptor> {
   const dir = join(deps.root, 'engine', 'images');
   const image = new ImageStore({ dir, blobs: deps.blobs }).get(imageId);
   if (!image) throw new Fault('failed-precondition', `image ${imageId} is not in ${dir}/images.json: the engine must run on this registry's root`);
   const manifest = await imageManifest(deps.blobs, image);
   for (const blob of parseManifest(manifest.bytes, manifest.mediaType).blobs) await deps.registry.linkStoredBlob(repository, blob.digest);
-  for (const tag of tags) await deps.registry.putManifest(repository, tag, manifest.bytes, manifest.mediaType);
+  for (const tag of tags) {
+    // Throws once the build is no longer this process's to publish (aborted, failed as stale).
+    await stillOurs();
+    await deps.registry.putManifest(repository, tag, manifest.bytes, manifest.mediaType);
+  }
   return { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.bytes.length };
 }

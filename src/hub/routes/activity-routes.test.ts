@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Identity } from '../../auth/authorizer.ts';
-import { createLogger } from '../../base/log.ts';
 import type { ActivityRecord } from '../../meta/activity-store.ts';
 import { openDatabase } from '../../meta/sqlite-database.ts';
 import { SqliteActivityStore } from '../../meta/sqlite-activity-store.ts';
 import type { ActivityList } from '../../web/api-types.ts';
-import { hubErrorHandler } from '../api-errors.ts';
 import type { RepositoryAction } from '../hub-auth.ts';
-import { fixedHubAuth } from '../hub-fixture.ts';
+import { apiTestApp, fixedHubAuth } from '../hub-fixture.ts';
 import { registerActivityRoutes } from './activity-routes.ts';
 
 const anonymous: Identity = { admin: false };
@@ -34,12 +32,7 @@ describe('GET /api/v1/activity', () => {
   const store = new SqliteActivityStore(openDatabase(':memory:'));
   const apps: FastifyInstance[] = [];
   const as = async (identity: Identity, may?: (repository: string) => RepositoryAction[]) => {
-    const app = Fastify();
-    app.register(async (api) => {
-      api.setErrorHandler(hubErrorHandler(createLogger({ level: 'silent' })));
-      registerActivityRoutes(api, { auth: fixedHubAuth(identity, may), stores: { activity: store } as never });
-    }, { prefix: '/api/v1' });
-    await app.ready();
+    const app = await apiTestApp((api) => registerActivityRoutes(api, { auth: fixedHubAuth(identity, may), stores: { activity: store } as never }));
     apps.push(app);
     return app;
   };
@@ -64,7 +57,7 @@ describe('GET /api/v1/activity', () => {
   });
 
   test('per repository: newest first, every field, paged by `next`', async () => {
-    const app = await as(alice, teamOnly);
+    const app = await as(alice, (repository) => (repository.startsWith('team/') ? ['pull', 'push'] : []));
     const first: ActivityList = await get(app, '/api/v1/activity?repository=team/app&n=1');
     assert.equal(first.events.length, 1);
     const { id, ...event } = first.events[0];
@@ -95,6 +88,17 @@ describe('GET /api/v1/activity', () => {
     assert.deepEqual(await get(await as(anonymous, nothing), '/api/v1/activity'), { events: [], next: null }, 'nothing pullable: nothing listed');
   });
 
+  test('who acted is shown to admins and to those who may push to the repository, else it is empty', async () => {
+    const actors = (list: ActivityList) => list.events.map((e) => `${e.repository} ${e.actor}`);
+    const pullOnly: ActivityList = await get(await as(alice, teamOnly), '/api/v1/activity');
+    assert.deepEqual(actors(pullOnly), ['team/web ', 'team/app ', 'team/app ']);
+    const byRepository: ActivityList = await get(await as(alice, teamOnly), '/api/v1/activity?repository=team/app');
+    assert.deepEqual(actors(byRepository), ['team/app ', 'team/app ']);
+    const maintainer = (repository: string): RepositoryAction[] => (repository === 'team/app' ? ['pull', 'push'] : teamOnly(repository));
+    assert.deepEqual(actors(await get(await as(alice, maintainer), '/api/v1/activity')), ['team/web ', 'team/app anonymous', 'team/app alice']);
+    assert.deepEqual(actors(await get(await as(root), '/api/v1/activity?n=2')), ['secret/db autobuild', 'team/web alice']);
+  });
+
   test('bad input answers 400 with the field or the registry code', async () => {
     const app = await as(root);
     for (const query of ['n=0', 'n=101', 'n=x', 'last=abc', 'last=0', 'last=-1', 'extra=1']) {
@@ -109,11 +113,7 @@ describe('GET /api/v1/activity over many rows the caller may not pull', () => {
   test('a page reads a bounded number of rows and goes on from where it stopped', async () => {
     const store = new SqliteActivityStore(openDatabase(':memory:'));
     await store.append([row('team/app', 0), ...Array.from({ length: 2500 }, (_, i) => row('secret/db', i % 60))]);
-    const app = Fastify();
-    app.register(async (api) => {
-      api.setErrorHandler(hubErrorHandler(createLogger({ level: 'silent' })));
-      registerActivityRoutes(api, { auth: fixedHubAuth(alice, teamOnly), stores: { activity: store } as never });
-    }, { prefix: '/api/v1' });
+    const app = await apiTestApp((api) => registerActivityRoutes(api, { auth: fixedHubAuth(alice, teamOnly), stores: { activity: store } as never }));
     const pages: ActivityList[] = [];
     let url = '/api/v1/activity?n=10';
     for (;;) {

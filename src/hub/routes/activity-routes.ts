@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { isFault } from '../../base/fault.ts';
 import type { ActivityRow, ActivityStore } from '../../meta/activity-store.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
 import type { ActivityEvent, ActivityList } from '../../web/api-types.ts';
@@ -30,11 +31,13 @@ export function registerActivityRoutes(api: FastifyInstance, deps: Pick<HubDeps,
     const repository = validateRepositoryName(query.repository);
     deps.auth.require(caller, repository, 'pull');
     const rows = await deps.stores.activity.list({ repository, before, limit: query.n });
+    const toEvent = eventsFor(deps.auth, caller);
     return { events: rows.map(toEvent), next: rows.length === query.n ? String(rows[rows.length - 1].id) : null };
   });
 }
 
 async function overall(store: ActivityStore, auth: HubAuth, caller: Caller, before: number | undefined, n: number): Promise<ActivityList> {
+  const toEvent = eventsFor(auth, caller);
   const events: ActivityEvent[] = [];
   let cursor = before;
   for (let scanned = 0; scanned < maxScanned;) {
@@ -51,7 +54,32 @@ async function overall(store: ActivityStore, auth: HubAuth, caller: Caller, befo
   return { events, next: cursor === undefined ? null : String(cursor) };
 }
 
-function toEvent(row: ActivityRow): ActivityEvent {
+/**
+ * Rows as the caller sees them: who acted is shown to administrators and to those who may push to the row's
+ * repository (its maintainers), else it is '' (a puller learns what happened, not who else pulls).
+ */
+function eventsFor(auth: HubAuth, caller: Caller): (row: ActivityRow) => ActivityEvent {
+  const admin = isAdmin(auth, caller);
+  const pushers = new Map<string, boolean>();
+  const mayPush = (repository: string) => {
+    let may = pushers.get(repository);
+    if (may === undefined) pushers.set(repository, (may = auth.actions(caller, repository).includes('push')));
+    return may;
+  };
+  return (row) => toEvent(row, admin || mayPush(row.repository) ? row.actor : '');
+}
+
+function isAdmin(auth: HubAuth, caller: Caller): boolean {
+  try {
+    auth.requireAdmin(caller);
+    return true;
+  } catch (err) {
+    if (isFault(err)) return false;
+    throw err;
+  }
+}
+
+function toEvent(row: ActivityRow, actor: string): ActivityEvent {
   return {
     id: String(row.id),
     at: row.at,
@@ -59,7 +87,7 @@ function toEvent(row: ActivityRow): ActivityEvent {
     repository: row.repository,
     tag: row.tag ?? null,
     digest: row.digest ?? null,
-    actor: row.actor,
+    actor,
     count: row.count,
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Identity } from '../../auth/authorizer.ts';
 import { loadConfig } from '../../base/config.ts';
 import { createLogger } from '../../base/log.ts';
@@ -10,9 +10,8 @@ import { SqliteMetadataStore } from '../../meta/sqlite-metadata-store.ts';
 import type { CollectResult } from '../../registry/gc/garbage-collector.ts';
 import type { AclView, GcRunRow, QuotaRow } from '../../web/api-types.ts';
 import { GcRuns } from '../admin/gc-runs.ts';
-import { hubErrorHandler } from '../api-errors.ts';
 import type { HubDeps } from '../hub-deps.ts';
-import { fixedHubAuth } from '../hub-fixture.ts';
+import { apiTestApp, fixedHubAuth } from '../hub-fixture.ts';
 import { registerAclRoutes } from './acl-routes.ts';
 import { registerGcRoutes } from './gc-routes.ts';
 import { registerQuotasRoutes } from './quotas-routes.ts';
@@ -37,15 +36,12 @@ describe('the admin API: /acl, /quotas, /gc/runs', () => {
   const gc = new GcRuns({ collector, store: gcStore, logger, gracePeriodSeconds: 0, deleteUntagged: false });
   const apps: FastifyInstance[] = [];
   const as = async (identity: Identity) => {
-    const app = Fastify();
     const deps = { auth: fixedHubAuth(identity), config, stores: { meta } as unknown as HubDeps['stores'], gc };
-    app.register(async (api) => {
-      api.setErrorHandler(hubErrorHandler(logger));
+    const app = await apiTestApp((api) => {
       registerAclRoutes(api, deps);
       registerQuotasRoutes(api, deps);
       registerGcRoutes(api, deps);
-    }, { prefix: '/api/v1' });
-    await app.ready();
+    });
     apps.push(app);
     return app;
   };

@@ -4,16 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Identity } from '../../auth/authorizer.ts';
 import { createLogger } from '../../base/log.ts';
 import { SqliteBuildStore } from '../../meta/sqlite-build-store.ts';
 import { openDatabase } from '../../meta/sqlite-database.ts';
 import type { BuildRow } from '../../web/api-types.ts';
-import { hubErrorHandler } from '../api-errors.ts';
 import { Builds } from '../builds/builds.ts';
 import type { RepositoryAction } from '../hub-auth.ts';
-import { fixedHubAuth } from '../hub-fixture.ts';
+import { apiTestApp, fixedHubAuth } from '../hub-fixture.ts';
 import { registerBuildsRoutes } from './builds-routes.ts';
 import { registerHooksRoutes } from './hooks-routes.ts';
 
@@ -32,14 +31,11 @@ describe('the automated builds API', () => {
 
   const as = async (identity: Identity, may?: (repository: string) => RepositoryAction[]) => {
     await app?.close();
-    app = Fastify();
     const deps = { auth: fixedHubAuth(identity, may), builds, logger, publicUrl: () => 'https://hub.example' };
-    app.register(async (api) => {
-      api.setErrorHandler(hubErrorHandler(logger));
+    app = await apiTestApp((api) => {
       registerBuildsRoutes(api, deps);
       registerHooksRoutes(api, deps);
-    }, { prefix: '/api/v1' });
-    await app.ready();
+    });
     return app;
   };
 
@@ -67,6 +63,16 @@ describe('the automated builds API', () => {
     assert.equal((await (await as(anonymous, () => [])).inject('/api/v1/autobuilds?repository=team/app')).statusCode, 401);
     assert.equal((await (await as(alice, () => [])).inject('/api/v1/autobuilds?repository=team/app')).statusCode, 403);
     assert.equal((await (await as(root)).inject('/api/v1/autobuilds?repository=-bad')).json().errors[0].code, 'NAME_INVALID');
+  });
+
+  test("an ssh URL's user is shown only to callers who may push (or admins)", async () => {
+    const id = (await builds.addAutobuild({ repository: 'team/ssh', git: 'ssh://deploy@git.example/app.git' })).id;
+    const gitOf = async (identity: Identity, may?: (repository: string) => RepositoryAction[]) =>
+      ((await (await as(identity, may)).inject('/api/v1/autobuilds?repository=team/ssh')).json().autobuilds as { id: string; git: string }[]).find((a) => a.id === id)?.git;
+    assert.equal(await gitOf(alice, () => ['pull']), 'ssh://git.example/app.git');
+    assert.equal(await gitOf(alice, () => ['pull', 'push']), 'ssh://deploy@git.example/app.git');
+    assert.equal(await gitOf(root), 'ssh://deploy@git.example/app.git');
+    await builds.removeAutobuild(id);
   });
 
   test('"Build now" needs push on the repository, answers 202 with the queued row, and 429 beyond the queue', async () => {
@@ -105,6 +111,7 @@ describe('the automated builds API', () => {
     assert.equal(log.body, 'Step 1/2 : FROM scratch\nStep 2/2 : COPY a /\n');
     assert.equal(log.headers['x-build-state'], 'queued');
     assert.equal(log.headers['x-log-next-offset'], String(log.rawPayload.length));
+    assert.equal(log.headers['content-length'], String(log.rawPayload.length));
     const tail = await reader.inject(`/api/v1/builds/${firstBuild}/log?offset=24`);
     assert.equal(tail.body, 'Step 2/2 : COPY a /\n');
     const none = await reader.inject(`/api/v1/builds/${firstBuild}/log?offset=${log.rawPayload.length}`);
@@ -132,6 +139,11 @@ describe('the automated builds API', () => {
     const queued = await post(release, { 'x-hub-signature-256': sign(release) });
     assert.equal(queued.statusCode, 202);
     assert.equal((queued.json() as BuildRow).commit, 'b'.repeat(40));
+    // A redelivery while that build is queued (or running) queues nothing.
+    const replayed = await post(release, { 'x-hub-signature-256': sign(release) });
+    assert.equal(replayed.statusCode, 200);
+    assert.deepEqual(replayed.json(), { ignored: 'already queued' });
+    assert.equal((await builds.store.listBuilds({ repository: 'other/app', n: 10 })).filter((b) => b.commit === 'b'.repeat(40)).length, 1);
     const plain = await hooks.inject({ method: 'POST', url: `/api/v1/hooks/${other}`, payload: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(plain.statusCode, 415);
     assert.equal(plain.json().errors[0].code, 'UNSUPPORTED');

@@ -1,3 +1,5 @@
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BuildRecord } from '../../meta/build-store.ts';
@@ -32,7 +34,8 @@ export function registerBuildsRoutes(api: FastifyInstance, deps: Deps): void {
     if (query.repository !== undefined) deps.auth.require(caller, validateRepositoryName(query.repository), 'pull');
     const rows = await builds.store.listAutobuilds(query.repository);
     const pullable = new Set(deps.auth.pullable(caller, [...new Set(rows.map((row) => row.repository))]));
-    return { autobuilds: rows.filter((row) => pullable.has(row.repository)).map((row) => autobuildRow(row, deps.publicUrl(request))) };
+    const full = (repository: string) => caller.identity.admin || deps.auth.actions(caller, repository).includes('push');
+    return { autobuilds: rows.filter((row) => pullable.has(row.repository)).map((row) => autobuildRow(row, deps.publicUrl(request), full(row.repository))) };
   });
 
   api.post('/autobuilds/:id/builds', async (request, reply) => {
@@ -57,13 +60,18 @@ export function registerBuildsRoutes(api: FastifyInstance, deps: Deps): void {
   api.get('/builds/:id/log', async (request, reply) => {
     const build = await readable(deps, builds, request);
     const { offset } = parseInput(logQuery, request.query, 'query');
-    const { text, next } = await builds.logs.read(build.id, offset);
+    const { stream, next } = await builds.logs.read(build.id, offset);
+    // The range streams from the file; a read failure past the headers cuts the answer short (logged).
+    const body = new PassThrough();
+    if (stream) pipeline(stream, body).catch((err: unknown) => request.log.warn({ err, build: build.id }, 'reading a build log failed'));
+    else body.end();
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('x-build-state', build.state)
       .header('x-log-next-offset', String(next))
-      .send(text);
+      .header('content-length', String(next - offset))
+      .send(body);
   });
 }
 

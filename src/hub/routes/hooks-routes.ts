@@ -23,6 +23,8 @@ export function registerHooksRoutes(api: FastifyInstance, deps: Pick<HubDeps, 'b
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const verdict = readHook(request.headers, body, autobuild.secret, autobuild.ref);
       if (!verdict.build) return reply.code(200).send({ ignored: verdict.ignored });
+      // A redelivery (or a replay) of a push whose build has not ended yet queues nothing.
+      if (await builds.pending(autobuild, verdict.commit)) return reply.code(200).send({ ignored: 'already queued' });
       const build = await builds.queue(autobuild, 'webhook', verdict.commit);
       deps.logger.info({ autobuild: autobuild.id, build: build.id, sender: verdict.sender, commit: verdict.commit }, 'autobuild: push queued a build');
       return reply.code(202).send(buildRow(build));

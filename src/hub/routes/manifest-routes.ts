@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseManifestReference, validateRepositoryName } from '../../oci/reference.ts';
 import type { ManifestView } from '../../web/api-types.ts';
+import { ManifestSummaries } from '../browse/manifest-summaries.ts';
 import { buildManifestView } from '../browse/manifest-view.ts';
 import type { HubDeps } from '../hub-deps.ts';
 import { parseInput } from '../parse-input.ts';
@@ -16,6 +17,7 @@ const viewQuery = z.strictObject({
 
 /** GET /api/v1/manifest?repository=&reference=: a manifest (by tag or digest) as its page shows it. */
 export function registerManifestRoutes(api: FastifyInstance, deps: Pick<HubDeps, 'auth' | 'registry'>): void {
+  const summaries = new ManifestSummaries();
   api.get('/manifest', async (request): Promise<ManifestView> => {
     const caller = await deps.auth.caller(request);
     const query = parseInput(viewQuery, request.query, 'query');
@@ -23,6 +25,6 @@ export function registerManifestRoutes(api: FastifyInstance, deps: Pick<HubDeps,
     parseManifestReference(query.reference);
     deps.auth.require(caller, repository, 'pull');
     const record = await deps.registry.resolveManifest(repository, query.reference);
-    return buildManifestView(deps.registry, record, deps.auth.actions(caller, repository));
+    return buildManifestView(deps.registry, record, deps.auth.actions(caller, repository), summaries);
   });
 }

@@ -42,8 +42,9 @@ describe('GET /api/v1/repositories', () => {
     assert.deepEqual(names(await getJson(app, '/api/v1/repositories?q=BusyBox')), ['library/busybox', 'team/busybox-musl']);
     assert.deepEqual(names(await getJson(app, '/api/v1/repositories?q=x_y')), ['x_y']);
     assert.deepEqual(names(await getJson(app, `/api/v1/repositories?q=${encodeURIComponent('%')}`)), []);
-    assert.deepEqual(names(await getJson(app, '/api/v1/repositories?q=busy&n=1')), ['library/busybox']);
-    const second = await getJson<RepositoryList>(app, '/api/v1/repositories?q=busy&n=1&last=library/busybox');
+    const first = await getJson<RepositoryList>(app, '/api/v1/repositories?q=busy&n=1');
+    assert.deepEqual(names(first), ['library/busybox']);
+    const second = await getJson<RepositoryList>(app, `/api/v1/repositories?q=busy&n=1&last=${first.next}`);
     assert.deepEqual(names(second), ['team/busybox-musl']);
   });
 
@@ -51,7 +52,7 @@ describe('GET /api/v1/repositories', () => {
     const onlyTeam = (repository: string) => (repository.startsWith('team/') ? ['pull' as const] : []);
     const list = await getJson<RepositoryList>(await hub.as(user, onlyTeam), '/api/v1/repositories?n=1');
     assert.deepEqual(names(list), ['team/busybox-musl'], 'the page fills from names after the ones filtered out');
-    assert.equal(list.next, 'team/busybox-musl');
+    assert.ok(list.next);
     const rest = await getJson<RepositoryList>(await hub.as(user, onlyTeam), `/api/v1/repositories?n=1&last=${list.next}`);
     assert.deepEqual(rest, { repositories: [{ name: 'team/tools' }], next: null });
     assert.deepEqual(await getJson(await hub.as(anonymous, () => []), '/api/v1/repositories'), { repositories: [], next: null }, 'anonymous without anonymous pull');
@@ -62,9 +63,39 @@ describe('GET /api/v1/repositories', () => {
     for (const query of ['n=0', 'n=101', 'n=x', 'n=1&n=2', 'extra=1', `q=${'a'.repeat(256)}`]) {
       assertApiError(await app.inject({ method: 'GET', url: `/api/v1/repositories?${query}` }), 400, 'INVALID');
     }
-    assertApiError(await app.inject({ method: 'GET', url: '/api/v1/repositories?last=Upper' }), 400, 'NAME_INVALID');
-    assertApiError(await app.inject({ method: 'GET', url: '/api/v1/repositories?last=a%00b' }), 400, 'NAME_INVALID');
+    for (const last of ['Upper', 'a%00b', 'library/busybox', 'x'.repeat(513)]) {
+      assertApiError(await app.inject({ method: 'GET', url: `/api/v1/repositories?last=${last}` }), 400, 'INVALID');
+    }
     assert.equal((await app.inject({ method: 'GET', url: '/api/v1/repositories?n=100' })).statusCode, 200);
+  });
+});
+
+describe('GET /api/v1/repositories cursors', () => {
+  let hub: BrowseHub;
+  before(async () => {
+    hub = await startBrowseHub();
+    for (const name of ['hidden/alpha', 'hidden/beta', 'team/app', 'team/db']) await hub.registry.registry.meta.ensureRepository(name);
+  });
+  after(() => hub.close());
+
+  test('`next` is opaque: it names no repository, opens only here, and a tampered or foreign one is a stale cursor', async () => {
+    const onlyTeam = (repository: string) => (repository.startsWith('team/') ? ['pull' as const] : []);
+    const app = await hub.as(user, onlyTeam);
+    const first = await getJson<RepositoryList>(app, '/api/v1/repositories?n=1');
+    assert.deepEqual(names(first), ['team/app']);
+    assert.match(String(first.next), /^[A-Za-z0-9_-]+$/);
+    for (const name of ['hidden', 'team', 'app']) assert.ok(!Buffer.from(String(first.next), 'base64url').toString('latin1').includes(name), name);
+    assert.deepEqual(names(await getJson<RepositoryList>(app, `/api/v1/repositories?n=1&last=${first.next}`)), ['team/db']);
+    const tampered = `${String(first.next).slice(0, -2)}${String(first.next).endsWith('AA') ? 'BA' : 'AA'}`;
+    const stale = await app.inject({ method: 'GET', url: `/api/v1/repositories?last=${tampered}` });
+    assertApiError(stale, 400, 'INVALID');
+    assert.match(stale.body, /stale cursor/);
+    const other = await startBrowseHub();
+    try {
+      assertApiError(await (await other.as(admin)).inject({ method: 'GET', url: `/api/v1/repositories?last=${first.next}` }), 400, 'INVALID');
+    } finally {
+      await other.close();
+    }
   });
 });
 

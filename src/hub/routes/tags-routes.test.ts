@@ -104,6 +104,17 @@ describe('GET /api/v1/tags', () => {
     assert.deepEqual(list.actions, ['pull', 'push', 'delete']);
   });
 
+  test('a name with an automated build but no push yet has no tags (200), still behind pull; other unknown names 404', async () => {
+    await hub.builds.addAutobuild({
+      id: '0123456789abcdef', repository: 'team/built', git: 'https://git.example/team/built.git', ref: 'main',
+      dockerfile: 'Dockerfile', context: '.', tag: 'latest', secret: 's', createdAt: '2024-01-01T00:00:00.000Z',
+    });
+    const url = '/api/v1/tags?repository=team/built';
+    assert.deepEqual(await getJson<TagList>(await hub.as(user), url), { repository: 'team/built', actions: ['pull'], tags: [], next: null });
+    assertApiError(await (await hub.as(anonymous, () => [])).inject({ method: 'GET', url }), 401, 'UNAUTHORIZED');
+    assertApiError(await (await hub.as(user)).inject({ method: 'GET', url: '/api/v1/tags?repository=team/built2' }), 404, 'NAME_UNKNOWN');
+  });
+
   test('bad input: NAME_INVALID, TAG_INVALID for last, INVALID for the rest', async () => {
     const app = await hub.as(admin);
     const cases: [string, string][] = [

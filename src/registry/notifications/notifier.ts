@@ -60,6 +60,19 @@ export class Notifier implements RegistryEvents {
     return requestEvents((event) => this.publish(event), this.#originOf(request, actor), base);
   }
 
+  /**
+   * The events of work no request started (an automated build's pushes): `actor` names the origin (addr, host)
+   * and the actor; the URLs are under registry.publicUrl (relative when it is not set).
+   */
+  forActor(actor: string): RequestEvents {
+    const origin: EventOrigin = {
+      request: { id: randomUUID(), addr: actor, host: actor, method: '', useragent: '' },
+      actor: { name: actor },
+      source: { addr: this.#source.host, instanceID: this.#source.instanceID },
+    };
+    return requestEvents((event) => this.publish(event), origin, this.#publicUrl);
+  }
+
   async close(): Promise<void> {
     await this.#flushLater();
     await Promise.all(this.#senders.map((sender) => sender.stop()));

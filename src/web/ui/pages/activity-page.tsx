@@ -1,5 +1,6 @@
 import type { ActivityEvent, ActivityList } from '../../api-types.ts';
-import { ErrorNote, Loading, TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
+import { ErrorNote, Loading } from '../components/notes.tsx';
 import { formatTime, shortDigest } from '../format.ts';
 import type { RepositoryTabProps } from '../repository-tabs.tsx';
 import { buildPath } from '../route-match.ts';
@@ -62,47 +63,32 @@ function ActivityFeed({ repository }: { repository: string | null }) {
 
 function ActivityTable({ events, showRepository }: { events: ActivityEvent[]; showRepository: boolean }) {
   return (
-    <TableRegion label="Activity">
-      <table class="activity">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Action</th>
-            {showRepository && <th scope="col">Repository</th>}
-            <th scope="col">Tag</th>
-            <th scope="col">Digest</th>
-            <th scope="col">By</th>
-            <th scope="col">Count</th>
-          </tr>
-        </thead>
-        <tbody>
-          {events.map((event) => (
-            <tr key={event.id} tabIndex={-1}>
-              <td>
-                <time dateTime={event.at}>{formatTime(event.at)}</time>
-              </td>
-              <td>
-                <span class={`badge badge-${event.action}`}>{actionText[event.action] ?? event.action}</span>
-              </td>
-              {showRepository && (
-                <td>
-                  <Link href={buildPath('/ui/r/:name+', { name: event.repository })}>{event.repository}</Link>
-                </td>
-              )}
-              <td>{event.tag ?? ''}</td>
-              <td>
-                {event.digest && (
-                  <Link href={buildPath('/ui/r/:name+/-/manifest/:reference', { name: event.repository, reference: event.digest })} title={event.digest}>
-                    <code>{shortDigest(event.digest)}</code>
-                  </Link>
-                )}
-              </td>
-              <td>{event.actor}</td>
-              <td class="num">{event.count}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableRegion>
+    <DataTable label="Activity" class="activity" columns={['When', 'Action', showRepository && 'Repository', 'Tag', 'Digest', 'By', 'Count']}>
+      {events.map((event) => (
+        <tr key={event.id} tabIndex={-1}>
+          <td>
+            <time dateTime={event.at}>{formatTime(event.at)}</time>
+          </td>
+          <td>
+            <span class={`badge badge-${event.action}`}>{actionText[event.action] ?? event.action}</span>
+          </td>
+          {showRepository && (
+            <td>
+              <Link href={buildPath('/ui/r/:name+', { name: event.repository })}>{event.repository}</Link>
+            </td>
+          )}
+          <td>{event.tag ?? ''}</td>
+          <td>
+            {event.digest && (
+              <Link href={buildPath('/ui/r/:name+/-/manifest/:reference', { name: event.repository, reference: event.digest })} title={event.digest}>
+                <code>{shortDigest(event.digest)}</code>
+              </Link>
+            )}
+          </td>
+          <td>{event.actor}</td>
+          <td class="num">{event.count}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

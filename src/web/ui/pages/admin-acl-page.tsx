@@ -1,7 +1,8 @@
 import type { AclView } from '../../api-types.ts';
-import { AdminLayout } from './admin-layout.tsx';
+import { adminPage } from './admin-layout.tsx';
 import { useLoad } from '../use-load.ts';
-import { ErrorNote, Loading, TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
+import { ErrorNote, Loading } from '../components/notes.tsx';
 
 /** The shape config's `auth.acl` rules have (src/base/config.ts); anything else is shown as written. */
 interface AclRule {
@@ -17,13 +18,7 @@ const modeText: Record<AclView['authMode'], string> = {
 };
 
 /** /ui/admin/acl: the access rules of the config, read-only (they are changed in the config file). */
-export function AdminAclPage() {
-  return (
-    <AdminLayout current="acl">
-      <AclAdmin />
-    </AdminLayout>
-  );
-}
+export const AdminAclPage = adminPage('acl', AclAdmin);
 
 function AclAdmin() {
   const acl = useLoad((client) => client.get<AclView>('/acl'), []);
@@ -54,31 +49,17 @@ function AclAdmin() {
 function RulesTable({ rules }: { rules: AclRule[] }) {
   if (rules.length === 0) return <p>No rules: the built-in defaults apply.</p>;
   return (
-    <TableRegion label="Access rules, in order">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Account</th>
-            <th scope="col">Repository</th>
-            <th scope="col">Address</th>
-            <th scope="col">Actions</th>
-            <th scope="col">Comment</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rules.map((rule, index) => (
-            <tr key={index}>
-              <th scope="row">{index + 1}</th>
-              <td>{rule.match?.account ?? <span class="muted">any</span>}</td>
-              <td>{rule.match?.name ?? <span class="muted">any</span>}</td>
-              <td>{rule.match?.ip ?? <span class="muted">any</span>}</td>
-              <td>{rule.actions?.length ? rule.actions.join(', ') : <span class="muted">none</span>}</td>
-              <td>{rule.comment ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableRegion>
+    <DataTable label="Access rules, in order" columns={['#', 'Account', 'Repository', 'Address', 'Actions', 'Comment']}>
+      {rules.map((rule, index) => (
+        <tr key={index}>
+          <th scope="row">{index + 1}</th>
+          <td>{rule.match?.account ?? <span class="muted">any</span>}</td>
+          <td>{rule.match?.name ?? <span class="muted">any</span>}</td>
+          <td>{rule.match?.ip ?? <span class="muted">any</span>}</td>
+          <td>{rule.actions?.length ? rule.actions.join(', ') : <span class="muted">none</span>}</td>
+          <td>{rule.comment ?? ''}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -3,21 +3,17 @@ import type { GcRunRow } from '../../api-types.ts';
 import { useSession } from '../session.tsx';
 import { formatTime, humanSize } from '../format.ts';
 import { formatDuration } from './builds-duration.ts';
-import { AdminLayout } from './admin-layout.tsx';
+import { adminPage } from './admin-layout.tsx';
+import { useAction } from '../use-action.ts';
 import { useLoad } from '../use-load.ts';
-import { ErrorNote, Loading, TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
+import { ErrorNote, Loading } from '../components/notes.tsx';
 import { usePolling } from './builds-polling.ts';
 
 const triggerText: Record<GcRunRow['trigger'], string> = { schedule: 'schedule', cli: 'wharf gc', api: 'this page or the API' };
 
 /** /ui/admin/gc: garbage-collection runs, newest first, and "Run now"; refreshed every second while one runs. */
-export function AdminGcPage() {
-  return (
-    <AdminLayout current="gc">
-      <GcAdmin />
-    </AdminLayout>
-  );
-}
+export const AdminGcPage = adminPage('gc', GcAdmin);
 
 function GcAdmin() {
   const runs = useLoad((client) => client.get<{ runs: GcRunRow[] }>('/gc/runs'), []);
@@ -38,19 +34,16 @@ function GcAdmin() {
 function RunNowForm({ running, onStarted }: { running: boolean; onStarted(): void }) {
   const { api } = useSession();
   const [started, setStarted] = useState<string | null>(null);
-  const [error, setError] = useState<Error | null>(null);
+  const { error, run: send } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
     if (running) return;
     const data = new FormData(event.currentTarget as HTMLFormElement);
-    setError(null);
-    try {
+    await send(async () => {
       const run = await api.send<GcRunRow>('POST', '/gc/runs', { dryRun: data.get('dryRun') === 'on', deleteUntagged: data.get('deleteUntagged') === 'on' });
       setStarted(`Started run ${run.id}${run.dryRun ? ' (dry run)' : ''}.`);
       onStarted();
-    } catch (err) {
-      setError(err as Error);
-    }
+    });
   };
   return (
     <form class="form-grid" onSubmit={submit} aria-labelledby="gc-run-title">
@@ -80,37 +73,22 @@ function RunNowForm({ running, onStarted }: { running: boolean; onStarted(): voi
 
 function RunsTable({ runs }: { runs: GcRunRow[] }) {
   return (
-    <TableRegion label="Garbage-collection runs, newest first">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            <th scope="col">State</th>
-            <th scope="col">Trigger</th>
-            <th scope="col">Duration</th>
-            <th scope="col">Blobs</th>
-            <th scope="col">Freed</th>
-            <th scope="col">Manifests</th>
-          </tr>
-        </thead>
-        <tbody aria-live="polite">
-          {runs.map((run) => (
-            <tr key={run.id}>
-              <th scope="row">{formatTime(run.startedAt)}</th>
-              <td>
-                <span class={`badge badge-${run.state}`}>{run.state}</span>
-                {run.dryRun && <span class="badge">dry run</span>}
-                {run.error && <div class="note error">{run.error}</div>}
-              </td>
-              <td>{triggerText[run.trigger] ?? run.trigger}</td>
-              <td>{formatDuration(run.startedAt, run.finishedAt)}</td>
-              <td>{run.blobsRemoved}</td>
-              <td title={`${run.bytesFreed} bytes`}>{humanSize(run.bytesFreed)}</td>
-              <td>{run.manifestsRemoved}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableRegion>
+    <DataTable label="Garbage-collection runs, newest first" columns={['Started', 'State', 'Trigger', 'Duration', 'Blobs', 'Freed', 'Manifests']} live>
+      {runs.map((run) => (
+        <tr key={run.id}>
+          <th scope="row">{formatTime(run.startedAt)}</th>
+          <td>
+            <span class={`badge badge-${run.state}`}>{run.state}</span>
+            {run.dryRun && <span class="badge">dry run</span>}
+            {run.error && <div class="note error">{run.error}</div>}
+          </td>
+          <td>{triggerText[run.trigger] ?? run.trigger}</td>
+          <td>{formatDuration(run.startedAt, run.finishedAt)}</td>
+          <td>{run.blobsRemoved}</td>
+          <td title={`${run.bytesFreed} bytes`}>{humanSize(run.bytesFreed)}</td>
+          <td>{run.manifestsRemoved}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, FunctionComponent } from 'preact';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
@@ -50,4 +50,15 @@ export function AdminLayout({ current, children }: { current: AdminSection; chil
       {children}
     </section>
   );
+}
+
+/** The page of an administration section: `Body` in the frame (AdminLayout). */
+export function adminPage(current: AdminSection, Body: FunctionComponent): FunctionComponent {
+  return function AdminPage() {
+    return (
+      <AdminLayout current={current}>
+        <Body />
+      </AdminLayout>
+    );
+  };
 }

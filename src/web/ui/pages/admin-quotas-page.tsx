@@ -1,17 +1,12 @@
 import type { QuotaRow } from '../../api-types.ts';
 import { humanSize } from '../format.ts';
-import { AdminLayout } from './admin-layout.tsx';
+import { adminPage } from './admin-layout.tsx';
 import { useLoad } from '../use-load.ts';
-import { ErrorNote, Loading, TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
+import { ErrorNote, Loading } from '../components/notes.tsx';
 
 /** /ui/admin/quotas: each namespace's storage limit and what it uses now. */
-export function AdminQuotasPage() {
-  return (
-    <AdminLayout current="quotas">
-      <QuotasAdmin />
-    </AdminLayout>
-  );
-}
+export const AdminQuotasPage = adminPage('quotas', QuotasAdmin);
 
 function QuotasAdmin() {
   const quotas = useLoad((client) => client.get<{ quotas: QuotaRow[] }>('/quotas'), []);
@@ -25,23 +20,11 @@ function QuotasAdmin() {
         </p>
       )}
       {quotas.data && quotas.data.quotas.length > 0 && (
-        <TableRegion label="Quotas and usage">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Namespace</th>
-                <th scope="col">Usage</th>
-                <th scope="col">Used</th>
-                <th scope="col">Limit</th>
-              </tr>
-            </thead>
-            <tbody>
-              {quotas.data.quotas.map((quota) => (
-                <QuotaLine key={quota.namespace} quota={quota} />
-              ))}
-            </tbody>
-          </table>
-        </TableRegion>
+        <DataTable label="Quotas and usage" columns={['Namespace', 'Usage', 'Used', 'Limit']}>
+          {quotas.data.quotas.map((quota) => (
+            <QuotaLine key={quota.namespace} quota={quota} />
+          ))}
+        </DataTable>
       )}
     </>
   );

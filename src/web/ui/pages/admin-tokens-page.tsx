@@ -1,37 +1,28 @@
 import { useState } from 'preact/hooks';
 import type { CreatedToken, TokenRow, UserRow } from '../../api-types.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
-import { ErrorNote, Loading, TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
+import { ErrorNote, Loading } from '../components/notes.tsx';
 import { formatTime } from '../format.ts';
 import { useSession } from '../session.tsx';
+import { useAction } from '../use-action.ts';
 import { useLoad } from '../use-load.ts';
 import { SecretDialog } from './admin-dialogs.tsx';
 import { Field } from './admin-field.tsx';
-import { AdminLayout } from './admin-layout.tsx';
+import { adminPage } from './admin-layout.tsx';
 
 /** /ui/admin/tokens: robot tokens (passwords for CI and robots): create, list, revoke. */
-export function AdminTokensPage() {
-  return (
-    <AdminLayout current="tokens">
-      <TokensAdmin />
-    </AdminLayout>
-  );
-}
+export const AdminTokensPage = adminPage('tokens', TokensAdmin);
 
 function TokensAdmin() {
   const { api } = useSession();
   const tokens = useLoad((client) => client.get<{ tokens: TokenRow[] }>('/tokens'), []);
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [revoking, setRevoking] = useState<TokenRow | null>(null);
-  const [error, setError] = useState<Error | null>(null);
+  const { error, run } = useAction();
   const revoke = async (token: TokenRow) => {
     setRevoking(null);
-    setError(null);
-    try {
-      await api.send('DELETE', `/tokens/${encodeURIComponent(token.id)}`);
-    } catch (err) {
-      setError(err as Error);
-    }
+    await run(() => api.send('DELETE', `/tokens/${encodeURIComponent(token.id)}`));
     tokens.reload();
   };
   return (
@@ -71,61 +62,44 @@ function TokensAdmin() {
 function TokensTable({ tokens, onRevoke }: { tokens: TokenRow[]; onRevoke(token: TokenRow): void }) {
   if (tokens.length === 0) return <p>No tokens yet.</p>;
   return (
-    <TableRegion label="Robot tokens">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Token</th>
-            <th scope="col">User</th>
-            <th scope="col">Scopes</th>
-            <th scope="col">Description</th>
-            <th scope="col">Created</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.map((token) => (
-            <tr key={token.id}>
-              <th scope="row">
-                <code>{token.id}</code>
-              </th>
-              <td>{token.user}</td>
-              <td>{token.scopes.length ? token.scopes.map((scope) => <code class="scope" key={scope}>{scope}</code>) : 'all the user may do'}</td>
-              <td>{token.description}</td>
-              <td>{formatTime(token.createdAt)}</td>
-              <td>
-                {token.revokedAt ? (
-                  <span class="badge badge-failed">revoked {formatTime(token.revokedAt)}</span>
-                ) : (
-                  <button type="button" class="small danger" aria-label={`Revoke token ${token.id}`} onClick={() => onRevoke(token)}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableRegion>
+    <DataTable label="Robot tokens" columns={['Token', 'User', 'Scopes', 'Description', 'Created', 'State']}>
+      {tokens.map((token) => (
+        <tr key={token.id}>
+          <th scope="row">
+            <code>{token.id}</code>
+          </th>
+          <td>{token.user}</td>
+          <td>{token.scopes.length ? token.scopes.map((scope) => <code class="scope" key={scope}>{scope}</code>) : 'all the user may do'}</td>
+          <td>{token.description}</td>
+          <td>{formatTime(token.createdAt)}</td>
+          <td>
+            {token.revokedAt ? (
+              <span class="badge badge-failed">revoked {formatTime(token.revokedAt)}</span>
+            ) : (
+              <button type="button" class="small danger" aria-label={`Revoke token ${token.id}`} onClick={() => onRevoke(token)}>
+                Revoke
+              </button>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 function CreateTokenForm({ onCreated }: { onCreated(token: CreatedToken): void }) {
   const { api } = useSession();
   const users = useLoad((client) => client.get<{ users: UserRow[] }>('/users'), []);
-  const [error, setError] = useState<Error | null>(null);
+  const { error, run } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const data = new FormData(form);
-    setError(null);
-    try {
+    await run(async () => {
       const scopes = String(data.get('scopes')).split(/\s+/).filter(Boolean);
       onCreated(await api.send<CreatedToken>('POST', '/tokens', { user: String(data.get('user')), scopes, description: String(data.get('description')) }));
       form.reset();
-    } catch (err) {
-      setError(err as Error);
-    }
+    });
   };
   const names = users.data?.users.filter((user) => !user.disabled).map((user) => user.name) ?? [];
   return (

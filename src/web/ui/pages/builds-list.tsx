@@ -1,10 +1,12 @@
 import { useState } from 'preact/hooks';
 import type { AutobuildRow, BuildRow } from '../../api-types.ts';
-import { ErrorNote, Loading, TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
+import { ErrorNote, Loading } from '../components/notes.tsx';
 import { formatTime, shortDigest } from '../format.ts';
 import type { RepositoryTabProps } from '../repository-tabs.tsx';
 import { Link, useRouter } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { useAction } from '../use-action.ts';
 import { useLoad } from '../use-load.ts';
 import { useFocusOnMore, usePages } from './activity-pages.ts';
 import { formatDuration } from './builds-duration.ts';
@@ -62,7 +64,7 @@ function Autobuilds({ rows, actions, onQueued }: { rows: AutobuildRow[]; actions
   const { api } = useSession();
   const { navigate } = useRouter();
   const mayPush = useMayPush(actions);
-  const [error, setError] = useState<Error | null>(null);
+  const { error, run } = useAction();
   const [busy, setBusy] = useState<string | null>(null);
   if (rows.length === 0) {
     return (
@@ -72,17 +74,13 @@ function Autobuilds({ rows, actions, onQueued }: { rows: AutobuildRow[]; actions
     );
   }
   const buildNow = async (row: AutobuildRow) => {
-    setError(null);
     setBusy(row.id);
-    try {
+    await run(async () => {
       const build = await api.send<BuildRow>('POST', `/autobuilds/${encodeURIComponent(row.id)}/builds`);
       await onQueued();
       navigate(`/ui/builds/${encodeURIComponent(build.id)}`);
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(null);
-    }
+    });
+    setBusy(null);
   };
   return (
     <>
@@ -122,37 +120,22 @@ function Autobuilds({ rows, actions, onQueued }: { rows: AutobuildRow[]; actions
 
 function BuildsTable({ builds }: { builds: BuildRow[] }) {
   return (
-    <TableRegion label="Builds">
-      <table class="builds">
-        <thead>
-          <tr>
-            <th scope="col">Build</th>
-            <th scope="col">State</th>
-            <th scope="col">Commit</th>
-            <th scope="col">Trigger</th>
-            <th scope="col">Queued</th>
-            <th scope="col">Duration</th>
-            <th scope="col">Image</th>
-          </tr>
-        </thead>
-        <tbody>
-          {builds.map((build) => (
-            <tr key={build.id} tabIndex={-1}>
-              <th scope="row">
-                <Link href={`/ui/builds/${encodeURIComponent(build.id)}`}>{build.id}</Link>
-              </th>
-              <td>
-                <BuildBadge state={build.state} />
-              </td>
-              <td>{build.commit ? <code title={build.commit}>{build.commit.slice(0, 12)}</code> : <code>{build.ref}</code>}</td>
-              <td>{build.trigger}</td>
-              <td>{formatTime(build.queuedAt)}</td>
-              <td>{build.startedAt ? formatDuration(build.startedAt, build.finishedAt) : '—'}</td>
-              <td>{build.digest ? <code title={build.digest}>{shortDigest(build.digest)}</code> : ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableRegion>
+    <DataTable label="Builds" class="builds" columns={['Build', 'State', 'Commit', 'Trigger', 'Queued', 'Duration', 'Image']}>
+      {builds.map((build) => (
+        <tr key={build.id} tabIndex={-1}>
+          <th scope="row">
+            <Link href={`/ui/builds/${encodeURIComponent(build.id)}`}>{build.id}</Link>
+          </th>
+          <td>
+            <BuildBadge state={build.state} />
+          </td>
+          <td>{build.commit ? <code title={build.commit}>{build.commit.slice(0, 12)}</code> : <code>{build.ref}</code>}</td>
+          <td>{build.trigger}</td>
+          <td>{formatTime(build.queuedAt)}</td>
+          <td>{build.startedAt ? formatDuration(build.startedAt, build.finishedAt) : '—'}</td>
+          <td>{build.digest ? <code title={build.digest}>{shortDigest(build.digest)}</code> : ''}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { ChildRow, HistoryRow, ImageConfigView, LayerRow, ReferrerRow } from '../../api-types.ts';
-import { TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
 import { formatTime, historyCommand, humanSize, shortDigest } from '../format.ts';
 import { Link } from '../router.tsx';
 
@@ -14,32 +14,20 @@ export function ChildrenTable(props: { rows: ChildRow[]; href(digest: string): s
   return (
     <>
       <h2>Platforms</h2>
-      <TableRegion label="Platforms">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Platform</th>
-              <th scope="col">Digest</th>
-              <th scope="col">Size</th>
-              <th scope="col">Media type</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.rows.map((child) => (
-              <tr key={child.digest}>
-                <th scope="row">
-                  <Link href={props.href(child.digest)}>{child.platform ?? 'unknown platform'}</Link>
-                </th>
-                <td>
-                  <code title={child.digest}>{shortDigest(child.digest)}</code>
-                </td>
-                <td class="num">{humanSize(child.size)}</td>
-                <td>{child.mediaType}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableRegion>
+      <DataTable label="Platforms" columns={['Platform', 'Digest', 'Size', 'Media type']}>
+        {props.rows.map((child) => (
+          <tr key={child.digest}>
+            <th scope="row">
+              <Link href={props.href(child.digest)}>{child.platform ?? 'unknown platform'}</Link>
+            </th>
+            <td>
+              <code title={child.digest}>{shortDigest(child.digest)}</code>
+            </td>
+            <td class="num">{humanSize(child.size)}</td>
+            <td>{child.mediaType}</td>
+          </tr>
+        ))}
+      </DataTable>
     </>
   );
 }
@@ -49,28 +37,10 @@ export function LayersTable(props: { rows: LayerRow[] }) {
   return (
     <>
       <h2>Layers</h2>
-      <TableRegion label="Layers">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Digest</th>
-              <th scope="col">Size</th>
-              <th scope="col">Media type</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.rows.map((layer, index) => (
-              <tr key={`${index}-${layer.digest}`}>
-                <td class="num">{index + 1}</td>
-                <td>
-                  <code title={layer.digest}>{shortDigest(layer.digest)}</code>
-                </td>
-                <td class="num">{humanSize(layer.size)}</td>
-                <td>{layer.mediaType}</td>
-              </tr>
-            ))}
-          </tbody>
+      <DataTable
+        label="Layers"
+        columns={['#', 'Digest', 'Size', 'Media type']}
+        foot={
           <tfoot>
             <tr>
               <th scope="row" colSpan={2}>
@@ -80,8 +50,19 @@ export function LayersTable(props: { rows: LayerRow[] }) {
               <td />
             </tr>
           </tfoot>
-        </table>
-      </TableRegion>
+        }
+      >
+        {props.rows.map((layer, index) => (
+          <tr key={`${index}-${layer.digest}`}>
+            <td class="num">{index + 1}</td>
+            <td>
+              <code title={layer.digest}>{shortDigest(layer.digest)}</code>
+            </td>
+            <td class="num">{humanSize(layer.size)}</td>
+            <td>{layer.mediaType}</td>
+          </tr>
+        ))}
+      </DataTable>
     </>
   );
 }
@@ -144,26 +125,16 @@ function LabelsTable(props: { labels: [string, string][] }) {
       {labels.length === 0 ? (
         <p class="note">No labels.</p>
       ) : (
-        <TableRegion label="Labels">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Label</th>
-                <th scope="col">Value</th>
-              </tr>
-            </thead>
-            <tbody>
-              {labels.map(([key, value]) => (
-                <tr key={key}>
-                  <th scope="row">
-                    <code class="wrap">{key}</code>
-                  </th>
-                  <td class="wrap">{value}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableRegion>
+        <DataTable label="Labels" columns={['Label', 'Value']}>
+          {labels.map(([key, value]) => (
+            <tr key={key}>
+              <th scope="row">
+                <code class="wrap">{key}</code>
+              </th>
+              <td class="wrap">{value}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </>
   );
@@ -173,28 +144,17 @@ export function HistoryTable(props: { rows: HistoryRow[] }) {
   return (
     <>
       <h2>History</h2>
-      <TableRegion label="History">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Created</th>
-              <th scope="col">Command</th>
-              <th scope="col">Adds a layer</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.rows.map((row, index) => (
-              <tr key={index}>
-                <td>{formatTime(row.created)}</td>
-                <td>
-                  <code class="wrap">{historyCommand(row.createdBy) || row.comment || '—'}</code>
-                </td>
-                <td>{row.emptyLayer ? 'no' : 'yes'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableRegion>
+      <DataTable label="History" columns={['Created', 'Command', 'Adds a layer']}>
+        {props.rows.map((row, index) => (
+          <tr key={index}>
+            <td>{formatTime(row.created)}</td>
+            <td>
+              <code class="wrap">{historyCommand(row.createdBy) || row.comment || '—'}</code>
+            </td>
+            <td>{row.emptyLayer ? 'no' : 'yes'}</td>
+          </tr>
+        ))}
+      </DataTable>
     </>
   );
 }
@@ -206,36 +166,24 @@ export function ReferrersTable(props: { rows: ReferrerRow[]; href(digest: string
       {props.rows.length === 0 ? (
         <p class="note">Nothing refers to this manifest (no signatures, SBOMs or attestations).</p>
       ) : (
-        <TableRegion label="Referrers">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Artifact type</th>
-                <th scope="col">Digest</th>
-                <th scope="col">Size</th>
-                <th scope="col">Annotations</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.rows.map((row) => (
-                <tr key={row.digest}>
-                  <th scope="row">{row.artifactType ?? row.mediaType}</th>
-                  <td>
-                    <Link href={props.href(row.digest)}>
-                      <code>{shortDigest(row.digest)}</code>
-                    </Link>
-                  </td>
-                  <td class="num">{humanSize(row.size)}</td>
-                  <td class="wrap">
-                    {Object.entries(row.annotations)
-                      .map(([key, value]) => `${key}=${value}`)
-                      .join(', ') || '—'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableRegion>
+        <DataTable label="Referrers" columns={['Artifact type', 'Digest', 'Size', 'Annotations']}>
+          {props.rows.map((row) => (
+            <tr key={row.digest}>
+              <th scope="row">{row.artifactType ?? row.mediaType}</th>
+              <td>
+                <Link href={props.href(row.digest)}>
+                  <code>{shortDigest(row.digest)}</code>
+                </Link>
+              </td>
+              <td class="num">{humanSize(row.size)}</td>
+              <td class="wrap">
+                {Object.entries(row.annotations)
+                  .map(([key, value]) => `${key}=${value}`)
+                  .join(', ') || '—'}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </>
   );

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import type { TagList, TagRow } from '../../api-types.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { CopyButton } from '../components/copy-button.tsx';
-import { ErrorNote, TableRegion } from '../components/notes.tsx';
+import { DataTable } from '../components/data-table.tsx';
+import { ErrorNote } from '../components/notes.tsx';
 import { formatTime, humanSize, pullCommand, shortDigest } from '../format.ts';
 import { buildPath } from '../route-match.ts';
 import { Link } from '../router.tsx';
@@ -31,34 +32,18 @@ export function TagsTable(props: TagsTableProps) {
       setOutcome({ error: error as Error });
     }
   };
-  if (tags.length === 0) return <p class="note">{outcome.done ?? 'This repository has no tags.'}</p>;
+  if (tags.length === 0) return <p class="note">{outcome.done ?? 'No tags yet.'}</p>;
   return (
     <>
       <p class="note success" role="status">
         {outcome.done ?? ''}
       </p>
       {outcome.error && <ErrorNote error={outcome.error} what="Could not delete" />}
-      <TableRegion label="Tags">
-        <table class="tags">
-          <caption class="visually-hidden">Tags of {repository}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Tag</th>
-              <th scope="col">Digest</th>
-              <th scope="col">Size</th>
-              <th scope="col">Created</th>
-              <th scope="col">Platforms</th>
-              <th scope="col">Pull</th>
-              {mayDelete && <th scope="col">Delete</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {tags.map((tag) => (
-              <TagTableRow key={tag.name} repository={repository} tag={tag} mayDelete={mayDelete} onDelete={() => setPending(tag)} />
-            ))}
-          </tbody>
-        </table>
-      </TableRegion>
+      <DataTable label="Tags" class="tags" caption={`Tags of ${repository}`} columns={['Tag', 'Digest', 'Size', 'Created', 'Platforms', 'Pull', mayDelete && 'Delete']}>
+        {tags.map((tag) => (
+          <TagTableRow key={tag.name} repository={repository} tag={tag} mayDelete={mayDelete} onDelete={() => setPending(tag)} />
+        ))}
+      </DataTable>
       {pending && (
         <ConfirmDialog
           title={`Delete the tag ${pending.name}?`}
