@@ -85,7 +85,7 @@ function ActivityTable({ events, showRepository }: { events: ActivityEvent[]; sh
               </Link>
             )}
           </td>
-          <td>{event.actor}</td>
+          <td>{event.actor || <span title="shown to those who may push here">—</span>}</td>
           <td class="num">{event.count}</td>
         </tr>
       ))}

@@ -38,15 +38,19 @@ export function ManifestPage(props: PageProps) {
               </>
             )}
             <dt>Size</dt>
-            <dd>{humanSize(data.size)}</dd>
+            <dd>{data.partial ? `at least ${humanSize(data.size)} (not every child was read)` : humanSize(data.size)}</dd>
             <dt>Tags</dt>
-            <dd>{data.tags.length ? data.tags.join(', ') : 'none (untagged)'}</dd>
+            <dd>
+              {data.tags.length ? data.tags.join(', ') : 'none (untagged)'}
+              {data.tagsTotal !== undefined && ` (the first ${data.tags.length} of ${data.tagsTotal})`}
+            </dd>
           </dl>
           {data.children.length > 0 && <ChildrenTable rows={data.children} href={manifestHref} />}
           {data.layers.length > 0 && <LayersTable rows={data.layers} />}
           {data.config && <ConfigSection config={data.config} />}
           {data.config && data.config.history.length > 0 && <HistoryTable rows={data.config.history} />}
           <ReferrersTable rows={data.referrers} href={manifestHref} />
+          {data.referrersTotal !== undefined && <p>The first {data.referrers.length} of {data.referrersTotal} referrers.</p>}
         </>
       )}
     </section>

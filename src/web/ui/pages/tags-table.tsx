@@ -75,7 +75,7 @@ function TagTableRow(props: TagTableRowProps) {
         <code title={tag.digest}>{shortDigest(tag.digest)}</code>
       </td>
       <td class="num" data-label="Size">
-        {humanSize(tag.size)}
+        {tag.partial ? <span title="at least: not every child of this index was read">≥ {humanSize(tag.size)}</span> : humanSize(tag.size)}
       </td>
       <td data-label="Created">
         <time dateTime={tag.created}>{formatTime(tag.created)}</time>
