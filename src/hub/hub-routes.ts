@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Fault } from '../base/fault.ts';
 import { apiError, hubErrorHandler } from './api-errors.ts';
 import type { HubDeps } from './hub-deps.ts';
-import { registerSessionRoutes } from './routes/session-routes.ts';
+import { registerSessionRoutes, sessionInfo } from './routes/session-routes.ts';
 import { registerTokensRoutes } from './routes/tokens-routes.ts';
 import { registerUsersRoutes } from './routes/users-routes.ts';
 import { registerAclRoutes } from './routes/acl-routes.ts';
@@ -23,7 +23,13 @@ const maxJsonBytes = 64 * 1024;
  * parser, error handler and 404), and the web UI at `/` and `/ui/` when `hub.ui` is on.
  */
 export function registerHub(app: FastifyInstance, deps: HubDeps): void {
-  if (deps.config.hub.ui) registerStaticUi(app);
+  // The page carries who calls (what GET /api/v1/session answers); a caller the API would refuse (a bad Basic
+  // header) gets the plain page, and the app asks.
+  const session = async (request: FastifyRequest) => {
+    const caller = await deps.auth.caller(request).catch(() => undefined);
+    return caller && sessionInfo(deps.config, caller.identity, caller.session?.csrfToken ?? null);
+  };
+  if (deps.config.hub.ui) registerStaticUi(app, { session });
   app.register(
     async (api) => {
       api.removeAllContentTypeParsers();

@@ -90,6 +90,28 @@ describe('static UI', () => {
     await empty.close();
   });
 
+  test('with a session function the page carries the caller\'s session in a meta tag, escaped, never stored', async () => {
+    const withSession = Fastify();
+    const info = { user: { name: 'a"li<ce>&', admin: false }, csrfToken: 'tok\'en', authMode: 'htpasswd' as const, anonymousBrowse: false };
+    registerStaticUi(withSession, { dir: join(dir, ''), session: async () => info });
+    await withSession.ready();
+    try {
+      writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><title>wharf</title></head></html>');
+      const res = await withSession.inject({ url: '/ui/r/team/app' });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.match(String(res.headers['content-security-policy']), /default-src 'self'/);
+      const content = /<meta name="wharf-session" content="([^"]*)" \/>/.exec(res.body)?.[1];
+      assert.ok(content, res.body);
+      assert.doesNotMatch(content, /[<>'&](?!amp;|quot;|lt;|gt;|#39;)/, 'every special character escaped');
+      const decoded = content.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+      assert.deepEqual(JSON.parse(decoded), info);
+    } finally {
+      writeFileSync(join(dir, 'index.html'), '<!doctype html><title>wharf</title>');
+      await withSession.close();
+    }
+  });
+
   test('Accept-Encoding parsing', () => {
     assert.equal(acceptsGzip(undefined), false);
     assert.equal(acceptsGzip('gzip'), true);

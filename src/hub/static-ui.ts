@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { SessionInfo } from '../web/api-types.ts';
 
 /** Where scripts/build-ui.ts writes the bundle. */
 export const defaultUiDir = resolve(import.meta.dirname, '../../dist/ui');
@@ -82,6 +83,26 @@ async function streamFile(reply: FastifyReply, answer: { file: { handle: FileHan
   }
 }
 
+async function readPage(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const attributeEscapes: Record<string, string> = { '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;', "'": '&#39;' };
+
+/**
+ * index.html with the caller's session in a `<meta name="wharf-session">` (the app's first render needs no round
+ * trip for it). It holds the CSRF token: never stored by a cache, and never readable by another origin's page.
+ */
+function sendWithSession(reply: FastifyReply, page: string, session: SessionInfo): FastifyReply {
+  const content = JSON.stringify(session).replace(/[&"<>']/g, (c) => attributeEscapes[c]);
+  const html = page.replace('<head>', `<head>\n    <meta name="wharf-session" content="${content}" />`);
+  return reply.code(200).headers({ ...securityHeaders, 'cache-control': 'no-store' }).type(contentTypes['.html']).send(html);
+}
+
 function notBuilt(reply: FastifyReply, dir: string): FastifyReply {
   return reply
     .code(503)
@@ -96,10 +117,15 @@ function notBuilt(reply: FastifyReply, dir: string): FastifyReply {
  * it. Without a build the `/ui` pages answer 503 saying how to build it and `/` is registry:2's empty 200 (what load
  * balancers probe); the registry serves on regardless.
  */
-export function registerStaticUi(app: FastifyInstance, options: { dir?: string } = {}): void {
+export function registerStaticUi(app: FastifyInstance, options: { dir?: string; session?: (request: FastifyRequest) => Promise<SessionInfo | undefined> } = {}): void {
   const dir = options.dir ?? defaultUiDir;
   const assets = resolve(dir, 'assets');
   const index = async (request: FastifyRequest, reply: FastifyReply) => {
+    const session = options.session && (await options.session(request));
+    if (session) {
+      const page = await readPage(resolve(dir, 'index.html'));
+      if (page) return sendWithSession(reply, page, session);
+    }
     const file = await openFile(resolve(dir, 'index.html'));
     // `/` stays registry:2's empty 200 without a build: load balancers probe it.
     if (!file && request.routeOptions.url === '/') return reply.header('cache-control', 'no-cache').send('');

@@ -20,13 +20,7 @@ const signInBody = z.strictObject({
  */
 export function registerSessionRoutes(api: FastifyInstance, deps: Pick<HubDeps, 'auth' | 'authServices' | 'config' | 'stores'>): void {
   const sessions = new HubSessions({ accounts: deps.authServices.accounts, sessions: deps.stores.sessions, ttlSeconds: deps.config.hub.sessionTtlSeconds });
-  const info = (identity: Identity, csrfToken: string | null): SessionInfo => ({
-    // A robot token never administers (requireAdmin), so it is not reported as an admin either.
-    user: identity.account ? { name: identity.account, admin: (identity.admin && !identity.tokenId) || deps.config.auth.mode === 'none' } : null,
-    csrfToken,
-    authMode: deps.config.auth.mode,
-    anonymousBrowse: deps.config.auth.mode === 'none' || deps.config.auth.anonymousPull,
-  });
+  const info = (identity: Identity, csrfToken: string | null) => sessionInfo(deps.config, identity, csrfToken);
 
   // no-store: the answer holds the CSRF token.
   api.get('/session', async (request, reply): Promise<SessionInfo> => {
@@ -54,6 +48,17 @@ export function registerSessionRoutes(api: FastifyInstance, deps: Pick<HubDeps, 
     if (caller.session) await sessions.end(caller.session.id);
     return reply.code(204).header('set-cookie', clearedSessionCookie(secureCookies(request, deps.config.registry.publicUrl))).send();
   });
+}
+
+/** What GET /api/v1/session answers for a caller (the UI's page carries the same, src/hub/static-ui.ts). */
+export function sessionInfo(config: Pick<HubDeps['config'], 'auth'>, identity: Identity, csrfToken: string | null): SessionInfo {
+  return {
+    // A robot token never administers (requireAdmin), so it is not reported as an admin either.
+    user: identity.account ? { name: identity.account, admin: (identity.admin && !identity.tokenId) || config.auth.mode === 'none' } : null,
+    csrfToken,
+    authMode: config.auth.mode,
+    anonymousBrowse: config.auth.mode === 'none' || config.auth.anonymousPull,
+  };
 }
 
 /** Sign-in from another site's page (login CSRF) is refused when the browser says where it comes from. */

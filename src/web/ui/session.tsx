@@ -28,6 +28,20 @@ export function signInPath(path: string): string {
  * calls, and its own requests start before the browser's first paint instead of after it. A failure is shown as
  * signed out (the sign-in page says what went wrong when it is tried).
  */
+/**
+ * The session the server wrote into the page (`<meta name="wharf-session">`, src/hub/static-ui.ts): the first
+ * render needs no round trip. Absent (an old server, a page from cache) or unreadable: undefined.
+ */
+export function embeddedSession(): SessionInfo | undefined {
+  const content = document.querySelector('meta[name="wharf-session"]')?.getAttribute('content');
+  if (!content) return undefined;
+  try {
+    return JSON.parse(content) as SessionInfo;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function fetchSession(): Promise<SessionInfo> {
   try {
     return await createApi({ csrfToken: () => null, onUnauthorized: () => {} }).get<SessionInfo>('/session');
