@@ -7,7 +7,7 @@
  *   concurrent clients (throughput);
  * - push over HTTP: `--pushes` images of a unique 64-byte config plus one shared layer: the config's monolithic
  *   POST and the manifest PUT (the layer exists: its HEAD answers from the link), per image;
- * - the store calls alone, no HTTP: what a tag GET asks the MetadataStore (resolveTag + getManifest) and what a
+ * - the store calls alone, no HTTP: what a tag GET asks the MetadataStore (getTaggedManifest) and what a
  *   push writes (createUpload, deleteUpload, linkBlob, putManifest with its tag), per request;
  * - on PostgreSQL, the queries (each one round trip: node-postgres pipelines nothing) per GET and per push.
  *
@@ -110,8 +110,7 @@ async function measure(engine: Engine, layer: Buffer, into: Record<string, numbe
   push(into, 'push queries/image (PostgreSQL)', (engine.queries() - before) / pushes);
   const { meta } = engine.stores;
   push(into, 'store: GET lookups ms/req', (await timed(gets, async () => {
-    const digest = await meta.resolveTag('bench/app', 'latest');
-    if (!digest || !(await meta.getManifest('bench/app', digest))) throw new Error('tag lost');
+    if (!(await meta.getTaggedManifest('bench/app', 'latest'))) throw new Error('tag lost');
   })) / gets);
   push(into, 'store: push writes ms/image', (await timed(pushes, () => storePush(engine, layer))) / pushes);
 }

@@ -1,7 +1,7 @@
 /**
  * Mirror (issue 15): wharf's pull-through cache against its anchors, side by side in one run on loopback.
  *
- *   node bench/mirror.ts [--size-mib 150] [--runs 3] [--clients 1]
+ *   node bench/mirror.ts [--size-mib 150] [--runs 3] [--clients 1] [--link-mbit N]
  *
  * One upstream, CNCF distribution 2.8.2 (Debian's docker-registry), holds one image whose single layer is
  * `--size-mib` of random bytes. Per run, in alternating order:
@@ -10,6 +10,9 @@
  *     the upstream (aim: wharf <= 1.1x the direct time);
  *   - warm: the same pull again through that wharf against distribution in proxy mode in front of the same
  *     upstream, already warm (aim: wharf's throughput >= 1.0x distribution's), `--clients` pulls at once.
+ * With --link-mbit, the upstream is across a link of that rate (test/support/shaped-link.ts: a network namespace
+ * behind a veth pair shaped by tc tbf), as a real upstream is, instead of on loopback: the mirror and the direct
+ * pull then both fetch over it, and the mirror's own work (receive, hash, store, send) overlaps the transfer.
  * The puller is the same for every side: manifest by tag, then config and layer over node:http, streamed through
  * sha256 and checked. Medians over the runs are printed with the ratios; each run's figures go to stderr.
  */
@@ -21,6 +24,7 @@ import { makeRandomLayerImage } from '../test/support/busybox.ts';
 import { type Distribution, startDistribution } from '../test/support/distribution.ts';
 import { pullImage } from '../test/support/http-puller.ts';
 import { runOk } from '../test/support/run.ts';
+import { startShapedLink } from '../test/support/shaped-link.ts';
 import { skopeoCopy } from '../test/support/skopeo.ts';
 import { makeTempDir, type TempDir } from '../test/support/temp.ts';
 import { spawnWharfProcess } from '../test/support/wharf.ts';
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '150' },
     runs: { type: 'string', default: '3' },
     clients: { type: 'string', default: '1' },
+    'link-mbit': { type: 'string' },
   },
 });
 const sizeMiB = Number(values['size-mib']);
@@ -38,6 +43,8 @@ const clients = Number(values.clients);
 if (!(sizeMiB > 0 && sizeMiB <= 2048)) throw new Error('--size-mib: 1..2048');
 if (!(runs >= 1 && runs <= 9)) throw new Error('--runs: 1..9');
 if (!(clients >= 1 && clients <= 16)) throw new Error('--clients: 1..16');
+const linkMbit = values['link-mbit'] === undefined ? undefined : Number(values['link-mbit']);
+if (linkMbit !== undefined && !(linkMbit >= 10 && linkMbit <= 100_000)) throw new Error('--link-mbit: 10..100000');
 
 const repo = 'bench/mirror';
 const warmupRepo = 'bench/warmup';
@@ -111,7 +118,9 @@ async function main(): Promise<void> {
   const tmp = makeTempDir('wharf-bench-mirror-');
   const closers: (() => Promise<void>)[] = [];
   try {
-    const upstream = await startDistribution();
+    const link = linkMbit === undefined ? undefined : await startShapedLink({ mbit: linkMbit });
+    if (link) closers.push(() => link.close());
+    const upstream = await startDistribution(link && { netns: { name: link.netns, address: link.farAddress } });
     closers.push(() => upstream.close());
     const image = await makeRandomLayerImage(join(tmp.path, 'image'), { layerBytes: sizeMiB * 1024 * 1024, format: 'oci', tag: '1' });
     await skopeoCopy(image.ref, `docker://${upstream.host}/${repo}:1`, { preserveDigests: true });
@@ -137,7 +146,8 @@ function print(all: RunFigures[], layerBytes: number, proxyColdS: number, startL
   const rate = (seconds: number, count: number) => ((mib * count) / seconds).toFixed(0);
   const coldRatio = m('coldWharfS') / m('directS');
   const warmRatio = m('warmDistributionS') / m('warmWharfS');
-  console.log(`Mirror: ${mib.toFixed(0)} MiB layer, ${runs} runs (medians), warm with ${clients} client(s); load ${startLoad.map((l) => l.toFixed(2)).join(' ')} -> ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const where = linkMbit === undefined ? 'upstream on loopback' : `upstream across a ${linkMbit} Mbit/s link`;
+  console.log(`Mirror: ${mib.toFixed(0)} MiB layer, ${where}, ${runs} runs (medians), warm with ${clients} client(s); load ${startLoad.map((l) => l.toFixed(2)).join(' ')} -> ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('');
   console.log('| pull | wharf mirror | anchor | ratio | aim |');
   console.log('|---|---|---|---|---|');

@@ -3,11 +3,15 @@
  * `pg` client sends (one query is one round trip: node-postgres pipelines nothing), and on SIGUSR2 writes the
  * count to `$WHARF_PG_COUNT_FILE`. The benchmark divides the difference over a run by the requests it made.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { countPgQueries } from './pg-query-count.ts';
 
 const file = process.env.WHARF_PG_COUNT_FILE;
 if (file) {
   const queries = countPgQueries();
-  process.on('SIGUSR2', () => writeFileSync(file, String(queries())));
+  // Written aside and renamed: the benchmark polls for the file and must never read it empty or half written.
+  process.on('SIGUSR2', () => {
+    writeFileSync(`${file}.tmp`, String(queries()));
+    renameSync(`${file}.tmp`, file);
+  });
 }

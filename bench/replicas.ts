@@ -1,13 +1,14 @@
 /**
  * Replicas (issue 14.3): manifest GET throughput of two `wharf registry serve` replicas behind haproxy (round
- * robin) vs one replica direct, both on one private PostgreSQL 15 and one root, side by side in one run; a single
- * replica on SQLite as the anchor. wrk drives each target for `--seconds` with `--connections` (bounded), GETs of
+ * robin per request in http mode, per connection in tcp mode; `--balance`, both by default) vs one replica
+ * direct, all on one private PostgreSQL 15 and one root, side by side in one run; a single replica on SQLite as
+ * the anchor. wrk drives each target for `--seconds` with `--connections` (bounded), GETs of
  * one small OCI manifest by tag and by digest. Every registry process counts its PostgreSQL queries
  * (bench/pg-query-counter.ts), so round trips per request come out exactly; and the CPU each process of the run
  * takes per request (registries, haproxy, PostgreSQL, wrk), which a busy shared machine does not change the way
  * it changes throughput.
  *
- *   node bench/replicas.ts [--seconds 10] [--connections 32] [--threads 2]
+ *   node bench/replicas.ts [--seconds 10] [--connections 32] [--threads 2] [--balance http|tcp|both]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -24,8 +25,12 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     threads: { type: 'string', default: '2' },
+    balance: { type: 'string', default: 'both' },
   },
 });
+const balances = { http: ['http'], tcp: ['tcp'], both: ['http', 'tcp'] } as const;
+if (!Object.hasOwn(balances, values.balance)) throw new Error(`--balance must be http, tcp or both, not ${values.balance}`);
+const modes = balances[values.balance as keyof typeof balances];
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const threads = Number(values.threads);
@@ -107,7 +112,14 @@ function cpuNow(pids: Record<string, number[]>): Record<string, number> {
   return { ...treeCpu(pids), wrk: statTicks('self').children / clockTicks };
 }
 
-async function measure(label: string, url: string, counted: Counted[], script: string, pids: Record<string, number[]>): Promise<string> {
+interface Measured {
+  row: string;
+  rps: number;
+  /** CPU µs per request, every process of the run. */
+  cpu: number;
+}
+
+async function measure(label: string, url: string, counted: Counted[], script: string, pids: Record<string, number[]>): Promise<Measured> {
   const before = await Promise.all(counted.map(queries));
   const cpuBefore = cpuNow(pids);
   const result = await wrk(url, script);
@@ -120,7 +132,8 @@ async function measure(label: string, url: string, counted: Counted[], script: s
   const usPerRequest = (name: string) => ((cpuAfter[name] - cpuBefore[name]) * 1e6) / result.requests;
   const parts = Object.keys(cpuAfter).map(usPerRequest);
   const total = parts.reduce((a, b) => a + b, 0);
-  return `| ${label} | ${result.rps.toFixed(0)} | ${result.p99} | ${perRequest} | ${parts.map((us) => us.toFixed(0)).join(' / ')} | ${total.toFixed(0)} | ${(2e6 / total).toFixed(0)} |`;
+  const row = `| ${label} | ${result.rps.toFixed(0)} | ${result.p99} | ${perRequest} | ${parts.map((us) => us.toFixed(0)).join(' / ')} | ${total.toFixed(0)} | ${(2e6 / total).toFixed(0)} |`;
+  return { row, rps: result.rps, cpu: total };
 }
 
 async function main(): Promise<void> {
@@ -137,11 +150,15 @@ async function main(): Promise<void> {
     stops.unshift(() => b.process.stop());
     const sqlite = await spawnCounted(join(dir, 'sqlite-root'), [], join(dir, 's.count'));
     stops.unshift(() => sqlite.process.stop());
-    const haproxy = await startHaproxy({ backends: [a.process.host, b.process.host] });
-    stops.unshift(() => haproxy.close());
+    const haproxies: { mode: 'http' | 'tcp'; url: string; pid: number }[] = [];
+    for (const mode of modes) {
+      const haproxy = await startHaproxy({ backends: [a.process.host, b.process.host], mode });
+      stops.unshift(() => haproxy.close());
+      haproxies.push({ mode, url: haproxy.url, pid: haproxy.pid });
+    }
     const digest = await pushTinyImage(a.process.url, 'bench/app', 'v1', 'bench');
     await pushTinyImage(sqlite.process.url, 'bench/app', 'v1', 'bench');
-    const pids = { registries: [a.process.pid, b.process.pid, sqlite.process.pid], haproxy: [haproxy.pid], postgres: [postgres.pid] };
+    const pids = { registries: [a.process.pid, b.process.pid, sqlite.process.pid], haproxy: haproxies.map((h) => h.pid), postgres: [postgres.pid] };
     const script = join(dir, 'manifest.lua');
     writeFileSync(script, wrkScript);
     const rows = [
@@ -149,15 +166,24 @@ async function main(): Promise<void> {
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     // Warm up every process (JIT, pool connections) before anything is recorded.
-    for (const base of [a.process.url, b.process.url, haproxy.url, sqlite.process.url]) await wrk(`${base}/v2/bench/app/manifests/v1`, script, 2);
+    const bases = [a.process.url, b.process.url, ...haproxies.map((h) => h.url), sqlite.process.url];
+    for (const base of bases) await wrk(`${base}/v2/bench/app/manifests/v1`, script, 2);
+    const ratios: string[] = [];
     for (const [ref, name] of [['v1', 'by tag'], [digest, 'by digest']]) {
       const path = `/v2/bench/app/manifests/${ref}`;
-      rows.push(await measure(`one replica direct (PostgreSQL), ${name}`, `${a.process.url}${path}`, [a], script, pids));
-      rows.push(await measure(`two replicas behind haproxy, ${name}`, `${haproxy.url}${path}`, [a, b], script, pids));
-      rows.push(await measure(`one replica direct (SQLite), ${name}`, `${sqlite.process.url}${path}`, [], script, pids));
+      const direct = await measure(`one replica direct (PostgreSQL), ${name}`, `${a.process.url}${path}`, [a], script, pids);
+      rows.push(direct.row);
+      for (const haproxy of haproxies) {
+        const behind = await measure(`two replicas behind haproxy (${haproxy.mode}), ${name}`, `${haproxy.url}${path}`, [a, b], script, pids);
+        rows.push(behind.row);
+        // CPU as direct's over behind's: what a quiet machine's throughput ratio would be when the cores are the limit.
+        ratios.push(`two behind haproxy (${haproxy.mode}) / one direct, ${name}: wrk ${(behind.rps / direct.rps).toFixed(2)}x, CPU ${(direct.cpu / behind.cpu).toFixed(2)}x`);
+      }
+      rows.push((await measure(`one replica direct (SQLite), ${name}`, `${sqlite.process.url}${path}`, [], script, pids)).row);
     }
     console.log(`wrk -t${threads} -c${connections} -d${seconds}s; load average before: ${load}`);
     console.log(rows.join('\n'));
+    console.log(ratios.join('\n'));
   } finally {
     for (const stop of stops) await stop().catch((err: unknown) => console.error(err));
     rmSync(dir, { recursive: true, force: true });

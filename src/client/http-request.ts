@@ -75,7 +75,7 @@ const unknownAuthority = new Set([
 ]);
 
 /** A request that never got a response, worded as moby's Go client words it (the CLI prints it as is). */
-function connectionFault(url: URL, method: string, err: Error & { code?: string }): Fault {
+export function connectionFault(url: URL, method: string, err: Error & { code?: string }): Fault {
   const code = err.code ?? '';
   const reason = unknownAuthority.has(code)
     ? 'tls: failed to verify certificate: x509: certificate signed by unknown authority'

@@ -167,10 +167,14 @@ export class RegistrySession {
     return this.#send(path, options);
   }
 
-  async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
+  /**
+   * The URL and headers a request to `path` goes out with now (the credential the session holds, if any), for a
+   * caller that sends it by other means (rawGet) and comes back to `request` for anything but a plain answer.
+   */
+  async prepare(path: string, extraHeaders: Record<string, string> = {}): Promise<{ url: URL; headers: Record<string, string> }> {
     const endpoint = await this.#resolveEndpoint();
     const url = new URL(path, endpoint.base);
-    const headers: Record<string, string> = { 'user-agent': this.#client.userAgent, ...options.headers };
+    const headers: Record<string, string> = { 'user-agent': this.#client.userAgent, ...extraHeaders };
     // An upload Location may name another host: the registry's credentials stay with the registry, and a
     // registry reached over https never sends bytes on over plain http.
     const sameOrigin = url.origin === endpoint.base.origin;
@@ -178,6 +182,12 @@ export class RegistrySession {
       throw new Fault('unavailable', `registry ${this.host} pointed a request at ${url.origin}, which is not https`);
     }
     if (this.#authorization && sameOrigin) headers.authorization = this.#authorization;
+    return { url, headers };
+  }
+
+  async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
+    const endpoint = await this.#resolveEndpoint();
+    const { url, headers } = await this.prepare(path, options.headers);
     return sendRequest(url, {
       method: options.method,
       headers,

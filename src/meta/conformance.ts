@@ -301,6 +301,26 @@ function describeTags(withStore: WithStore): void {
     await expectFault(store.listTags('paged', { n: -5 }), 'invalid-argument');
   }));
 
+  test('getTaggedManifest reads the manifest a tag names, as getManifest does, and follows moves and deletes', withStore(async (store) => {
+    const one = manifestInput('named', 1, { tag: 'stable', annotations: { 'x.y': 'z' }, artifactType: 'application/vnd.example.sbom' });
+    const two = manifestInput('named', 2);
+    await store.putManifest(one);
+    await store.putManifest(two);
+    assert.equal((await store.getTaggedManifest('named', 'stable'))?.digest, one.digest);
+    assert.deepEqual(await store.getTaggedManifest('named', 'stable'), await store.getManifest('named', one.digest));
+    await store.setTag('named', 'stable', two.digest);
+    assert.deepEqual(await store.getTaggedManifest('named', 'stable'), await store.getManifest('named', two.digest));
+    await store.putManifest(manifestInput('other', 3, { tag: 'only-here' }));
+    assert.equal(await store.getTaggedManifest('named', 'only-here'), undefined, 'tags are per repository');
+    assert.equal(await store.getTaggedManifest('named', 'absent'), undefined);
+    assert.equal(await store.getTaggedManifest('nowhere', 'stable'), undefined);
+    assert.equal(await store.deleteManifest('named', two.digest), true);
+    assert.equal(await store.getTaggedManifest('named', 'stable'), undefined, 'the tag went with its manifest');
+    await store.setTag('named', 'gone', one.digest);
+    assert.equal(await store.deleteTag('named', 'gone'), true);
+    assert.equal(await store.getTaggedManifest('named', 'gone'), undefined);
+  }));
+
   test('deleteTag removes only the tag', withStore(async (store) => {
     const input = manifestInput('untag', 1, { tag: 'a' });
     await store.putManifest(input);

@@ -7,6 +7,10 @@ type Row = Record<string, unknown>;
 /** The manifests table's columns, in the order toManifestRecord reads and both engines' INSERTs write. */
 export const manifestColumns = 'repository, digest, media_type, size, artifact_type, subject, config, annotations, created_at';
 
+/** Columns and FROM of the manifest a tag names (tags `t` joined to manifests `m`); each engine adds its WHERE. */
+export const taggedManifestQuery = `${manifestColumns.split(', ').map((column) => `m.${column}`).join(', ')}
+  FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest`;
+
 /** Annotations as stored: JSON, or NULL when there are none (so an empty map reads back as absent). */
 export function annotationsText(annotations: Record<string, string> | undefined): string | null {
   return annotations && Object.keys(annotations).length > 0 ? JSON.stringify(annotations) : null;

@@ -123,6 +123,11 @@ export interface MetadataStore {
   listManifests(repository: string): Promise<ManifestRecord[]>;
 
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  /**
+   * The manifest `tag` names, in one read (a manifest GET by tag: one round trip on PostgreSQL, not resolveTag
+   * then getManifest); undefined when the tag is absent or names no stored manifest.
+   */
+  getTaggedManifest(repository: string, tag: string): Promise<ManifestRecord | undefined>;
   /** Points `tag` at an existing manifest of the repository. */
   setTag(repository: string, tag: string, digest: string): Promise<void>;
   listTags(repository: string, page?: Page): Promise<string[]>;

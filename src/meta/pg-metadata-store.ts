@@ -10,7 +10,17 @@ import type {
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
-import { annotationsText, childUnknown, containsPattern, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
+import {
+  annotationsText,
+  childUnknown,
+  containsPattern,
+  manifestColumns,
+  pageSize,
+  taggedManifestQuery,
+  toDescriptor,
+  toManifestRecord,
+  toUploadSession,
+} from './manifest-rows.ts';
 import { type PgPool, sqlState } from './pg-pool.ts';
 import { PgQuotaQueries } from './pg-quota-queries.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
@@ -139,7 +149,7 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    // Prepared: with resolveTag, the whole of a manifest GET's work in PostgreSQL (docs/benchmarks.md, "Replicas").
+    // Prepared: a manifest GET by digest's whole work in PostgreSQL (docs/benchmarks.md, "Replicas").
     const { rows } = await this.#pool.query(`SELECT ${manifestColumns} FROM manifests WHERE repository = $1 AND digest = $2`, [repository, digest], { name: 'get-manifest' });
     return rows[0] && toManifestRecord(rows[0]);
   }
@@ -160,6 +170,12 @@ export class PgMetadataStore implements MetadataStore {
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
     const { rows } = await this.#pool.query('SELECT digest FROM tags WHERE repository = $1 AND tag = $2', [repository, tag], { name: 'resolve-tag' });
     return rows[0]?.digest as string | undefined;
+  }
+
+  async getTaggedManifest(repository: string, tag: string): Promise<ManifestRecord | undefined> {
+    // Prepared, one statement: a manifest GET by tag's whole work in PostgreSQL, read in one snapshot.
+    const { rows } = await this.#pool.query(`SELECT ${taggedManifestQuery} WHERE t.repository = $1 AND t.tag = $2`, [repository, tag], { name: 'get-tagged-manifest' });
+    return rows[0] && toManifestRecord(rows[0]);
   }
 
   async setTag(repository: string, tag: string, digest: string): Promise<void> {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { describeMetadataStore } from './conformance.ts';
+import { taggedManifestQuery } from './manifest-rows.ts';
 import { openDatabase } from './sqlite-database.ts';
 import { SqliteMetadataStore } from './sqlite-metadata-store.ts';
 
@@ -82,6 +83,10 @@ test('tag lookups use the primary key and referrers use their index', () => {
     new SqliteMetadataStore(db);
     const plan = (sql: string) => JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all());
     assert.match(plan("SELECT digest FROM tags WHERE repository = 'r' AND tag = 't'"), /USING (PRIMARY KEY|INDEX sqlite_autoindex_tags)/);
+    // A manifest GET by tag: two primary-key searches in one statement, no scan.
+    const tagged = plan(`SELECT ${taggedManifestQuery} WHERE t.repository = 'r' AND t.tag = 't'`);
+    assert.match(tagged, /SEARCH t USING INDEX sqlite_autoindex_tags_1 \(repository=\? AND tag=\?\)/);
+    assert.match(tagged, /SEARCH m USING INDEX sqlite_autoindex_manifests_1 \(repository=\? AND digest=\?\)/);
     assert.match(plan("SELECT digest FROM manifests WHERE repository = 'r' AND subject = 's'"), /manifests_by_subject/);
     assert.match(plan("SELECT name FROM repositories WHERE name > '' ORDER BY name LIMIT 5"), /USING (COVERING )?INDEX sqlite_autoindex_repositories/);
   } finally {

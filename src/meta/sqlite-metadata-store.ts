@@ -11,7 +11,17 @@ import type {
   RepositoryInfo,
   UploadSession,
 } from './metadata-store.ts';
-import { annotationsText, childUnknown, containsPattern, manifestColumns, pageSize, toDescriptor, toManifestRecord, toUploadSession } from './manifest-rows.ts';
+import {
+  annotationsText,
+  childUnknown,
+  containsPattern,
+  manifestColumns,
+  pageSize,
+  taggedManifestQuery,
+  toDescriptor,
+  toManifestRecord,
+  toUploadSession,
+} from './manifest-rows.ts';
 import { quotaExceeded } from './quota-exceeded.ts';
 import { quotaMigrations } from './quota-migrations.ts';
 import { registryMigrations } from './registry-migrations.ts';
@@ -23,7 +33,7 @@ export interface SqliteMetadataStoreOptions {
   now?: () => Date;
 }
 
-/** Every statement, prepared once per store: the manifest-by-tag path is two cached lookups. */
+/** Every statement, prepared once per store: the manifest-by-tag path is one cached join. */
 function prepareStatements(db: DatabaseSync) {
   const sql = (text: string): StatementSync => db.prepare(text);
   return {
@@ -64,6 +74,7 @@ function prepareStatements(db: DatabaseSync) {
     deleteManifest: sql('DELETE FROM manifests WHERE repository = ? AND digest = ?'),
 
     resolveTag: sql('SELECT digest FROM tags WHERE repository = ? AND tag = ?'),
+    getTaggedManifest: sql(`SELECT ${taggedManifestQuery} WHERE t.repository = ? AND t.tag = ?`),
     setTag: sql(`INSERT INTO tags (repository, tag, digest, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`),
     listTags: sql('SELECT tag FROM tags WHERE repository = ? AND tag > ? ORDER BY tag'),
@@ -219,6 +230,11 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
     return this.#sql.resolveTag.get(repository, tag)?.digest as string | undefined;
+  }
+
+  async getTaggedManifest(repository: string, tag: string): Promise<ManifestRecord | undefined> {
+    const row = this.#sql.getTaggedManifest.get(repository, tag);
+    return row ? toManifestRecord(row) : undefined;
   }
 
   async setTag(repository: string, tag: string, digest: string): Promise<void> {

@@ -244,9 +244,12 @@ describe('manifests', () => {
     await service.deleteManifest('team/app', 'a');
     assert.deepEqual(await service.listTags('team/app', {}), ['b']);
     assert.equal((await service.resolveManifest('team/app', digest)).digest, digest);
+    assert.equal((await service.resolveManifest('team/app', 'b')).digest, digest);
+    assert.equal(await faultCode(service.resolveManifest('team/app', 'a')), 'MANIFEST_UNKNOWN');
     await service.deleteManifest('team/app', digest);
     assert.deepEqual(await service.listTags('team/app', {}), []);
     assert.equal(await faultCode(service.resolveManifest('team/app', digest)), 'MANIFEST_UNKNOWN');
+    assert.equal(await faultCode(service.resolveManifest('team/app', 'b')), 'MANIFEST_UNKNOWN');
     assert.equal(await faultCode(service.deleteManifest('team/app', 'b')), 'MANIFEST_UNKNOWN');
   });
 

@@ -86,7 +86,8 @@ export interface BlobWriter {
   readonly offset: number;
   /**
    * Appends a stream with back-pressure, hashing as it writes. Resolves with the new offset. When the source
-   * errors or is aborted, what reached disk stays (the upload can resume) and the promise rejects.
+   * errors or is aborted, what reached disk stays (the upload can resume) and the promise rejects. Once it settled,
+   * nothing holds the source's chunks any more: their memory may be reused (StorageWriter.write).
    */
   write(source: AsyncIterable<Uint8Array> | Readable, options?: { signal?: AbortSignal; limit?: number }): Promise<number>;
   /** Digest of the bytes written so far. */

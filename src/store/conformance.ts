@@ -296,6 +296,16 @@ function describeResume(withStore: WithStore): void {
     assert.deepEqual(await readAll(store, digestOf(whole)), whole);
   }));
 
+  test('a settled write holds nothing of its chunks: memory reused after it changes neither the blob nor its digest', withStore(async (store) => {
+    const slab = pattern(7, 3 * 1024 * 1024);
+    const expected = Buffer.from(slab);
+    const writer = await store.ingest('reused');
+    await writer.write(chunked(slab, 256 * 1024));
+    slab.fill(0xee);
+    await writer.commit({ digest: digestOf(expected), size: expected.byteLength });
+    assert.deepEqual(await readAll(store, digestOf(expected)), expected);
+  }));
+
   test('a failing source keeps the bytes written so far', withStore(async (store) => {
     const head = pattern(0, 2048);
     const writer = await store.ingest('failing');

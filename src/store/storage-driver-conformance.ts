@@ -187,6 +187,17 @@ function describeWriter(withDriver: WithDriver): void {
     assert.ok((await driver.getContent('ingest/resume/data', data.byteLength)).equals(data));
   }));
 
+  test('a settled write holds nothing of its chunks: memory reused after it does not reach the file', withDriver(async (driver) => {
+    const slab = bytes(14, 3 * 1024 * 1024);
+    const expected = Buffer.from(slab);
+    const writer = await driver.writer('ingest/reuse/data', { append: false });
+    await writer.write(chunked(slab, 256 * 1024));
+    slab.fill(0xee);
+    await writer.write(Readable.from([Buffer.alloc(10, 1)]));
+    await writer.commit();
+    assert.ok((await readAll(await driver.reader('ingest/reuse/data'))).equals(Buffer.concat([expected, Buffer.alloc(10, 1)])));
+  }));
+
   test('a writer opened without append starts the file over', withDriver(async (driver) => {
     await putWritten(driver, 'ingest/over/data', bytes(14, 5000));
     const writer = await driver.writer('ingest/over/data', { append: false });

@@ -91,7 +91,8 @@ export interface StorageWriter {
   readonly size: number;
   /**
    * Appends the source with back-pressure; resolves with the new size. On a source error or abort, the bytes
-   * the driver acknowledged stay (size says how many) and the promise rejects.
+   * the driver acknowledged stay (size says how many) and the promise rejects. Once it settled, the writer holds
+   * no reference to the source's chunks: their memory may be reused (the mirror writes from reused slabs).
    */
   write(source: AsyncIterable<Uint8Array> | Readable, options?: { signal?: AbortSignal }): Promise<number>;
   /** Makes every byte written durable and the file complete at `path` (modifiedAt: now); the writer is done. */

@@ -58,12 +58,20 @@ function tokenAuth(token: DistributionTokenAuth): string {
 /**
  * Debian's docker-registry (CNCF distribution 2.8.2), the registry anchor, on a free loopback port: filesystem
  * storage in a temp dir, deletes enabled, quiet logs (kept in the temp dir and shown if it fails to start).
+ * With `netns`, it runs in that network namespace and listens on `netns.address` (port 5000) instead.
  */
 export async function startDistribution(
-  options: { htpasswdFile?: string; token?: DistributionTokenAuth; proxy?: DistributionProxy; accessLog?: boolean } = {},
+  options: {
+    htpasswdFile?: string;
+    token?: DistributionTokenAuth;
+    proxy?: DistributionProxy;
+    accessLog?: boolean;
+    netns?: { name: string; address: string };
+  } = {},
 ): Promise<Distribution> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-distribution-'));
-  const port = await freePort();
+  const port = options.netns ? 5000 : await freePort();
+  const address = options.netns?.address ?? '127.0.0.1';
   const auth = options.htpasswdFile ? `auth:\n  htpasswd:\n    realm: test\n    path: ${options.htpasswdFile}\n` : options.token ? tokenAuth(options.token) : '';
   const dataDir = join(dir, 'data');
   writeFileSync(
@@ -80,18 +88,19 @@ export async function startDistribution(
       '  delete:',
       '    enabled: true',
       'http:',
-      `  addr: 127.0.0.1:${port}`,
+      `  addr: ${address}:${port}`,
       auth,
       options.proxy ? proxySection(options.proxy) : '',
     ].join('\n'),
   );
   const log = join(dir, 'registry.log');
-  const child: ChildProcess = spawn('/bin/sh', ['-c', `exec /usr/bin/docker-registry serve "$1" >>"${log}" 2>&1`, 'registry', join(dir, 'config.yml')], {
+  const inNetns = options.netns ? `ip netns exec ${options.netns.name} ` : '';
+  const child: ChildProcess = spawn('/bin/sh', ['-c', `exec ${inNetns}/usr/bin/docker-registry serve "$1" >>"${log}" 2>&1`, 'registry', join(dir, 'config.yml')], {
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const gone = () => child.exitCode !== null || child.signalCode !== null;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${address}:${port}`;
   const close = async () => {
     if (!gone()) child.kill('SIGTERM');
     await exited;
@@ -105,5 +114,5 @@ export async function startDistribution(
     throw new Error(`${(err as Error).message}\n${tail}`);
   }
   const requests = () => (existsSync(log) ? parseAccessLog(readFileSync(log, 'utf8')) : []);
-  return { url, host: `127.0.0.1:${port}`, pid: child.pid ?? 0, dataDir, requests, close };
+  return { url, host: `${address}:${port}`, pid: child.pid ?? 0, dataDir, requests, close };
 }

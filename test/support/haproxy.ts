@@ -18,45 +18,26 @@ export interface HaproxyOptions {
   backends: string[];
   /** haproxy's `nbthread`; 1 by default (the 2-core host runs the replicas too). */
   threads?: number;
+  /**
+   * 'http' (the default): every request balanced on its own. 'tcp': layer 4, a client's connection goes to one
+   * replica for its whole life (as TLS passthrough or a network load balancer does); no HTTP parsing in haproxy.
+   */
+  mode?: 'http' | 'tcp';
 }
 
 /**
- * Debian's haproxy (package `haproxy`) as a private round-robin HTTP load balancer on a free loopback port, from
- * a config in a temp dir, run in the foreground (`-db`); never the system service. Every request is balanced on
- * its own (haproxy 2.x keeps client connections alive and picks a server per request), so a client's upload
- * PATCH and PUT reach different replicas. A replica that stops answering is taken out by the health check on
- * `/health`, and a request whose connection it refused is sent to the other (`redispatch`, `retry-on`).
+ * Debian's haproxy (package `haproxy`) as a private round-robin load balancer on a free loopback port, from a
+ * config in a temp dir, run in the foreground (`-db`); never the system service. In 'http' mode every request is
+ * balanced on its own (haproxy 2.x keeps client connections alive and picks a server per request), so a client's
+ * upload PATCH and PUT reach different replicas; in 'tcp' mode every connection. Either way a replica that stops
+ * answering is taken out by the HTTP health check on `/health` (haproxy 2.x runs `option httpchk` in tcp mode
+ * too), and a connection it refused is sent to the other (`redispatch`; in http mode also `retry-on`).
  */
 export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-haproxy-'));
   const port = await freePort();
-  const config = [
-    'global',
-    `  nbthread ${options.threads ?? 1}`,
-    '  maxconn 4096',
-    'defaults',
-    '  mode http',
-    '  timeout connect 2s',
-    // Blob uploads and pulls stream for minutes; only idle sides time out.
-    '  timeout client 300s',
-    '  timeout server 300s',
-    '  option redispatch',
-    '  retries 3',
-    '  retry-on conn-failure empty-response',
-    'frontend registry',
-    `  bind 127.0.0.1:${port}`,
-    '  default_backend replicas',
-    'backend replicas',
-    '  balance roundrobin',
-    // An idle connection to a replica serves whichever client's request comes next: fewer, busier connections
-    // on the replicas' side (haproxy's default, `safe`, keeps a client's first request on a connection of its own).
-    '  http-reuse always',
-    '  option httpchk GET /health',
-    ...options.backends.map((addr, i) => `  server r${i} ${addr} check inter 300ms fall 1 rise 1`),
-    '',
-  ].join('\n');
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, config);
+  writeFileSync(file, haproxyConfig(options, port));
   const child: ChildProcess = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-8000); });
@@ -79,4 +60,34 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
   return { url, host: `127.0.0.1:${port}`, pid: child.pid ?? 0, close };
+}
+
+function haproxyConfig(options: HaproxyOptions, port: number): string {
+  const http = (options.mode ?? 'http') === 'http';
+  return [
+    'global',
+    `  nbthread ${options.threads ?? 1}`,
+    '  maxconn 4096',
+    'defaults',
+    `  mode ${http ? 'http' : 'tcp'}`,
+    '  timeout connect 2s',
+    // Blob uploads and pulls stream for minutes; only idle sides time out.
+    '  timeout client 300s',
+    '  timeout server 300s',
+    '  option redispatch',
+    '  retries 3',
+    // Per request, so http mode only (haproxy would accept them in tcp mode and do nothing with them).
+    ...(http ? ['  retry-on conn-failure empty-response'] : []),
+    'frontend registry',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend replicas',
+    'backend replicas',
+    '  balance roundrobin',
+    // An idle connection to a replica serves whichever client's request comes next: fewer, busier connections
+    // on the replicas' side (haproxy's default, `safe`, keeps a client's first request on a connection of its own).
+    ...(http ? ['  http-reuse always'] : []),
+    '  option httpchk GET /health',
+    ...options.backends.map((addr, i) => `  server r${i} ${addr} check inter 300ms fall 1 rise 1`),
+    '',
+  ].join('\n');
 }

@@ -53,7 +53,10 @@ export async function startTcpRelay(target: string, options: { bytesPerSecond?: 
       client.destroy();
       upstream.destroy();
     };
-    pipeline(client, upstream, end);
+    // The request direction is piped, not a pipeline: a pipeline would destroy the client when the target closes
+    // first (a `Connection: close` answer) while the answer's last bytes are still on their way down (throttled).
+    client.pipe(upstream);
+    client.on('error', end);
     pipeline(upstream, pace.stream(), count, client, end);
   };
   let server = createServer(relay);

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../base/log.ts';
 import { Fault, isFault } from '../../base/fault.ts';
+import type { SlabPool } from '../../base/slab-pool.ts';
+import type { BorrowedBody } from '../../client/raw-get.ts';
 import type { Digest } from '../../oci/digest.ts';
 import type { BlobInfo, BlobStore, BlobWriter } from '../../store/blob-store.ts';
+import { ReceivedSlabs, type RecentBytes, recentBytes } from './received-slabs.ts';
 
 /** Where a fetch gets the blob's bytes: opened once per fetch, however many clients follow it. */
 export interface FetchSource {
@@ -15,7 +17,8 @@ export interface FetchSource {
    * own is not opened but `confirm`ed: the fetch's bytes are this blob, yet only its origin said it has it.
    */
   readonly origin?: string;
-  open(signal: AbortSignal): Promise<{ size: number; stream: Readable }>;
+  /** The body: a chunk may be reused by the source once the next is asked for (the fetch copies it at once). */
+  open(signal: AbortSignal): Promise<{ size: number; stream: BorrowedBody }>;
   /** Resolves when this source has the blob too; rejects (not found, unavailable) otherwise. */
   confirm?(signal?: AbortSignal): Promise<void>;
 }
@@ -38,6 +41,8 @@ export interface BlobFetchOptions {
   blobs: BlobStore;
   logger: Logger;
   timings: BlobFetchTimings;
+  /** Where the received bytes are kept until the ingest and every client that keeps up have them. */
+  slabs: SlabPool;
   onUpstreamBytes?: (n: number, source: FetchSource) => void;
 }
 
@@ -48,18 +53,15 @@ export interface BlobFetchOptions {
  */
 export type BlobFetchState = 'starting' | 'elsewhere' | 'writing' | 'committing' | 'committed' | 'failing' | 'failed';
 
-// The latest bytes received are kept (as the chunks that arrived) for the followers that keep up with the fetch:
-// they take them from memory instead of reading them back from the ingest, on the thread that also receives them
-// (docs/benchmarks.md, "Mirror"). A follower further behind reads the ingest, so this is all a fetch holds however
-// many follow it.
-const recentBytes = 2 * 1024 * 1024;
-
 // The fetch reads the source at most this far ahead of its leading follower (the one furthest on), so that a
 // client slower than the upstream still gets its bytes from memory (as distribution's proxy mode, which copies to
 // the client while it stores, goes at the client's pace). A leader that does not advance for `paceMs` is waited
 // for no more: the fetch then goes at the source's speed, and followers behind read the ingest.
 const paceAhead = recentBytes / 2;
 const paceMs = 1000;
+
+// Bytes received and not yet written to the ingest: the source is not read further past this (a slow disk).
+const unwrittenMax = 8 * 1024 * 1024;
 
 // The upstream bytes metric is told in batches of this much (and at the end): once per chunk cost a measurable
 // part of a fetch.
@@ -83,15 +85,14 @@ export class BlobFetch {
   #error: Fault | undefined;
   #writer: BlobWriter | undefined;
   #waiters = new Set<() => void>();
-  #followers = new Set<Readable>();
-  /** The latest chunks received: bytes [#recentStart, #received). */
-  #recent: Uint8Array[] = [];
-  #recentStart = 0;
-  #received = 0;
+  #followers = new Map<object, (err: Fault) => void>();
+  /** What the source sent, once it opened. */
+  #bytes: ReceivedSlabs | undefined;
+  /** Wakes the source's read, waiting for its leading follower or the ingest to catch up. */
+  #wakeReader: (() => void) | undefined;
   /** How far each follower that still wants bytes got; the fetch waits for the furthest (see paceAhead). */
-  #positions = new Map<Readable, number>();
+  #positions = new Map<object, number>();
   #pacing = true;
-  #paced: (() => void) | undefined;
   #settle!: { sized: (size: number) => void; stored: (info: BlobInfo) => void; fail: (err: unknown) => void };
 
   constructor(options: BlobFetchOptions) {
@@ -135,28 +136,17 @@ export class BlobFetch {
 
   /** Bytes received from the source so far. */
   get received(): number {
-    return this.#received;
+    return this.#bytes?.received ?? 0;
   }
 
   /**
-   * The bytes from `position` up to `end` (exclusive) in the chunk that holds them, if it is among the latest
+   * The bytes from `position` up to `end` (exclusive) in the slab that holds them, if it is among the latest
    * received (`recentBytes`); undefined otherwise (not received yet, or let go). Before a failure or the commit
    * only: a failing fetch serves nothing more, a committed one is read from the blob.
    */
-  recent(position: number, end: number): Uint8Array | undefined {
+  recent(position: number, end: number): RecentBytes | undefined {
     if (this.#state !== 'writing' && this.#state !== 'committing') return undefined;
-    if (position < this.#recentStart || position >= this.#received || position >= end) return undefined;
-    // From the newest: a follower that keeps up wants the chunk that just arrived.
-    let at = this.#received;
-    for (let i = this.#recent.length - 1; i >= 0; i--) {
-      const chunk = this.#recent[i];
-      at -= chunk.byteLength;
-      if (position < at) continue;
-      const from = position - at;
-      const to = Math.min(chunk.byteLength, end - at);
-      return from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to);
-    }
-    return undefined;
+    return this.#bytes?.recent(position, end);
   }
 
   /**
@@ -183,27 +173,25 @@ export class BlobFetch {
    * A follower tells how far it got (the bytes it handed to its client); undefined once it wants no more until the
    * commit (its last byte), so that the fetch does not wait for it.
    */
-  reached(follower: Readable, position: number | undefined): void {
+  reached(follower: object, position: number | undefined): void {
     if (position === undefined) this.#positions.delete(follower);
     else this.#positions.set(follower, position);
-    if (position === undefined || position >= this.#received - paceAhead) this.#paced?.();
+    if (position === undefined || position >= this.received - paceAhead) this.#wakeReader?.();
   }
 
   /**
-   * A follower's stream, destroyed with the fetch's error should the fetch fail; `start` as for `reached`: where
-   * it starts, undefined when the fetch need not wait for it.
+   * A follower, told the fetch's error through `fail` should the fetch fail (at once when it already has); `start`
+   * as for `reached`: where it starts, undefined when the fetch need not wait for it. `detach` when it is done.
    */
-  attach(follower: Readable, start: number | undefined): void {
-    if (this.#state === 'failed') {
-      follower.destroy(this.#error);
-      return;
-    }
-    this.#followers.add(follower);
+  attach(follower: object, start: number | undefined, fail: (err: Fault) => void): void {
+    if (this.#state === 'failed') return fail(this.#error as Fault);
+    this.#followers.set(follower, fail);
     if (start !== undefined) this.#positions.set(follower, start);
-    follower.once('close', () => {
-      this.#followers.delete(follower);
-      this.reached(follower, undefined);
-    });
+  }
+
+  detach(follower: object): void {
+    this.#followers.delete(follower);
+    this.reached(follower, undefined);
   }
 
   abort(reason: Fault): void {
@@ -237,14 +225,24 @@ export class BlobFetch {
     const { size, stream } = await this.#options.source.open(this.#abort.signal);
     this.#state = 'writing';
     this.#settle.sized(size);
+    const bytes = new ReceivedSlabs(this.#options.slabs);
+    this.#bytes = bytes;
+    const writing = bytes.writeAll(writer, this.#abort.signal, () => this.#wakeReader?.());
+    // A failed ingest write (a full disk) fails the fetch: the source is read no further. Handled here at once, as
+    // it may fail while the source is awaited; awaited below.
+    writing.catch((err: unknown) => this.#abort.abort(err));
     try {
-      // limit: an upstream sending more than it announced is cut off there and fails the commit below.
-      await writer.write(this.#feed(stream), { signal: this.#abort.signal, limit: size });
+      await this.#receive(stream, size, bytes);
+    } catch (err) {
+      this.#abort.abort(err);
+      throw err;
     } finally {
-      // The writer iterates the body without owning it: a failed or aborted write leaves it to us. An ended
-      // one stays as it is, so that its connection can be reused.
+      bytes.end();
+      // An ended body stays as it is, so that its connection can be reused; any other is ours to close.
       if (!stream.readableEnded) stream.destroy();
+      await writing.catch(() => {});
     }
+    await writing;
     if (writer.offset !== size) throw this.#upstreamFault(`blob ${this.digest.value} ended after ${writer.offset} of ${size} bytes`);
     this.#state = 'committing';
     this.#announce();
@@ -252,19 +250,23 @@ export class BlobFetch {
   }
 
   /**
-   * The source's body as the writer pulls it: every chunk kept among the recent ones, announced, and counted; the
-   * next one is read once the leading follower is close enough (#pace).
+   * The source's body into slabs: each chunk copied into the slab being filled and announced (followers that keep
+   * up take it from there), counted; the next is read once the leading follower is close enough and the ingest
+   * not too far behind (#pace). More bytes than announced are the source's failure, not the writer's limit.
    */
-  async *#feed(stream: Readable): AsyncGenerator<Uint8Array> {
+  async #receive(stream: BorrowedBody, size: number, bytes: ReceivedSlabs): Promise<void> {
     let uncounted = 0;
     try {
       for await (const chunk of stream) {
-        this.#keep(chunk as Uint8Array);
+        // A failed ingest write or close() aborts the fetch: a source that goes on sending is read no further.
+        this.#abort.signal.throwIfAborted();
+        const received = chunk as Uint8Array;
+        if (bytes.received + received.byteLength > size) throw this.#upstreamFault(`blob ${this.digest.value} is longer than the ${size} bytes announced`);
+        bytes.place(received);
         this.#announce();
-        uncounted += (chunk as Uint8Array).byteLength;
+        uncounted += received.byteLength;
         if (uncounted >= countedBytes) uncounted = this.#count(uncounted);
-        yield chunk as Uint8Array;
-        await this.#pace();
+        if (this.#mustPace()) await this.#pace();
       }
     } finally {
       this.#count(uncounted);
@@ -272,28 +274,40 @@ export class BlobFetch {
     this.#announce();
   }
 
-  /** Waits for the leading follower to come within `paceAhead`; for at most `paceMs` of no progress. */
+  #mustPace(): boolean {
+    return (this.#pacing && this.#leader() < this.received - paceAhead) || (this.#bytes?.unwritten ?? 0) > unwrittenMax;
+  }
+
+  /**
+   * Waits for the leading follower to come within `paceAhead`, for at most `paceMs` of no progress, and for the
+   * ingest to be within `unwrittenMax`.
+   */
   async #pace(): Promise<void> {
-    while (this.#pacing && this.#leader() < this.#received - paceAhead) {
-      const leader = this.#leader();
-      const { promise, resolve } = Promise.withResolvers<void>();
-      const timer = setTimeout(resolve, paceMs);
-      const signal = this.#abort.signal;
-      signal.addEventListener('abort', resolve as () => void, { once: true });
-      this.#paced = resolve as () => void;
-      await promise;
-      this.#paced = undefined;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', resolve as () => void);
+    const signal = this.#abort.signal;
+    while (this.#mustPace()) {
       signal.throwIfAborted();
-      if (this.#leader() === leader) this.#pacing = false;
+      const leader = this.#leader();
+      const { promise, resolve } = Promise.withResolvers<boolean>();
+      const wake = () => resolve(false);
+      const timer = setTimeout(() => resolve(true), paceMs);
+      signal.addEventListener('abort', wake, { once: true });
+      this.#wakeReader = wake;
+      const timedOut = await promise;
+      this.#wakeReader = undefined;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      signal.throwIfAborted();
+      if (timedOut && this.#leader() === leader && leader < this.received - paceAhead) this.#pacing = false;
     }
   }
 
-  /** The furthest position of the followers that want more bytes; Infinity when none does. */
+  /**
+   * The furthest position of the followers that want more bytes; Infinity when none does. A follower behind what
+   * memory holds reads the ingest, which waiting for it would not spare: it does not count.
+   */
   #leader(): number {
     let leader = -1;
-    for (const position of this.#positions.values()) leader = Math.max(leader, position);
+    for (const position of this.#positions.values()) if (position >= this.received - recentBytes) leader = Math.max(leader, position);
     return leader < 0 ? Infinity : leader;
   }
 
@@ -302,18 +316,9 @@ export class BlobFetch {
     return 0;
   }
 
-  /** Adds a received chunk to the recent ones, letting the oldest go past `recentBytes`. */
-  #keep(chunk: Uint8Array): void {
-    this.#recent.push(chunk);
-    this.#received += chunk.byteLength;
-    while (this.#recent.length > 1 && this.#received - this.#recentStart - this.#recent[0].byteLength >= recentBytes) {
-      this.#recentStart += (this.#recent.shift() as Uint8Array).byteLength;
-    }
-  }
-
+  /** The followers read nothing more from memory: the recent slabs go back to the pool once unused. */
   #letGo(): void {
-    this.#recent = [];
-    this.#recentStart = this.#received;
+    this.#bytes?.letGo();
   }
 
   /**
@@ -380,7 +385,7 @@ export class BlobFetch {
     this.#state = 'failed';
     this.#error = fault;
     this.#announce();
-    for (const follower of this.#followers) follower.destroy(fault);
+    for (const fail of this.#followers.values()) fail(fault);
     this.#settle.fail(fault);
     this.#options.logger.warn({ err: fault, digest: this.digest.value }, 'mirror blob fetch failed');
   }

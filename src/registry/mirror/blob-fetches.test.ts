@@ -9,7 +9,7 @@ import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Fault, isFault } from '../../base/fault.ts';
@@ -20,7 +20,7 @@ import { chunked, pattern } from '../../store/conformance.ts';
 import { DriverBlobStore } from '../../store/driver-blob-store.ts';
 import { FsDriver } from '../../store/fs-driver.ts';
 import { MemoryDriver } from '../../store/memory-driver.ts';
-import { BlobFetches, type FetchSource } from './blob-fetches.ts';
+import { BlobFetches, type FetchSource, type FollowedBlob } from './blob-fetches.ts';
 
 const logger = createLogger({ level: 'silent' });
 const mib = 1024 * 1024;
@@ -109,6 +109,36 @@ function digestOfRepeated(block: Buffer, size: number): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
+const followerStreams = new WeakMap<FollowedBlob, Readable>();
+
+/**
+ * A follower's bytes as a stream to read in a test (the registry has the follower write them into the raw
+ * response). Each chunk is copied as the sink takes it, as a socket would, since its slab is then reused. The
+ * same stream for the same follower; destroying it aborts the copy (the client went away).
+ */
+function streamOf(followed: FollowedBlob): Readable {
+  const known = followerStreams.get(followed);
+  if (known) return known;
+  const stop = new AbortController();
+  const body = new PassThrough();
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (body.write(Buffer.from(chunk))) callback();
+      else body.once('drain', () => callback());
+    },
+  });
+  body.once('close', () => {
+    stop.abort(new Error('the reader went away'));
+    sink.destroy();
+  });
+  followed.copyTo(sink, stop.signal).then(
+    () => body.end(),
+    (err: unknown) => body.destroy(err as Error),
+  );
+  followerStreams.set(followed, body);
+  return body;
+}
+
 async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(await stream.toArray());
 }
@@ -183,7 +213,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         let counted = 0;
         const fetches = new BlobFetches({ blobs: store, logger, onUpstreamBytes: (n) => (counted += n) });
         const followed = await Promise.all(Array.from({ length: 20 }, () => fetches.follow(digest, upstream.source())));
-        const received = await Promise.all(followed.map((f) => hashAll(f.stream)));
+        const received = await Promise.all(followed.map((f) => hashAll(streamOf(f))));
         assert.equal(upstream.opens, 1);
         for (const [i, got] of received.entries()) {
           assert.equal(followed[i].size, blob.byteLength);
@@ -206,7 +236,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 1, holdAt: mib, release: release.promise }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const first = await fetches.follow(digest, { ...upstream.source('a/'), origin: 'a/\0x' });
-        const firstBody = readAll(first.stream);
+        const firstBody = readAll(streamOf(first));
         let opened = 0;
         const asked: string[] = [];
         const other = (has: boolean): FetchSource => ({
@@ -225,8 +255,8 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         const confirmed = await fetches.follow(digest, other(true));
         const same = await fetches.follow(digest, { ...upstream.source('a/'), origin: 'a/\0x', confirm: async () => assert.fail('the same origin is not asked') });
         release.resolve();
-        assert.ok((await readAll(confirmed.stream)).equals(blob));
-        assert.ok((await readAll(same.stream)).equals(blob));
+        assert.ok((await readAll(streamOf(confirmed))).equals(blob));
+        assert.ok((await readAll(streamOf(same))).equals(blob));
         assert.ok((await firstBody).equals(blob));
         assert.deepEqual(asked, ['lacks', 'has']);
         assert.equal(opened, 0);
@@ -249,7 +279,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         await sleep(20);
         failing.reject(new Fault('unavailable', 'upstream a/ unavailable: it answered 500', { code: 'UPSTREAM_UNAVAILABLE' }));
         await assert.rejects(first, (err) => isFault(err, 'unavailable'));
-        assert.ok((await readAll((await joiner).stream)).equals(blob));
+        assert.ok((await readAll(streamOf(await joiner))).equals(blob));
         assert.equal(upstream.opens, 1);
         await fetches.close();
       });
@@ -260,11 +290,11 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
     await withFsStore(async (store) => {
       const fetches = new BlobFetches({ blobs: store, logger });
       const lie = await fetches.follow(digestOf('not empty'), { name: 'liar', open: async () => ({ size: 0, stream: Readable.from([]) }) });
-      const { error } = await readUntilFailure(lie.stream);
+      const { error } = await readUntilFailure(streamOf(lie));
       assert.ok(isUpstreamFault(error, /does not match/), String(error));
       await assert.rejects(lie.stored);
       const empty = await fetches.follow(digestOf(''), { open: async () => ({ size: 0, stream: Readable.from([]) }) });
-      assert.deepEqual(await readAll(empty.stream), Buffer.alloc(0));
+      assert.deepEqual(await readAll(streamOf(empty)), Buffer.alloc(0));
       assert.deepEqual(await empty.stored, { digest: digestOf(''), size: 0 });
       await fetches.close();
     });
@@ -278,10 +308,10 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 1, holdAt: blob.byteLength / 2, release: release.promise }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const first = await fetches.follow(digest, upstream.source());
-        const firstBody = readAll(first.stream);
+        const firstBody = readAll(streamOf(first));
         await until(async () => ((await store.ingestStatus(refOf(digest)))?.offset ?? 0) >= blob.byteLength / 2);
         const late = await fetches.follow(digest, upstream.source());
-        const lateBody = readAll(late.stream);
+        const lateBody = readAll(streamOf(late));
         release.resolve();
         assert.ok((await lateBody).equals(blob));
         assert.ok((await firstBody).equals(blob));
@@ -313,12 +343,12 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 1, holdAt: 5 * mib, release: release.promise }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: counted, logger });
         const keeping = await fetches.follow(digest, upstream.source());
-        const keptUp = readAll(keeping.stream);
+        const keptUp = readAll(streamOf(keeping));
         await until(async () => ((await store.ingestStatus(refOf(digest)))?.offset ?? 0) >= 5 * mib);
         assert.equal(ingestRead.spans, 0, 'a follower that keeps up reads nothing back from the ingest');
         // Joining at byte 0 with 5 MiB received: the first 3 MiB are no longer among the recent 2 MiB in memory.
         const late = await fetches.follow(digest, upstream.source());
-        const lateBody = readAll(late.stream);
+        const lateBody = readAll(streamOf(late));
         release.resolve();
         assert.ok((await lateBody).equals(blob));
         assert.ok((await keptUp).equals(blob));
@@ -336,9 +366,16 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 0 }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const stalled = await fetches.follow(digest, upstream.source());
-        // Never read until the blob is stored: the fetch waits for its only follower, then goes on without it.
+        // A client that stops reading: its sink takes one write and never calls back. The fetch waits for its only
+        // follower for a moment, then goes on without it.
+        const stop = new AbortController();
+        const started = Date.now();
+        const stuck = stalled.copyTo(new Writable({ highWaterMark: 1, write: () => {} }), stop.signal).catch((err: unknown) => err);
         assert.deepEqual(await stalled.stored, { digest, size: blob.byteLength });
-        assert.ok((await readAll(stalled.stream)).equals(blob));
+        assert.ok(Date.now() - started >= 900, 'the fetch waited for its follower first');
+        assert.ok((await readAll(streamOf(await fetches.follow(digest, upstream.source())))).equals(blob));
+        stop.abort(new Error('the client went away'));
+        assert.match(String(await stuck), /the client went away/);
         assert.equal(upstream.opens, 1);
         await fetches.close();
       });
@@ -355,7 +392,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         let read = 0;
         let ahead = 0;
         const hash = createHash('sha256');
-        for await (const chunk of followed.stream) {
+        for await (const chunk of streamOf(followed)) {
           hash.update(chunk as Buffer);
           read += (chunk as Buffer).byteLength;
           ahead = Math.max(ahead, ((await store.ingestStatus(refOf(digest)))?.offset ?? blob.byteLength) - read);
@@ -381,9 +418,9 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         ]);
         await assert.rejects(fetches.follow(digest, upstream.source(), { start: blob.byteLength, end: blob.byteLength + 5 }), (err) => isFault(err, 'out-of-range'));
         assert.equal(head.size, blob.byteLength);
-        assert.ok((await readAll(head.stream)).equals(blob.subarray(1000, 500_001)));
-        assert.ok((await readAll(tail.stream)).equals(blob.subarray(2 * mib)));
-        assert.ok((await readAll(whole.stream)).equals(blob));
+        assert.ok((await readAll(streamOf(head))).equals(blob.subarray(1000, 500_001)));
+        assert.ok((await readAll(streamOf(tail))).equals(blob.subarray(2 * mib)));
+        assert.ok((await readAll(streamOf(whole))).equals(blob));
         assert.equal(upstream.opens, 1);
         await fetches.close();
       });
@@ -397,7 +434,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 2, dieAt: mib }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const followed = await Promise.all(Array.from({ length: 5 }, () => fetches.follow(digest, upstream.source('up'))));
-        const outcomes = await Promise.all(followed.map((f) => readUntilFailure(f.stream)));
+        const outcomes = await Promise.all(followed.map((f) => readUntilFailure(streamOf(f))));
         for (const { received, error } of outcomes) {
           assert.ok(isUpstreamFault(error, /^upstream up unavailable: blob .* transfer failed/), String(error));
           assert.ok(received <= mib, `${received} bytes received`);
@@ -406,7 +443,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         await assertNothingStored(store, digest);
         upstream.behaviour = { chunk: 256 * 1024, delayMs: 0 };
         const again = await fetches.follow(digest, upstream.source('up'));
-        assert.ok((await readAll(again.stream)).equals(blob));
+        assert.ok((await readAll(streamOf(again))).equals(blob));
         assert.equal(upstream.opens, 2);
         assert.deepEqual(await store.stat(digest), { digest, size: blob.byteLength });
         await fetches.close();
@@ -424,11 +461,11 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         upstream.behaviour = { chunk: 256 * 1024, delayMs: 0 };
         // The retry is issued in the same turn the follower's error arrives, as a client retrying at once.
         const retried = new Promise<ReturnType<BlobFetches['follow']>>((resolve) => {
-          failing.stream.once('error', () => resolve(fetches.follow(digest, upstream.source('up'))));
+          streamOf(failing).once('error', () => resolve(fetches.follow(digest, upstream.source('up'))));
         });
-        failing.stream.resume();
+        streamOf(failing).resume();
         const again = await (await retried);
-        assert.ok((await readAll(again.stream)).equals(blob));
+        assert.ok((await readAll(streamOf(again))).equals(blob));
         assert.deepEqual(await again.stored, { digest, size: blob.byteLength });
         assert.equal(upstream.opens, 2);
         await fetches.close();
@@ -443,7 +480,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 1, corruptAt: 777 }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const followed = await Promise.all([fetches.follow(digest, upstream.source('up')), fetches.follow(digest, upstream.source('up'), { start: 0, end: 999 })]);
-        for (const { received, error } of await Promise.all(followed.map((f) => readUntilFailure(f.stream)))) {
+        for (const { received, error } of await Promise.all(followed.map((f) => readUntilFailure(streamOf(f))))) {
           assert.ok(isUpstreamFault(error, new RegExp(`^upstream up sent content that does not match ${digest}$`)), String(error));
           assert.ok(received < blob.byteLength, 'the last byte waits for the digest check');
         }
@@ -461,8 +498,8 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 2 }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const gone = await fetches.follow(digest, upstream.source());
-        for await (const _ of gone.stream) break;
-        assert.ok(gone.stream.destroyed);
+        for await (const _ of streamOf(gone)) break;
+        assert.ok(streamOf(gone).destroyed);
         assert.deepEqual(await gone.stored, { digest, size: blob.byteLength });
         assert.ok((await readAll(await store.read(digest))).equals(blob));
         await fetches.close();
@@ -480,7 +517,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 0 }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const followed = await fetches.follow(digest, upstream.source());
-        assert.ok((await readAll(followed.stream)).equals(blob));
+        assert.ok((await readAll(streamOf(followed))).equals(blob));
         assert.deepEqual(await followed.stored, { digest, size: blob.byteLength });
         await fetches.close();
       });
@@ -502,7 +539,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         await other.write(chunked(blob.subarray(500_000), 50_000));
         await other.commit({ digest, size: blob.byteLength });
         const followed = await following;
-        assert.ok((await readAll(followed.stream)).equals(blob));
+        assert.ok((await readAll(streamOf(followed))).equals(blob));
         assert.deepEqual(await followed.stored, { digest, size: blob.byteLength });
         assert.equal(upstream.opens, 0, 'this process never fetched it');
         await fetches.close();
@@ -540,7 +577,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         await sleep(100);
         await other.close();
         const followed = await following;
-        assert.ok((await readAll(followed.stream)).equals(blob));
+        assert.ok((await readAll(streamOf(followed))).equals(blob));
         assert.equal(upstream.opens, 1);
         await fetches.close();
       });
@@ -555,7 +592,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
       await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 0, holdAt: 300_000, release: never.promise }, async (upstream) => {
         const fetches = new BlobFetches({ blobs: store, logger });
         const followed = await fetches.follow(digest, upstream.source());
-        const reading = readUntilFailure(followed.stream);
+        const reading = readUntilFailure(streamOf(followed));
         await until(async () => ((await store.ingestStatus(refOf(digest)))?.offset ?? 0) >= 300_000);
         await fetches.close();
         assert.ok(isFault((await reading).error, 'unavailable'));
@@ -578,7 +615,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
         try {
           const followed = await Promise.all(Array.from({ length: 4 }, () => fetches.follow(digest, upstream.source())));
-          const received = await Promise.all(followed.map((f) => hashAll(f.stream)));
+          const received = await Promise.all(followed.map((f) => hashAll(streamOf(f))));
           assert.deepEqual(received, Array(4).fill({ digest, size }));
         } finally {
           clearInterval(sampler);
@@ -602,12 +639,12 @@ describe('BlobFetches over other stores', () => {
     await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 2 }, async (upstream) => {
       const fetches = new BlobFetches({ blobs: store, logger });
       const followed = await Promise.all(Array.from({ length: 5 }, () => fetches.follow(digest, upstream.source())));
-      const first = followed[0].stream;
+      const first = streamOf(followed[0]);
       const before = await new Promise<Buffer>((resolve) => first.once('data', resolve));
       assert.equal(await store.stat(digest), undefined, 'bytes reach a follower before the commit');
       const rest = await readAll(first);
       assert.ok(Buffer.concat([before, rest]).equals(blob));
-      for (const f of followed.slice(1)) assert.ok((await readAll(f.stream)).equals(blob));
+      for (const f of followed.slice(1)) assert.ok((await readAll(streamOf(f))).equals(blob));
       assert.equal(upstream.opens, 1);
       await fetches.close();
     });
@@ -623,10 +660,10 @@ describe('BlobFetches over other stores', () => {
     await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 1 }, async (upstream) => {
       const fetches = new BlobFetches({ blobs: store, logger });
       const followed = await Promise.all(Array.from({ length: 3 }, () => fetches.follow(digest, upstream.source())));
-      const first = followed[0].stream;
+      const first = streamOf(followed[0]);
       await once(first, 'readable');
       assert.ok(await store.stat(digest), 'the first byte comes after the commit');
-      for (const f of followed) assert.ok((await readAll(f.stream)).equals(blob));
+      for (const f of followed) assert.ok((await readAll(streamOf(f))).equals(blob));
       assert.equal(upstream.opens, 1);
       await fetches.close();
     });

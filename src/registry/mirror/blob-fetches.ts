@@ -1,6 +1,7 @@
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { Fault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
+import { SlabPool } from '../../base/slab-pool.ts';
 import { parseDigest, type Digest } from '../../oci/digest.ts';
 import type { BlobInfo, BlobStore, ByteRange } from '../../store/blob-store.ts';
 import { resolveRange } from '../../store/byte-range.ts';
@@ -24,10 +25,16 @@ const defaultTimings: BlobFetchTimings = {
   followerPollMs: 50,
 };
 
+// Received bytes go into slabs of this size, and the ingest and the clients are written from them: 1 MiB writes
+// where the source's chunks are 64 KiB. A few idle ones are kept for the next fetch (docs/benchmarks.md, "Mirror").
+const slabBytes = 1024 * 1024;
+const idleSlabs = 8;
+
 export interface FollowedBlob {
   /** The whole blob's size (a range's bytes are its part of it). */
   size: number;
-  stream: Readable;
+  /** Writes the client's bytes into `sink` (FetchFollower.copyTo): once, without ending it. */
+  copyTo(sink: Writable, signal?: AbortSignal): Promise<number>;
   /** The committed blob; rejects with the fetch's error. */
   stored: Promise<BlobInfo>;
 }
@@ -42,6 +49,7 @@ export interface FollowedBlob {
 export class BlobFetches {
   #deps: BlobFetchesDeps;
   #timings: BlobFetchTimings;
+  #slabs = new SlabPool({ slabBytes, keep: idleSlabs });
   #running = new Map<string, { fetch: BlobFetch; done: Promise<void> }>();
   #closed = false;
 
@@ -73,8 +81,8 @@ export class BlobFetches {
       }
     }
     const span = resolveRange(parsed.value, size, range) ?? { start: 0, end: size - 1 };
-    const stream = new FetchFollower({ fetch, blobs: this.#deps.blobs, start: span.start, end: span.end + 1 });
-    return { size, stream, stored: fetch.stored };
+    const follower = new FetchFollower({ fetch, blobs: this.#deps.blobs, start: span.start, end: span.end + 1 });
+    return { size, copyTo: (sink, signal) => follower.copyTo(sink, signal), stored: fetch.stored };
   }
 
   /** Aborts the running fetches (their followers fail) and waits for each to drop its ingest. */
@@ -98,7 +106,7 @@ export class BlobFetches {
 
   #start(digest: Digest, source: FetchSource): BlobFetch {
     const { blobs, logger, onUpstreamBytes } = this.#deps;
-    const fetch = new BlobFetch({ digest, source, blobs, logger, onUpstreamBytes, timings: this.#timings });
+    const fetch = new BlobFetch({ digest, source, blobs, logger, onUpstreamBytes, timings: this.#timings, slabs: this.#slabs });
     const entry = { fetch, done: Promise.resolve() };
     this.#running.set(digest.value, entry);
     // Removed once the fetch is over and its ingest dropped or published, before any follower or `stored` learns

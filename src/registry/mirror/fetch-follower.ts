@@ -1,5 +1,6 @@
-import { addAbortSignal, Readable } from 'node:stream';
-import { isFault } from '../../base/fault.ts';
+import { addAbortSignal, type Readable, type Writable } from 'node:stream';
+import { Fault, isFault } from '../../base/fault.ts';
+import type { Slab } from '../../base/slab-pool.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import type { BlobFetch } from './blob-fetch.ts';
 
@@ -12,26 +13,24 @@ export interface FetchFollowerOptions {
 }
 
 /**
- * One client's bytes of a blob being fetched: taken from the fetch's latest chunks in memory while the client
- * keeps up (the fetch keeps pace with its leading follower: `BlobFetch.reached`), read from the ingest up to what
- * the writer holds when it is further behind, then waiting for more, and from the committed blob once the fetch
- * committed (a store without `readIngest`, s3, waits for that from the start). The last byte waits for the
- * commit, whose digest check then covers every byte sent: when the fetch fails instead, the stream is destroyed
- * and the client sees a transfer broken short of the length it was announced. Nothing is buffered beyond the
- * chunk in hand and the stream's own highWaterMark.
+ * One client's bytes of a blob being fetched, written into its sink (the raw HTTP response): straight from the
+ * fetch's slabs while the client keeps up (each slab held until the sink's write callback, so it is reused only
+ * once the socket has the bytes; the fetch keeps pace with its leading follower: `BlobFetch.reached`), read from
+ * the ingest up to what the writer holds when it is further behind, then waiting for more, and from the
+ * committed blob once the fetch committed (a store without `readIngest`, s3, waits for that from the start).
+ * The last byte waits for the commit, whose digest check then covers every byte sent: when the fetch fails
+ * instead, the copy rejects with its error and the caller breaks the client's transfer short of the length it
+ * was announced. Nothing is buffered beyond the writes the sink has not yet called back.
  */
-export class FetchFollower extends Readable {
+export class FetchFollower {
   #fetch: BlobFetch;
   #blobs: BlobStore;
   #position: number;
   #end: number;
-  #abort = new AbortController();
-  #demand: (() => void) | undefined;
-  #running = false;
   #paces: boolean;
+  #started = false;
 
   constructor(options: FetchFollowerOptions) {
-    super();
     this.#fetch = options.fetch;
     this.#blobs = options.blobs;
     this.#position = options.start;
@@ -39,40 +38,46 @@ export class FetchFollower extends Readable {
     // The fetch keeps pace with a follower that takes its bytes from memory; not with a span of one byte (or none),
     // which wants only what waits for the commit, nor on a store without `readIngest`, whose followers wait for it.
     this.#paces = options.blobs.readIngest !== undefined && options.start < options.end - 1;
-    options.fetch.attach(this, this.#paces ? options.start : undefined);
   }
 
-  override _read(): void {
-    const wake = this.#demand;
-    this.#demand = undefined;
-    wake?.();
-    if (this.#running) return;
-    this.#running = true;
-    this.#run().then(
-      () => this.push(null),
-      (err: unknown) => this.destroy(err as Error),
-    );
+  /**
+   * Writes the span into `sink` (not ended); resolves with the bytes written once the sink called back for every
+   * write. Rejects with the fetch's error, when the sink fails or closes early (the client went away), or when
+   * `signal` aborts. Called once.
+   */
+  async copyTo(sink: Writable, signal?: AbortSignal): Promise<number> {
+    if (this.#started) throw new Fault('internal', 'a fetch follower copies once');
+    this.#started = true;
+    const stop = new AbortController();
+    const out = new SinkWrites(sink, (err) => stop.abort(err));
+    const onAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    this.#fetch.attach(this, this.#paces ? this.#position : undefined, (err) => stop.abort(err));
+    const start = this.#position;
+    try {
+      await this.#run(out, stop.signal);
+      await out.settled(stop.signal);
+      return this.#position - start;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      out.dispose();
+      this.#fetch.detach(this);
+    }
   }
 
-  /** A client that goes away stops its own reads only: the fetch goes on and the cache still fills. */
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.#abort.abort(err ?? new Error('the follower was closed'));
-    this.#demand?.();
-    callback(err);
-  }
-
-  async #run(): Promise<void> {
-    const signal = this.#abort.signal;
+  async #run(out: SinkWrites, signal: AbortSignal): Promise<void> {
     while (this.#position < this.#end) {
       signal.throwIfAborted();
-      if (await this.#pushRecent()) continue;
+      if (await this.#sendRecent(out, signal)) continue;
+      if (this.#fetch.state === 'committed') return this.#sendCommitted(out, signal);
       const part = await this.#nextPart();
       if (!part) {
         // Bytes received but not yet in the ingest: the writer's acknowledgement is not announced, so look again.
         await this.#fetch.progress(signal, this.#position < this.#fetch.received);
         continue;
       }
-      for await (const chunk of addAbortSignal(signal, part)) await this.#send(chunk as Uint8Array);
+      for await (const chunk of addAbortSignal(signal, part)) await this.#send(out, chunk as Uint8Array, undefined, signal);
     }
     // The last byte waited for the commit; an empty span has none, so it waits here (a no-op otherwise).
     while (this.#fetch.state !== 'committed') {
@@ -83,31 +88,43 @@ export class FetchFollower extends Readable {
   }
 
   /**
-   * Pushes the bytes from the current position that the fetch still holds in memory (not the last: it waits for
+   * Sends the bytes from the current position that the fetch still holds in memory (not the last: it waits for
    * the commit); false when it holds none of them. A store without `readIngest` waits for the commit instead.
    */
-  async #pushRecent(): Promise<boolean> {
+  async #sendRecent(out: SinkWrites, signal: AbortSignal): Promise<boolean> {
     if (!this.#blobs.readIngest) return false;
-    const chunk = this.#fetch.recent(this.#position, this.#end - 1);
-    if (!chunk) return false;
-    await this.#send(chunk);
+    const recent = this.#fetch.recent(this.#position, this.#end - 1);
+    if (!recent) return false;
+    await this.#send(out, recent.bytes, recent.slab, signal);
     return true;
   }
 
-  /** Pushes a chunk and tells the fetch how far this follower got; resolves when the consumer wants more. */
-  async #send(chunk: Uint8Array): Promise<void> {
-    this.#position += chunk.byteLength;
-    const more = this.push(chunk);
-    // Only the last byte is left then, which waits for the commit: the fetch must not wait for this follower.
-    if (this.#paces) this.#fetch.reached(this, this.#position >= this.#end - 1 ? undefined : this.#position);
-    if (!more) await this.#demanded();
+  /** The rest from the committed blob: the store's own copy when it has one (reused buffers), else its stream. */
+  async #sendCommitted(out: SinkWrites, signal: AbortSignal): Promise<void> {
+    const range = { start: this.#position, end: this.#end - 1 };
+    const digest = this.#fetch.digest.value;
+    if (this.#blobs.copyTo) {
+      await out.settled(signal);
+      this.#position += await this.#blobs.copyTo(digest, out.sink, { range, signal });
+      return;
+    }
+    const part = await this.#blobs.read(digest, range);
+    for await (const chunk of addAbortSignal(signal, part)) await this.#send(out, chunk as Uint8Array, undefined, signal);
   }
 
-  /** The next bytes there are to read; undefined when they are still to come. */
+  /** Writes a chunk (holding its slab until written) and tells the fetch how far this follower got. */
+  async #send(out: SinkWrites, chunk: Uint8Array, slab: Slab | undefined, signal: AbortSignal): Promise<void> {
+    this.#position += chunk.byteLength;
+    const more = out.write(chunk, slab);
+    // Only the last byte is left then, which waits for the commit: the fetch must not wait for this follower.
+    if (this.#paces) this.#fetch.reached(this, this.#position >= this.#end - 1 ? undefined : this.#position);
+    if (!more) await out.drained(signal);
+  }
+
+  /** The next bytes there are to read from the ingest; undefined when they are still to come. */
   async #nextPart(): Promise<Readable | undefined> {
     const fetch = this.#fetch;
     if (fetch.state === 'failed') throw fetch.error;
-    if (fetch.state === 'committed') return this.#blobs.read(fetch.digest.value, { start: this.#position, end: this.#end - 1 });
     const upTo = Math.min(fetch.readable, this.#end - 1);
     if (!this.#blobs.readIngest || upTo <= this.#position) return undefined;
     try {
@@ -118,12 +135,84 @@ export class FetchFollower extends Readable {
       throw err;
     }
   }
+}
 
-  /** Until the consumer wants more, or the stream is destroyed. */
-  #demanded(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#abort.signal.aborted) resolve();
-      else this.#demand = resolve;
+/**
+ * Writes into a sink with its callbacks: a slab written from is released in the write's callback, once the sink
+ * has the bytes. The sink failing or closing before it was ended calls `fail`.
+ */
+class SinkWrites {
+  readonly sink: Writable;
+  #pending = 0;
+  #idle: (() => void) | undefined;
+  #drain: (() => void) | undefined;
+  #unwatch: () => void;
+
+  constructor(sink: Writable, fail: (err: unknown) => void) {
+    this.sink = sink;
+    const onFailure = (err: unknown) => {
+      fail(err);
+      this.#drain?.();
+    };
+    const onError = (err: Error) => onFailure(err);
+    const onClose = () => onFailure(new Fault('unavailable', 'the sink closed before the copy finished'));
+    sink.once('error', onError);
+    sink.once('close', onClose);
+    this.#unwatch = () => {
+      sink.off('error', onError);
+      sink.off('close', onClose);
+    };
+    if (sink.destroyed) onClose();
+  }
+
+  /**
+   * False when the sink asks the writer to wait for 'drain'. A response whose socket was destroyed may never call
+   * back a write it still took (node:http drops it): its slab is then never reused, only garbage collected.
+   */
+  write(chunk: Uint8Array, slab: Slab | undefined): boolean {
+    slab?.retain();
+    this.#pending++;
+    return this.sink.write(chunk, () => {
+      slab?.release();
+      if (--this.#pending === 0) this.#idle?.();
+    });
+  }
+
+  drained(signal: AbortSignal): Promise<void> {
+    return this.#wait(signal, (done) => {
+      this.#drain = done;
+      this.sink.once('drain', done);
+      return () => {
+        this.#drain = undefined;
+        this.sink.off('drain', done);
+      };
+    });
+  }
+
+  /** Until the sink called back for every write. */
+  settled(signal: AbortSignal): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return this.#wait(signal, (done) => {
+      this.#idle = done;
+      return () => (this.#idle = undefined);
+    });
+  }
+
+  dispose(): void {
+    this.#unwatch();
+  }
+
+  #wait(signal: AbortSignal, listen: (done: () => void) => () => void): Promise<void> {
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        unlisten();
+        signal.removeEventListener('abort', done);
+        if (signal.aborted) reject(signal.reason);
+        else resolve();
+      };
+      const unlisten = listen(done);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 }

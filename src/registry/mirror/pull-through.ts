@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { Config } from '../../base/config.ts';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
@@ -26,7 +26,10 @@ export interface PullThroughDeps {
   now?: () => Date;
 }
 
-export type PulledBlob = { info: BlobInfo; local: true } | { info: BlobInfo; local: false; stream?: Readable };
+/** `copyTo` (a GET) writes the client's bytes of the blob being fetched into the raw response (FollowedBlob). */
+export type PulledBlob =
+  | { info: BlobInfo; local: true }
+  | { info: BlobInfo; local: false; copyTo?: (sink: Writable, signal?: AbortSignal) => Promise<number> };
 
 // A pull is recorded for the expiry policy (days) at most hourly per repository and digest; the map stays bounded.
 const useRecordIntervalMs = 3_600_000;
@@ -250,7 +253,7 @@ export class PullThrough {
           .catch((err: unknown) => this.#deps.logger.warn({ err, repository, digest, upstream: target.upstream.name }, 'fetched blob not linked to its repository')),
       () => undefined,
     );
-    return { info: { digest, size: followed.size }, local: false, stream: followed.stream };
+    return { info: { digest, size: followed.size }, local: false, copyTo: followed.copyTo };
   }
 
   /**

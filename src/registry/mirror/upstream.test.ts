@@ -68,6 +68,14 @@ function blobData(registry: Distribution, digest: string): string {
   return join(registry.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
 }
 
+
+/** A blob body's chunks, each copied as it arrives (a chunk of a plain-http body is reused for the next one). */
+async function copiedChunks(body: AsyncIterable<Uint8Array> | undefined): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  if (body) for await (const chunk of body) chunks.push(Buffer.from(chunk));
+  return chunks;
+}
+
 describe('RegistryUpstream against distribution 2.8 without auth', () => {
   let registry: Distribution;
   let image: PushedImage;
@@ -91,7 +99,7 @@ describe('RegistryUpstream against distribution 2.8 without auth', () => {
     const opened = await upstream.openBlob('team/app', digestOf(image.layer));
     assert.ok(opened);
     assert.equal(opened.size, image.layer.length);
-    assert.deepEqual(Buffer.concat(await opened.stream.toArray()), image.layer);
+    assert.deepEqual(Buffer.concat(await copiedChunks(opened.stream)), image.layer);
     assert.deepEqual(await upstream.headBlob('team/app', digestOf(image.config)), { size: image.config.length });
   });
 
@@ -106,7 +114,7 @@ describe('RegistryUpstream against distribution 2.8 without auth', () => {
     assert.equal(await upstream.headBlob('team/app', absent), undefined);
   });
 
-  test('every answer is read to its end: runs of calls, 404s included, reuse the same connections, and a dropped blob leaves the upstream usable', async () => {
+  test('every answer is read to its end: runs of calls, 404s included, reuse the same connections (blob bodies aside), and a dropped blob leaves the upstream usable', async () => {
     const relay = await startTcpRelay(registry.host);
     try {
       const upstream = upstreamOf(relay.url);
@@ -116,12 +124,13 @@ describe('RegistryUpstream against distribution 2.8 without auth', () => {
         await upstream.getManifest('team/app', 'missing');
         await upstream.headBlob('team/app', digestOf(image.config));
         const blob = await upstream.openBlob('team/app', digestOf(image.layer));
-        await blob?.stream.toArray();
+        await copiedChunks(blob?.stream);
       };
       await round();
       const opened = relay.connections();
       for (let i = 0; i < 5; i++) await round();
-      assert.equal(relay.connections(), opened, 'later rounds reuse the keep-alive connections of the first: none was left holding a body');
+      // A blob body over plain http comes on a connection of its own, closed at its end (rawGet): one per round.
+      assert.equal(relay.connections(), opened + 5, 'later rounds reuse the keep-alive connections of the first: none was left holding a body');
       const dropped = await upstream.openBlob('team/app', digestOf(image.layer));
       dropped?.stream.destroy();
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -234,7 +243,7 @@ describe('RegistryUpstream with token auth: distribution 2.8 trusting wharf’s 
     assert.equal((await upstream.headManifest('alice/app', 'v1'))?.digest, image.digest);
     assert.deepEqual((await upstream.getManifest('alice/app', image.digest))?.body, image.manifest);
     const blob = await upstream.openBlob('alice/app', digestOf(image.layer));
-    assert.deepEqual(Buffer.concat((await blob?.stream.toArray()) ?? []), image.layer);
+    assert.deepEqual(Buffer.concat((await copiedChunks(blob?.stream)) ?? []), image.layer);
     assert.equal(await tokensIssued(), before + 1);
   });
 
@@ -250,7 +259,7 @@ describe('RegistryUpstream with token auth: distribution 2.8 trusting wharf’s 
       const upstream = upstreamOf(wharf.url, { auth: alice });
       assert.deepEqual(await upstream.headManifest('alice/tool', 'v1'), { digest: pushed.digest, mediaType: mediaTypes.ociManifest, size: pushed.manifest.length });
       const blob = await upstream.openBlob('alice/tool', digestOf(pushed.config));
-      assert.deepEqual(Buffer.concat((await blob?.stream.toArray()) ?? []), pushed.config);
+      assert.deepEqual(Buffer.concat((await copiedChunks(blob?.stream)) ?? []), pushed.config);
       const anonymous = upstreamOf(wharf.url, { name: 'wharf/' });
       await assert.rejects(anonymous.getManifest('alice/tool', 'v1'), upstreamFailure(/^upstream wharf\/ unavailable: it requires credentials, and the mirror has none for it \(401/, 401));
     } finally {
@@ -298,13 +307,13 @@ describe('RegistryUpstream against a misbehaving upstream', () => {
       res.write(Buffer.alloc(10));
     };
     const stalled = await upstream.openBlob('team/app', `sha256:${'2'.repeat(64)}`);
-    await assert.rejects(stalled!.stream.toArray(), upstreamFailure(/^upstream stall\/ unavailable: it sent nothing for 0\.2 s after 10 bytes of blob sha256:2+$/, 200));
+    await assert.rejects(copiedChunks(stalled!.stream), upstreamFailure(/^upstream stall\/ unavailable: it sent nothing for 0\.2 s after 10 bytes of blob sha256:2+$/, 200));
     handle = (_path, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write(Buffer.alloc(30), () => res.destroy());
     };
     const broken = await upstream.openBlob('team/app', `sha256:${'3'.repeat(64)}`);
-    await assert.rejects(broken!.stream.toArray(), upstreamFailure(/^upstream stall\/ unavailable: (the transfer broke off|the connection closed) after 30 bytes of blob sha256:3+$/));
+    await assert.rejects(copiedChunks(broken!.stream), upstreamFailure(/^upstream stall\/ unavailable: (the transfer broke off|the connection closed) after 30 bytes of blob sha256:3+$/));
   });
 
   test('a caller’s abort mid-body ends the stream with the abort, not the upstream’s failure', async () => {
@@ -316,7 +325,7 @@ describe('RegistryUpstream against a misbehaving upstream', () => {
     const controller = new AbortController();
     const blob = await upstream.openBlob('team/app', `sha256:${'7'.repeat(64)}`, controller.signal);
     setTimeout(() => controller.abort(), 50);
-    await assert.rejects(blob!.stream.toArray(), (err: Error) => err.name === 'AbortError');
+    await assert.rejects(copiedChunks(blob!.stream), (err: Error) => err.name === 'AbortError');
   });
 
   test('a slow reader is not a stalled upstream', async () => {

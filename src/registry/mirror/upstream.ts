@@ -3,6 +3,7 @@ import { type Readable, Transform } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Fault, isFault } from '../../base/fault.ts';
 import { readBody } from '../../client/http-request.ts';
+import { type BorrowedBody, rawGet } from '../../client/raw-get.ts';
 import { type RegistryAuth, type RegistryClient, registryErrorText, type RegistrySession, type SessionRequestOptions } from '../../client/registry-client.ts';
 import { digestOf, isDigest, parseDigest } from '../../oci/digest.ts';
 import { bareMediaType, isManifestMediaType, mediaTypes } from '../../oci/media-types.ts';
@@ -21,7 +22,8 @@ export interface UpstreamManifestHead {
 
 export interface UpstreamBlob {
   size: number;
-  stream: Readable;
+  /** Each chunk may be reused once the next is asked for (over plain http it is: rawGet). */
+  stream: BorrowedBody;
 }
 
 /**
@@ -117,6 +119,8 @@ export class RegistryUpstream implements Upstream {
   }
 
   async openBlob(remoteName: string, digest: string, signal?: AbortSignal): Promise<UpstreamBlob | undefined> {
+    const raw = await this.#openRawBlob(remoteName, digest, signal);
+    if (raw) return raw;
     const res = await this.#fetch(remoteName, `blobs/${digest}`, {}, signal);
     if (!res) return undefined;
     const size = contentLength(res);
@@ -147,12 +151,39 @@ export class RegistryUpstream implements Upstream {
     throw this.#unavailable(this.#statusReason(status, body), status);
   }
 
+  /**
+   * Over plain http, the blob's body read straight from the socket (rawGet) when the upstream answers 200 with a
+   * length at once; undefined for any other answer, which the session then asks for again and handles (a token
+   * challenge, a redirect to storage, an error, a chunked body).
+   */
+  async #openRawBlob(remoteName: string, digest: string, signal?: AbortSignal): Promise<UpstreamBlob | undefined> {
+    const session = this.#session(remoteName);
+    const { url, headers } = await session.prepare(`/v2/${remoteName}/blobs/${digest}`);
+    if (url.protocol !== 'http:') return undefined;
+    const res = await this.#withDeadline(signal, (bounded) =>
+      rawGet(url, {
+        headers,
+        signal: bounded,
+        stallMs: this.#timeouts.stallMs,
+        bodyFault: (why, cause) => (signal?.aborted ? signal.reason : this.#unavailable(`${why} of blob ${digest}`, 200, cause)),
+      }),
+    );
+    if (res.statusCode === 200 && res.length !== undefined) return { size: res.length, stream: res.body };
+    res.body.destroy();
+    return undefined;
+  }
+
   /** One request with the response deadline; the caller's own abort passes through untouched. */
-  async #exchange(remoteName: string, path: string, options: SessionRequestOptions, signal?: AbortSignal): Promise<IncomingMessage> {
+  #exchange(remoteName: string, path: string, options: SessionRequestOptions, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.#withDeadline(signal, (bounded) => this.#session(remoteName).request(path, { ...options, signal: bounded }));
+  }
+
+  /** `send` bounded by the response deadline; its failures worded as the upstream's, the caller's abort as it is. */
+  async #withDeadline<T>(signal: AbortSignal | undefined, send: (bounded: AbortSignal) => Promise<T>): Promise<T> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#timeouts.responseMs);
     try {
-      return await this.#session(remoteName).request(path, { ...options, signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal });
+      return await send(signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal);
     } catch (err) {
       if (signal?.aborted) throw err;
       if (deadline.signal.aborted) throw this.#unavailable(`no answer within ${this.#timeouts.responseMs / 1000} s`, undefined, err);

@@ -12,7 +12,7 @@ import type { BlobInfo } from '../../store/blob-store.ts';
 import { hasBody } from '../unread-body.ts';
 import { parseContentRange, parseRangeHeader, uploadRange } from './http-ranges.ts';
 import { acceptsManifest, matchesEtag } from './negotiation.ts';
-import { sendBlob } from './send-blob.ts';
+import { sendBlob, sendCopy } from './send-blob.ts';
 
 export interface HandlerContext {
   service: RegistryService;
@@ -166,8 +166,8 @@ async function getMirroredBlob(ctx: HandlerContext, pullThrough: PullThrough): P
   await ctx.events.blob('pull', ctx.name, blob.info);
   if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${blob.info.size}`);
   reply.header('content-length', range ? range.end - range.start + 1 : blob.info.size);
-  if (!blob.stream) return reply.send();
-  return reply.send(blob.stream);
+  if (!blob.copyTo) return reply.send();
+  return sendCopy(reply, blob.info.digest, blob.copyTo);
 }
 
 export const deleteBlob: Handler = async (ctx) => {
