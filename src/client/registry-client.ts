@@ -172,6 +172,24 @@ export class RegistrySession {
    * caller that sends it by other means (rawGet) and comes back to `request` for anything but a plain answer.
    */
   async prepare(path: string, extraHeaders: Record<string, string> = {}): Promise<{ url: URL; headers: Record<string, string> }> {
+    const { url, headers } = await this.#prepared(path, extraHeaders);
+    return { url, headers };
+  }
+
+  async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
+    const { endpoint, url, headers } = await this.#prepared(path, options.headers ?? {});
+    return sendRequest(url, {
+      method: options.method,
+      headers,
+      ca: endpoint.ca,
+      insecureTls: endpoint.insecureTls,
+      signal: options.signal,
+      body: options.body,
+    });
+  }
+
+  /** The endpoint is resolved once per request: it reads the host's CA file (certs.d) each time. */
+  async #prepared(path: string, extraHeaders: Record<string, string>): Promise<{ endpoint: RegistryEndpoint; url: URL; headers: Record<string, string> }> {
     const endpoint = await this.#resolveEndpoint();
     const url = new URL(path, endpoint.base);
     const headers: Record<string, string> = { 'user-agent': this.#client.userAgent, ...extraHeaders };
@@ -182,20 +200,7 @@ export class RegistrySession {
       throw new Fault('unavailable', `registry ${this.host} pointed a request at ${url.origin}, which is not https`);
     }
     if (this.#authorization && sameOrigin) headers.authorization = this.#authorization;
-    return { url, headers };
-  }
-
-  async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
-    const endpoint = await this.#resolveEndpoint();
-    const { url, headers } = await this.prepare(path, options.headers);
-    return sendRequest(url, {
-      method: options.method,
-      headers,
-      ca: endpoint.ca,
-      insecureTls: endpoint.insecureTls,
-      signal: options.signal,
-      body: options.body,
-    });
+    return { endpoint, url, headers };
   }
 
   async #answer(challenge: AuthChallenge, signal?: AbortSignal): Promise<string | undefined> {

@@ -12,6 +12,7 @@ import { registerActivityRoutes } from './routes/activity-routes.ts';
 import { registerGcRoutes } from './routes/gc-routes.ts';
 import { registerQuotasRoutes } from './routes/quotas-routes.ts';
 import { registerStaticUi } from './static-ui.ts';
+import { ManifestSummaries } from './browse/manifest-summaries.ts';
 import { registerManifestRoutes } from './routes/manifest-routes.ts';
 import { registerRepositoriesRoutes } from './routes/repositories-routes.ts';
 import { registerTagsRoutes } from './routes/tags-routes.ts';
@@ -51,8 +52,9 @@ export function registerHub(app: FastifyInstance, deps: HubDeps): void {
       registerQuotasRoutes(api, deps);
       registerGcRoutes(api, deps);
       registerRepositoriesRoutes(api, deps);
-      registerTagsRoutes(api, deps);
-      registerManifestRoutes(api, deps);
+      const summaries = new ManifestSummaries();
+      registerTagsRoutes(api, deps, summaries);
+      registerManifestRoutes(api, deps, summaries);
       registerBuildsRoutes(api, deps);
       registerHooksRoutes(api, deps);
     },

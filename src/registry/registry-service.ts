@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Config } from '../base/config.ts';
 import { Fault, isFault } from '../base/fault.ts';
+import { SingleFlight } from '../base/single-flight.ts';
 import type { Logger } from '../base/log.ts';
 import { type MetaTransaction, withoutTransaction } from '../meta/meta-transaction.ts';
 import type { Descriptor, ManifestRecord, MetadataStore, Page } from '../meta/metadata-store.ts';
@@ -83,7 +84,7 @@ export class RegistryService {
   readonly #now: () => Date;
   readonly #manifests = new ManifestCache();
   /** Reads of manifestBody under way, by digest: a burst of misses of one digest makes one read. */
-  readonly #manifestReads = new Map<string, Promise<Buffer>>();
+  readonly #manifestReads = new SingleFlight<Buffer>();
   readonly #writers: UploadWriters;
   readonly #immutable: ImmutableTags;
   readonly #mirror: MirrorStore | undefined;
@@ -505,17 +506,12 @@ export class RegistryService {
   manifestBody(digest: string): Promise<Buffer> {
     const cached = this.#manifests.get(digest);
     if (cached) return Promise.resolve(cached);
-    let read = this.#manifestReads.get(digest);
-    if (!read) {
-      read = readBlobBytes(this.#blobs, digest).then((body) => {
+    return this.#manifestReads.run(digest, () =>
+      readBlobBytes(this.#blobs, digest).then((body) => {
         this.#manifests.set(digest, body);
         return body;
-      });
-      const settled = () => this.#manifestReads.delete(digest);
-      read.then(settled, settled);
-      this.#manifestReads.set(digest, read);
-    }
-    return read;
+      }),
+    );
   }
 
   /** By digest: the manifest and every tag on it. By tag: only the tag. */

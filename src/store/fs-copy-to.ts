@@ -2,6 +2,7 @@ import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
+import { sinkClosed, watchSink } from './sink-watch.ts';
 import type { StorageSpan } from './storage-driver.ts';
 
 // Two reused 1 MiB buffers: one is read into while the other is on its way to the socket. Measured on a 1 GiB
@@ -107,27 +108,9 @@ function copyHandle(fd: number, sink: Writable, span: { start: number; length: n
       }
       settle();
     };
-    const unwatch = watchSink(sink, signal, fail, onDrain);
+    const unwatch = watchSink(sink, fail, { signal, onDrain });
     if (sink.destroyed) fail(sinkClosed());
     else if (signal?.aborted) fail(signal.reason);
     else pump();
   });
-}
-
-const sinkClosed = () => new Fault('unavailable', 'the sink closed before the copy finished');
-
-/** Calls `fail` when the sink errors or closes, or the signal aborts; returns the remover of its listeners. */
-function watchSink(sink: Writable, signal: AbortSignal | undefined, fail: (err: unknown) => void, onDrain: () => void): () => void {
-  const onError = (err: Error) => fail(err);
-  const onClose = () => fail(sinkClosed());
-  const onAbort = () => fail(signal?.reason);
-  sink.once('error', onError);
-  sink.once('close', onClose);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  return () => {
-    sink.off('error', onError);
-    sink.off('close', onClose);
-    sink.off('drain', onDrain);
-    signal?.removeEventListener('abort', onAbort);
-  };
 }

@@ -10,6 +10,7 @@ import type { RegistryEvents } from '../../registry/notifications/request-events
 import { pushBlob, putManifest, startTestRegistry, type TestRegistry, type TestRegistryOptions } from '../../registry/v2/test-registry.ts';
 import type { RepositoryAction } from '../hub-auth.ts';
 import { apiTestApp, fixedHubAuth } from '../hub-fixture.ts';
+import { ManifestSummaries } from './manifest-summaries.ts';
 import { registerManifestRoutes } from '../routes/manifest-routes.ts';
 import { registerRepositoriesRoutes } from '../routes/repositories-routes.ts';
 import { registerTagsRoutes } from '../routes/tags-routes.ts';
@@ -50,8 +51,9 @@ export async function startBrowseHub(options: TestRegistryOptions = {}): Promise
     const deps = { auth: fixedHubAuth(identity, may), registry: registry.registry, registryEvents, stores: { builds, secrets } };
     const app = await apiTestApp((api) => {
       registerRepositoriesRoutes(api, deps);
-      registerTagsRoutes(api, deps);
-      registerManifestRoutes(api, deps);
+      const summaries = new ManifestSummaries();
+      registerTagsRoutes(api, deps, summaries);
+      registerManifestRoutes(api, deps, summaries);
     });
     apps.push(app);
     return app;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseManifestReference, validateRepositoryName } from '../../oci/reference.ts';
 import type { ManifestView } from '../../web/api-types.ts';
-import { ManifestSummaries } from '../browse/manifest-summaries.ts';
+import type { ManifestSummaries } from '../browse/manifest-summaries.ts';
 import { buildManifestView } from '../browse/manifest-view.ts';
 import type { HubDeps } from '../hub-deps.ts';
 import { parseInput } from '../parse-input.ts';
@@ -15,9 +15,11 @@ const viewQuery = z.strictObject({
   reference: z.string().max(maxInput),
 });
 
-/** GET /api/v1/manifest?repository=&reference=: a manifest (by tag or digest) as its page shows it. */
-export function registerManifestRoutes(api: FastifyInstance, deps: Pick<HubDeps, 'auth' | 'registry'>): void {
-  const summaries = new ManifestSummaries();
+/**
+ * GET /api/v1/manifest?repository=&reference=: a manifest (by tag or digest) as its page shows it. `summaries` is
+ * shared with the tags routes: a tag's row and its manifest's page summarize the same manifest.
+ */
+export function registerManifestRoutes(api: FastifyInstance, deps: Pick<HubDeps, 'auth' | 'registry'>, summaries: ManifestSummaries): void {
   api.get('/manifest', async (request): Promise<ManifestView> => {
     const caller = await deps.auth.caller(request);
     const query = parseInput(viewQuery, request.query, 'query');

@@ -6,7 +6,7 @@ import { validateRepositoryName, validateTag } from '../../oci/reference.ts';
 import { silentRegistryEvents } from '../../registry/notifications/request-events.ts';
 import type { TagList } from '../../web/api-types.ts';
 import { pageSizeQuery } from '../browse/page-query.ts';
-import { ManifestSummaries } from '../browse/manifest-summaries.ts';
+import type { ManifestSummaries } from '../browse/manifest-summaries.ts';
 import { tagRows } from '../browse/tag-rows.ts';
 import type { HubDeps } from '../hub-deps.ts';
 import { parseInput } from '../parse-input.ts';
@@ -28,9 +28,13 @@ const deleteQuery = z.strictObject({
 /**
  * GET /api/v1/tags?repository=&last=&n= (a page of tags with digest, size, created, platforms) and
  * DELETE /api/v1/tags?repository=&tag= (the registry's tag delete: immutable tags refuse, an event is reported).
+ * `summaries` is shared with the manifest route.
  */
-export function registerTagsRoutes(api: FastifyInstance, deps: Pick<HubDeps, 'auth' | 'registry' | 'registryEvents'> & { stores: Pick<MetaStores, 'builds'> }): void {
-  const summaries = new ManifestSummaries();
+export function registerTagsRoutes(
+  api: FastifyInstance,
+  deps: Pick<HubDeps, 'auth' | 'registry' | 'registryEvents'> & { stores: Pick<MetaStores, 'builds'> },
+  summaries: ManifestSummaries,
+): void {
   api.get('/tags', async (request): Promise<TagList> => {
     const caller = await deps.auth.caller(request);
     const query = parseInput(listQuery, request.query, 'query');

@@ -2,6 +2,7 @@ import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Slab } from '../../base/slab-pool.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
+import { sinkClosed, watchSink } from '../../store/sink-watch.ts';
 import type { BlobFetch } from './blob-fetch.ts';
 
 export interface FetchFollowerOptions {
@@ -154,15 +155,8 @@ class SinkWrites {
       fail(err);
       this.#drain?.();
     };
-    const onError = (err: Error) => onFailure(err);
-    const onClose = () => onFailure(new Fault('unavailable', 'the sink closed before the copy finished'));
-    sink.once('error', onError);
-    sink.once('close', onClose);
-    this.#unwatch = () => {
-      sink.off('error', onError);
-      sink.off('close', onClose);
-    };
-    if (sink.destroyed) onClose();
+    this.#unwatch = watchSink(sink, onFailure);
+    if (sink.destroyed) onFailure(sinkClosed());
   }
 
   /**

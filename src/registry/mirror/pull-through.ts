@@ -11,7 +11,7 @@ import type { RegistryService } from '../registry-service.ts';
 import type { BlobFetches, FetchSource } from './blob-fetches.ts';
 import type { MirrorMetrics, MirrorRequestKind, MirrorRequestResult } from './mirror-metrics.ts';
 import { KeyHolds } from './key-holds.ts';
-import { SingleFlight } from './single-flight.ts';
+import { SingleFlight } from '../../base/single-flight.ts';
 import type { UpstreamManifest } from './upstream.ts';
 import type { Upstreams, UpstreamTarget } from './upstreams.ts';
 
