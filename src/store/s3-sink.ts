@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { Fault } from '../base/fault.ts';
+import { sinkClosed, watchSink } from './sink-watch.ts';
 
 /**
  * Writes an S3 body into `sink` (an HTTP response) without ending it, waiting for 'drain' when the sink is
@@ -38,26 +38,12 @@ export async function copyToSink(body: Readable, sink: Writable, signal?: AbortS
 async function guarded(sink: Writable, signal: AbortSignal | undefined, wait: Promise<void>): Promise<void> {
   let cleanup = () => {};
   const stopped = new Promise<never>((_, reject) => {
-    const onError = (err: unknown) => reject(err);
-    const onClose = () => reject(sinkClosed());
-    const onAbort = () => reject(signal?.reason);
-    sink.once('error', onError);
-    sink.once('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    cleanup = () => {
-      sink.off('error', onError);
-      sink.off('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    if (signal?.aborted) onAbort();
+    cleanup = watchSink(sink, reject, { signal });
+    if (signal?.aborted) reject(signal.reason);
   });
   try {
     await Promise.race([wait, stopped]);
   } finally {
     cleanup();
   }
-}
-
-function sinkClosed(): Fault {
-  return new Fault('unavailable', 'the sink closed before the copy finished');
 }
