@@ -4,12 +4,13 @@
  * wharf/distribution ratios as a markdown table.
  *
  *   node bench/registry.ts [--size 1G] [--chunk-mib 8] [--seconds 10] [--connections 64] [--runs 1] [--pulls 3]
- *                          [--cpu-prof DIR] [--wharf-env NAME=VALUE ...]
+ *                          [--pull-clients 1] [--cpu-prof DIR] [--wharf-env NAME=VALUE ...]
  *
  * Per target and run: push of a random layer monolithic (POST, then PUT ?digest= with the streamed body) and in
  * chunks (PATCH per chunk, PUT ?digest=), an untimed hashing pull to check the bytes; then pulls of that blob
  * (curl to /dev/null, --pulls times per target, the targets taking turns pull by pull, the median counts, with
- * the server's CPU per GiB), then manifest GET by tag with wrk at N connections, and
+ * the server's CPU per GiB; --pull-clients N: each timed pull is N curls of the blob at once, their bytes over
+ * the time the last one took), then manifest GET by tag with wrk at N connections, and
  * the server's peak RSS while pushing and while pulling (VmRSS from /proc every 25 ms). With --runs > 1 the order of the targets alternates and medians are printed
  * (RSS: the highest peak); each run's figures go to stderr.
  * --cpu-prof DIR writes wharf's V8 CPU profile there (open in Chrome DevTools or speedscope).
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     runs: { type: 'string', default: '1' },
     pulls: { type: 'string', default: '3' },
+    'pull-clients': { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
     'wharf-env': { type: 'string', multiple: true, default: [] },
   },
@@ -54,6 +56,8 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const runs = Number(values.runs);
 const pulls = Number(values.pulls);
+const pullClients = Number(values['pull-clients']);
+if (!Number.isInteger(pullClients) || pullClients < 1) throw new Error(`--pull-clients ${values['pull-clients']}: expected a whole number >= 1`);
 const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
 /** `--wharf-env K=V` (repeatable): environment for the wharf process, for experiments such as MALLOC_ARENA_MAX=1. */
 const wharfEnv: Record<string, string> = Object.fromEntries(
@@ -139,10 +143,15 @@ async function pushChunked(target: Target, repo: string, blob: BlobFile): Promis
   if (done.status !== 201) throw new Error(`${target.name}: chunked commit answered ${done.status}`);
 }
 
-/** curl as the timed pull client (its own process), so the figure is the server's and not a Node client's. */
+/**
+ * curl as the timed pull client (its own process), so the figure is the server's and not a Node client's; one
+ * curl is bound by its own copy out of the socket, several at once by the server's CPU.
+ */
 async function pull(target: Target, repo: string, blob: BlobFile): Promise<void> {
-  const out = await runOk('curl', ['-sf', '-o', '/dev/null', '-w', '%{size_download}', `${target.url}/v2/${repo}/blobs/${blob.digest}`]);
-  if (Number(out) !== blob.size) throw new Error(`${target.name}: pulled ${out} bytes of ${blob.size}`);
+  await Promise.all(Array.from({ length: pullClients }, async () => {
+    const out = await runOk('curl', ['-sf', '-o', '/dev/null', '-w', '%{size_download}', `${target.url}/v2/${repo}/blobs/${blob.digest}`]);
+    if (Number(out) !== blob.size) throw new Error(`${target.name}: pulled ${out} bytes of ${blob.size}`);
+  }));
 }
 
 /** Untimed: the pulled bytes hash to the digest (a fast wrong answer would be worthless). */
@@ -268,9 +277,9 @@ async function measurePulls(targets: Target[], blob: BlobFile, run: number): Pro
     for (const repo of [`bench/monolithic${run}`, `bench/chunked${run}`]) await send('DELETE', `${target.url}/v2/${repo}/blobs/${blob.digest}`);
   }
   return new Map(targets.map((t) => [t, {
-    pullMiBps: mib / median(pulled.get(t) ?? []),
+    pullMiBps: (pullClients * mib) / median(pulled.get(t) ?? []),
     peakRssPullMiB: peaks.get(t) ?? 0,
-    pullCpuSecondsPerGiB: (cpu.get(t) ?? 0) / ((pulls * blob.size) / 1024 ** 3),
+    pullCpuSecondsPerGiB: (cpu.get(t) ?? 0) / ((pulls * pullClients * blob.size) / 1024 ** 3),
   }]));
 }
 
@@ -333,7 +342,7 @@ function print(wharf: Figures, distribution: Figures, size: number, loads: strin
   const rows: [string, keyof Figures, string, string][] = [
     [`push ${mib} monolithic (POST + PUT ?digest)`, 'monolithicMiBps', 'MiB/s', '>= 1'],
     [`push ${mib} in ${chunkBytes / 1048576} MiB chunks (PATCH)`, 'chunkedMiBps', 'MiB/s', '>= 1'],
-    [`pull ${mib} (GET, median of ${pulls})`, 'pullMiBps', 'MiB/s', '>= 1'],
+    [`pull ${mib} (GET${pullClients > 1 ? `, ${pullClients} clients at once` : ''}, median of ${pulls})`, 'pullMiBps', 'MiB/s', '>= 1'],
     ['server CPU per GiB pulled (user + system)', 'pullCpuSecondsPerGiB', 's', ''],
     [`manifest GET by tag, ${connections} connections`, 'manifestRps', 'req/s', '>= 2'],
     ['RSS before the pushes (idle)', 'idleRssMiB', 'MiB', ''],

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { wharfVersion } from '../base/wharf-version.ts';
 import type { Config } from '../base/config.ts';
 import type { Logger } from '../base/log.ts';
 import { RegistryClient } from '../client/registry-client.ts';
@@ -52,7 +53,7 @@ import { unmountUnder } from './snapshots/mount.ts';
 import { OverlaySnapshotter } from './snapshots/overlay-snapshotter.ts';
 import type { Snapshotter } from './snapshots/snapshotter.ts';
 
-export const engineVersion = '0.1.0';
+export const engineVersion = wharfVersion;
 
 export interface StartEngineOptions {
   config: Config;

@@ -22,8 +22,9 @@ export function fixedHubAuth(identity: Identity, may?: (repository: string) => R
     require: (_caller, repository, action) => {
       if (!actions(repository).includes(action)) throw deny(`${action} on ${repository} is not allowed`);
     },
+    // As the real HubAuth: a robot token never administers, whatever its account is.
+    isAdmin: () => identity.admin && !identity.tokenId,
     requireAdmin: () => {
-      // As the real HubAuth: a robot token never administers, whatever its account is.
       if (!identity.admin || identity.tokenId) throw deny('administrators only');
     },
   };

@@ -3,7 +3,7 @@ import type { Config } from '../base/config.ts';
 import { Fault } from '../base/fault.ts';
 import type { Logger } from '../base/log.ts';
 import { RegistryClient } from '../client/registry-client.ts';
-import { engineVersion } from '../engine/engine.ts';
+import { wharfVersion } from '../base/wharf-version.ts';
 import type { MetaStores } from '../meta/meta-stores.ts';
 import { BlobFetches } from '../registry/mirror/blob-fetches.ts';
 import { MirrorMetrics } from '../registry/mirror/mirror-metrics.ts';
@@ -32,7 +32,7 @@ export function openPullThrough(deps: {
   sharedUploads?: boolean;
 }): OpenedPullThrough | undefined {
   const { config, stores, blobs, logger } = deps;
-  const upstreams = upstreamsFromConfig(config.registry.proxy, { userAgent: `wharf/${engineVersion}`, maxManifestBytes: config.registry.maxManifestBytes });
+  const upstreams = upstreamsFromConfig(config.registry.proxy, { userAgent: `wharf/${wharfVersion}`, maxManifestBytes: config.registry.maxManifestBytes });
   if (!upstreams.enabled) return undefined;
   const service = new RegistryService({ blobs, meta: stores.meta, config, logger, sharedUploads: deps.sharedUploads, mirror: stores.mirror, transaction: stores.transaction });
   const metrics = deps.metrics ? new MirrorMetrics(deps.metrics.registry) : undefined;

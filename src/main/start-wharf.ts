@@ -5,7 +5,6 @@ import type { Config } from '../base/config.ts';
 import { createLogger, type Logger } from '../base/log.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import { createAuthServices } from '../auth/create-authorizer.ts';
-import { startEngine } from '../engine/engine.ts';
 import { engineBlobReleaser } from './engine-blob-releaser.ts';
 import { registerTokenRoutes } from '../auth/token-routes.ts';
 import { type OpenedMeta, openMeta } from './open-meta.ts';
@@ -30,6 +29,7 @@ import type { BlobStore } from '../store/blob-store.ts';
 import { openBlobStore } from './open-blob-store.ts';
 import { openPullThrough } from './open-pull-through.ts';
 import { collectWhenIdle } from '../base/idle-collector.ts';
+import { zodOnlySchemas } from '../base/zod-only-schemas.ts';
 import { openReplicaCoordination } from './open-replica-coordination.ts';
 import type { ReplicaCoordination } from './replica-coordination.ts';
 import { formatHostPort, parseListenAddress } from '../base/listen-address.ts';
@@ -86,6 +86,8 @@ export async function startWharf(config: Config, options: StartWharfOptions = {}
     if (parts.includes('engine')) {
       const releaser = engineBlobReleaser({ config, blobs, gc: db?.gc, logger });
       closers.push(() => releaser.close());
+      // Imported here: the engine's ~200 modules are not loaded into a process that runs only the registry.
+      const { startEngine } = await import('../engine/engine.ts');
       const engine = await startEngine({ config, blobs, logger, releaser });
       running.engineSocket = engine.socketPath;
       closers.push(() => engine.close());
@@ -239,6 +241,7 @@ function createHttpServer(config: Config, logger: Logger): FastifyInstance {
     ...tlsOptions(config),
     // Large blob uploads stream for minutes; only an idle socket should time out.
     requestTimeout: 0,
+    schemaController: zodOnlySchemas,
   });
   app.get('/health', async () => ({ status: 'ok' }));
   // As registry:2: `/` is an empty 200 that load balancers probe (the UI's page when hub.ui is on, src/hub), any

@@ -186,6 +186,7 @@ describe('HubAuth sessions', () => {
     assert.equal(who.caller?.via, 'basic');
     assert.equal(who.caller?.identity.account, 'root');
     assert.throws(() => s.auth.requireAdmin(who.caller as Caller), { kind: 'permission-denied' });
+    assert.equal(s.auth.isAdmin(who.caller as Caller), false, 'an admin account\'s robot token is not an admin');
     assert.deepEqual(s.auth.actions(who.caller as Caller, 'team/app'), ['pull'], 'the scopes cap even an admin account');
     assert.deepEqual(s.auth.actions(who.caller as Caller, 'other/app'), []);
   });
@@ -217,6 +218,7 @@ describe('HubAuth decisions', () => {
     assert.deepEqual(s.auth.pullable(caller, ['a', 'b']), []);
     assert.throws(() => s.auth.require(caller, 'alice/app', 'pull'), { kind: 'unauthenticated' });
     assert.throws(() => s.auth.requireAdmin(caller), { kind: 'unauthenticated' });
+    assert.equal(s.auth.isAdmin(caller), false);
   });
 
   test('with auth.anonymousPull anonymous callers pull, and only pull', async () => {
@@ -234,9 +236,11 @@ describe('HubAuth decisions', () => {
     assert.deepEqual(s.auth.actions(alice, 'bob/app'), ['pull']);
     assert.throws(() => s.auth.require(alice, 'bob/app', 'delete'), { kind: 'permission-denied' });
     assert.throws(() => s.auth.requireAdmin(alice), { kind: 'permission-denied' });
+    assert.equal(s.auth.isAdmin(alice), false);
     const root = (await s.who({ headers: { authorization: basic('root', 'root-secret') } })).caller as Caller;
     assert.deepEqual(s.auth.actions(root, 'bob/app'), ['pull', 'push', 'delete']);
     s.auth.requireAdmin(root);
+    assert.equal(s.auth.isAdmin(root), true);
   });
 
   test('explicit ACL rules decide for users', async () => {
@@ -253,6 +257,7 @@ describe('HubAuth decisions', () => {
     assert.deepEqual(s.auth.actions(caller, 'any/thing'), ['pull', 'push', 'delete']);
     assert.deepEqual(s.auth.pullable(caller, ['x', 'y']), ['x', 'y']);
     s.auth.requireAdmin(caller);
+    assert.equal(s.auth.isAdmin(caller), true);
     s.auth.require(caller, 'any/thing', 'delete');
     assert.equal((await s.who({ headers: { authorization: basic('alice', 'wrong') } })).caller?.via, 'anonymous');
   });

@@ -48,13 +48,17 @@ export function createHubAuth(options: CreateHubAuthOptions): HubAuth {
     require: (caller, repository, action) => {
       if (!actions(caller, repository).includes(action)) throw deny(caller, `${action} on ${repository} is not allowed`);
     },
+    isAdmin: (caller) => administers(caller, open),
     requireAdmin: (caller) => {
-      if (open) return;
-      if (!caller.identity.account) throw deny(caller, 'sign in as an administrator');
-      // A robot token is a repository credential whatever its account is: it never administers.
-      if (!caller.identity.admin || caller.identity.tokenId) throw deny(caller, 'administrators only');
+      if (administers(caller, open)) return;
+      throw deny(caller, caller.identity.account ? 'administrators only' : 'sign in as an administrator');
     },
   };
+}
+
+/** A robot token is a repository credential whatever its account is: it never administers. */
+function administers(caller: Caller, open: boolean): boolean {
+  return open || (Boolean(caller.identity.account) && caller.identity.admin && !caller.identity.tokenId);
 }
 
 async function identify(request: FastifyRequest, sessions: HubSessions, accounts: AuthServices['accounts'], open: boolean, secure: boolean): Promise<Caller> {

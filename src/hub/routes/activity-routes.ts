@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isFault } from '../../base/fault.ts';
 import type { ActivityRow, ActivityStore } from '../../meta/activity-store.ts';
 import { validateRepositoryName } from '../../oci/reference.ts';
 import type { ActivityEvent, ActivityList } from '../../web/api-types.ts';
@@ -59,7 +58,7 @@ async function overall(store: ActivityStore, auth: HubAuth, caller: Caller, befo
  * repository (its maintainers), else it is '' (a puller learns what happened, not who else pulls).
  */
 function eventsFor(auth: HubAuth, caller: Caller): (row: ActivityRow) => ActivityEvent {
-  const admin = isAdmin(auth, caller);
+  const admin = auth.isAdmin(caller);
   const pushers = new Map<string, boolean>();
   const mayPush = (repository: string) => {
     let may = pushers.get(repository);
@@ -69,15 +68,6 @@ function eventsFor(auth: HubAuth, caller: Caller): (row: ActivityRow) => Activit
   return (row) => toEvent(row, admin || mayPush(row.repository) ? row.actor : '');
 }
 
-function isAdmin(auth: HubAuth, caller: Caller): boolean {
-  try {
-    auth.requireAdmin(caller);
-    return true;
-  } catch (err) {
-    if (isFault(err)) return false;
-    throw err;
-  }
-}
 
 function toEvent(row: ActivityRow, actor: string): ActivityEvent {
   return {

@@ -72,6 +72,8 @@ describe('the automated builds API', () => {
     assert.equal(await gitOf(alice, () => ['pull']), 'ssh://git.example/app.git');
     assert.equal(await gitOf(alice, () => ['pull', 'push']), 'ssh://deploy@git.example/app.git');
     assert.equal(await gitOf(root), 'ssh://deploy@git.example/app.git');
+    const rootRobot: Identity = { account: 'root', admin: true, tokenId: 'robot-1' };
+    assert.equal(await gitOf(rootRobot, () => ['pull']), 'ssh://git.example/app.git', "an admin's pull-only robot token is not an admin");
     await builds.removeAutobuild(id);
   });
 

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Authorizer } from '../../auth/authorizer.ts';
 import type { Config } from '../../base/config.ts';
 import type { Logger } from '../../base/log.ts';
+import { zodOnlySchemas } from '../../base/zod-only-schemas.ts';
 import type { MetadataStore } from '../../meta/metadata-store.ts';
 import type { BlobStore } from '../../store/blob-store.ts';
 import type { RegistryService } from '../registry-service.ts';
@@ -26,6 +27,7 @@ export async function createRegistryApp(deps: RegistryAppDeps): Promise<FastifyI
     requestTimeout: 0,
     bodyLimit: deps.config.registry.maxManifestBytes,
     frameworkErrors: registryFrameworkErrors,
+    schemaController: zodOnlySchemas,
   });
   const registry = registerRegistryV2(app, deps);
   await app.ready();
