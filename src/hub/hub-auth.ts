@@ -26,11 +26,16 @@ export interface HubAuth {
   pullable(caller: Caller, names: string[]): string[];
   /** 401 for anonymous, 403 for others, unless the caller may take `action` on `repository`. */
   require(caller: Caller, repository: string, action: RepositoryAction): void;
-  /**
-   * Whether the caller administers: an admin account signed in or by password, never a robot token (a repository
-   * credential whatever its account is). Auth mode none: everyone, as the v2 API lets anyone do anything.
-   */
+  /** Whether the caller administers (`administers` below). */
   isAdmin(caller: Caller): boolean;
   /** 401 for anonymous, 403 for those isAdmin refuses. */
   requireAdmin(caller: Caller): void;
+}
+
+/**
+ * Who administers the hub: an admin account signed in or by password, never a robot token (a repository
+ * credential whatever its account is); with auth mode none (`open`) everyone, as the v2 API lets anyone do anything.
+ */
+export function administers(identity: Identity, open: boolean): boolean {
+  return open || (Boolean(identity.account) && identity.admin && !identity.tokenId);
 }

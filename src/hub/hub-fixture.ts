@@ -2,8 +2,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Identity } from '../auth/authorizer.ts';
 import { Fault } from '../base/fault.ts';
 import { createLogger } from '../base/log.ts';
+import { zodOnlySchemas } from '../base/zod-only-schemas.ts';
 import { hubErrorHandler } from './api-errors.ts';
-import type { Caller, HubAuth, RepositoryAction } from './hub-auth.ts';
+import { administers, type Caller, type HubAuth, type RepositoryAction } from './hub-auth.ts';
 
 const everyAction: RepositoryAction[] = ['pull', 'push', 'delete'];
 
@@ -23,16 +24,16 @@ export function fixedHubAuth(identity: Identity, may?: (repository: string) => R
       if (!actions(repository).includes(action)) throw deny(`${action} on ${repository} is not allowed`);
     },
     // As the real HubAuth: a robot token never administers, whatever its account is.
-    isAdmin: () => identity.admin && !identity.tokenId,
+    isAdmin: () => administers(identity, false),
     requireAdmin: () => {
-      if (!identity.admin || identity.tokenId) throw deny('administrators only');
+      if (!administers(identity, false)) throw deny('administrators only');
     },
   };
 }
 
 /** For route tests: an app, ready, whose /api/v1 scope has the hub's error handler and the routes `register` adds. */
 export async function apiTestApp(register: (api: FastifyInstance) => void): Promise<FastifyInstance> {
-  const app = Fastify();
+  const app = Fastify({ schemaController: zodOnlySchemas });
   app.register(async (api) => {
     api.setErrorHandler(hubErrorHandler(createLogger({ level: 'silent' })));
     register(api);

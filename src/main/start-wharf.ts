@@ -86,7 +86,7 @@ export async function startWharf(config: Config, options: StartWharfOptions = {}
     if (parts.includes('engine')) {
       const releaser = engineBlobReleaser({ config, blobs, gc: db?.gc, logger });
       closers.push(() => releaser.close());
-      // Imported here: the engine's ~200 modules are not loaded into a process that runs only the registry.
+      // Imported here: most of the engine's ~200 modules are not loaded into a process that runs only the registry.
       const { startEngine } = await import('../engine/engine.ts');
       const engine = await startEngine({ config, blobs, logger, releaser });
       running.engineSocket = engine.socketPath;

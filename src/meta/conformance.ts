@@ -196,6 +196,26 @@ function describeManifests(withStore: WithStore): void {
     assert.equal((await store.listManifests('again')).length, 1);
   }));
 
+  test('tagMayNotMove: a tag is created or kept, never moved, and a refused write leaves nothing', withStore(async (store) => {
+    const first = manifestInput('pinned', 1, { tag: 'v1', tagMayNotMove: true });
+    await store.putManifest(first);
+    await store.putManifest(first);
+    const second = manifestInput('pinned', 2, { tag: 'v1', tagMayNotMove: true });
+    await assert.rejects(store.putManifest(second), { kind: 'permission-denied', code: 'DENIED' });
+    assert.equal(await store.resolveTag('pinned', 'v1'), first.digest);
+    assert.equal(await store.getManifest('pinned', second.digest), undefined, 'the refused manifest is not stored');
+    await store.putManifest({ ...second, tagMayNotMove: false });
+    assert.equal(await store.resolveTag('pinned', 'v1'), second.digest, 'without the flag a tag moves as before');
+  }));
+
+  test('tagMayNotMove: of two writes racing to create a tag, one wins and the other is refused', withStore(async (store) => {
+    const racers = [manifestInput('race', 1, { tag: 'v1', tagMayNotMove: true }), manifestInput('race', 2, { tag: 'v1', tagMayNotMove: true })];
+    const settled = await Promise.allSettled(racers.map((input) => store.putManifest(input)));
+    const won = settled.flatMap((result, i) => (result.status === 'fulfilled' ? [racers[i].digest] : []));
+    assert.equal(won.length, 1, JSON.stringify(settled.map((r) => r.status)));
+    assert.equal(await store.resolveTag('race', 'v1'), won[0]);
+  }));
+
   test('an index and its children are stored; deleting a child leaves the index', withStore(async (store) => {
     const children = [manifestInput('multi', 1), manifestInput('multi', 2)];
     for (const child of children) await store.putManifest(child);
@@ -424,7 +444,7 @@ function fakeDigest(seed: string): string {
 function manifestInput(
   repository: string,
   n: number,
-  extra: Partial<Pick<PutManifestInput, 'tag' | 'subject' | 'artifactType' | 'annotations'>> = {},
+  extra: Partial<Pick<PutManifestInput, 'tag' | 'tagMayNotMove' | 'subject' | 'artifactType' | 'annotations'>> = {},
 ): PutManifestInput {
   const config = { digest: fakeDigest(`config-${n}`), size: 100 + n };
   const layer = { digest: fakeDigest(`layer-${n}`), size: 1000 + n };

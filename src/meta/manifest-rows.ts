@@ -23,6 +23,11 @@ export function childUnknown(repository: string, child: string): Fault {
   });
 }
 
+/** PutManifestInput.tagMayNotMove refused: DENIED, as registry.immutableTags' own check before the write. */
+export function tagMoved(repository: string, tag: string, current: string, digest: string): Fault {
+  return new Fault('permission-denied', `tag ${repository}:${tag} points at ${current}: it may not move to ${digest}`, { code: 'DENIED' });
+}
+
 /** distribution-spec: `n` must be a non-negative integer; absent means no limit. */
 export function pageSize(page: Page | undefined): number | undefined {
   const n = page?.n;

@@ -45,6 +45,12 @@ export interface PutManifestInput extends QuotaCheck {
   /** Tag to point at this manifest, in the same transaction. */
   tag?: string;
   /**
+   * The tag may be created, or re-pointed at the manifest it already names, but not moved: checked inside the
+   * transaction, so of two pushes racing to create it (through one replica or two) one wins and the other fails
+   * whole (DENIED, manifest-rows.ts tagMoved). registry.immutableTags sets it.
+   */
+  tagMayNotMove?: boolean;
+  /**
    * A pull-through cache's copy (RegistryService.putCachedManifest): child manifests are recorded whether or not
    * they are stored yet, since a cache fetches them on demand. A push leaves it unset: every child must exist.
    */

@@ -16,6 +16,7 @@ import {
   containsPattern,
   manifestColumns,
   pageSize,
+  tagMoved,
   taggedManifestQuery,
   toDescriptor,
   toManifestRecord,
@@ -144,7 +145,12 @@ export class PgMetadataStore implements MetadataStore {
           [input.repository, input.digest, child],
         );
       }
-      if (input.tag !== undefined) await this.#setTag(input.repository, input.tag, input.digest, now);
+      if (input.tag !== undefined) {
+        // Under the repository's lock taken above, so a push racing to create the same tag sees this one's.
+        const current = input.tagMayNotMove ? await this.resolveTag(input.repository, input.tag) : undefined;
+        if (current !== undefined && current !== input.digest) throw tagMoved(input.repository, input.tag, current, input.digest);
+        await this.#setTag(input.repository, input.tag, input.digest, now);
+      }
     });
   }
 

@@ -17,6 +17,7 @@ import {
   containsPattern,
   manifestColumns,
   pageSize,
+  tagMoved,
   taggedManifestQuery,
   toDescriptor,
   toManifestRecord,
@@ -206,7 +207,11 @@ export class SqliteMetadataStore implements MetadataStore {
         if (!input.cached && !s.getManifest.get(input.repository, child)) throw childUnknown(input.repository, child);
         s.addChild.run(input.repository, input.digest, child);
       }
-      if (input.tag !== undefined) s.setTag.run(input.repository, input.tag, input.digest, now);
+      if (input.tag !== undefined) {
+        const current = input.tagMayNotMove ? (s.resolveTag.get(input.repository, input.tag)?.digest as string | undefined) : undefined;
+        if (current !== undefined && current !== input.digest) throw tagMoved(input.repository, input.tag, current, input.digest);
+        s.setTag.run(input.repository, input.tag, input.digest, now);
+      }
     });
   }
 

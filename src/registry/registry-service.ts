@@ -338,14 +338,24 @@ export class RegistryService {
     }
     const manifest = parseManifest(body, contentType);
     await this.#checkReferences(repository, manifest);
-    if (ref.tag !== undefined && this.#immutable.active) {
+    // Checked here for the rule's wording, and again by the store inside the write's transaction for a push
+    // racing this one to create the tag.
+    const immutable = ref.tag !== undefined && this.#immutable.ruleFor(repository, ref.tag) !== undefined;
+    if (ref.tag !== undefined && immutable) {
       this.#immutable.checkPut(repository, ref.tag, await this.#meta.resolveTag(repository, ref.tag), digest);
     }
     await this.storeBytes(digest, body);
-    return { writeRows: () => this.#writeManifestRows(repository, ref.tag, digest, body, manifest) };
+    return { writeRows: () => this.#writeManifestRows(repository, ref.tag, digest, body, manifest, immutable) };
   }
 
-  async #writeManifestRows(repository: string, tag: string | undefined, digest: string, body: Buffer, manifest: ParsedManifest): Promise<PutManifestResult> {
+  async #writeManifestRows(
+    repository: string,
+    tag: string | undefined,
+    digest: string,
+    body: Buffer,
+    manifest: ParsedManifest,
+    tagMayNotMove: boolean,
+  ): Promise<PutManifestResult> {
     await this.#meta.putManifest({
       repository,
       digest,
@@ -358,6 +368,7 @@ export class RegistryService {
       blobs: manifest.blobs.map((b) => ({ digest: b.digest, size: b.size })),
       manifests: manifest.manifests.map((m) => m.digest),
       tag,
+      tagMayNotMove,
       // The layers and config were admitted when they were linked; what is new is mostly the manifest's bytes.
       // Refused, those bytes stay an unreferenced blob that garbage collection frees after its grace period.
       quotaNamespace: namespaceOf(repository),

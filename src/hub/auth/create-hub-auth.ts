@@ -4,7 +4,7 @@ import type { AuthServices } from '../../auth/create-authorizer.ts';
 import type { Config } from '../../base/config.ts';
 import { Fault } from '../../base/fault.ts';
 import type { SessionStore } from '../../meta/session-store.ts';
-import type { Caller, HubAuth, RepositoryAction } from '../hub-auth.ts';
+import { administers, type Caller, type HubAuth, type RepositoryAction } from '../hub-auth.ts';
 import { checkCsrf } from './csrf.ts';
 import { HubSessions, rateLimited } from './hub-sessions.ts';
 import { secureCookies, sessionCookieOf } from './session-cookie.ts';
@@ -48,17 +48,12 @@ export function createHubAuth(options: CreateHubAuthOptions): HubAuth {
     require: (caller, repository, action) => {
       if (!actions(caller, repository).includes(action)) throw deny(caller, `${action} on ${repository} is not allowed`);
     },
-    isAdmin: (caller) => administers(caller, open),
+    isAdmin: (caller) => administers(caller.identity, open),
     requireAdmin: (caller) => {
-      if (administers(caller, open)) return;
+      if (administers(caller.identity, open)) return;
       throw deny(caller, caller.identity.account ? 'administrators only' : 'sign in as an administrator');
     },
   };
-}
-
-/** A robot token is a repository credential whatever its account is: it never administers. */
-function administers(caller: Caller, open: boolean): boolean {
-  return open || (Boolean(caller.identity.account) && caller.identity.admin && !caller.identity.tokenId);
 }
 
 async function identify(request: FastifyRequest, sessions: HubSessions, accounts: AuthServices['accounts'], open: boolean, secure: boolean): Promise<Caller> {

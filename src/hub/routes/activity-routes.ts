@@ -68,7 +68,6 @@ function eventsFor(auth: HubAuth, caller: Caller): (row: ActivityRow) => Activit
   return (row) => toEvent(row, admin || mayPush(row.repository) ? row.actor : '');
 }
 
-
 function toEvent(row: ActivityRow, actor: string): ActivityEvent {
   return {
     id: String(row.id),

@@ -34,7 +34,8 @@ export function registerBuildsRoutes(api: FastifyInstance, deps: Deps): void {
     if (query.repository !== undefined) deps.auth.require(caller, validateRepositoryName(query.repository), 'pull');
     const rows = await builds.store.listAutobuilds(query.repository);
     const pullable = new Set(deps.auth.pullable(caller, [...new Set(rows.map((row) => row.repository))]));
-    const full = (repository: string) => deps.auth.isAdmin(caller) || deps.auth.actions(caller, repository).includes('push');
+    const admin = deps.auth.isAdmin(caller);
+    const full = (repository: string) => admin || deps.auth.actions(caller, repository).includes('push');
     return { autobuilds: rows.filter((row) => pullable.has(row.repository)).map((row) => autobuildRow(row, deps.publicUrl(request), full(row.repository))) };
   });
 

@@ -6,6 +6,7 @@ import type { SessionInfo } from '../../web/api-types.ts';
 import { allowedOrigins } from '../auth/csrf.ts';
 import { HubSessions } from '../auth/hub-sessions.ts';
 import { clearedSessionCookie, secureCookies, sessionCookie, sessionCookieOf } from '../auth/session-cookie.ts';
+import { administers } from '../hub-auth.ts';
 import type { HubDeps } from '../hub-deps.ts';
 import { parseInput } from '../parse-input.ts';
 
@@ -53,8 +54,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: Pick<HubDeps, 
 /** What GET /api/v1/session answers for a caller (the UI's page carries the same, src/hub/static-ui.ts). */
 export function sessionInfo(config: Pick<HubDeps['config'], 'auth'>, identity: Identity, csrfToken: string | null): SessionInfo {
   return {
-    // A robot token never administers (requireAdmin), so it is not reported as an admin either.
-    user: identity.account ? { name: identity.account, admin: (identity.admin && !identity.tokenId) || config.auth.mode === 'none' } : null,
+    user: identity.account ? { name: identity.account, admin: administers(identity, config.auth.mode === 'none') } : null,
     csrfToken,
     authMode: config.auth.mode,
     anonymousBrowse: config.auth.mode === 'none' || config.auth.anonymousPull,

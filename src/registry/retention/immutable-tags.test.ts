@@ -39,6 +39,18 @@ test('an immutable tag cannot move nor be deleted; the same digest again is fine
   assert.equal((await reg.app.inject({ method: 'DELETE', url: '/v2/prod/app/manifests/v1.0-rc' })).statusCode, 202);
 });
 
+test('of two pushes racing to create the same immutable tag, one wins and the other is DENIED', async (t) => {
+  const reg = await startTestRegistry({ registry: { immutableTags: [{ repository: 'prod/**', tag: 'v.*' }] } });
+  t.after(() => reg.close());
+  const a = await pushImage(reg.app, 'prod/app', 'a');
+  const b = await pushImage(reg.app, 'prod/app', 'b');
+  const answers = await Promise.all([putManifest(reg.app, 'prod/app', 'v1', a.body), putManifest(reg.app, 'prod/app', 'v1', b.body)]);
+  assert.deepEqual(answers.map((r) => r.statusCode).sort(), [201, 403], answers.map((r) => r.body).join('\n'));
+  const winner = answers[0].statusCode === 201 ? a : b;
+  assertError(answers.find((r) => r.statusCode === 403) ?? answers[0], 403, 'DENIED');
+  assert.equal(await reg.registry.meta.resolveTag('prod/app', 'v1'), winner.digest);
+});
+
 test('a config with a bad tag pattern is refused at load', () => {
   assert.throws(() => loadConfig({ overrides: { registry: { immutableTags: [{ repository: 'x', tag: '(' }] } } }), /regular expression/);
 });

@@ -11,6 +11,7 @@ import { createAuthServices } from '../../auth/create-authorizer.ts';
 import type { IndexTokens } from '../../auth/index-tokens.ts';
 import { type Config, type ConfigInput, loadConfig } from '../../base/config.ts';
 import { createLogger, type Logger } from '../../base/log.ts';
+import { zodOnlySchemas } from '../../base/zod-only-schemas.ts';
 import { openDatabase, runAtomically } from '../../meta/sqlite-database.ts';
 import { SqliteMetadataStore } from '../../meta/sqlite-metadata-store.ts';
 import { SqliteUserStore } from '../../meta/sqlite-user-store.ts';
@@ -55,7 +56,7 @@ export async function startTestV1(config: ConfigInput = {}, options: { logger?: 
   const meta = new SqliteMetadataStore(db);
   const users = new SqliteUserStore(db);
   const auth = await createAuthServices({ config: full, users, logger });
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, requestTimeout: 0, frameworkErrors: registryFrameworkErrors });
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, requestTimeout: 0, frameworkErrors: registryFrameworkErrors, schemaController: zodOnlySchemas });
   const transaction: MetaTransaction = (work) => runAtomically(db, work);
   const mirror = pullThroughOf({ config: full, blobs, meta, db, transaction, logger });
   if (mirror) app.addHook('onClose', async () => mirror.service.close());
