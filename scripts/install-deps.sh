@@ -55,3 +55,7 @@ fi
 node_modules/node/bin/node --version
 # The web UI's bundle (dist/ui), served by the registry; skipped when it is newer than its sources.
 node_modules/node/bin/node scripts/build-ui.ts
+# Fills node's compile cache (bin/wharf's NODE_COMPILE_CACHE, inside the install) for the modules a start loads,
+# so the first `wharf serve` after an install neither strips types nor holds the stripper's memory: its registry
+# idles at ~94 MiB instead of ~110 (docs/benchmarks.md, registry RSS).
+bin/wharf --help >/dev/null

@@ -12,7 +12,8 @@ import type { StorageWriter } from './storage-driver.ts';
 // The sink gathers what arrives while a write is in flight and hands it to one writev. 1 MiB, not more: the
 // chunks it holds live until their write returns, and once they outlive two scavenges they are promoted and only
 // a mark-compact frees them, which their external memory then forces every few MiB. A 1 GiB push measured 57
-// mark-compacts and 230-250 MB/s at 4 MiB, 3 and 310-420 MB/s at 1 MiB (docs/benchmarks.md, "Pushes").
+// mark-compacts and 230-250 MB/s at 4 MiB, 3 and 310-420 MB/s at 1 MiB (docs/benchmarks.md, registry,
+// "the push's mark-compacts").
 const sinkHighWaterMark = 1024 * 1024;
 
 // A 1 GiB push fits under the kernel's dirty-page threshold, so without this nothing reaches the disk until the
