@@ -53,8 +53,6 @@ import { unmountUnder } from './snapshots/mount.ts';
 import { OverlaySnapshotter } from './snapshots/overlay-snapshotter.ts';
 import type { Snapshotter } from './snapshots/snapshotter.ts';
 
-export const engineVersion = wharfVersion;
-
 export interface StartEngineOptions {
   config: Config;
   blobs: BlobStore;
@@ -86,7 +84,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     insecureRegistries: config.engine.insecureRegistries,
     registryMirrors: config.engine.registryMirrors,
     caFor: (host) => registryCa(root, host),
-    userAgent: `wharf/${engineVersion}`,
+    userAgent: `wharf/${wharfVersion}`,
   });
   const images = new ImageService({
     store: new ImageStore({ dir: join(root, 'images'), blobs }),
@@ -129,7 +127,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
   images.setUsers((id) => containers.usersOf(id));
   volumes.setUsers((name) => containers.volumeUsers(name));
   const execs = new ContainerExecs({ containers, runtime, events, logger });
-  const serverHeader = `wharf/${engineVersion} (linux)`;
+  const serverHeader = `wharf/${wharfVersion} (linux)`;
   const router = new Router([
     ...systemRoutes({
       events,
@@ -137,7 +135,7 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
       counts: () => counts(containers, images),
       engineId: engineId(root),
       rootDir: root,
-      version: engineVersion,
+      version: wharfVersion,
       runtimeName: runtime.name,
       support: runtime.support,
       insecureRegistries: config.engine.insecureRegistries,

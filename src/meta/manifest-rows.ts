@@ -23,9 +23,13 @@ export function childUnknown(repository: string, child: string): Fault {
   });
 }
 
-/** PutManifestInput.tagMayNotMove refused: DENIED, as registry.immutableTags' own check before the write. */
-export function tagMoved(repository: string, tag: string, current: string, digest: string): Fault {
-  return new Fault('permission-denied', `tag ${repository}:${tag} points at ${current}: it may not move to ${digest}`, { code: 'DENIED' });
+/**
+ * PutManifestInput.tagMayNotMove, given where the tag points now (undefined: nowhere): DENIED when the write would
+ * move it, as registry.immutableTags' own check before the write.
+ */
+export function refuseTagMove(repository: string, tag: string, current: string | undefined, digest: string): void {
+  if (current === undefined || current === digest) return;
+  throw new Fault('permission-denied', `tag ${repository}:${tag} points at ${current}: it may not move to ${digest}`, { code: 'DENIED' });
 }
 
 /** distribution-spec: `n` must be a non-negative integer; absent means no limit. */

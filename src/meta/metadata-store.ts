@@ -47,7 +47,7 @@ export interface PutManifestInput extends QuotaCheck {
   /**
    * The tag may be created, or re-pointed at the manifest it already names, but not moved: checked inside the
    * transaction, so of two pushes racing to create it (through one replica or two) one wins and the other fails
-   * whole (DENIED, manifest-rows.ts tagMoved). registry.immutableTags sets it.
+   * whole (DENIED, manifest-rows.ts refuseTagMove). registry.immutableTags sets it.
    */
   tagMayNotMove?: boolean;
   /**

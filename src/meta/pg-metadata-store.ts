@@ -16,7 +16,7 @@ import {
   containsPattern,
   manifestColumns,
   pageSize,
-  tagMoved,
+  refuseTagMove,
   taggedManifestQuery,
   toDescriptor,
   toManifestRecord,
@@ -147,8 +147,7 @@ export class PgMetadataStore implements MetadataStore {
       }
       if (input.tag !== undefined) {
         // Under the repository's lock taken above, so a push racing to create the same tag sees this one's.
-        const current = input.tagMayNotMove ? await this.resolveTag(input.repository, input.tag) : undefined;
-        if (current !== undefined && current !== input.digest) throw tagMoved(input.repository, input.tag, current, input.digest);
+        if (input.tagMayNotMove) refuseTagMove(input.repository, input.tag, await this.resolveTag(input.repository, input.tag), input.digest);
         await this.#setTag(input.repository, input.tag, input.digest, now);
       }
     });

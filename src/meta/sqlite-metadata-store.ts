@@ -17,7 +17,7 @@ import {
   containsPattern,
   manifestColumns,
   pageSize,
-  tagMoved,
+  refuseTagMove,
   taggedManifestQuery,
   toDescriptor,
   toManifestRecord,
@@ -208,8 +208,7 @@ export class SqliteMetadataStore implements MetadataStore {
         s.addChild.run(input.repository, input.digest, child);
       }
       if (input.tag !== undefined) {
-        const current = input.tagMayNotMove ? (s.resolveTag.get(input.repository, input.tag)?.digest as string | undefined) : undefined;
-        if (current !== undefined && current !== input.digest) throw tagMoved(input.repository, input.tag, current, input.digest);
+        if (input.tagMayNotMove) refuseTagMove(input.repository, input.tag, s.resolveTag.get(input.repository, input.tag)?.digest as string | undefined, input.digest);
         s.setTag.run(input.repository, input.tag, input.digest, now);
       }
     });
