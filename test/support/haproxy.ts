@@ -23,6 +23,10 @@ export interface HaproxyOptions {
    * replica for its whole life (as TLS passthrough or a network load balancer does); no HTTP parsing in haproxy.
    */
   mode?: 'http' | 'tcp';
+  /** What the health check GETs (and start-up waits for a 200 from); `/health`, wharf's, by default. */
+  healthPath?: string;
+  /** tcp mode: relay with splice(2) (`option splice-auto`), the bytes never copied through haproxy. */
+  splice?: boolean;
 }
 
 /**
@@ -52,7 +56,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   const url = `http://127.0.0.1:${port}`;
   try {
     await Promise.race([
-      waitFor('haproxy', async () => (await fetch(`${url}/health`)).status === 200, 15_000, gone),
+      waitFor('haproxy', async () => (await fetch(`${url}${options.healthPath ?? '/health'}`)).status === 200, 15_000, gone),
       spawnFailed.then((err) => { throw new Error(`haproxy: ${err.message} (apt-get install haproxy)`); }),
     ]);
   } catch (err) {
@@ -78,6 +82,7 @@ function haproxyConfig(options: HaproxyOptions, port: number): string {
     '  retries 3',
     // Per request, so http mode only (haproxy would accept them in tcp mode and do nothing with them).
     ...(http ? ['  retry-on conn-failure empty-response'] : []),
+    ...(!http && options.splice ? ['  option splice-auto'] : []),
     'frontend registry',
     `  bind 127.0.0.1:${port}`,
     '  default_backend replicas',
@@ -86,7 +91,7 @@ function haproxyConfig(options: HaproxyOptions, port: number): string {
     // An idle connection to a replica serves whichever client's request comes next: fewer, busier connections
     // on the replicas' side (haproxy's default, `safe`, keeps a client's first request on a connection of its own).
     ...(http ? ['  http-reuse always'] : []),
-    '  option httpchk GET /health',
+    `  option httpchk GET ${options.healthPath ?? '/health'}`,
     ...options.backends.map((addr, i) => `  server r${i} ${addr} check inter 300ms fall 1 rise 1`),
     '',
   ].join('\n');
