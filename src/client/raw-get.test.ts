@@ -56,6 +56,24 @@ test('a 200 with a length: the request carries the path, query and headers, the 
   assert.match(request, /\r\nconnection: close\r\n/);
 });
 
+test('a head that arrives in several reads is read on to its end, however many', async () => {
+  const head = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDocker-Content-Digest: sha256:x\r\n\r\n';
+  for (const pieces of [2, 3, 5]) {
+    const url = await serve(async (socket) => {
+      const size = Math.ceil(head.length / pieces);
+      // Apart in time, so that each piece is a read of its own.
+      for (let at = 0; at < head.length; at += size) {
+        socket.write(head.slice(at, at + size));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      socket.end('hello');
+    });
+    const res = await rawGet(url, options);
+    assert.equal(res.statusCode, 200, `${pieces} pieces`);
+    assert.equal((await copied(res.body)).toString(), 'hello', `${pieces} pieces`);
+  }
+});
+
 test('an answer without a length (chunked) or another status comes back for the caller to send elsewhere', async () => {
   const url = await serve((socket) => socket.end('HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\nWww-Authenticate: Bearer realm="x"\r\n\r\n0\r\n\r\n'));
   const res = await rawGet(url, options);

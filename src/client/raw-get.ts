@@ -132,13 +132,17 @@ class RawReader implements BorrowedBody {
     });
   }
 
-  /** Every read pauses the socket: the buffer is the consumer's until it asks for more. */
+  /**
+   * Every read of the body pauses the socket: the buffer is the consumer's until it asks for more. The head is read
+   * on (true) until it is whole: a `resume()` from inside this callback does nothing once the socket flows, since
+   * node still counts its handle as reading here, so a head in three reads or more was never finished.
+   */
   #onRead(n: number): boolean {
     clearTimeout(this.#stall);
     if (this.#failure) return false;
     if (!this.#response) {
       this.#readHead(n);
-      return false;
+      return this.#response === undefined && this.#failure === undefined;
     }
     const take = Math.min(n, this.#remaining);
     this.#remaining -= take;
@@ -158,7 +162,6 @@ class RawReader implements BorrowedBody {
     const end = all.indexOf('\r\n\r\n');
     if (end < 0) {
       if (this.#headBytes > maxHeadBytes) return this.#fail(new Fault('unavailable', `${this.#url.host} sent a response head of more than ${maxHeadBytes} bytes`));
-      this.#socket?.resume();
       return;
     }
     this.#head = [];

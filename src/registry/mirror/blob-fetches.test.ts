@@ -359,6 +359,37 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
     });
   });
 
+  test('a follower waiting on its first ingest read when the upstream dies gets the upstream\'s fault, not an abort', async () => {
+    const blob = pattern(24, 6 * mib);
+    const digest = digestOf(blob);
+    await withFsStore(async (store) => {
+      // An ingest read that yields nothing: the late follower is inside it when the fetch fails.
+      const stuck = new Proxy(store, {
+        get(target, key) {
+          if (key === 'readIngest') return async () => new PassThrough();
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const release = Promise.withResolvers<void>();
+      await withUpstream({ blob }, { chunk: 64 * 1024, delayMs: 1, holdAt: 5 * mib, dieAt: 5 * mib, release: release.promise }, async (upstream) => {
+        const fetches = new BlobFetches({ blobs: stuck, logger });
+        const first = await fetches.follow(digest, upstream.source());
+        const firstBody = readAll(streamOf(first)).catch((err: unknown) => err);
+        await until(async () => ((await store.ingestStatus(refOf(digest)))?.offset ?? 0) >= 5 * mib);
+        // Joining at byte 0 with 5 MiB received: its bytes are no longer in memory, it reads the ingest.
+        const late = await fetches.follow(digest, upstream.source());
+        const lateCopy = late.copyTo(new Writable({ write: (_chunk, _encoding, done) => done() })).catch((err: unknown) => err);
+        await sleep(50);
+        release.resolve();
+        const err = await lateCopy;
+        assert.ok(isFault(err, 'unavailable'), `the late follower failed with ${String(err)}`);
+        assert.ok(await firstBody instanceof Error);
+        await fetches.close();
+      });
+    });
+  });
+
   test('a follower whose client stops reading holds the fetch back for a moment only: the blob is stored', async () => {
     const blob = pattern(22, 8 * mib);
     const digest = digestOf(blob);

@@ -60,6 +60,10 @@ export class FetchFollower {
       await this.#run(out, stop.signal);
       await out.settled(stop.signal);
       return this.#position - start;
+    } catch (err) {
+      // An ingest read that `stop` cut short rejects with an AbortError of its own: the client is told why it
+      // stopped (the fetch's fault is a 503, where an AbortError would be a 500).
+      throw stop.signal.aborted && (err as Error | undefined)?.name === 'AbortError' ? stop.signal.reason : err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       out.dispose();
