@@ -17,6 +17,13 @@ export interface HttpRequestOptions {
   body?: Buffer | Readable;
 }
 
+const answerOrigins = new WeakMap<IncomingMessage, string>();
+
+/** The origin that sent a response of `sendRequest`: where its redirects led. */
+export function answeredFrom(res: IncomingMessage): string | undefined {
+  return answerOrigins.get(res);
+}
+
 /**
  * One HTTP(S) request whose response body stays a stream. Redirects are followed, dropping Authorization when
  * the origin changes (a signed storage URL must not receive the registry token); https never redirects to http.
@@ -30,7 +37,10 @@ export async function sendRequest(url: URL, options: HttpRequestOptions = {}): P
     }
     const res = await sendOnce(current, { ...options, headers });
     const location = res.headers.location;
-    if (!location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) return res;
+    if (!location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) {
+      answerOrigins.set(res, current.origin);
+      return res;
+    }
     res.resume();
     if (hop >= (options.maxRedirects ?? 5)) throw new Fault('unavailable', `too many redirects from ${url.host}`);
     const next = new URL(location, current);

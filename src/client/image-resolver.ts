@@ -66,7 +66,8 @@ export async function resolveImage(
   const top = await fetchManifest(session, repository, options.reference, options.signal);
   let manifest = top;
   if (isIndex(top.mediaType)) {
-    const chosen = pickPlatform(JSON.parse(top.bytes.toString('utf8')).manifests ?? [], platform);
+    const entries = parseDocument(top.bytes, `manifest list ${top.digest} of ${repository}`).manifests;
+    const chosen = pickPlatform(Array.isArray(entries) ? entries.filter((e): e is Descriptor => typeof e === 'object' && e !== null) : [], platform);
     if (!chosen) {
       throw new Fault('not-found', `no matching manifest for ${platform.os}/${platform.architecture} in the manifest list entries`);
     }
@@ -75,7 +76,7 @@ export async function resolveImage(
   if (isIndex(manifest.mediaType) || !isImageManifest(manifest.mediaType)) {
     throw new Fault('invalid-argument', `unsupported manifest media type "${manifest.mediaType}" for ${repository}`, { code: unsupportedMediaTypeCode });
   }
-  const parsed = JSON.parse(manifest.bytes.toString('utf8')) as ImageManifest;
+  const parsed = parseDocument(manifest.bytes, `manifest ${manifest.digest} of ${repository}`) as unknown as ImageManifest;
   if (!parsed.config?.digest || !Array.isArray(parsed.layers)) {
     throw new Fault('invalid-argument', `manifest ${manifest.digest} of ${repository} has no config or layers`);
   }
@@ -110,9 +111,21 @@ async function fetchManifest(
   if (reference.includes(':') && parseDigest(reference).value !== digest) {
     throw new Fault('invalid-argument', `manifest verification failed for digest ${reference}`);
   }
-  const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType;
+  const declared = parseDocument(bytes, `manifest ${digest} of ${repository}`).mediaType;
   const header = String(res.headers['content-type'] ?? '').split(';')[0].trim();
-  return { mediaType: declared ?? header, digest, bytes };
+  return { mediaType: typeof declared === 'string' ? declared : header, digest, bytes };
+}
+
+/** A document the registry sent: anything but a JSON object is its fault, not a crash of ours (a 500). */
+function parseDocument(bytes: Buffer, what: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Fault('invalid-argument', `${what} is not a JSON object`);
+  return parsed as Record<string, unknown>;
 }
 
 async function fetchSmallBlob(session: RegistrySession, repository: string, digest: string, signal?: AbortSignal): Promise<Buffer> {

@@ -127,6 +127,58 @@ describe('RegistryClient', () => {
   });
 });
 
+test('a 401 from where a redirect led is not answered: neither the credentials nor a token request go to a realm that host names', async () => {
+  const stolen: string[] = [];
+  const thief = createServer((req, res) => {
+    stolen.push(`${req.url} ${req.headers.authorization ?? ''}`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"t"}');
+  });
+  const storage = createServer((_req, res) => {
+    const realm = `http://127.0.0.1:${(thief.address() as AddressInfo).port}/steal`;
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="s"` }).end();
+  });
+  const registry = createServer((_req, res) => res.writeHead(307, { location: `http://127.0.0.1:${(storage.address() as AddressInfo).port}/blob` }).end());
+  const servers = [thief, storage, registry];
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+  try {
+    const base = new URL(`http://127.0.0.1:${(registry.address() as AddressInfo).port}`);
+    const session = new RegistryClient().sessionAt({ base, insecureTls: false }, 'team/app', { username: 'alice', password: 'secret' });
+    const res = await session.request(`/v2/team/app/blobs/sha256:${'a'.repeat(64)}`);
+    res.resume();
+    assert.equal(res.statusCode, 401, 'the storage host\'s answer, as it is');
+    assert.deepEqual(stolen, []);
+  } finally {
+    for (const server of servers) server.close();
+  }
+});
+
+test('a manifest that is not a JSON object, or a list whose entries are not, is the registry\'s fault, not a crash', async () => {
+  let body = '';
+  let type = '';
+  const registry = createServer((_req, res) => res.writeHead(200, { 'content-type': type }).end(body));
+  await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+  try {
+    const base = new URL(`http://127.0.0.1:${(registry.address() as AddressInfo).port}`);
+    const session = new RegistryClient().sessionAt({ base, insecureTls: false }, 'team/app');
+    const cases: [string, string][] = [
+      ['{not json', mediaTypes.dockerManifest],
+      ['null', mediaTypes.dockerManifest],
+      [JSON.stringify({ mediaType: mediaTypes.ociIndex, manifests: [null, 7] }), mediaTypes.ociIndex],
+      [JSON.stringify({ mediaType: mediaTypes.ociIndex, manifests: 'x' }), mediaTypes.ociIndex],
+    ];
+    for (const [sent, contentType] of cases) {
+      body = sent;
+      type = contentType;
+      await assert.rejects(resolveImage(session, 'team/app', { reference: 'latest' }), (err: Error & { kind?: string }) => {
+        assert.ok(err.kind === 'invalid-argument' || err.kind === 'not-found', `${sent}: ${err}`);
+        return true;
+      });
+    }
+  } finally {
+    registry.close();
+  }
+});
+
 test('mirrorEndpoints: Docker Hub pulls get the mirrors in order, scheme as given, TLS as dockerd sets it', async () => {
   const client = new RegistryClient({
     registryMirrors: ['http://127.0.0.1:5001/', 'https://127.0.0.1:5002/', 'https://mirror.example.com/', 'https://listed.example.com:8443/'],

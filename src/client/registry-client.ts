@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { Fault } from '../base/fault.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
-import { readBody, sendRequest } from './http-request.ts';
+import { answeredFrom, readBody, sendRequest } from './http-request.ts';
 import { defaultDomain } from './reference.ts';
 import { isInsecureRegistry, normalizeServerAddress, registryHost } from './registry-endpoint.ts';
 
@@ -153,6 +153,10 @@ export class RegistrySession {
     const first = await this.#send(path, options);
     // A streamed body is spent: the caller sees the 401 (pushes authenticate on the body-less POST first).
     if (first.statusCode !== 401 || options.body instanceof Readable) return first;
+    // Only the registry's own challenge is answered. A 401 from where a redirect led (blob storage, a CDN) or from an
+    // upload Location on another host would have the registry's credentials sent there, or to a token realm that
+    // host names: the caller sees that 401 as it is.
+    if (answeredFrom(first) !== (await this.#resolveEndpoint()).base.origin) return first;
     const challenge = parseAuthChallenge(first.headers['www-authenticate'] as string | undefined);
     let authorization: string | undefined;
     try {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isFault } from '../../base/fault.ts';
+import { digestOf } from '../../oci/digest.ts';
 import { createLogger } from '../../base/log.ts';
 import { unsupportedMediaTypeCode } from '../../client/image-resolver.ts';
 import { parseReference } from '../../client/reference.ts';
@@ -70,6 +71,53 @@ describe('ImagePuller over registry mirrors', () => {
     await assert.rejects(pulling, { name: 'AbortError' });
     assert.deepEqual(second.paths, []);
   });
+});
+
+test('a layer body longer than its descriptor is cut off at its size, not stored to the end', async () => {
+  const layerDigest = `sha256:${'b'.repeat(64)}`;
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: digestOf(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: 1024 }],
+  });
+  let sent = 0;
+  const registry = await listen((req, res) => {
+    if (req.url === '/v2/') return void res.writeHead(200).end('{}');
+    if (req.url?.includes('/manifests/')) return void res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json' }).end(manifest);
+    if (req.url?.endsWith(digestOf(config))) return void res.writeHead(200).end(config);
+    // A chunked body that goes on until the client stops reading (bounded: 256 MiB).
+    res.writeHead(200);
+    const piece = Buffer.alloc(64 * 1024, 1);
+    const more = () => {
+      while (!res.destroyed && sent < 256 * 1024 * 1024) {
+        sent += piece.length;
+        if (!res.write(piece)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-puller-'));
+  try {
+    const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
+    const puller = new ImagePuller({
+      store: new ImageStore({ dir, blobs }),
+      blobs,
+      unpacker: new LayerUnpacker({ blobs, snapshotter: new RecordingSnapshotter() }),
+      registry: new RegistryClient(),
+      leases: new BlobLeases(join(dir, 'leases')),
+      logger: createLogger({ level: 'silent' }),
+    });
+    const host = new URL(registry.url).host;
+    await assert.rejects(puller.pull(parseReference(`${host}/team/app:latest`)), (err) => isFault(err, 'too-large'));
+    assert.ok(sent < 64 * 1024 * 1024, `the registry sent ${sent} bytes before the pull stopped reading`);
+  } finally {
+    registry.server.close();
+    registry.server.closeAllConnections();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {

@@ -224,7 +224,9 @@ export class ImagePuller {
       );
       // pipeline owns both streams' errors: a response that dies after the writer stopped reading (the client hung
       // up and the signal aborted the download) must not surface as an uncaught 'aborted' error.
-      await writer.write(pipeline(res, counter, () => undefined), { signal });
+      // Never more than the manifest says: a registry that sends on and on would otherwise fill the disk before
+      // the commit's size check could refuse it.
+      await writer.write(pipeline(res, counter, () => undefined), { signal, limit: layer.size });
       await writer.commit({ digest: layer.digest, size: layer.size });
     } catch (err) {
       await writer.cancel().catch(() => undefined);

@@ -294,6 +294,18 @@ describe('RegistryUpstream against a misbehaving upstream', () => {
     await assert.rejects(upstream.openBlob('team/app', `sha256:${'6'.repeat(64)}`), upstreamFailure(/^upstream flaky\/ unavailable: it answered 502$/, 502));
   });
 
+  test('an error page from where the upstream redirected is not echoed: only its status', async () => {
+    const internal = createServer((_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"X","message":"db_password=hunter2"}]}'));
+    await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+    try {
+      const upstream = upstreamOf(url, { name: 'redirecting/' });
+      handle = (_path, res) => res.writeHead(307, { location: `http://127.0.0.1:${(internal.address() as AddressInfo).port}/admin` }).end();
+      await assert.rejects(upstream.openBlob('team/app', `sha256:${'7'.repeat(64)}`), upstreamFailure(/^upstream redirecting\/ unavailable: it answered 500$/, 500));
+    } finally {
+      internal.close();
+    }
+  });
+
   test('no answer in time is the upstream being unavailable', async () => {
     const upstream = upstreamOf(url, { name: 'slow/', timeouts: { responseMs: 200 } });
     handle = () => undefined;

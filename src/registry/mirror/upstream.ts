@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Fault, isFault } from '../../base/fault.ts';
-import { readBody } from '../../client/http-request.ts';
+import { answeredFrom, readBody } from '../../client/http-request.ts';
 import { type BorrowedBody, rawGet } from '../../client/raw-get.ts';
 import { type RegistryAuth, type RegistryClient, registryErrorText, type RegistrySession, type SessionRequestOptions } from '../../client/registry-client.ts';
 import { digestOf, isDigest, parseDigest } from '../../oci/digest.ts';
@@ -148,7 +148,10 @@ export class RegistryUpstream implements Upstream {
     const body = await readBody(this.#watch(res, `its ${status} answer`, signal) as IncomingMessage, 64 * 1024).catch(() => Buffer.alloc(0));
     signal?.throwIfAborted();
     if (status === 404) return undefined;
-    throw this.#unavailable(this.#statusReason(status, body), status);
+    // What a host the upstream redirected to (its storage) says stays out of the message the mirror's clients read:
+    // a hostile upstream could point the mirror at an internal host and have its error pages echoed back.
+    const own = answeredFrom(res) === new URL(this.url).origin;
+    throw this.#unavailable(this.#statusReason(status, own ? body : Buffer.alloc(0)), status);
   }
 
   /**
