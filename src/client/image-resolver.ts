@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Fault } from '../base/fault.ts';
-import { digestOf, parseDigest } from '../oci/digest.ts';
+import { digestOf, isDigest, parseDigest } from '../oci/digest.ts';
 import { isIndexMediaType, mediaTypes } from '../oci/media-types.ts';
 import { readBody } from './http-request.ts';
 import { registryErrorText, type RegistrySession } from './registry-client.ts';
@@ -67,7 +67,7 @@ export async function resolveImage(
   let manifest = top;
   if (isIndex(top.mediaType)) {
     const entries = parseDocument(top.bytes, `manifest list ${top.digest} of ${repository}`).manifests;
-    const chosen = pickPlatform(Array.isArray(entries) ? entries.filter((e): e is Descriptor => typeof e === 'object' && e !== null) : [], platform);
+    const chosen = pickPlatform(Array.isArray(entries) ? entries.filter(isDescriptor) : [], platform);
     if (!chosen) {
       throw new Fault('not-found', `no matching manifest for ${platform.os}/${platform.architecture} in the manifest list entries`);
     }
@@ -77,8 +77,8 @@ export async function resolveImage(
     throw new Fault('invalid-argument', `unsupported manifest media type "${manifest.mediaType}" for ${repository}`, { code: unsupportedMediaTypeCode });
   }
   const parsed = parseDocument(manifest.bytes, `manifest ${manifest.digest} of ${repository}`) as unknown as ImageManifest;
-  if (!parsed.config?.digest || !Array.isArray(parsed.layers)) {
-    throw new Fault('invalid-argument', `manifest ${manifest.digest} of ${repository} has no config or layers`);
+  if (!isDescriptor(parsed.config) || !Array.isArray(parsed.layers) || !parsed.layers.every(isDescriptor)) {
+    throw new Fault('invalid-argument', `manifest ${manifest.digest} of ${repository} has no valid config and layers`);
   }
   const config = await fetchSmallBlob(session, repository, parsed.config.digest, options.signal);
   return {
@@ -114,6 +114,12 @@ async function fetchManifest(
   const declared = parseDocument(bytes, `manifest ${digest} of ${repository}`).mediaType;
   const header = String(res.headers['content-type'] ?? '').split(';')[0].trim();
   return { mediaType: typeof declared === 'string' ? declared : header, digest, bytes };
+}
+
+/** A descriptor whose digest and size can be used as they are: the registry's JSON is not trusted with types. */
+function isDescriptor(value: unknown): value is Descriptor {
+  const candidate = value as Partial<Descriptor> | null;
+  return typeof candidate === 'object' && candidate !== null && typeof candidate.digest === 'string' && isDigest(candidate.digest) && Number.isSafeInteger(candidate.size) && (candidate.size as number) >= 0;
 }
 
 /** A document the registry sent: anything but a JSON object is its fault, not a crash of ours (a 500). */

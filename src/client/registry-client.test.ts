@@ -165,6 +165,9 @@ test('a manifest that is not a JSON object, or a list whose entries are not, is 
       ['null', mediaTypes.dockerManifest],
       [JSON.stringify({ mediaType: mediaTypes.ociIndex, manifests: [null, 7] }), mediaTypes.ociIndex],
       [JSON.stringify({ mediaType: mediaTypes.ociIndex, manifests: 'x' }), mediaTypes.ociIndex],
+      [JSON.stringify({ mediaType: mediaTypes.ociIndex, manifests: [{ digest: 7, size: 1, platform: { os: 'linux', architecture: 'amd64' } }] }), mediaTypes.ociIndex],
+      [JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.dockerManifest, config: { digest: `sha256:${'c'.repeat(64)}`, size: 2 }, layers: [null] }), mediaTypes.dockerManifest],
+      [JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.dockerManifest, config: { digest: `sha256:${'c'.repeat(64)}`, size: 2 }, layers: [{ digest: '../x', size: 1 }] }), mediaTypes.dockerManifest],
     ];
     for (const [sent, contentType] of cases) {
       body = sent;

@@ -35,13 +35,15 @@ console.log(JSON.stringify({ liveBytes, largest }));
 // Issue 14: after a manifest GET load the registry idled ~95 MiB above its fresh RSS. V8 sizes the old generation
 // of a small heap on a large machine at up to 4x what the last mark-compact kept, so promoted per-request garbage
 // piled up to ~126 MiB before any collection. bin/wharf bounds that growth (--heap-growing-percent).
-test("with bin/wharf's node flags, promoted garbage grows the old space to at most about twice its live size, not 4x", () => {
+test("with bin/wharf's node flags, promoted garbage grows the old space to well under V8's own 4x its live size", () => {
   const out = spawnSync(process.execPath, [...wharfNodeFlags(), '--expose-gc', '-e', serverLikeHeap], { encoding: 'utf8' });
   assert.equal(out.status, 0, out.stderr);
   const { liveBytes, largest } = JSON.parse(out.stdout) as { liveBytes: number; largest: number };
   const mib = 1024 * 1024;
-  // The limit is 1.5x live (at least live + 8 MiB); allocation goes on while concurrent marking runs, more so on a
-  // busy machine (measured 1.8x). V8's own factor reaches 3.8x here (129 MiB over 34 MiB live).
-  const bound = 2 * liveBytes + 16 * mib;
+  // The limit is 1.5x live (at least live + 8 MiB); allocation goes on while concurrent marking runs, so the old
+  // space overshoots it: 1.8x when this test was written, 2.0-2.4x since bin/wharf runs without Maglev (the loop
+  // allocates for longer while the marker works; 84.4 MiB over 33.7 live once in CI). V8's own factor reaches
+  // 3.8-3.9x here (129-131 MiB over 34 MiB live), so 3x still tells the two apart, by 20 MiB on either side.
+  const bound = 3 * liveBytes;
   assert.ok(largest <= bound, `old space reached ${(largest / mib).toFixed(1)} MiB over ${(liveBytes / mib).toFixed(1)} MiB live (bound ${(bound / mib).toFixed(1)})`);
 });

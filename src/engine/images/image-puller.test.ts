@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import tar from 'tar-stream';
 import { isFault } from '../../base/fault.ts';
 import { digestOf } from '../../oci/digest.ts';
 import { createLogger } from '../../base/log.ts';
@@ -116,6 +117,87 @@ test('a layer body longer than its descriptor is cut off at its size, not stored
   } finally {
     registry.server.close();
     registry.server.closeAllConnections();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A one-layer image (an uncompressed tar holding one file) served by a registry whose layer GET `serveLayer` answers. */
+async function oneLayerRegistry(layer: Buffer, serveLayer: (res: ServerResponse) => void): Promise<{ server: Server; host: string; layerGets: () => number }> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }));
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: digestOf(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest: digestOf(layer), size: layer.length }],
+  });
+  let layerGets = 0;
+  const { server, url } = await listen((req, res) => {
+    if (req.url === '/v2/') return void res.writeHead(200).end('{}');
+    if (req.url?.includes('/manifests/')) return void res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json' }).end(manifest);
+    if (req.url?.endsWith(digestOf(config))) return void res.writeHead(200).end(config);
+    layerGets++;
+    serveLayer(res);
+  });
+  return { server, host: new URL(url).host, layerGets: () => layerGets };
+}
+
+async function tarOf(name: string, content: string): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+test('a pull waiting on another pull\'s download of a layer leaves at its own abort, and downloads the layer itself when that one fails', async () => {
+  const layer = await tarOf('hello.txt', 'hello');
+  const release = Promise.withResolvers<void>();
+  const asked = Promise.withResolvers<void>();
+  // Registry A holds the layer, then sends bytes of the right length that are not the layer.
+  const a = await oneLayerRegistry(layer, (res) => {
+    asked.resolve();
+    void release.promise.then(() => res.writeHead(200).end(Buffer.alloc(layer.length, 0x61)));
+  });
+  const b = await oneLayerRegistry(layer, (res) => res.writeHead(200).end(layer));
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-puller-'));
+  try {
+    const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
+    const puller = new ImagePuller({
+      store: new ImageStore({ dir, blobs }),
+      blobs,
+      unpacker: new LayerUnpacker({ blobs, snapshotter: new RecordingSnapshotter() }),
+      registry: new RegistryClient(),
+      leases: new BlobLeases(join(dir, 'leases')),
+      logger: createLogger({ level: 'silent' }),
+    });
+    const fromA = puller.pull(parseReference(`${a.host}/team/app:latest`)).catch((err: unknown) => err);
+    await asked.promise;
+    const abort = new AbortController();
+    const joinedLayers = Promise.withResolvers<void>();
+    const joined = puller
+      .pull(parseReference(`${b.host}/team/app:latest`), { signal: abort.signal, progress: (event) => event.status === 'Pulling fs layer' && joinedLayers.resolve() })
+      .catch((err: unknown) => err);
+    // Its layer downloads start right after it says 'Pulling fs layer'; a moment more, and it waits on A's.
+    await joinedLayers.promise;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(b.layerGets(), 0, 'the second pull joined the first one\'s download');
+    abort.abort();
+    assert.equal(((await joined) as Error).name, 'AbortError', 'it left at its own abort, the download still held');
+    const waitingLayers = Promise.withResolvers<void>();
+    const waiting = puller.pull(parseReference(`${b.host}/team/app:latest`), { progress: (event) => event.status === 'Pulling fs layer' && waitingLayers.resolve() });
+    await waitingLayers.promise;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(b.layerGets(), 0, 'the third pull joined A\'s download too');
+    release.resolve();
+    assert.ok(isFault(await fromA, 'invalid-argument'), `the pull from A: ${String(await fromA)}`);
+    await waiting;
+    assert.equal(b.layerGets(), 1, 'the layer came from B once A\'s download failed');
+  } finally {
+    for (const { server } of [a, b]) {
+      server.close();
+      server.closeAllConnections();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 });

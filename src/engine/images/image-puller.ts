@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
@@ -188,13 +189,20 @@ export class ImagePuller {
   ): Promise<void> {
     const id = shortId(layer.digest);
     if (!(await this.#deps.blobs.touch(layer.digest))) {
-      let pending = this.#downloads.get(layer.digest);
-      if (!pending) {
-        pending = this.#fetchBlob(session, repository, layer, progress, signal);
-        this.#downloads.set(layer.digest, pending);
-        pending.finally(() => this.#downloads.delete(layer.digest)).catch(() => undefined);
+      for (;;) {
+        const shared = this.#downloads.get(layer.digest);
+        if (!shared) {
+          const own = this.#fetchBlob(session, repository, layer, progress, signal);
+          this.#downloads.set(layer.digest, own);
+          own.finally(() => this.#downloads.delete(layer.digest)).catch(() => undefined);
+          await own;
+          break;
+        }
+        // Another pull's download of the layer, perhaps from another registry: waited for under this pull's own
+        // signal, and should it fail, this pull downloads the layer itself rather than take that pull's failure.
+        await settledOrAborted(shared, signal);
+        if (await this.#deps.blobs.touch(layer.digest)) break;
       }
-      await pending;
       progress({ status: 'Verifying Checksum', progressDetail: {}, id });
     }
     progress({ status: 'Download complete', progressDetail: {}, id });
@@ -212,8 +220,9 @@ export class ImagePuller {
     // A download interrupted earlier left bytes behind; start over rather than trust a partial file.
     await blobs.abortIngest(ref);
     const writer = await blobs.ingest(ref);
+    let res: IncomingMessage | undefined;
     try {
-      const res = await openBlob(session, repository, layer.digest, signal);
+      res = await openBlob(session, repository, layer.digest, signal);
       const counter = new ProgressCounter((current) =>
         progress({
           status: 'Downloading',
@@ -229,10 +238,33 @@ export class ImagePuller {
       await writer.write(pipeline(res, counter, () => undefined), { signal, limit: layer.size });
       await writer.commit({ digest: layer.digest, size: layer.size });
     } catch (err) {
+      // A writer that stopped reading (the limit, a failed write) leaves the response paused: its connection goes.
+      res?.destroy();
       await writer.cancel().catch(() => undefined);
+      if (isFault(err, 'too-large')) {
+        throw new Fault('too-large', `layer ${layer.digest} from ${session.host}: the registry sent more than the ${layer.size} bytes its manifest gives`, { code: 'SIZE_INVALID' });
+      }
       throw err;
     }
   }
+}
+
+/** Resolves once `work` settled, however it ended; rejects with the abort's reason should `signal` abort first. */
+function settledOrAborted(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void work
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+  });
 }
 
 /** moby's continueOnError for a mirror endpoint. */

@@ -364,9 +364,15 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
     const digest = digestOf(blob);
     await withFsStore(async (store) => {
       // An ingest read that yields nothing: the late follower is inside it when the fetch fails.
+      const reading = Promise.withResolvers<void>();
       const stuck = new Proxy(store, {
         get(target, key) {
-          if (key === 'readIngest') return async () => new PassThrough();
+          if (key === 'readIngest') {
+            return async () => {
+              reading.resolve();
+              return new PassThrough();
+            };
+          }
           const value: unknown = Reflect.get(target, key);
           return typeof value === 'function' ? value.bind(target) : value;
         },
@@ -380,7 +386,7 @@ describe('BlobFetches over a DriverBlobStore on the filesystem', () => {
         // Joining at byte 0 with 5 MiB received: its bytes are no longer in memory, it reads the ingest.
         const late = await fetches.follow(digest, upstream.source());
         const lateCopy = late.copyTo(new Writable({ write: (_chunk, _encoding, done) => done() })).catch((err: unknown) => err);
-        await sleep(50);
+        await reading.promise;
         release.resolve();
         const err = await lateCopy;
         assert.ok(isFault(err, 'unavailable'), `the late follower failed with ${String(err)}`);

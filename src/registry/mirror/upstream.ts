@@ -150,8 +150,9 @@ export class RegistryUpstream implements Upstream {
     if (status === 404) return undefined;
     // What a host the upstream redirected to (its storage) says stays out of the message the mirror's clients read:
     // a hostile upstream could point the mirror at an internal host and have its error pages echoed back.
-    const own = answeredFrom(res) === new URL(this.url).origin;
-    throw this.#unavailable(this.#statusReason(status, own ? body : Buffer.alloc(0)), status);
+    const from = answeredFrom(res);
+    if (from === undefined || from === new URL(this.url).origin) throw this.#unavailable(this.#statusReason(status, body), status);
+    throw this.#unavailable(`the host it redirected to (${new URL(from).host}) answered ${status}`, status);
   }
 
   /**
