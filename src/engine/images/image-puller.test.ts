@@ -36,15 +36,7 @@ describe('ImagePuller over registry mirrors', () => {
     first = { ...(await listen((req, res) => first.handle(req, res))), handle: () => undefined };
     const paths: string[] = [];
     second = { ...(await listen((req, res) => void (paths.push(req.url ?? ''), res.writeHead(404).end()))), paths };
-    const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
-    puller = new ImagePuller({
-      store: new ImageStore({ dir, blobs }),
-      blobs,
-      unpacker: new LayerUnpacker({ blobs, snapshotter: new RecordingSnapshotter() }),
-      registry: new RegistryClient({ registryMirrors: [`${first.url}/`, `${second.url}/`] }),
-      leases: new BlobLeases(join(dir, 'leases')),
-      logger: createLogger({ level: 'silent' }),
-    });
+    puller = pullerIn(dir, new RegistryClient({ registryMirrors: [`${first.url}/`, `${second.url}/`] }));
   });
   after(() => {
     first.server.close();
@@ -102,15 +94,7 @@ test('a layer body longer than its descriptor is cut off at its size, not stored
   });
   const dir = mkdtempSync(join(tmpdir(), 'wharf-puller-'));
   try {
-    const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
-    const puller = new ImagePuller({
-      store: new ImageStore({ dir, blobs }),
-      blobs,
-      unpacker: new LayerUnpacker({ blobs, snapshotter: new RecordingSnapshotter() }),
-      registry: new RegistryClient(),
-      leases: new BlobLeases(join(dir, 'leases')),
-      logger: createLogger({ level: 'silent' }),
-    });
+    const puller = pullerIn(dir, new RegistryClient());
     const host = new URL(registry.url).host;
     await assert.rejects(puller.pull(parseReference(`${host}/team/app:latest`)), (err) => isFault(err, 'too-large'));
     assert.ok(sent < 64 * 1024 * 1024, `the registry sent ${sent} bytes before the pull stopped reading`);
@@ -162,15 +146,7 @@ test('a pull waiting on another pull\'s download of a layer leaves at its own ab
   const b = await oneLayerRegistry(layer, (res) => res.writeHead(200).end(layer));
   const dir = mkdtempSync(join(tmpdir(), 'wharf-puller-'));
   try {
-    const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
-    const puller = new ImagePuller({
-      store: new ImageStore({ dir, blobs }),
-      blobs,
-      unpacker: new LayerUnpacker({ blobs, snapshotter: new RecordingSnapshotter() }),
-      registry: new RegistryClient(),
-      leases: new BlobLeases(join(dir, 'leases')),
-      logger: createLogger({ level: 'silent' }),
-    });
+    const puller = pullerIn(dir, new RegistryClient());
     const fromA = puller.pull(parseReference(`${a.host}/team/app:latest`)).catch((err: unknown) => err);
     await asked.promise;
     const abort = new AbortController();
@@ -201,6 +177,19 @@ test('a pull waiting on another pull\'s download of a layer leaves at its own ab
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** An ImagePuller over an in-memory blob store, its image records and leases under `dir`. */
+function pullerIn(dir: string, registry: RegistryClient): ImagePuller {
+  const blobs = new DriverBlobStore({ driver: new MemoryDriver() });
+  return new ImagePuller({
+    store: new ImageStore({ dir, blobs }),
+    blobs,
+    unpacker: new LayerUnpacker({ blobs, snapshotter: new RecordingSnapshotter() }),
+    registry,
+    leases: new BlobLeases(join(dir, 'leases')),
+    logger: createLogger({ level: 'silent' }),
+  });
+}
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
