@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Fault } from '../base/fault.ts';
-import { digestOf, isDigest, parseDigest } from '../oci/digest.ts';
+import { digestOf, parseDigest } from '../oci/digest.ts';
+import { descriptorSchema, parseManifestJson } from '../oci/manifest.ts';
 import { isIndexMediaType, mediaTypes } from '../oci/media-types.ts';
 import { readBody } from './http-request.ts';
 import { registryErrorText, type RegistrySession } from './registry-client.ts';
@@ -66,7 +67,7 @@ export async function resolveImage(
   const top = await fetchManifest(session, repository, options.reference, options.signal);
   let manifest = top;
   if (isIndex(top.mediaType)) {
-    const entries = parseDocument(top.bytes, `manifest list ${top.digest} of ${repository}`).manifests;
+    const entries = parseManifestJson(top.bytes).manifests;
     const chosen = pickPlatform(Array.isArray(entries) ? entries.filter(isDescriptor) : [], platform);
     if (!chosen) {
       throw new Fault('not-found', `no matching manifest for ${platform.os}/${platform.architecture} in the manifest list entries`);
@@ -76,7 +77,7 @@ export async function resolveImage(
   if (isIndex(manifest.mediaType) || !isImageManifest(manifest.mediaType)) {
     throw new Fault('invalid-argument', `unsupported manifest media type "${manifest.mediaType}" for ${repository}`, { code: unsupportedMediaTypeCode });
   }
-  const parsed = parseDocument(manifest.bytes, `manifest ${manifest.digest} of ${repository}`) as unknown as ImageManifest;
+  const parsed = parseManifestJson(manifest.bytes) as unknown as ImageManifest;
   if (!isDescriptor(parsed.config) || !Array.isArray(parsed.layers) || !parsed.layers.every(isDescriptor)) {
     throw new Fault('invalid-argument', `manifest ${manifest.digest} of ${repository} has no valid config and layers`);
   }
@@ -111,27 +112,17 @@ async function fetchManifest(
   if (reference.includes(':') && parseDigest(reference).value !== digest) {
     throw new Fault('invalid-argument', `manifest verification failed for digest ${reference}`);
   }
-  const declared = parseDocument(bytes, `manifest ${digest} of ${repository}`).mediaType;
+  const declared = parseManifestJson(bytes).mediaType;
   const header = String(res.headers['content-type'] ?? '').split(';')[0].trim();
   return { mediaType: typeof declared === 'string' ? declared : header, digest, bytes };
 }
 
-/** A descriptor whose digest and size can be used as they are: the registry's JSON is not trusted with types. */
-function isDescriptor(value: unknown): value is Descriptor {
-  const candidate = value as Partial<Descriptor> | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.digest === 'string' && isDigest(candidate.digest) && Number.isSafeInteger(candidate.size) && (candidate.size as number) >= 0;
-}
+// The fields of a descriptor the client uses as they are (the registry's JSON is not trusted with types), checked as
+// the registry checks them on a push.
+const usableDescriptor = descriptorSchema.pick({ digest: true, size: true });
 
-/** A document the registry sent: anything but a JSON object is its fault, not a crash of ours (a 500). */
-function parseDocument(bytes: Buffer, what: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Fault('invalid-argument', `${what} is not a JSON object`);
-  return parsed as Record<string, unknown>;
+function isDescriptor(value: unknown): value is Descriptor {
+  return usableDescriptor.safeParse(value).success;
 }
 
 async function fetchSmallBlob(session: RegistrySession, repository: string, digest: string, signal?: AbortSignal): Promise<Buffer> {

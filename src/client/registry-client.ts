@@ -150,13 +150,13 @@ export class RegistrySession {
 
   /** Sends a request, answering one auth challenge (401) with the session's credentials. */
   async request(path: string, options: SessionRequestOptions = {}): Promise<IncomingMessage> {
-    const first = await this.#send(path, options);
+    const { res: first, endpoint } = await this.#send(path, options);
     // A streamed body is spent: the caller sees the 401 (pushes authenticate on the body-less POST first).
     if (first.statusCode !== 401 || options.body instanceof Readable) return first;
     // Only the registry's own challenge is answered. A 401 from where a redirect led (blob storage, a CDN) or from an
     // upload Location on another host would have the registry's credentials sent there, or to a token realm that
     // host names: the caller sees that 401 as it is.
-    if (answeredFrom(first) !== (await this.#resolveEndpoint()).base.origin) return first;
+    if (answeredFrom(first) !== endpoint.base.origin) return first;
     const challenge = parseAuthChallenge(first.headers['www-authenticate'] as string | undefined);
     let authorization: string | undefined;
     try {
@@ -168,7 +168,7 @@ export class RegistrySession {
     if (!authorization) return first;
     first.resume();
     this.#authorization = authorization;
-    return this.#send(path, options);
+    return (await this.#send(path, options)).res;
   }
 
   /**
@@ -180,9 +180,9 @@ export class RegistrySession {
     return { url, headers };
   }
 
-  async #send(path: string, options: SessionRequestOptions): Promise<IncomingMessage> {
+  async #send(path: string, options: SessionRequestOptions): Promise<{ res: IncomingMessage; endpoint: RegistryEndpoint }> {
     const { endpoint, url, headers } = await this.#prepared(path, options.headers ?? {});
-    return sendRequest(url, {
+    const res = await sendRequest(url, {
       method: options.method,
       headers,
       ca: endpoint.ca,
@@ -190,6 +190,7 @@ export class RegistrySession {
       signal: options.signal,
       body: options.body,
     });
+    return { res, endpoint };
   }
 
   /** The endpoint is resolved once per request: it reads the host's CA file (certs.d) each time. */

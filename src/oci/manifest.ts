@@ -80,7 +80,7 @@ export interface ParsedManifest {
  * name one they must agree (distribution-spec: the Content-Type must match the manifest's mediaType).
  */
 export function parseManifest(body: Uint8Array, contentType?: string): ParsedManifest {
-  const json = parseJson(body);
+  const json = parseManifestJson(body);
   const mediaType = resolveMediaType(json, contentType);
   if (isIndexMediaType(mediaType)) {
     const index = check(indexSchema, json);
@@ -155,7 +155,8 @@ function isExternalLayer(layer: DescriptorJson): boolean {
   return layer.mediaType === mediaTypes.dockerForeignLayer || layer.mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.');
 }
 
-function parseJson(body: Uint8Array): Record<string, unknown> {
+/** A manifest body as a JSON object; anything else is invalid-argument MANIFEST_INVALID. */
+export function parseManifestJson(body: Uint8Array): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
