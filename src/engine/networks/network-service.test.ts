@@ -106,6 +106,24 @@ describe('NetworkService', () => {
     assert.deepEqual(h.driver.calls.slice(2), ['init', 'create wt0']);
   });
 
+  test('networks made in the same millisecond list in the same order after a restart (by name, not disk order)', async () => {
+    const tied = harness();
+    try {
+      const sameMs = () => Date.parse('2026-01-01T00:00:00Z');
+      const first = newService(tied, { now: sameMs });
+      await first.restore();
+      const order = first.list().map((r) => r.name);
+      assert.deepEqual(order, ['bridge', 'host', 'none']);
+      for (let restart = 0; restart < 5; restart++) {
+        const again = newService(tied, { ipam: new Ipam(), now: sameMs });
+        await again.restore();
+        assert.deepEqual(again.list().map((r) => r.name), order);
+      }
+    } finally {
+      rmSync(tied.dir, { recursive: true, force: true });
+    }
+  });
+
   test('a changed bridge device or default subnet remakes the default bridge under the same ID', async () => {
     const before = service.find('bridge');
     const restarted = newService(h, { ipam: new Ipam(), config: { bridge: 'wt1', defaultSubnet: '10.99.0.0/24', addressPools: pools } });

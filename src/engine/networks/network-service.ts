@@ -150,7 +150,9 @@ export class NetworkService {
   list(): NetworkRecord[] {
     const visible = [...this.#byId.values()].filter((r) => !r.pending);
     const rank = (r: NetworkRecord) => (isPredefinedName(r.name) ? 0 : 1);
-    return visible.sort((a, b) => rank(a) - rank(b) || a.created.localeCompare(b.created));
+    // Networks made in the same millisecond (the three predefined ones at first start) tie on created; the name
+    // settles them so the order does not follow the records' order on disk.
+    return visible.sort((a, b) => rank(a) - rank(b) || a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
   }
 
   /** moby FindNetwork: full ID, then exact name, then a unique ID prefix. */
