@@ -182,6 +182,47 @@ test('a manifest that is not a JSON object, or a list whose entries are not, is 
   }
 });
 
+test('a token server\'s answer that is not what docker reads, or a realm that is not http(s), is the registry\'s fault, not a crash', async () => {
+  let realm = '';
+  let tokenBody = '';
+  const seen: string[] = [];
+  const registry = createServer((req, res) => {
+    if (req.url?.startsWith('/token')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(tokenBody);
+    seen.push(req.headers.authorization ?? '');
+    if (req.headers.authorization === 'Bearer at') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="s"` }).end();
+  });
+  await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+  try {
+    const base = new URL(`http://127.0.0.1:${(registry.address() as AddressInfo).port}`);
+    const session = () => new RegistryClient().sessionAt({ base, insecureTls: false }, 'team/app');
+    const cases: [string, string, RegExp][] = [
+      ['ftp://127.0.0.1/token', '{"token":"t"}', /realm is not an http\(s\) URL/],
+      ['not a url', '{"token":"t"}', /realm is not an http\(s\) URL/],
+      [`${base.origin}/token`, '{not json', /unable to decode token response/],
+      [`${base.origin}/token`, '{"token":{"a":1}}', /unable to decode token response/],
+      [`${base.origin}/token`, 'null', /unable to decode token response/],
+      [`${base.origin}/token`, '{"expires_in":60}', /did not include a token/],
+    ];
+    for (const [sentRealm, sentBody, message] of cases) {
+      realm = sentRealm;
+      tokenBody = sentBody;
+      await assert.rejects(session().request('/v2/'), (err: Error & { kind?: string }) => {
+        assert.equal(err.kind, 'unavailable', `${sentRealm} ${sentBody}: ${err}`);
+        assert.match(err.message, message);
+        return true;
+      });
+    }
+    assert.ok(!seen.some((auth) => auth.startsWith('Bearer ')), 'no token was sent made of a bad answer');
+    tokenBody = '{"token":"","access_token":"at"}';
+    const res = await session().request('/v2/');
+    res.resume();
+    assert.equal(res.statusCode, 200, 'an empty token falls back to access_token, as docker\'s client does');
+  } finally {
+    registry.close();
+  }
+});
+
 test('mirrorEndpoints: Docker Hub pulls get the mirrors in order, scheme as given, TLS as dockerd sets it', async () => {
   const client = new RegistryClient({
     registryMirrors: ['http://127.0.0.1:5001/', 'https://127.0.0.1:5002/', 'https://mirror.example.com/', 'https://listed.example.com:8443/'],

@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import { Fault } from '../base/fault.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { answeredFrom, readBody, sendRequest } from './http-request.ts';
 import { defaultDomain } from './reference.ts';
 import { isInsecureRegistry, normalizeServerAddress, registryHost } from './registry-endpoint.ts';
+import { jsonOrUndefined } from '../base/json.ts';
 
 /** Credentials as docker's AuthConfig carries them (X-Registry-Auth, POST /auth). */
 export interface RegistryAuth {
@@ -222,7 +224,10 @@ export class RegistrySession {
   async #fetchToken(challenge: AuthChallenge, signal?: AbortSignal): Promise<string> {
     const realm = challenge.params.realm;
     if (!realm) throw new Fault('unavailable', `registry ${this.host} sent a Bearer challenge without a realm`);
-    const url = new URL(realm);
+    const url = URL.parse(realm);
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      throw new Fault('unavailable', `registry ${this.host} sent a Bearer challenge whose realm is not an http(s) URL`);
+    }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     const scope = this.#scope ?? challenge.params.scope;
     if (scope) url.searchParams.set('scope', scope);
@@ -239,12 +244,17 @@ export class RegistrySession {
       throw new Fault('unauthenticated', 'unauthorized: incorrect username or password');
     }
     if (res.statusCode !== 200) throw new Fault('unavailable', `token endpoint ${url.host} answered ${res.statusCode}`);
-    const parsed = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string };
-    const token = parsed.token ?? parsed.access_token;
-    if (!token) throw new Fault('unavailable', `token endpoint ${url.host} returned no token`);
+    const parsed = tokenResponseSchema.safeParse(jsonOrUndefined(body));
+    if (!parsed.success) throw new Fault('unavailable', `token endpoint ${url.host}: unable to decode token response`);
+    // docker's client takes access_token (OAuth2's name) when token is absent or empty.
+    const token = parsed.data.token || parsed.data.access_token;
+    if (!token) throw new Fault('unavailable', `token endpoint ${url.host}: authorization server did not include a token in the response`);
     return token;
   }
 }
+
+/** What docker's client reads of a token server's answer; other fields (expires_in, issued_at) may be anything. */
+const tokenResponseSchema = z.object({ token: z.string().optional(), access_token: z.string().optional() });
 
 function basic(username: string, password: string): string {
   return Buffer.from(`${username}:${password}`).toString('base64');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isDigest } from '../../oci/digest.ts';
+import { jsonOrUndefined } from '../../base/json.ts';
 
 /**
  * Stored manifests and configs as the hub reads them: leniently. Whatever a push, a pull-through cache or an old
@@ -45,7 +46,7 @@ export interface ManifestShape {
 export const emptyShape: ManifestShape = { layers: [], manifests: [] };
 
 export function readManifestShape(body: Buffer): ManifestShape {
-  const parsed = manifestSchema.safeParse(parseJson(body));
+  const parsed = manifestSchema.safeParse(jsonOrUndefined(body));
   if (!parsed.success) return emptyShape;
   return { config: parsed.data.config, layers: descriptors(parsed.data.layers), manifests: descriptors(parsed.data.manifests) };
 }
@@ -95,7 +96,7 @@ export interface StoredImageConfig {
 
 /** Undefined when the body is not a JSON object. */
 export function readImageConfig(body: Buffer): StoredImageConfig | undefined {
-  const parsed = imageConfigSchema.safeParse(parseJson(body));
+  const parsed = imageConfigSchema.safeParse(jsonOrUndefined(body));
   if (!parsed.success) return undefined;
   const history = (parsed.data.history ?? []).flatMap((entry) => {
     const row = historySchema.safeParse(entry);
@@ -108,12 +109,4 @@ export function readImageConfig(body: Buffer): StoredImageConfig | undefined {
 export function platformName(platform: { os?: string; architecture?: string; variant?: string }): string | undefined {
   if (!platform.os || !platform.architecture) return undefined;
   return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
 }

@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { Fault } from '../../base/fault.ts';
+import { jsonOrUndefined } from '../../base/json.ts';
 
 /** The Engine API version the build is asked under (the engine advertises 1.44). */
 const apiVersion = 'v1.44';
@@ -92,16 +93,8 @@ async function engineError(res: IncomingMessage): Promise<Fault> {
   for await (const chunk of res) {
     if (body.length < maxErrorBodyBytes) body += String(chunk);
   }
-  const message = z.object({ message: z.string() }).safeParse(safeJson(body));
+  const message = z.object({ message: z.string() }).safeParse(jsonOrUndefined(body));
   return new Fault('failed-precondition', `the engine refused the build (${res.statusCode}): ${message.success ? message.data.message : body.slice(0, 500)}`);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** What the build's messages said: the image ID and the error, if any. */
@@ -119,7 +112,7 @@ class BuildResult {
   }
 
   #render(line: string): string {
-    const parsed = messageSchema.safeParse(safeJson(line));
+    const parsed = messageSchema.safeParse(jsonOrUndefined(line));
     if (!parsed.success) return `${line}\n`;
     const m = parsed.data;
     if (m.aux?.ID) this.imageId = m.aux.ID;
