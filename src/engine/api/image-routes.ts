@@ -82,7 +82,9 @@ async function listImages(images: ImageService, ctx: ApiContext): Promise<Reply>
     } else if (dangling && tags.length) continue;
     out.push(imageSummary(store, image, config, ctx.version, { tags, digests }));
   }
-  out.sort((a, b) => (b.Created as number) - (a.Created as number));
+  // Created is in seconds: images built in the same second would otherwise list in the store's load order,
+  // which a restart may change.
+  out.sort((a, b) => (b.Created as number) - (a.Created as number) || String(a.Id).localeCompare(String(b.Id)));
   return { status: 200, json: out };
 }
 
