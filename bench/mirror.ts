@@ -4,7 +4,7 @@
  *   node bench/mirror.ts [--size-mib 150] [--runs 3] [--clients 1] [--link-mbit N]
  *
  * One upstream, CNCF distribution 2.8.2 (Debian's docker-registry), holds one image whose single layer is
- * `--size-mib` of random bytes. Per run, in alternating order:
+ * `--size-mib` of random bytes. Per run, in an order that rotates from run to run:
  *   - cold: a pull through a fresh `wharf registry serve --proxy-remote-url UPSTREAM` (new root: nothing cached;
  *     a 1 MiB image pulled through it first, untimed, so its code is warm, and the big image once straight from
  *     the upstream, untimed, so the upstream is as warm for both sides) against the same pull straight from
@@ -81,14 +81,14 @@ async function timedPull(base: string, name: string, count: number): Promise<{ s
   return { seconds, bytes: results.reduce((sum, r) => sum + r.bytes, 0) };
 }
 
-/** `a` then `b`, or `b` then `a` on odd runs, so neither side always goes first. */
-async function inTurn<T>(run: number, a: () => Promise<T>, b: () => Promise<T>): Promise<[T, T]> {
-  if (run % 2 === 0) {
-    const first = await a();
-    return [first, await b()];
+/** The pulls one after another, starting at a different one each run, so that none always goes first (or last). */
+async function inRotation<T>(run: number, pulls: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(pulls.length);
+  for (let step = 0; step < pulls.length; step++) {
+    const which = (run + step) % pulls.length;
+    results[which] = await pulls[which]!();
   }
-  const second = await b();
-  return [await a(), second];
+  return results;
 }
 
 async function oneRun(run: number, tmp: TempDir, upstream: Distribution, proxy: Distribution, relay: Haproxy): Promise<RunFigures> {
@@ -107,18 +107,16 @@ async function oneRun(run: number, tmp: TempDir, upstream: Distribution, proxy: 
     // whichever client asked (the mirror or the direct puller), later ones 0.3-0.4 s, so the side that went first
     // paid for it, and with an odd number of runs that was the mirror more often (docs/benchmarks.md, "Mirror").
     await timedPull(upstream.url, repo, 1);
-    const [coldWharf, direct] = await inTurn(
-      run,
+    // The third is the floor: the bytes through one more hop that does nothing with them.
+    const [coldWharf, direct, relayed] = await inRotation(run, [
       () => timedPull(mirror.url, repo, 1),
       () => timedPull(upstream.url, repo, 1),
-    );
-    // The floor: the bytes through one more hop that does nothing with them.
-    const relayed = await timedPull(relay.url, repo, 1);
-    const [warmWharf, warmDistribution] = await inTurn(
-      run,
+      () => timedPull(relay.url, repo, 1),
+    ]);
+    const [warmWharf, warmDistribution] = await inRotation(run, [
       () => timedPull(mirror.url, repo, clients),
       () => timedPull(proxy.url, repo, clients),
-    );
+    ]);
     const figures = { coldWharfS: coldWharf.seconds, directS: direct.seconds, relayS: relayed.seconds, warmWharfS: warmWharf.seconds, warmDistributionS: warmDistribution.seconds };
     process.stderr.write(`run ${run + 1}: ${JSON.stringify(figures)}\n`);
     return figures;

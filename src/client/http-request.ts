@@ -17,11 +17,19 @@ export interface HttpRequestOptions {
   body?: Buffer | Readable;
 }
 
-const answerOrigins = new WeakMap<IncomingMessage, string>();
+const answerOrigins = new WeakMap<IncomingMessage, { origin: string; redirectedHost?: string }>();
 
 /** The origin that sent a response of `sendRequest`: where its redirects led. */
 export function answeredFrom(res: IncomingMessage): string | undefined {
-  return answerOrigins.get(res);
+  return answerOrigins.get(res)?.origin;
+}
+
+/**
+ * The host that sent a response of `sendRequest` when redirects led off the origin first asked (a registry's blob
+ * storage), else undefined. What such a host says is not the registry's word: callers name it and its status only.
+ */
+export function redirectedHost(res: IncomingMessage): string | undefined {
+  return answerOrigins.get(res)?.redirectedHost;
 }
 
 /**
@@ -38,7 +46,7 @@ export async function sendRequest(url: URL, options: HttpRequestOptions = {}): P
     const res = await sendOnce(current, { ...options, headers });
     const location = res.headers.location;
     if (!location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) {
-      answerOrigins.set(res, current.origin);
+      answerOrigins.set(res, current.origin === url.origin ? { origin: current.origin } : { origin: current.origin, redirectedHost: current.host });
       return res;
     }
     res.resume();

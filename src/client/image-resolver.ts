@@ -3,7 +3,7 @@ import { Fault } from '../base/fault.ts';
 import { digestOf, parseDigest } from '../oci/digest.ts';
 import { descriptorSchema, parseManifestJson } from '../oci/manifest.ts';
 import { isIndexMediaType, mediaTypes } from '../oci/media-types.ts';
-import { readBody } from './http-request.ts';
+import { readBody, redirectedHost } from './http-request.ts';
 import { registryErrorText, type RegistrySession } from './registry-client.ts';
 
 const acceptHeader = [mediaTypes.dockerManifest, mediaTypes.dockerManifestList, mediaTypes.ociManifest, mediaTypes.ociIndex].join(', ');
@@ -147,8 +147,11 @@ export async function openBlob(
 }
 
 export function statusFault(res: IncomingMessage, body: Buffer, what: string): Fault {
-  const text = registryErrorText(body);
   const status = res.statusCode ?? 500;
+  // A storage host's 401 or 404 is neither a denied pull nor an unknown manifest, and its page is not the registry's.
+  const elsewhere = redirectedHost(res);
+  if (elsewhere !== undefined) return new Fault('unavailable', `${what}: the host it redirected to (${elsewhere}) answered ${status}`);
+  const text = registryErrorText(body);
   if (status === 404) return new Fault('not-found', `${what} not found: ${text}`, { code: 'MANIFEST_UNKNOWN' });
   if (status === 401 || status === 403) return new Fault('permission-denied', text || 'denied', { code: 'DENIED' });
   return new Fault('unavailable', `${what}: registry answered ${status}: ${text}`);

@@ -152,6 +152,31 @@ test('a 401 from where a redirect led is not answered: neither the credentials n
   }
 });
 
+test('a blob whose redirect target refuses it is that host\'s failure, named with its status only: not a denied pull, not its page', async () => {
+  let status = 401;
+  const storage = createServer((_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="http://127.0.0.1:1/x"' });
+    res.end('{"errors":[{"code":"DENIED","message":"internal page of the storage host"}]}');
+  });
+  const registry = createServer((_req, res) => res.writeHead(307, { location: `http://127.0.0.1:${(storage.address() as AddressInfo).port}/blob` }).end());
+  await Promise.all([storage, registry].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+  try {
+    const base = new URL(`http://127.0.0.1:${(registry.address() as AddressInfo).port}`);
+    const session = new RegistryClient().sessionAt({ base, insecureTls: false }, 'team/app');
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    for (status of [401, 403, 404, 500]) {
+      await assert.rejects(openBlob(session, 'team/app', digest), (err: Error & { kind?: string }) => {
+        assert.equal(err.kind, 'unavailable', `${status}: ${err}`);
+        assert.equal(err.message, `blob ${digest} of team/app: the host it redirected to (${storageHost}) answered ${status}`);
+        return true;
+      });
+    }
+  } finally {
+    for (const server of [storage, registry]) server.close();
+  }
+});
+
 test('a manifest that is not a JSON object, or a list whose entries are not, is the registry\'s fault, not a crash', async () => {
   let body = '';
   let type = '';

@@ -2,11 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { Fault } from '../base/fault.ts';
+import { jsonOrUndefined } from '../base/json.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { answeredFrom, readBody, sendRequest } from './http-request.ts';
 import { defaultDomain } from './reference.ts';
 import { isInsecureRegistry, normalizeServerAddress, registryHost } from './registry-endpoint.ts';
-import { jsonOrUndefined } from '../base/json.ts';
 
 /** Credentials as docker's AuthConfig carries them (X-Registry-Auth, POST /auth). */
 export interface RegistryAuth {

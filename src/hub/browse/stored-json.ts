@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isDigest } from '../../oci/digest.ts';
 import { jsonOrUndefined } from '../../base/json.ts';
+import { isDigest } from '../../oci/digest.ts';
 
 /**
  * Stored manifests and configs as the hub reads them: leniently. Whatever a push, a pull-through cache or an old
