@@ -74,7 +74,7 @@ describe('network routes', () => {
     assert.equal(created.json.Warning, '');
     const id = String(created.json.Id);
     endpoints.set(id, [{ containerId: 'c'.repeat(64), name: 'web', endpointId: 'e'.repeat(64), mac: '02:42:0a:3c:00:02', ipv4Address: '10.60.0.2/24' }]);
-    const inspected = await call('GET', `/networks/${id.slice(0, 6)}?verbose=true`);
+    const inspected = await call('GET', `/networks/${id.slice(0, 12)}?verbose=true`);
     assert.equal(inspected.status, 200);
     assert.deepEqual({ ...inspected.json, Created: undefined }, {
       Name: 'n1',

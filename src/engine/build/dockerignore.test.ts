@@ -91,7 +91,7 @@ describe('Dockerignore', () => {
     for (const pattern of ['**/a'.repeat(14) + 'b', '*' + '**/a'.repeat(14) + 'b', 'a*'.repeat(40) + 'b', '**/'.repeat(30) + '*b']) {
       const start = performance.now();
       assert.equal(new Dockerignore([pattern]).matches(deep), false, pattern);
-      assert.ok(performance.now() - start < 200, `${pattern}: ${Math.round(performance.now() - start)} ms`);
+      assert.ok(performance.now() - start < 1000, `${pattern}: ${Math.round(performance.now() - start)} ms`);
     }
   });
 

@@ -145,9 +145,17 @@ describe('git build contexts over dumb HTTP', () => {
 
   it('stops git and removes the clone when the request is aborted', async () => {
     const controller = new AbortController();
+    const asked = server.requests.length;
     const opening = openBuildContext({ body: Readable.from([]), remote: repo, workDir, signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('client went away')), 150);
-    await assert.rejects(opening, (err: Error) => err.name === 'AbortError' || err.message === 'client went away');
+    // Aborted once git has begun fetching (its first request), not after a fixed time a fast clone could beat.
+    const watch = setInterval(() => {
+      if (server.requests.length > asked) controller.abort(new Error('client went away'));
+    }, 2);
+    try {
+      await assert.rejects(opening, (err: Error) => err.name === 'AbortError' || err.message === 'client went away');
+    } finally {
+      clearInterval(watch);
+    }
     assert.deepEqual(readdirSync(workDir), []);
   });
 

@@ -147,7 +147,7 @@ describe('NetworkService', () => {
     assert.equal(h.ipam.allocate(record.id), '172.19.0.2', 'the pool is registered and the gateway reserved');
     assert.deepEqual(seen, ['network create n1 bridge']);
     assert.equal(service.find('n1').id, record.id);
-    assert.equal(service.find(record.id.slice(0, 5)).name, 'n1');
+    assert.equal(service.find(record.id.slice(0, 12)).name, 'n1');
   });
 
   test('a user subnet, gateway, range and the bridge options are kept; inspect shows the options as given', async () => {

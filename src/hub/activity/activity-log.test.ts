@@ -46,8 +46,9 @@ test('manifest pushes, pulls (GET, not HEAD) and deletes become rows; blob event
     { at: at(2), action: 'delete', repository: 'gone/app', tag: undefined, digest: undefined, actor: 'alice', count: 1 },
     { at: at(2), action: 'delete', repository: 'team/app', tag: undefined, digest: digest('a'), actor: 'alice', count: 1 },
     { at: at(2), action: 'delete', repository: 'team/app', tag: 'v1', digest: undefined, actor: 'alice', count: 1 },
-    { at: at(1), action: 'pull', repository: 'team/app', tag: undefined, digest: digest('a'), actor: 'anonymous', count: 1 },
+    // The same millisecond: in the order they came (the pull first), not pushes and deletes before pulls.
     { at: at(1), action: 'delete', repository: 'team/app', tag: 'v0', digest: undefined, actor: 'alice', count: 1 },
+    { at: at(1), action: 'pull', repository: 'team/app', tag: undefined, digest: digest('a'), actor: 'anonymous', count: 1 },
     { at: at(0), action: 'push', repository: 'team/app', tag: 'v1', digest: digest('a'), actor: 'alice', count: 1 },
   ]);
 });
@@ -77,12 +78,12 @@ test('identical pulls in a window are one row with a count and the last time; an
   assert.deepEqual(summary, [
     ['bob', 'team/app', 'latest', 'b', 2, at(30)],
     ['bob', 'team/app', 'latest', 'b', 1, at(10)],
-    // Written oldest first (ties in the order they were taken), listed newest first. The first five pulls' clock
-    // was last read by the new rows that came at 4.
-    ['carol', 'team/app', 'latest', 'a', 1, at(4)],
+    // Written oldest first (ties in the order they came, a coalesced row by its last pull), listed newest first.
+    // The first five pulls' clock was last read by the new rows that came at 4.
+    ['bob', 'team/app', 'latest', 'a', 6, at(4)],
     ['bob', 'team/other', 'latest', 'a', 1, at(4)],
     ['bob', 'team/app', digest('a'), 'a', 1, at(4)],
-    ['bob', 'team/app', 'latest', 'a', 6, at(4)],
+    ['carol', 'team/app', 'latest', 'a', 1, at(4)],
   ]);
 });
 

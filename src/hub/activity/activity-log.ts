@@ -30,6 +30,8 @@ export interface ActivityEntry {
 interface Pending {
   /** Milliseconds since the log's `#since`. */
   at: number;
+  /** The order rows came in (or a coalesced pull last came): rows of the same millisecond keep it when written. */
+  seq: number;
   action: ActivityAction;
   repository: string;
   tag: string | undefined;
@@ -82,6 +84,7 @@ export class ActivityLog implements RegistryEvents {
    */
   #since: number;
   #clock = 0;
+  #seq = 0;
   /** `#clock` when the oldest pending row came. */
   #pendingFrom = 0;
   #closed = false;
@@ -125,7 +128,7 @@ export class ActivityLog implements RegistryEvents {
   /** Queues one row (a push or delete; a pull here is not coalesced). */
   record(entry: ActivityEntry): void {
     if (this.#closed || this.#full()) return;
-    this.#rows.push({ at: this.#tick(), tag: undefined, digest: undefined, ...entry, count: 1 });
+    this.#rows.push({ at: this.#tick(), seq: this.#seq++, tag: undefined, digest: undefined, ...entry, count: 1 });
     this.#added();
   }
 
@@ -169,12 +172,13 @@ export class ActivityLog implements RegistryEvents {
     if (pull && pull.digest === manifest.digest) {
       pull.count++;
       pull.at = this.#clock;
+      pull.seq = this.#seq++;
       return done;
     }
     if (this.#full()) return done;
     // A tag that moved within the window: its earlier pulls become a row of their own.
     if (pull) this.#rows.push(pull);
-    byReference.set(reference, { at: this.#tick(), action, repository, tag: tagIn(reference), digest: manifest.digest, actor, count: 1 });
+    byReference.set(reference, { at: this.#tick(), seq: this.#seq++, action, repository, tag: tagIn(reference), digest: manifest.digest, actor, count: 1 });
     this.#added();
     return done;
   }
@@ -228,7 +232,8 @@ export class ActivityLog implements RegistryEvents {
     this.#pending = 0;
     this.#since = this.#options.now();
     this.#clock = 0;
-    rows.sort((a, b) => a.at - b.at);
+    this.#seq = 0;
+    rows.sort((a, b) => a.at - b.at || a.seq - b.seq);
     return rows.map(({ at, action, repository, tag, digest, actor, count }) => ({ at: new Date(since + at).toISOString(), action, repository, tag, digest, actor, count }));
   }
 

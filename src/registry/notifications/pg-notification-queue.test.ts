@@ -51,12 +51,15 @@ test('an append committing late holds back the endpoint\'s later appends, so a r
   const [slow, fast] = pools.map((pool, i) => new PgNotificationQueue(pool, locks[i]));
   let commit!: () => void;
   const held = new Promise<void>((resolve) => (commit = resolve));
+  let appended!: () => void;
+  const seqTaken = new Promise<void>((resolve) => (appended = resolve));
   // One replica's append, its seq taken, not yet committed (the transaction joins the caller's).
   const first = pools[0].transaction(async () => {
     await slow.append([{ event: 'first', endpoints: ['hook'] }]);
+    appended();
     await held;
   });
-  await sleep(200);
+  await Promise.race([seqTaken, first]);
   const second = fast.append([{ event: 'second', endpoints: ['hook'] }]);
   await sleep(300);
   try {
