@@ -43,8 +43,11 @@ describe('container lifecycle and exec as dockerd 20.10 behaves, through the CLI
 
   test('a signal the process handles gives its own exit code; stop and restart end a sleeper with 137', async () => {
     await same(async (t) => {
-      await ok(t, 'run', '-d', '--name', 'sig1', 'busybox', 'sh', '-c', 'trap "exit 3" TERM; while true; do sleep 0.1; done');
-      await new Promise((r) => setTimeout(r, 500));
+      // TERM once the trap is set (PID 1 ignores a signal it has no handler for), not after a fixed time.
+      await ok(t, 'run', '-d', '--name', 'sig1', 'busybox', 'sh', '-c', 'trap "exit 3" TERM; touch /tmp/trapped; while true; do sleep 0.1; done');
+      for (let tries = 0; tries < 300 && (await t.docker(['exec', 'sig1', 'test', '-e', '/tmp/trapped'])).code !== 0; tries++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await ok(t, 'kill', '-s', 'TERM', 'sig1');
       const trapped = await ok(t, 'wait', 'sig1');
       await ok(t, 'run', '-d', '--name', 'sig2', 'busybox', 'sleep', '100');

@@ -80,11 +80,12 @@ describe('container lifecycle with the docker CLI', () => {
   });
 
   test('stop sends the signal, waits the grace period, then kills; 304 when already stopped', async () => {
-    await ok('run', '-d', '--name', 'trapper', 'busybox', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; while true; do sleep 0.1; done');
-    await sleep(300);
+    // PID 1 ignores a signal it has no handler for: the signal goes once the trap is set, not after a fixed time.
+    await ok('run', '-d', '--name', 'trapper', 'busybox', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while true; do sleep 0.1; done');
+    await waitFor(async () => (await d('logs', 'trapper')).stdout === 'ready\n');
     await ok('stop', 'trapper');
     assert.equal(await ok('inspect', '-f', '{{.State.ExitCode}}', 'trapper'), '7');
-    assert.equal((await d('logs', 'trapper')).stdout, 'got TERM\n');
+    assert.equal((await d('logs', 'trapper')).stdout, 'ready\ngot TERM\n');
     assert.equal((await d('stop', 'trapper')).code, 0, 'stopping a stopped container is not an error');
     await ok('run', '-d', '--name', 'stubborn', 'busybox', 'sleep', '60');
     const started = Date.now();
@@ -96,10 +97,10 @@ describe('container lifecycle with the docker CLI', () => {
   });
 
   test('kill -s delivers named and numbered signals; killing a stopped container is a conflict', async () => {
-    await ok('run', '-d', '--name', 'sig', 'busybox', 'sh', '-c', 'trap "echo usr1" USR1; trap "exit 9" HUP; while true; do sleep 0.1; done');
-    await sleep(300);
+    await ok('run', '-d', '--name', 'sig', 'busybox', 'sh', '-c', 'trap "echo usr1" USR1; trap "exit 9" HUP; echo ready; while true; do sleep 0.1; done');
+    await waitFor(async () => (await d('logs', 'sig')).stdout === 'ready\n');
     await ok('kill', '-s', 'USR1', 'sig');
-    await waitFor(async () => (await d('logs', 'sig')).stdout === 'usr1\n');
+    await waitFor(async () => (await d('logs', 'sig')).stdout === 'ready\nusr1\n');
     await ok('kill', '-s', '1', 'sig');
     assert.equal(await ok('wait', 'sig'), '9');
     const again = await d('kill', 'sig');
@@ -195,7 +196,14 @@ describe('container lifecycle with the docker CLI', () => {
       ['run', '-i', '--name', 'orphan', 'busybox', 'sh', '-c', 'while true; do echo x; sleep 0.1; done'],
       ['wait', 'steady'],
     ].map((args) => spawn(dockerBin, args, { env: engine.env, stdio: ['pipe', 'pipe', 'pipe'] }));
-    await sleep(700);
+    // Killed mid-stream: once the orphan runs and the first two stream what the container prints.
+    const printed = vanishing.slice(0, 2).map((child) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      return () => out;
+    });
+    await waitFor(async () => (await d('inspect', '-f', '{{.State.Status}}', 'orphan')).stdout.trim() === 'running', 30_000);
+    await waitFor(async () => printed.every((out) => out().includes('tick')), 30_000);
     for (const child of vanishing) child.kill('SIGKILL');
     await raw(engine.socket, 'POST /v1.44/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Ima');
     await raw(engine.socket, 'POST /v1.44/containers/steady/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
@@ -208,10 +216,11 @@ describe('container lifecycle with the docker CLI', () => {
 
   test('events stream live and replay with --since', async () => {
     const since = Math.floor(Date.now() / 1000) - 1;
-    const live = spawn(dockerBin, ['events', '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { env: engine.env });
+    // --since as well: what happened before the CLI subscribed is replayed, then the stream goes on live.
+    const liveSince = (Date.now() / 1000).toFixed(3);
+    const live = spawn(dockerBin, ['events', '--since', liveSince, '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], { env: engine.env });
     let seen = '';
     live.stdout.on('data', (c: Buffer) => (seen += c.toString()));
-    await sleep(300);
     await ok('run', '--rm', '--name', 'evt', 'busybox', 'true');
     await waitFor(async () => seen.includes('destroy evt'));
     live.kill();

@@ -189,7 +189,8 @@ describe('engine networking', () => {
     const runs = [
       await ok('run', '-d', '-p', `${port}:80`, 'busybox', ...httpd('x')),
       await ok('run', '-d', 'busybox', 'sleep', '300'),
-      await ok('run', '-d', 'busybox', 'sh', '-c', 'sleep 0.2; exit 3'),
+      // Crashes once told to, after the footprint is taken (a fixed delay could pass first on a loaded machine).
+      await ok('run', '-d', 'busybox', 'sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3'),
     ];
     const bridge = [await bridgeId()];
     const held = await hostFootprint(engine, runs, bridge);
@@ -197,7 +198,8 @@ describe('engine networking', () => {
     assert.equal(held.rules.length, 1, JSON.stringify(held));
     await ok('stop', '-t', '1', runs[0]);
     await ok('kill', runs[1]);
-    await ok('wait', runs[2]);
+    await ok('exec', runs[2], 'touch', '/tmp/go');
+    assert.equal(await ok('wait', runs[2]), '3');
     assert.deepEqual(await hostFootprint(engine, runs, bridge), nothing);
     // The freed port can be published again.
     await ok('start', runs[0]);

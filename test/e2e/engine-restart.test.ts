@@ -63,7 +63,8 @@ describe('restart policies and engine restarts', () => {
     await ok('stop', '-t', '0', 'stopped');
     await ok('run', '-d', '--name', 'plain', 'busybox', 'sh', '-c', 'echo before-restart; sleep 600');
     await ok('run', '-d', '--rm', '--name', 'ephemeral', 'busybox', 'sleep', '600');
-    await sleep(200);
+    // Stopping the engine kills what runs: plain's line must be out first.
+    await waitFor('plain to print its line', async () => (await engine.docker(['logs', 'plain'])).stdout === 'before-restart\n', 30_000);
     await engine.stop();
     const mounts = readFileSync('/proc/mounts', 'utf8');
     assert.ok(!mounts.includes(engine.root), 'no mount left behind once the engine has stopped');

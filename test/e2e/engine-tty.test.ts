@@ -37,8 +37,11 @@ describe('interactive containers under a pty', () => {
     term.write('stty size\r');
     await term.waitFor(/33 120/);
     term.resize(90, 20);
-    await sleep(300);
-    term.write('stty size\r');
+    // The resize goes pty -> CLI (SIGWINCH) -> POST /resize -> the container's pty: asked again until it is there.
+    for (let tries = 0; tries < 40 && !/20 90/.test(term.output); tries++) {
+      term.write('stty size\r');
+      await sleep(500);
+    }
     await term.waitFor(/20 90/);
     term.write('exit\r');
     assert.equal(await term.exit, 0);

@@ -302,7 +302,8 @@ describe('registry notifications with meta.url on PostgreSQL, two replicas', () 
   test('a receiver that is down, then up, receives every event once', async () => {
     const receiver = new Receiver(await freePort());
     const config = join(tmp.path, 'pg.yaml');
-    writeFileSync(config, JSON.stringify({ registry: { notifications: { endpoints: [{ name: 'hook', url: receiver.url, threshold: 2, backoff: '100ms' }] } } }));
+    // A 10 s timeout (the default is 1 s): a stall of this busy test process must not turn into a resend.
+    writeFileSync(config, JSON.stringify({ registry: { notifications: { endpoints: [{ name: 'hook', url: receiver.url, threshold: 2, backoff: '100ms', timeout: '10s' }] } } }));
     const root = join(tmp.path, 'root');
     const args = ['--config', config, '--meta-url', postgres.url];
     const replicas = [await spawnWharfProcess({ root, args }), await spawnWharfProcess({ root, args })];
