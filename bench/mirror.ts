@@ -86,7 +86,7 @@ async function inRotation<T>(run: number, pulls: (() => Promise<T>)[]): Promise<
   const results: T[] = new Array(pulls.length);
   for (let step = 0; step < pulls.length; step++) {
     const which = (run + step) % pulls.length;
-    results[which] = await pulls[which]!();
+    results[which] = await pulls[which]();
   }
   return results;
 }

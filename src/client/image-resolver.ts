@@ -148,9 +148,14 @@ export async function openBlob(
 
 export function statusFault(res: IncomingMessage, body: Buffer, what: string): Fault {
   const status = res.statusCode ?? 500;
-  // A storage host's 401 or 404 is neither a denied pull nor an unknown manifest, and its page is not the registry's.
+  // Where a redirect led (a registry's blob storage), the page is not the registry's and a 401 is not a denied pull:
+  // the host and its status only; a 404 stays not found (docker's blob reader: unknown blob).
   const elsewhere = redirectedHost(res);
-  if (elsewhere !== undefined) return new Fault('unavailable', `${what}: the host it redirected to (${elsewhere}) answered ${status}`);
+  if (elsewhere !== undefined) {
+    const said = `the host it redirected to (${elsewhere}) answered ${status}`;
+    if (status === 404) return new Fault('not-found', `${what} not found: ${said}`, { code: 'MANIFEST_UNKNOWN' });
+    return new Fault('unavailable', `${what}: ${said}`);
+  }
   const text = registryErrorText(body);
   if (status === 404) return new Fault('not-found', `${what} not found: ${text}`, { code: 'MANIFEST_UNKNOWN' });
   if (status === 401 || status === 403) return new Fault('permission-denied', text || 'denied', { code: 'DENIED' });

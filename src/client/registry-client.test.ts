@@ -152,7 +152,7 @@ test('a 401 from where a redirect led is not answered: neither the credentials n
   }
 });
 
-test('a blob whose redirect target refuses it is that host\'s failure, named with its status only: not a denied pull, not its page', async () => {
+test('a blob whose redirect target refuses it is that host\'s failure, named with its status only: not a denied pull, not its page; its 404 is not found', async () => {
   let status = 401;
   const storage = createServer((_req, res) => {
     res.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="http://127.0.0.1:1/x"' });
@@ -165,13 +165,19 @@ test('a blob whose redirect target refuses it is that host\'s failure, named wit
     const session = new RegistryClient().sessionAt({ base, insecureTls: false }, 'team/app');
     const digest = `sha256:${'a'.repeat(64)}`;
     const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`;
-    for (status of [401, 403, 404, 500]) {
+    for (status of [401, 403, 500]) {
       await assert.rejects(openBlob(session, 'team/app', digest), (err: Error & { kind?: string }) => {
         assert.equal(err.kind, 'unavailable', `${status}: ${err}`);
         assert.equal(err.message, `blob ${digest} of team/app: the host it redirected to (${storageHost}) answered ${status}`);
         return true;
       });
     }
+    status = 404;
+    await assert.rejects(openBlob(session, 'team/app', digest), (err: Error & { kind?: string }) => {
+      assert.equal(err.kind, 'not-found', `${err}`);
+      assert.equal(err.message, `blob ${digest} of team/app not found: the host it redirected to (${storageHost}) answered 404`);
+      return true;
+    });
   } finally {
     for (const server of [storage, registry]) server.close();
   }
@@ -226,8 +232,9 @@ test('a token server\'s answer that is not what docker reads, or a realm that is
       ['not a url', '{"token":"t"}', /realm is not an http\(s\) URL/],
       [`${base.origin}/token`, '{not json', /unable to decode token response/],
       [`${base.origin}/token`, '{"token":{"a":1}}', /unable to decode token response/],
-      [`${base.origin}/token`, 'null', /unable to decode token response/],
-      [`${base.origin}/token`, '{"expires_in":60}', /did not include a token/],
+      [`${base.origin}/token`, '{"token":"t","expires_in":"soon"}', /unable to decode token response/],
+      [`${base.origin}/token`, 'null', /did not include a token/],
+      [`${base.origin}/token`, '{"token":null,"expires_in":60}', /did not include a token/],
     ];
     for (const [sentRealm, sentBody, message] of cases) {
       realm = sentRealm;
@@ -239,10 +246,11 @@ test('a token server\'s answer that is not what docker reads, or a realm that is
       });
     }
     assert.ok(!seen.some((auth) => auth.startsWith('Bearer ')), 'no token was sent made of a bad answer');
-    tokenBody = '{"token":"","access_token":"at"}';
-    const res = await session().request('/v2/');
-    res.resume();
-    assert.equal(res.statusCode, 200, 'an empty token falls back to access_token, as docker\'s client does');
+    for (tokenBody of ['{"token":"","access_token":"at"}', '{"token":"t","access_token":"at"}']) {
+      const res = await session().request('/v2/');
+      res.resume();
+      assert.equal(res.statusCode, 200, `${tokenBody}: access_token wins, as in docker's client`);
+    }
   } finally {
     registry.close();
   }

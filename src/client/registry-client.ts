@@ -244,17 +244,24 @@ export class RegistrySession {
       throw new Fault('unauthenticated', 'unauthorized: incorrect username or password');
     }
     if (res.statusCode !== 200) throw new Fault('unavailable', `token endpoint ${url.host} answered ${res.statusCode}`);
-    const parsed = tokenResponseSchema.safeParse(jsonOrUndefined(body));
+    const json = jsonOrUndefined(body);
+    // Go decodes a JSON null into the empty response: "no token", as any other answer without one.
+    const parsed = tokenResponseSchema.safeParse(json === null ? {} : json);
     if (!parsed.success) throw new Fault('unavailable', `token endpoint ${url.host}: unable to decode token response`);
-    // docker's client takes access_token (OAuth2's name) when token is absent or empty.
-    const token = parsed.data.token || parsed.data.access_token;
+    // docker's client: access_token (OAuth2's name) wins over token when both are there and not empty.
+    const token = parsed.data.access_token || parsed.data.token;
     if (!token) throw new Fault('unavailable', `token endpoint ${url.host}: authorization server did not include a token in the response`);
     return token;
   }
 }
 
-/** What docker's client reads of a token server's answer; other fields (expires_in, issued_at) may be anything. */
-const tokenResponseSchema = z.object({ token: z.string().optional(), access_token: z.string().optional() });
+/** What docker's client decodes of a token server's answer (its Go types: a field of another type fails it). */
+const tokenResponseSchema = z.object({
+  token: z.string().nullish(),
+  access_token: z.string().nullish(),
+  expires_in: z.number().int().nullish(),
+  issued_at: z.string().nullish(),
+});
 
 function basic(username: string, password: string): string {
   return Buffer.from(`${username}:${password}`).toString('base64');

@@ -97,8 +97,12 @@ async function initView(docker: DockerSide, network: string[]): Promise<InitView
   await ok('run', '-d', '--name', 'inited', ...network, '--init', 'busybox', 'sh', '-c', '(sleep 1 &); exec sleep 300');
   const cmdline = (await ok('exec', 'inited', 'cat', '/proc/1/cmdline')).replaceAll('\0', ' ').trim();
   const init = await json('inited', '.HostConfig.Init');
-  // Once the orphan has ended (a second after the shell began; later on a loaded machine), else "no zombie" is vacuous.
-  await until('the orphan sleep to end', async () => ((await ok('exec', 'inited', 'ps', '-o', 'args')).split('\n').some((line) => line.trim() === 'sleep 1') ? undefined : true));
+  // Once the orphan has ended (a second after the shell forked it, later on a loaded machine; the shell execs
+  // sleep 300 after the fork), else "no zombie" is vacuous.
+  await until('the orphan sleep to end', async () => {
+    const args = (await ok('exec', 'inited', 'ps', '-o', 'args')).split('\n').map((line) => line.trim());
+    return args.includes('sleep 300') && !args.includes('sleep 1') ? true : undefined;
+  });
   const zombiesWithInit = (await ok('exec', 'inited', 'ps', '-o', 'stat,comm')).split('\n').filter((line) => line.trim().startsWith('Z'));
   const started = Date.now();
   await ok('stop', '-t', '5', 'inited');

@@ -222,10 +222,15 @@ describe('container lifecycle with the docker CLI', () => {
     let seen = '';
     live.stdout.on('data', (c: Buffer) => (seen += c.toString()));
     await ok('run', '--rm', '--name', 'evt', 'busybox', 'true');
-    await waitFor(async () => seen.includes('destroy evt'));
+    await waitFor(async () => seen.includes('destroy evt\n'));
+    // The CLI is subscribed now: this one's events can only come live.
+    await ok('run', '--rm', '--name', 'evt2', 'busybox', 'true');
+    await waitFor(async () => seen.includes('destroy evt2\n'));
     live.kill();
-    const actions = seen.trim().split('\n').filter((l) => l.endsWith(' evt')).map((l) => l.split(' ')[0]);
-    assert.deepEqual(actions, ['create', 'attach', 'start', 'die', 'destroy']);
+    for (const name of ['evt', 'evt2']) {
+      const actions = seen.trim().split('\n').filter((l) => l.endsWith(` ${name}`)).map((l) => l.split(' ')[0]);
+      assert.deepEqual(actions, ['create', 'attach', 'start', 'die', 'destroy'], name);
+    }
     const replay = await ok('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=evt', '--format', '{{.Action}}');
     assert.deepEqual(replay.split('\n'), ['create', 'attach', 'start', 'die', 'destroy']);
   });

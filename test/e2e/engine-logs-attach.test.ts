@@ -146,10 +146,17 @@ describe('log drivers and attach streams, wharf beside dockerd 20.10', () => {
     let out = '';
     follower.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const closed = once(follower, 'close');
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('ready\n') && Date.now() < deadline) await sleep(50);
-    assert.equal((await engine.docker(['exec', id, 'touch', '/tmp/go'])).code, 0);
-    await closed;
+    // A follower that never ends (the bug this test is for) fails with what it printed, not at the suite's timeout.
+    const limit = setTimeout(() => follower.kill('SIGKILL'), 60_000);
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('ready\n') && Date.now() < deadline) await sleep(50);
+      assert.equal((await engine.docker(['exec', id, 'touch', '/tmp/go'])).code, 0);
+      await closed;
+    } finally {
+      clearTimeout(limit);
+      follower.kill('SIGKILL');
+    }
     assert.deepEqual(out.split('\n').filter(Boolean), ['ready', ...lines]);
   });
 
