@@ -1,4 +1,5 @@
 import { Fault } from '../../base/fault.ts';
+import { untilAborted } from '../../base/until-aborted.ts';
 import type { BuildArgs } from './build-args.ts';
 import type { Instruction } from './dockerfile-parser.ts';
 import { commandLine } from './instruction-config.ts';
@@ -52,15 +53,4 @@ async function runContainer(ctx: StepContext, id: string): Promise<number> {
   } finally {
     detach();
   }
-}
-
-/** `promise`, or a rejection as soon as the client that asked for the build goes away. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new Fault('unavailable', 'the client went away'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream';
 import { Fault, isFault } from '../../base/fault.ts';
 import type { Logger } from '../../base/log.ts';
+import { untilAborted } from '../../base/until-aborted.ts';
 import { openBlob, resolveImage, unsupportedMediaTypeCode, type Descriptor, type ResolvedImage } from '../../client/image-resolver.ts';
 import { familiarName, familiarReference, repositoryName, type ImageReference } from '../../client/reference.ts';
 import type { RegistryAuth, RegistryClient, RegistrySession } from '../../client/registry-client.ts';
@@ -200,7 +201,7 @@ export class ImagePuller {
         }
         // Another pull's download of the layer, perhaps from another registry: waited for under this pull's own
         // signal, and should it fail, this pull downloads the layer itself rather than take that pull's failure.
-        await settledOrAborted(shared, signal);
+        await untilAborted(shared.catch(() => undefined), signal);
         if (await this.#deps.blobs.touch(layer.digest)) break;
       }
       progress({ status: 'Verifying Checksum', progressDetail: {}, id });
@@ -247,24 +248,6 @@ export class ImagePuller {
       throw err;
     }
   }
-}
-
-/** Resolves once `work` settled, however it ended; rejects with the abort's reason should `signal` abort first. */
-function settledOrAborted(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  signal?.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    void work
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .then(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-  });
 }
 
 /** moby's continueOnError for a mirror endpoint. */
