@@ -25,11 +25,12 @@ export function answeredFrom(res: IncomingMessage): string | undefined {
 }
 
 /**
- * The host that sent a response of `sendRequest` when redirects led off the origin first asked (a registry's blob
- * storage), else undefined. What such a host says is not the registry's word: callers name it and its status only.
+ * When redirects led a response of `sendRequest` off the origin first asked (to a registry's blob storage), what
+ * callers say of it: that host and its status only, since its page is not the registry's word; else undefined.
  */
-export function redirectedHost(res: IncomingMessage): string | undefined {
-  return answerOrigins.get(res)?.redirectedHost;
+export function redirectedAnswer(res: IncomingMessage): string | undefined {
+  const host = answerOrigins.get(res)?.redirectedHost;
+  return host === undefined ? undefined : `the host it redirected to (${host}) answered ${res.statusCode}`;
 }
 
 /**

@@ -3,7 +3,7 @@ import { Fault } from '../base/fault.ts';
 import { digestOf, parseDigest } from '../oci/digest.ts';
 import { descriptorSchema, parseManifestJson } from '../oci/manifest.ts';
 import { isIndexMediaType, mediaTypes } from '../oci/media-types.ts';
-import { readBody, redirectedHost } from './http-request.ts';
+import { readBody, redirectedAnswer } from './http-request.ts';
 import { registryErrorText, type RegistrySession } from './registry-client.ts';
 
 const acceptHeader = [mediaTypes.dockerManifest, mediaTypes.dockerManifestList, mediaTypes.ociManifest, mediaTypes.ociIndex].join(', ');
@@ -150,9 +150,8 @@ export function statusFault(res: IncomingMessage, body: Buffer, what: string): F
   const status = res.statusCode ?? 500;
   // Where a redirect led (a registry's blob storage), the page is not the registry's and a 401 is not a denied pull:
   // the host and its status only; a 404 stays not found (docker's blob reader: unknown blob).
-  const elsewhere = redirectedHost(res);
-  if (elsewhere !== undefined) {
-    const said = `the host it redirected to (${elsewhere}) answered ${status}`;
+  const said = redirectedAnswer(res);
+  if (said !== undefined) {
     if (status === 404) return new Fault('not-found', `${what} not found: ${said}`, { code: 'MANIFEST_UNKNOWN' });
     return new Fault('unavailable', `${what}: ${said}`);
   }

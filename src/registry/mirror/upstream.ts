@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Fault, isFault } from '../../base/fault.ts';
-import { readBody, redirectedHost } from '../../client/http-request.ts';
+import { readBody, redirectedAnswer } from '../../client/http-request.ts';
 import { type BorrowedBody, rawGet } from '../../client/raw-get.ts';
 import { type RegistryAuth, type RegistryClient, registryErrorText, type RegistrySession, type SessionRequestOptions } from '../../client/registry-client.ts';
 import { digestOf, isDigest, parseDigest } from '../../oci/digest.ts';
@@ -150,9 +150,7 @@ export class RegistryUpstream implements Upstream {
     if (status === 404) return undefined;
     // What a host the upstream redirected to (its storage) says stays out of the message the mirror's clients read:
     // a hostile upstream could point the mirror at an internal host and have its error pages echoed back.
-    const elsewhere = redirectedHost(res);
-    if (elsewhere === undefined) throw this.#unavailable(this.#statusReason(status, body), status);
-    throw this.#unavailable(`the host it redirected to (${elsewhere}) answered ${status}`, status);
+    throw this.#unavailable(redirectedAnswer(res) ?? this.#statusReason(status, body), status);
   }
 
   /**
