@@ -30,7 +30,10 @@ export interface ActivityEntry {
 interface Pending {
   /** Milliseconds since the log's `#since`. */
   at: number;
-  /** The order rows came in (or a coalesced pull last came): rows of the same millisecond keep it when written. */
+  /**
+   * The order rows came in (a coalesced pull: its last one), which they are written in. `at` follows it (the clock a
+   * row reads never goes back) but ties within a millisecond.
+   */
   seq: number;
   action: ActivityAction;
   repository: string;
@@ -233,7 +236,7 @@ export class ActivityLog implements RegistryEvents {
     this.#since = this.#options.now();
     this.#clock = 0;
     this.#seq = 0;
-    rows.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    rows.sort((a, b) => a.seq - b.seq);
     return rows.map(({ at, action, repository, tag, digest, actor, count }) => ({ at: new Date(since + at).toISOString(), action, repository, tag, digest, actor, count }));
   }
 
