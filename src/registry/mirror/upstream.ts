@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Fault, isFault } from '../../base/fault.ts';
+import { jsonOrUndefined } from '../../base/json.ts';
 import { readBody, redirectedAnswer } from '../../client/http-request.ts';
 import { type BorrowedBody, rawGet } from '../../client/raw-get.ts';
 import { type RegistryAuth, type RegistryClient, registryErrorText, type RegistrySession, type SessionRequestOptions } from '../../client/registry-client.ts';
@@ -295,11 +296,7 @@ function hashesTo(body: Buffer, digest: string): boolean {
 function manifestMediaType(contentType: string | undefined, body: Buffer): string {
   const served = bareMediaType(contentType ?? '');
   if (isManifestMediaType(served)) return served;
-  try {
-    const declared = (JSON.parse(body.toString('utf8')) as { mediaType?: unknown }).mediaType;
-    if (typeof declared === 'string' && declared !== '') return declared;
-  } catch {
-    // not JSON: the stored manifest is refused later by its parser, with its own message
-  }
-  return served;
+  // Not JSON: the stored manifest is refused later by its parser, with its own message.
+  const declared = (jsonOrUndefined(body) as { mediaType?: unknown } | null | undefined)?.mediaType;
+  return typeof declared === 'string' && declared !== '' ? declared : served;
 }
