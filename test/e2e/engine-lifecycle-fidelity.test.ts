@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { importBusybox } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
+import { waitFor } from '../support/ports.ts';
 import { dockerPy, ok, same as sameOn, type Side, sidesOf, withoutIds } from '../support/side-by-side.ts';
 import { startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
 
@@ -45,9 +46,7 @@ describe('container lifecycle and exec as dockerd 20.10 behaves, through the CLI
     await same(async (t) => {
       // TERM once the trap is set (PID 1 ignores a signal it has no handler for), not after a fixed time.
       await ok(t, 'run', '-d', '--name', 'sig1', 'busybox', 'sh', '-c', 'trap "exit 3" TERM; touch /tmp/trapped; while true; do sleep 0.1; done');
-      for (let tries = 0; tries < 300 && (await t.docker(['exec', 'sig1', 'test', '-e', '/tmp/trapped'])).code !== 0; tries++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitFor(`${t.name}: the trap to be set`, async () => (await t.docker(['exec', 'sig1', 'test', '-e', '/tmp/trapped'])).code === 0);
       await ok(t, 'kill', '-s', 'TERM', 'sig1');
       const trapped = await ok(t, 'wait', 'sig1');
       await ok(t, 'run', '-d', '--name', 'sig2', 'busybox', 'sleep', '100');

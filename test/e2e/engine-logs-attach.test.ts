@@ -6,12 +6,12 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { importBusybox } from '../support/busybox.ts';
 import { type Dockerd, startDockerd } from '../support/dockerd.ts';
 import { both as bothOn, type Side as SharedSide, sidesOf } from '../support/side-by-side.ts';
 import { CliTerminal } from '../support/cli-terminal.ts';
+import { waitFor } from '../support/ports.ts';
 import { run } from '../support/run.ts';
 import { makeTempDir } from '../support/temp.ts';
 import { dockerBin, startTestEngineWithBusybox, type TestEngine } from './engine-harness.ts';
@@ -149,8 +149,7 @@ describe('log drivers and attach streams, wharf beside dockerd 20.10', () => {
     // A follower that never ends (the bug this test is for) fails with what it printed, not at the suite's timeout.
     const limit = setTimeout(() => follower.kill('SIGKILL'), 60_000);
     try {
-      const deadline = Date.now() + 30_000;
-      while (!out.includes('ready\n') && Date.now() < deadline) await sleep(50);
+      await waitFor('logs -f to follow', async () => out.includes('ready\n'), 30_000);
       assert.equal((await engine.docker(['exec', id, 'touch', '/tmp/go'])).code, 0);
       await closed;
     } finally {
