@@ -28,13 +28,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { makeRandomLayerImage } from '../test/support/busybox.ts';
 import { type Distribution, startDistribution } from '../test/support/distribution.ts';
+import { type Haproxy, startHaproxy } from '../test/support/haproxy.ts';
 import { pullImage } from '../test/support/http-puller.ts';
 import { runOk } from '../test/support/run.ts';
 import { startShapedLink } from '../test/support/shaped-link.ts';
 import { skopeoCopy } from '../test/support/skopeo.ts';
 import { makeTempDir, type TempDir } from '../test/support/temp.ts';
 import { spawnWharfProcess } from '../test/support/wharf.ts';
-import { type Haproxy, startHaproxy } from '../test/support/haproxy.ts';
 
 const { values } = parseArgs({
   options: {

@@ -41,7 +41,8 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-haproxy-'));
   const port = await freePort();
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, haproxyConfig(options, port));
+  const healthPath = options.healthPath ?? '/health';
+  writeFileSync(file, haproxyConfig(options, port, healthPath));
   const child: ChildProcess = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-8000); });
@@ -56,7 +57,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   const url = `http://127.0.0.1:${port}`;
   try {
     await Promise.race([
-      waitFor('haproxy', async () => (await fetch(`${url}${options.healthPath ?? '/health'}`)).status === 200, 15_000, gone),
+      waitFor('haproxy', async () => (await fetch(`${url}${healthPath}`)).status === 200, 15_000, gone),
       spawnFailed.then((err) => { throw new Error(`haproxy: ${err.message} (apt-get install haproxy)`); }),
     ]);
   } catch (err) {
@@ -66,7 +67,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   return { url, host: `127.0.0.1:${port}`, pid: child.pid ?? 0, close };
 }
 
-function haproxyConfig(options: HaproxyOptions, port: number): string {
+function haproxyConfig(options: HaproxyOptions, port: number, healthPath: string): string {
   const http = (options.mode ?? 'http') === 'http';
   return [
     'global',
@@ -91,7 +92,7 @@ function haproxyConfig(options: HaproxyOptions, port: number): string {
     // An idle connection to a replica serves whichever client's request comes next: fewer, busier connections
     // on the replicas' side (haproxy's default, `safe`, keeps a client's first request on a connection of its own).
     ...(http ? ['  http-reuse always'] : []),
-    `  option httpchk GET ${options.healthPath ?? '/health'}`,
+    `  option httpchk GET ${healthPath}`,
     ...options.backends.map((addr, i) => `  server r${i} ${addr} check inter 300ms fall 1 rise 1`),
     '',
   ].join('\n');
