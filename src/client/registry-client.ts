@@ -162,7 +162,7 @@ export class RegistrySession {
     const challenge = parseAuthChallenge(first.headers['www-authenticate'] as string | undefined);
     let authorization: string | undefined;
     try {
-      authorization = challenge ? await this.#answer(challenge, options.signal) : undefined;
+      authorization = challenge ? await this.#answer(challenge, endpoint, options.signal) : undefined;
     } catch (err) {
       first.resume();
       throw err;
@@ -210,18 +210,21 @@ export class RegistrySession {
     return { endpoint, url, headers };
   }
 
-  async #answer(challenge: AuthChallenge, signal?: AbortSignal): Promise<string | undefined> {
+  async #answer(challenge: AuthChallenge, endpoint: RegistryEndpoint, signal?: AbortSignal): Promise<string | undefined> {
     const { username, password, registryToken } = this.#auth;
     if (challenge.scheme === 'basic') {
       return username !== undefined ? `Basic ${basic(username, password ?? '')}` : undefined;
     }
     if (challenge.scheme !== 'bearer') return undefined;
     if (registryToken) return `Bearer ${registryToken}`;
-    return `Bearer ${await this.#fetchToken(challenge, signal)}`;
+    return `Bearer ${await this.#fetchToken(challenge, endpoint, signal)}`;
   }
 
-  /** distribution token flow: GET realm?service=&scope= with Basic credentials when we have them. */
-  async #fetchToken(challenge: AuthChallenge, signal?: AbortSignal): Promise<string> {
+  /**
+   * distribution token flow: GET realm?service=&scope= with Basic credentials when we have them, trusting what the
+   * registry's endpoint (the one the challenge came from) trusts.
+   */
+  async #fetchToken(challenge: AuthChallenge, endpoint: RegistryEndpoint, signal?: AbortSignal): Promise<string> {
     const realm = challenge.params.realm;
     if (!realm) throw new Fault('unavailable', `registry ${this.host} sent a Bearer challenge without a realm`);
     const url = URL.parse(realm);
@@ -237,7 +240,6 @@ export class RegistrySession {
       headers.authorization = `Basic ${basic(username, password ?? '')}`;
       url.searchParams.set('account', username);
     }
-    const endpoint = await this.#resolveEndpoint();
     const res = await sendRequest(url, { headers, ca: endpoint.ca, insecureTls: endpoint.insecureTls, signal });
     const body = await readBody(res, 1024 * 1024);
     if (res.statusCode === 401 || res.statusCode === 403) {
